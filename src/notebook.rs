@@ -1,0 +1,224 @@
+//! Inline display in evcxr notebooks: every type a user inspects shows itself as HTML or SVG when it
+//! is the last expression of a cell (evcxr calls its `evcxr_display` method).
+
+use crate::abc::{CleanTune, Tune};
+use crate::corpus::AbcCorpus;
+use crate::encode::CharVocab;
+use crate::model::LstmLm;
+use crate::report::LoadReport;
+use crate::train::History;
+use html_escape::encode_text as esc;
+
+/// Prints a value for evcxr with the given MIME type.
+pub fn emit(mime: &str, content: &str) {
+    println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
+}
+
+/// Anything that can render itself as an HTML fragment.
+pub trait ToHtml {
+    /// The HTML fragment.
+    fn to_html(&self) -> String;
+}
+
+/// An HTML fragment, shown inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Html(pub String);
+
+impl ToHtml for Html {
+    fn to_html(&self) -> String {
+        self.0.clone()
+    }
+}
+
+/// An SVG picture, shown inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Svg(pub String);
+
+impl Svg {
+    /// Shows the picture in a notebook.
+    pub fn evcxr_display(&self) {
+        emit("image/svg+xml", &self.0);
+    }
+
+    /// Writes the picture to a file, atomically.
+    pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        crate::fsutil::write_atomic(path, self.0.as_bytes())
+    }
+}
+
+/// Adds the inherent `evcxr_display` method to types that implement [`ToHtml`].
+macro_rules! display_as_html {
+    ($($t:ty),* $(,)?) => {$(
+        impl $t {
+            /// Shows the value inline as HTML in an evcxr notebook.
+            pub fn evcxr_display(&self) {
+                emit("text/html", &ToHtml::to_html(self));
+            }
+        }
+    )*};
+}
+
+display_as_html!(Html, Tune, CleanTune, CharVocab, LoadReport, AbcCorpus, History, LstmLm, TuneList);
+
+fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut html = String::from("<table class=\"tunesmith\"><thead><tr>");
+    for h in headers {
+        html.push_str(&format!("<th>{}</th>", esc(h)));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for row in rows {
+        html.push_str("<tr>");
+        for cell in row {
+            html.push_str(&format!("<td>{cell}</td>"));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+fn pre(text: &str) -> String {
+    format!("<pre>{}</pre>", esc(text))
+}
+
+impl ToHtml for Tune {
+    fn to_html(&self) -> String {
+        let rows = self.header.iter().map(|(l, v)| vec![format!("{l}:"), esc(v).to_string()]);
+        format!("<div><b>{}</b>{}{}</div>", esc(&self.label()), table(&["field", "value"], rows), pre(&self.body.join("\n")))
+    }
+}
+
+impl ToHtml for CleanTune {
+    fn to_html(&self) -> String {
+        format!("<div><b>{}</b> <i>{}</i>{}</div>", esc(&self.title), esc(&self.label), pre(&self.text))
+    }
+}
+
+/// Several ABC tunes (for example generated ones), shown side by side with their shape checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TuneList(pub Vec<String>);
+
+impl ToHtml for TuneList {
+    fn to_html(&self) -> String {
+        let cells: String = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let ok = crate::metrics::abc_shape(t).is_well_formed();
+                format!(
+                    "<div style=\"display:inline-block;vertical-align:top;margin:4px\"><b>#{}</b> {}{}</div>",
+                    i + 1,
+                    if ok { "well formed" } else { "malformed" },
+                    pre(t)
+                )
+            })
+            .collect();
+        format!("<div>{cells}</div>")
+    }
+}
+
+fn show_char(c: char) -> String {
+    match c {
+        '\n' => "\\n".into(),
+        ' ' => "space".into(),
+        c => esc(&c.to_string()).to_string(),
+    }
+}
+
+impl ToHtml for CharVocab {
+    fn to_html(&self) -> String {
+        let total: u64 = self.counts.iter().sum();
+        let mut by_count: Vec<usize> = (0..self.len()).collect();
+        by_count.sort_by(|&a, &b| self.counts[b].cmp(&self.counts[a]));
+        let rows = by_count.into_iter().map(|i| {
+            vec![
+                i.to_string(),
+                format!("<code>{}</code>", show_char(self.chars[i])),
+                self.counts[i].to_string(),
+                format!("{:.2}%", 100.0 * self.counts[i] as f64 / total.max(1) as f64),
+            ]
+        });
+        format!(
+            "<div><b>{} characters</b>, {} occurrences, unigram entropy {:.3} nats ({:.3} bits){}</div>",
+            self.len(),
+            total,
+            self.unigram_entropy(),
+            crate::metrics::nats_to_bits(self.unigram_entropy()),
+            table(&["id", "char", "count", "share"], rows)
+        )
+    }
+}
+
+impl ToHtml for LoadReport {
+    fn to_html(&self) -> String {
+        let reasons = table(&["skipped", "reason"], self.reasons().into_iter().map(|(r, n)| vec![n.to_string(), esc(&r).to_string()]));
+        let examples = table(
+            &["file", "item", "reason"],
+            self.skipped.iter().take(10).map(|s| {
+                vec![esc(&s.path.display().to_string()).to_string(), esc(&s.item).to_string(), esc(&s.reason).to_string()]
+            }),
+        );
+        format!(
+            "<div><b>{} files, {} read, {} skipped</b>{reasons}<details><summary>first skipped items</summary>{examples}</details></div>",
+            self.files,
+            self.read,
+            self.skipped.len()
+        )
+    }
+}
+
+impl ToHtml for AbcCorpus {
+    fn to_html(&self) -> String {
+        let first = self.tunes.first().map(ToHtml::to_html).unwrap_or_default();
+        format!(
+            "<div><b>{} tunes, {} characters</b>{}<p>First tune:</p>{first}</div>",
+            self.tunes.len(),
+            self.total_chars(),
+            self.report.to_html()
+        )
+    }
+}
+
+impl ToHtml for History {
+    fn to_html(&self) -> String {
+        let rows = self.records.iter().map(|r| {
+            vec![
+                r.epoch.to_string(),
+                format!("{:.4}", r.train_loss),
+                format!("{:.4}", r.valid_loss),
+                format!("{:.1}", r.seconds),
+                format!("{:.0}", r.tokens_per_second),
+            ]
+        });
+        let plot = crate::plot::loss_curve_svg(self, None).map(|s| s.0).unwrap_or_default();
+        format!("<div>{plot}{}</div>", table(&["epoch", "train loss", "valid loss", "seconds", "tokens/s"], rows))
+    }
+}
+
+impl ToHtml for LstmLm {
+    fn to_html(&self) -> String {
+        let rows = self.named_parameters().into_iter().map(|(name, t)| {
+            vec![format!("<code>{}</code>", esc(&name)), format!("{:?}", t.size()), t.numel().to_string()]
+        });
+        format!("<div><b>{}</b>{}</div>", esc(&self.to_string()), table(&["parameter", "shape", "count"], rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_table_lists_characters_with_counts() {
+        let html = CharVocab::from_texts(["aab\n"]).to_html();
+        assert!(html.contains("<table") && html.contains("</table>"));
+        assert!(html.contains("<code>\\n</code>") && html.contains(">2<"));
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        let list = TuneList(vec!["M:1\nL:1\nK:C\n<b>|\n".into()]);
+        assert!(list.to_html().contains("&lt;b&gt;"));
+    }
+}

@@ -1,0 +1,95 @@
+//! Plots drawn with plotters into SVG strings, for showing inline in a notebook.
+
+use crate::notebook::Svg;
+use crate::train::History;
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+/// Train and validation loss per epoch, with an optional horizontal reference line (for example the
+/// unigram entropy a model must beat).
+pub fn loss_curve_svg(history: &History, reference: Option<(f64, &str)>) -> Result<Svg> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let records = &history.records;
+        let epochs = records.len().max(1) as f64;
+        let mut values: Vec<f64> = records.iter().flat_map(|r| [r.train_loss, r.valid_loss]).collect();
+        if let Some((y, _)) = reference {
+            values.push(y);
+        }
+        let finite = values.iter().copied().filter(|v| v.is_finite());
+        let top = finite.clone().fold(0.0f64, f64::max).max(1e-3) * 1.05;
+        let bottom = finite.fold(f64::INFINITY, f64::min).min(top) * 0.9;
+        let bottom = if bottom.is_finite() { bottom } else { 0.0 };
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Loss per epoch (nats per token)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0.5f64..epochs + 0.5, bottom..top)
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss")
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        let series = [
+            ("train", BLUE, records.iter().map(|r| (r.epoch as f64, r.train_loss)).collect::<Vec<_>>()),
+            ("valid", RED, records.iter().map(|r| (r.epoch as f64, r.valid_loss)).collect()),
+        ];
+        for (name, color, points) in series {
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            chart
+                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| anyhow!("plot: {e}"))?;
+        }
+        if let Some((y, name)) = reference {
+            let grey = RGBColor(120, 120, 120);
+            chart
+                .draw_series(LineSeries::new(vec![(0.5, y), (epochs + 0.5, y)], grey.stroke_width(1)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(name.to_string())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+    }
+    Ok(Svg(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::EpochRecord;
+
+    #[test]
+    fn loss_curve_is_svg_with_both_series() -> Result<()> {
+        let record = |epoch, train_loss, valid_loss| EpochRecord {
+            epoch,
+            train_loss,
+            valid_loss,
+            seconds: 1.0,
+            tokens_per_second: 1.0,
+            fraction: 1.0,
+        };
+        let history = History { records: vec![record(1, 3.0, 2.8), record(2, 2.0, 2.1)] };
+        let svg = loss_curve_svg(&history, Some((3.2, "unigram")))?.0;
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        for label in ["train", "valid", "unigram", "epoch"] {
+            assert!(svg.contains(label), "missing {label}");
+        }
+        assert!(svg.matches("<circle").count() >= 4);
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! The one in-memory music type that sits between files (ABC, MIDI) and encodings.
+//!
+//! Times are in ticks; `ticks_per_quarter` says how many ticks make a quarter note.
+
+use serde::{Deserialize, Serialize};
+
+/// Ticks per quarter note used when the crate creates a score itself (from ABC, from a model).
+pub const DEFAULT_TICKS_PER_QUARTER: u16 = 480;
+
+/// One sounding note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// MIDI pitch, 0..=127 (60 is middle C).
+    pub pitch: u8,
+    /// Onset in ticks from the start of the score.
+    pub start: u32,
+    /// Length in ticks (always at least 1).
+    pub duration: u32,
+    /// MIDI velocity, 1..=127.
+    pub velocity: u8,
+}
+
+impl Note {
+    /// The tick at which the note stops sounding.
+    pub fn end(&self) -> u32 {
+        self.start + self.duration
+    }
+}
+
+/// A part played by one instrument on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Track {
+    /// Track name (from the MIDI track name event or the ABC voice), may be empty.
+    pub name: String,
+    /// General MIDI program, 0..=127.
+    pub program: u8,
+    /// MIDI channel, 0..=15.
+    pub channel: u8,
+    /// True for percussion (MIDI channel 10, index 9): pitches name drums, not notes.
+    pub is_drum: bool,
+    /// Notes sorted by start, then pitch.
+    pub notes: Vec<Note>,
+}
+
+/// A tempo change: from `tick` on, a quarter note lasts `micros_per_quarter` microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TempoChange {
+    /// Where the tempo takes effect.
+    pub tick: u32,
+    /// Microseconds per quarter note (500,000 is 120 BPM).
+    pub micros_per_quarter: u32,
+}
+
+/// A time-signature change, e.g. 6/8 from `tick` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeSignature {
+    /// Where the meter takes effect.
+    pub tick: u32,
+    /// Beats per bar (the 6 of 6/8).
+    pub numerator: u8,
+    /// Note value of a beat (the 8 of 6/8).
+    pub denominator: u8,
+}
+
+/// A piece of music: tracks of notes plus tempo and meter maps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    /// Ticks per quarter note.
+    pub ticks_per_quarter: u16,
+    /// Tempo map, sorted by tick; empty means 120 BPM throughout.
+    pub tempos: Vec<TempoChange>,
+    /// Meter map, sorted by tick; empty means 4/4 throughout.
+    pub time_signatures: Vec<TimeSignature>,
+    /// The parts.
+    pub tracks: Vec<Track>,
+}
+
+impl Default for Score {
+    fn default() -> Self {
+        Score {
+            ticks_per_quarter: DEFAULT_TICKS_PER_QUARTER,
+            tempos: Vec::new(),
+            time_signatures: Vec::new(),
+            tracks: Vec::new(),
+        }
+    }
+}
+
+impl Score {
+    /// An empty score with the given resolution.
+    pub fn new(ticks_per_quarter: u16) -> Self {
+        Score {
+            ticks_per_quarter,
+            ..Score::default()
+        }
+    }
+
+    /// Number of notes over all tracks.
+    pub fn note_count(&self) -> usize {
+        self.tracks.iter().map(|t| t.notes.len()).sum()
+    }
+
+    /// The tick at which the last note ends (0 for an empty score).
+    pub fn end_tick(&self) -> u32 {
+        self.tracks
+            .iter()
+            .flat_map(|t| t.notes.iter().map(Note::end))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Converts a tick position to seconds using the tempo map.
+    pub fn tick_to_seconds(&self, tick: u32) -> f64 {
+        let tpq = f64::from(self.ticks_per_quarter.max(1));
+        let mut seconds = 0.0;
+        let mut last_tick = 0u32;
+        let mut micros = 500_000.0;
+        for change in &self.tempos {
+            if change.tick >= tick {
+                break;
+            }
+            seconds += f64::from(change.tick - last_tick) / tpq * micros / 1e6;
+            last_tick = change.tick;
+            micros = f64::from(change.micros_per_quarter);
+        }
+        seconds + f64::from(tick - last_tick) / tpq * micros / 1e6
+    }
+
+    /// Length of the score in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        self.tick_to_seconds(self.end_tick())
+    }
+
+    /// Sorts every track's notes by start, then pitch, and the maps by tick.
+    pub fn sort(&mut self) {
+        for track in &mut self.tracks {
+            track.notes.sort_by_key(|n| (n.start, n.pitch, n.duration));
+        }
+        self.tempos.sort_by_key(|t| t.tick);
+        self.time_signatures.sort_by_key(|t| t.tick);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_follow_the_tempo_map() {
+        let mut score = Score::new(480);
+        score.tempos = vec![
+            TempoChange { tick: 0, micros_per_quarter: 500_000 },
+            TempoChange { tick: 960, micros_per_quarter: 1_000_000 },
+        ];
+        assert!((score.tick_to_seconds(960) - 1.0).abs() < 1e-9);
+        assert!((score.tick_to_seconds(1440) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn end_tick_is_the_latest_note_end() {
+        let mut score = Score::default();
+        score.tracks.push(Track {
+            notes: vec![
+                Note { pitch: 60, start: 0, duration: 480, velocity: 80 },
+                Note { pitch: 64, start: 240, duration: 960, velocity: 80 },
+            ],
+            ..Track::default()
+        });
+        assert_eq!(score.end_tick(), 1200);
+        assert_eq!(score.note_count(), 2);
+    }
+}

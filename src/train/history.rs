@@ -1,0 +1,68 @@
+//! Loss per epoch, as a table and a plot.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What one epoch achieved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (nats per token).
+    pub train_loss: f64,
+    /// Validation loss after the epoch (nats per token).
+    pub valid_loss: f64,
+    /// Wall time of the epoch's training, in seconds.
+    pub seconds: f64,
+    /// Training tokens per second.
+    pub tokens_per_second: f64,
+    /// Share of the epoch's batches that ran (below 1 when a time budget cut it short).
+    pub fraction: f64,
+}
+
+impl fmt::Display for EpochRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "epoch {:>3}  train {:.4}  valid {:.4}  ({:.1} bits/token)  {:.1} s  {:.0} tokens/s",
+            self.epoch,
+            self.train_loss,
+            self.valid_loss,
+            self.valid_loss / std::f64::consts::LN_2,
+            self.seconds,
+            self.tokens_per_second
+        )?;
+        if self.fraction < 1.0 {
+            write!(f, "  ({:.0}% of the epoch)", self.fraction * 100.0)?;
+        }
+        Ok(())
+    }
+}
+
+/// The loss history of a training run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// One record per epoch, in order.
+    pub records: Vec<EpochRecord>,
+}
+
+impl History {
+    /// The lowest validation loss so far.
+    pub fn best_valid_loss(&self) -> Option<f64> {
+        self.records.iter().map(|r| r.valid_loss).min_by(f64::total_cmp)
+    }
+
+    /// The last epoch's validation loss.
+    pub fn last_valid_loss(&self) -> Option<f64> {
+        self.records.last().map(|r| r.valid_loss)
+    }
+}
+
+impl fmt::Display for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.records {
+            writeln!(f, "{r}")?;
+        }
+        Ok(())
+    }
+}
