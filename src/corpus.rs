@@ -62,7 +62,10 @@ pub fn music21_corpus_dir() -> Result<PathBuf> {
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = Command::new(&python)
-        .args(["-c", "import music21, os; print(os.path.dirname(music21.__file__))"])
+        .args([
+            "-c",
+            "import music21, os; print(os.path.dirname(music21.__file__))",
+        ])
         .output();
     if let Ok(out) = output {
         if out.status.success() {
@@ -88,7 +91,10 @@ fn music21_in_venv(venv: &Path) -> Option<PathBuf> {
 /// The folders of the default ABC corpus inside music21.
 pub fn default_abc_dirs() -> Result<Vec<PathBuf>> {
     let root = music21_corpus_dir()?;
-    Ok(DEFAULT_ABC_COLLECTIONS.iter().map(|c| root.join(c)).collect())
+    Ok(DEFAULT_ABC_COLLECTIONS
+        .iter()
+        .map(|c| root.join(c))
+        .collect())
 }
 
 /// Loads and cleans the default corpus: Essen, O'Neill's 1850 and Ryan's Mammoth (about 11,500 tunes).
@@ -108,17 +114,17 @@ pub fn load_abc_dirs(dirs: &[PathBuf], options: &CleanOptions) -> Result<AbcCorp
 /// Lists `.abc` files under a folder, recursively, sorted; an error if the folder is missing.
 pub fn abc_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
-        bail!("corpus folder {} does not exist or is not a folder", dir.display());
+        bail!(
+            "corpus folder {} does not exist or is not a folder",
+            dir.display()
+        );
     }
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("abc"))
-        })
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("abc")))
         .collect();
     files.sort();
     Ok(files)
@@ -152,12 +158,12 @@ pub fn load_abc_file(path: &Path, options: &CleanOptions) -> AbcCorpus {
     };
     let tunes = split_tunebook(&text, path);
     if tunes.is_empty() {
-        corpus.report.skip(path, "", "no tunes: no line starts with X:");
+        corpus
+            .report
+            .skip(path, "", "no tunes: no line starts with X:");
     }
     for tune in tunes {
-        match tune.and_then(|t| {
-            clean_tune(&t, options).with_context(|| t.label())
-        }) {
+        match tune.and_then(|t| clean_tune(&t, options).with_context(|| t.label())) {
             Ok(clean) => {
                 corpus.report.read += 1;
                 corpus.tunes.push(clean);
@@ -204,16 +210,27 @@ mod tests {
         assert_eq!(corpus.tunes.len(), 3);
         assert_eq!(corpus.report.read, 3);
         assert_eq!(corpus.report.skipped.len(), 2);
-        let reasons: Vec<&str> = corpus.report.skipped.iter().map(|s| s.reason.as_str()).collect();
+        let reasons: Vec<&str> = corpus
+            .report
+            .skipped
+            .iter()
+            .map(|s| s.reason.as_str())
+            .collect();
         assert!(reasons.iter().any(|r| r.contains("no K:")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("no tunes")), "{reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r.contains("no tunes")),
+            "{reasons:?}"
+        );
         Ok(())
     }
 
     #[test]
     fn a_missing_folder_is_a_clear_error() {
-        let err = load_abc_dirs(&[PathBuf::from("/no/such/folder")], &CleanOptions::default())
-            .expect_err("missing folder");
+        let err = load_abc_dirs(
+            &[PathBuf::from("/no/such/folder")],
+            &CleanOptions::default(),
+        )
+        .expect_err("missing folder");
         assert!(err.to_string().contains("/no/such/folder"));
     }
 }

@@ -10,7 +10,11 @@ use tch::{Device, Tensor};
 
 /// Splits items into (train, valid) with a seeded shuffle; `valid_fraction` of them (at least one
 /// when there are two or more) go to validation.
-pub fn split_train_valid<T: Clone>(items: &[T], valid_fraction: f64, seed: u64) -> (Vec<T>, Vec<T>) {
+pub fn split_train_valid<T: Clone>(
+    items: &[T],
+    valid_fraction: f64,
+    seed: u64,
+) -> (Vec<T>, Vec<T>) {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let mut n_valid = (items.len() as f64 * valid_fraction.clamp(0.0, 1.0)).round() as usize;
@@ -35,7 +39,10 @@ pub struct SequenceBatches {
 impl SequenceBatches {
     /// Wraps a stream; it must hold at least one full batch of windows.
     pub fn new(tokens: Vec<i64>, seq_len: usize, batch_size: usize) -> Result<Self> {
-        ensure!(seq_len > 0 && batch_size > 0, "seq_len and batch_size must be positive");
+        ensure!(
+            seq_len > 0 && batch_size > 0,
+            "seq_len and batch_size must be positive"
+        );
         let batches = SequenceBatches {
             tokens,
             seq_len,
@@ -73,7 +80,8 @@ impl SequenceBatches {
     /// The epoch's plan: a start offset and a shuffled order of windows, a pure function of
     /// `(seed, epoch)`.
     pub fn epoch_plan(&self, seed: u64, epoch: usize) -> EpochPlan {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut offset = rng.random_range(0..self.seq_len);
         if self.windows(offset) < self.batch_size * self.batches_per_epoch() {
             offset = 0;
@@ -109,7 +117,9 @@ impl SequenceBatches {
     /// Consecutive, non-overlapping batches in stream order (for validation), covering at most
     /// `max_tokens` tokens; the last batch may be smaller.
     pub fn sequential(&self, max_tokens: usize, device: Device) -> Vec<(Tensor, Tensor)> {
-        let windows = self.windows(0).min(max_tokens.div_ceil(self.seq_len).max(1));
+        let windows = self
+            .windows(0)
+            .min(max_tokens.div_ceil(self.seq_len).max(1));
         let starts: Vec<usize> = (0..windows).map(|w| w * self.seq_len).collect();
         starts
             .chunks(self.batch_size)

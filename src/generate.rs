@@ -41,13 +41,25 @@ impl Default for SampleConfig {
 }
 
 /// Samples ids from `model`, starting after `primer` ids; returns only the new ids.
-pub fn sample_ids(model: &LstmLm, primer: &[i64], config: &SampleConfig, stop: &[i64]) -> Result<Vec<i64>> {
-    ensure!(!primer.is_empty(), "the primer must hold at least one token");
+pub fn sample_ids(
+    model: &LstmLm,
+    primer: &[i64],
+    config: &SampleConfig,
+    stop: &[i64],
+) -> Result<Vec<i64>> {
+    ensure!(
+        !primer.is_empty(),
+        "the primer must hold at least one token"
+    );
     ensure!(config.temperature > 0.0, "temperature must be positive");
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let device = model.device();
     tch::no_grad(|| {
-        let (mut logits, mut state) = model.forward(&Tensor::from_slice(primer).view([1, -1]).to(device), None, false);
+        let (mut logits, mut state) = model.forward(
+            &Tensor::from_slice(primer).view([1, -1]).to(device),
+            None,
+            false,
+        );
         logits = logits.select(1, -1).squeeze_dim(0);
         let mut out = Vec::new();
         for _ in 0..config.max_len {
@@ -56,7 +68,8 @@ pub fn sample_ids(model: &LstmLm, primer: &[i64], config: &SampleConfig, stop: &
             if !stop.is_empty() && out.ends_with(stop) {
                 break;
             }
-            let (next, next_state) = model.step(&Tensor::from_slice(&[id]).to(device), Some(&state));
+            let (next, next_state) =
+                model.step(&Tensor::from_slice(&[id]).to(device), Some(&state));
             logits = next.squeeze_dim(0);
             state = next_state;
         }
@@ -104,14 +117,22 @@ pub fn sample_text(model: &LstmLm, vocab: &CharVocab, config: &SampleConfig) -> 
 }
 
 /// Samples `n` tunes with seeds `config.seed`, `config.seed + 1`, …, trimmed of trailing blank lines.
-pub fn generate_tunes(model: &LstmLm, vocab: &CharVocab, n: usize, config: &SampleConfig) -> Result<Vec<String>> {
+pub fn generate_tunes(
+    model: &LstmLm,
+    vocab: &CharVocab,
+    n: usize,
+    config: &SampleConfig,
+) -> Result<Vec<String>> {
     (0..n)
         .map(|i| {
             let config = SampleConfig {
                 seed: config.seed.wrapping_add(i as u64),
                 ..config.clone()
             };
-            Ok(format!("{}\n", sample_text(model, vocab, &config)?.trim_end()))
+            Ok(format!(
+                "{}\n",
+                sample_text(model, vocab, &config)?.trim_end()
+            ))
         })
         .collect()
 }
@@ -143,13 +164,21 @@ mod tests {
         tch::manual_seed(0);
         let vocab = CharVocab::from_texts(["M:6/8\nK:G\nabc|\n\n"]);
         let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
-        let config = SampleConfig { max_len: 200, seed: 5, temperature: 1.5, ..SampleConfig::default() };
+        let config = SampleConfig {
+            max_len: 200,
+            seed: 5,
+            temperature: 1.5,
+            ..SampleConfig::default()
+        };
         let a = sample_text(&model, &vocab, &config)?;
         assert_eq!(a, sample_text(&model, &vocab, &config)?);
         assert!(a.starts_with("M:"));
         assert!(a.chars().count() <= 202);
         if a.chars().count() < 202 {
-            assert!(a.ends_with("\n\n"), "stopped early only at the end marker: {a:?}");
+            assert!(
+                a.ends_with("\n\n"),
+                "stopped early only at the end marker: {a:?}"
+            );
         }
         Ok(())
     }
@@ -157,7 +186,10 @@ mod tests {
     #[test]
     fn top_k_one_is_greedy() -> Result<()> {
         let logits = Tensor::from_slice(&[0.1f32, 2.0, 0.5]);
-        let config = SampleConfig { top_k: 1, ..SampleConfig::default() };
+        let config = SampleConfig {
+            top_k: 1,
+            ..SampleConfig::default()
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         for _ in 0..20 {
             assert_eq!(sample_from_logits(&logits, &config, &mut rng)?, 1);
@@ -168,7 +200,11 @@ mod tests {
     #[test]
     fn writes_numbered_abc_files() -> Result<()> {
         let dir = tempfile::tempdir()?;
-        let paths = write_abc_tunes(dir.path(), "generated", &["M:3/4\nL:1/8\nK:D\nDEF|\n".to_string()])?;
+        let paths = write_abc_tunes(
+            dir.path(),
+            "generated",
+            &["M:3/4\nL:1/8\nK:D\nDEF|\n".to_string()],
+        )?;
         let text = std::fs::read_to_string(&paths[0])?;
         assert!(text.starts_with("X:1\nT:generated 1\nM:3/4"));
         Ok(())

@@ -2,7 +2,7 @@
 //!
 //! The data path: corpus files → [`abc::Tune`] / [`score::Score`] → encodings ([`encode`]) →
 //! batches ([`data`]) → an LSTM ([`model`]) trained by a [`train::Trainer`] → samples
-//! ([`generate`]) → files, plots and displays ([`plot`], [`notebook`]).
+//! ([`generate`]) → files, plots and displays ([`render`], [`notebook`]).
 //!
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
@@ -14,25 +14,31 @@ pub mod encode;
 pub mod fsutil;
 pub mod generate;
 pub mod metrics;
+pub mod midi;
 pub mod model;
 pub mod notebook;
-pub mod plot;
+pub mod render;
 pub mod report;
 pub mod score;
 pub mod train;
 
 /// What a notebook imports with `use tunesmith::prelude::*;`.
 pub mod prelude {
-    pub use crate::abc::{clean_tune, split_tunebook, CleanOptions, CleanTune, Tune};
-    pub use crate::corpus::{load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus};
+    pub use crate::abc::{abc_to_score, clean_tune, split_tunebook, CleanOptions, CleanTune, Tune};
+    pub use crate::corpus::{
+        load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
+    };
     pub use crate::data::{split_train_valid, SequenceBatches};
     pub use crate::device::{best_device, describe_device};
     pub use crate::encode::CharVocab;
     pub use crate::generate::{generate_tunes, sample_text, write_abc_tunes, SampleConfig};
     pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
+    pub use crate::midi::{load_midi_corpus, read_midi_file, write_midi_file, MidiCorpus};
     pub use crate::model::{LstmConfig, LstmLm};
     pub use crate::notebook::{Html, Svg, TuneList};
-    pub use crate::plot::loss_curve_svg;
+    pub use crate::render::{
+        heatmap_svg, loss_curve_svg, piano_roll_svg, render_score, Audio, RenderOptions,
+    };
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
     pub use crate::train::{AdamConfig, History, TrainConfig, Trainer};

@@ -32,7 +32,13 @@ impl AbcShape {
 
 /// Reads the header fields and counts bars and notes of an ABC tune's text.
 pub fn abc_shape(text: &str) -> AbcShape {
-    let mut shape = AbcShape { has_meter: false, has_unit: false, has_key: false, bars: 0, notes: 0 };
+    let mut shape = AbcShape {
+        has_meter: false,
+        has_unit: false,
+        has_key: false,
+        bars: 0,
+        notes: 0,
+    };
     let mut in_body = false;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match field_line(line) {
@@ -48,7 +54,10 @@ pub fn abc_shape(text: &str) -> AbcShape {
             Some(_) => {}
             None if in_body => {
                 shape.bars += line.matches('|').count().min(line.split('|').count());
-                shape.notes += line.chars().filter(|c| matches!(c, 'A'..='G' | 'a'..='g')).count();
+                shape.notes += line
+                    .chars()
+                    .filter(|c| matches!(c, 'A'..='G' | 'a'..='g'))
+                    .count();
             }
             None => {}
         }
@@ -61,7 +70,10 @@ pub fn well_formed_share(tunes: &[String]) -> f64 {
     if tunes.is_empty() {
         return 0.0;
     }
-    let good = tunes.iter().filter(|t| abc_shape(t).is_well_formed()).count();
+    let good = tunes
+        .iter()
+        .filter(|t| abc_shape(t).is_well_formed())
+        .count();
     good as f64 / tunes.len() as f64
 }
 
@@ -82,7 +94,10 @@ mod tests {
         assert!(!abc_shape("M:6/8\nK:G\nGAB|\n").is_well_formed());
         assert!(!abc_shape("M:6/8\nL:1/8\nK:G\nGAB\n").is_well_formed());
         assert!(!abc_shape("GAB|c|\n").is_well_formed());
-        assert_eq!(well_formed_share(&["M:1\nL:1\nK:C\nC|\n".into(), "x".into()]), 0.5);
+        assert_eq!(
+            well_formed_share(&["M:1\nL:1\nK:C\nC|\n".into(), "x".into()]),
+            0.5
+        );
     }
 
     #[test]

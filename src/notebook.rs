@@ -9,9 +9,14 @@ use crate::report::LoadReport;
 use crate::train::History;
 use html_escape::encode_text as esc;
 
+/// The text evcxr reads from standard output to show `content` (of MIME type `mime`) inline.
+pub fn evcxr_block(mime: &str, content: &str) -> String {
+    format!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT")
+}
+
 /// Prints a value for evcxr with the given MIME type.
 pub fn emit(mime: &str, content: &str) {
-    println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
+    println!("{}", evcxr_block(mime, content));
 }
 
 /// Anything that can render itself as an HTML fragment.
@@ -40,9 +45,20 @@ impl Svg {
         emit("image/svg+xml", &self.0);
     }
 
-    /// Writes the picture to a file, atomically.
-    pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        crate::fsutil::write_atomic(path, self.0.as_bytes())
+    /// The SVG markup.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Writes the picture to a file, atomically; the error names the file.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> anyhow::Result<()> {
+        crate::fsutil::write_atomic(path.as_ref(), self.0.as_bytes())
+    }
+}
+
+impl std::fmt::Display for Svg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -58,7 +74,9 @@ macro_rules! display_as_html {
     )*};
 }
 
-display_as_html!(Html, Tune, CleanTune, CharVocab, LoadReport, AbcCorpus, History, LstmLm, TuneList);
+display_as_html!(
+    Html, Tune, CleanTune, CharVocab, LoadReport, AbcCorpus, History, LstmLm, TuneList
+);
 
 fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut html = String::from("<table class=\"tunesmith\"><thead><tr>");
@@ -83,14 +101,27 @@ fn pre(text: &str) -> String {
 
 impl ToHtml for Tune {
     fn to_html(&self) -> String {
-        let rows = self.header.iter().map(|(l, v)| vec![format!("{l}:"), esc(v).to_string()]);
-        format!("<div><b>{}</b>{}{}</div>", esc(&self.label()), table(&["field", "value"], rows), pre(&self.body.join("\n")))
+        let rows = self
+            .header
+            .iter()
+            .map(|(l, v)| vec![format!("{l}:"), esc(v).to_string()]);
+        format!(
+            "<div><b>{}</b>{}{}</div>",
+            esc(&self.label()),
+            table(&["field", "value"], rows),
+            pre(&self.body.join("\n"))
+        )
     }
 }
 
 impl ToHtml for CleanTune {
     fn to_html(&self) -> String {
-        format!("<div><b>{}</b> <i>{}</i>{}</div>", esc(&self.title), esc(&self.label), pre(&self.text))
+        format!(
+            "<div><b>{}</b> <i>{}</i>{}</div>",
+            esc(&self.title),
+            esc(&self.label),
+            pre(&self.text)
+        )
     }
 }
 
@@ -136,7 +167,10 @@ impl ToHtml for CharVocab {
                 i.to_string(),
                 format!("<code>{}</code>", show_char(self.chars[i])),
                 self.counts[i].to_string(),
-                format!("{:.2}%", 100.0 * self.counts[i] as f64 / total.max(1) as f64),
+                format!(
+                    "{:.2}%",
+                    100.0 * self.counts[i] as f64 / total.max(1) as f64
+                ),
             ]
         });
         format!(
@@ -152,11 +186,20 @@ impl ToHtml for CharVocab {
 
 impl ToHtml for LoadReport {
     fn to_html(&self) -> String {
-        let reasons = table(&["skipped", "reason"], self.reasons().into_iter().map(|(r, n)| vec![n.to_string(), esc(&r).to_string()]));
+        let reasons = table(
+            &["skipped", "reason"],
+            self.reasons()
+                .into_iter()
+                .map(|(r, n)| vec![n.to_string(), esc(&r).to_string()]),
+        );
         let examples = table(
             &["file", "item", "reason"],
             self.skipped.iter().take(10).map(|s| {
-                vec![esc(&s.path.display().to_string()).to_string(), esc(&s.item).to_string(), esc(&s.reason).to_string()]
+                vec![
+                    esc(&s.path.display().to_string()).to_string(),
+                    esc(&s.item).to_string(),
+                    esc(&s.reason).to_string(),
+                ]
             }),
         );
         format!(
@@ -191,17 +234,33 @@ impl ToHtml for History {
                 format!("{:.0}", r.tokens_per_second),
             ]
         });
-        let plot = crate::plot::loss_curve_svg(self, None).map(|s| s.0).unwrap_or_default();
-        format!("<div>{plot}{}</div>", table(&["epoch", "train loss", "valid loss", "seconds", "tokens/s"], rows))
+        let plot = crate::render::loss_curve_svg(self, None)
+            .map(|s| s.0)
+            .unwrap_or_default();
+        format!(
+            "<div>{plot}{}</div>",
+            table(
+                &["epoch", "train loss", "valid loss", "seconds", "tokens/s"],
+                rows
+            )
+        )
     }
 }
 
 impl ToHtml for LstmLm {
     fn to_html(&self) -> String {
         let rows = self.named_parameters().into_iter().map(|(name, t)| {
-            vec![format!("<code>{}</code>", esc(&name)), format!("{:?}", t.size()), t.numel().to_string()]
+            vec![
+                format!("<code>{}</code>", esc(&name)),
+                format!("{:?}", t.size()),
+                t.numel().to_string(),
+            ]
         });
-        format!("<div><b>{}</b>{}</div>", esc(&self.to_string()), table(&["parameter", "shape", "count"], rows))
+        format!(
+            "<div><b>{}</b>{}</div>",
+            esc(&self.to_string()),
+            table(&["parameter", "shape", "count"], rows)
+        )
     }
 }
 

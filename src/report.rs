@@ -28,7 +28,12 @@ pub struct LoadReport {
 
 impl LoadReport {
     /// Records a skipped item.
-    pub fn skip(&mut self, path: impl Into<PathBuf>, item: impl Into<String>, reason: impl Into<String>) {
+    pub fn skip(
+        &mut self,
+        path: impl Into<PathBuf>,
+        item: impl Into<String>,
+        reason: impl Into<String>,
+    ) {
         self.skipped.push(Skipped {
             path: path.into(),
             item: item.into(),

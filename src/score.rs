@@ -149,8 +149,14 @@ mod tests {
     fn seconds_follow_the_tempo_map() {
         let mut score = Score::new(480);
         score.tempos = vec![
-            TempoChange { tick: 0, micros_per_quarter: 500_000 },
-            TempoChange { tick: 960, micros_per_quarter: 1_000_000 },
+            TempoChange {
+                tick: 0,
+                micros_per_quarter: 500_000,
+            },
+            TempoChange {
+                tick: 960,
+                micros_per_quarter: 1_000_000,
+            },
         ];
         assert!((score.tick_to_seconds(960) - 1.0).abs() < 1e-9);
         assert!((score.tick_to_seconds(1440) - 2.0).abs() < 1e-9);
@@ -161,8 +167,18 @@ mod tests {
         let mut score = Score::default();
         score.tracks.push(Track {
             notes: vec![
-                Note { pitch: 60, start: 0, duration: 480, velocity: 80 },
-                Note { pitch: 64, start: 240, duration: 960, velocity: 80 },
+                Note {
+                    pitch: 60,
+                    start: 0,
+                    duration: 480,
+                    velocity: 80,
+                },
+                Note {
+                    pitch: 64,
+                    start: 240,
+                    duration: 960,
+                    velocity: 80,
+                },
             ],
             ..Track::default()
         });

@@ -43,7 +43,11 @@ pub struct CleanTune {
 impl CleanTune {
     /// The cleaned tune as a complete ABC tune with reference number `x` (for writing `.abc` files).
     pub fn to_abc_file_text(&self, x: usize) -> String {
-        let title = if self.title.is_empty() { "Untitled" } else { &self.title };
+        let title = if self.title.is_empty() {
+            "Untitled"
+        } else {
+            &self.title
+        };
         format!("X:{x}\nT:{title}\n{}", self.text)
     }
 }
@@ -79,11 +83,18 @@ pub fn clean_tune(tune: &Tune, options: &CleanOptions) -> Result<CleanTune> {
     if !has_note {
         bail!("no notes in the body");
     }
-    if let Some(bad) = text.chars().find(|c| !c.is_ascii() || (c.is_ascii_control() && *c != '\n')) {
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !c.is_ascii() || (c.is_ascii_control() && *c != '\n'))
+    {
         bail!("non-ASCII or control character {bad:?} in the music");
     }
     if text.len() > options.max_chars {
-        bail!("too long: {} characters (limit {})", text.len(), options.max_chars);
+        bail!(
+            "too long: {} characters (limit {})",
+            text.len(),
+            options.max_chars
+        );
     }
     Ok(CleanTune {
         label: tune.label(),
@@ -98,7 +109,11 @@ pub fn default_unit_length(meter: &str) -> &'static str {
         "C" => Some(1.0),
         "C|" => Some(1.0),
         m => m.split_once('/').and_then(|(n, d)| {
-            let n: f64 = n.trim().split('+').filter_map(|x| x.trim().parse::<f64>().ok()).sum();
+            let n: f64 = n
+                .trim()
+                .split('+')
+                .filter_map(|x| x.trim().parse::<f64>().ok())
+                .sum();
             let d: f64 = d.trim().parse().ok()?;
             (d > 0.0).then_some(n / d)
         }),
@@ -167,7 +182,12 @@ fn clean_body_line(line: &str, options: &CleanOptions) -> Option<String> {
             '!' | '+' if options.strip_decorations => {
                 let rest: String = chars.clone().take_while(|&q| q != c).collect();
                 let closed = chars.clone().nth(rest.chars().count()) == Some(c);
-                if closed && !rest.is_empty() && rest.chars().all(|q| q.is_ascii_alphanumeric() || "<>().-_".contains(q)) {
+                if closed
+                    && !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|q| q.is_ascii_alphanumeric() || "<>().-_".contains(q))
+                {
                     for _ in 0..=rest.chars().count() {
                         chars.next();
                     }
@@ -212,7 +232,10 @@ mod tests {
     fn keeps_meter_length_key_and_music_only() {
         let tune = one("X:3\nT:Title\nN:note\nO:Europe\nS:source\nH:history\nM: 6/8\nL: 1/8\nR:jig\nK: G\n\"^rit.\"GAB  \"Am\"c2d | % comment\nw: la la\n!trill!e+fermata+fg a3 |]\n");
         let clean = clean_tune(&tune, &CleanOptions::default()).expect("cleans");
-        assert_eq!(clean.text, "M:6/8\nL:1/8\nK:G\nGAB \"Am\"c2d |\nefg a3 |]\n");
+        assert_eq!(
+            clean.text,
+            "M:6/8\nL:1/8\nK:G\nGAB \"Am\"c2d |\nefg a3 |]\n"
+        );
         assert_eq!(clean.title, "Title");
         assert!(clean.to_abc_file_text(1).starts_with("X:1\nT:Title\nM:6/8"));
     }
@@ -220,9 +243,15 @@ mod tests {
     #[test]
     fn fills_in_missing_meter_and_unit_length() {
         let tune = one("X:1\nM:2/4\nK:D\nDE FG|\n");
-        assert!(clean_tune(&tune, &CleanOptions::default()).expect("ok").text.starts_with("M:2/4\nL:1/16\n"));
+        assert!(clean_tune(&tune, &CleanOptions::default())
+            .expect("ok")
+            .text
+            .starts_with("M:2/4\nL:1/16\n"));
         let tune = one("X:1\nK:D\nDE FG|\n");
-        assert!(clean_tune(&tune, &CleanOptions::default()).expect("ok").text.starts_with("M:none\nL:1/8\nK:D\n"));
+        assert!(clean_tune(&tune, &CleanOptions::default())
+            .expect("ok")
+            .text
+            .starts_with("M:none\nL:1/8\nK:D\n"));
     }
 
     #[test]
@@ -235,9 +264,15 @@ mod tests {
     #[test]
     fn rejects_tunes_without_notes_or_with_non_ascii() {
         let tune = one("X:1\nK:D\nz4|\n");
-        assert!(clean_tune(&tune, &CleanOptions::default()).unwrap_err().to_string().contains("no notes"));
+        assert!(clean_tune(&tune, &CleanOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("no notes"));
         let tune = one("X:1\nK:D\nAB\u{e9}|\n");
-        assert!(clean_tune(&tune, &CleanOptions::default()).unwrap_err().to_string().contains("non-ASCII"));
+        assert!(clean_tune(&tune, &CleanOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("non-ASCII"));
     }
 
     #[test]

@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(first.number(), Some(1));
         let err = tunes[1].as_ref().expect_err("tune without K: is an error");
         let msg = err.to_string();
-        assert!(msg.contains("book.abc:10") && msg.contains("no K:"), "{msg}");
+        assert!(
+            msg.contains("book.abc:10") && msg.contains("no K:"),
+            "{msg}"
+        );
         assert_eq!(tunes[2].as_ref().expect("third").body, vec!["DEF|"]);
     }
 

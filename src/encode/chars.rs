@@ -36,7 +36,11 @@ impl CharVocab {
     }
 
     fn from_parts(chars: Vec<char>, counts: Vec<u64>) -> Self {
-        let index = chars.iter().enumerate().map(|(i, &c)| (c, i as i64)).collect();
+        let index = chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as i64))
+            .collect();
         CharVocab {
             format: CHAR_VOCAB_FORMAT,
             chars,
@@ -115,7 +119,11 @@ impl CharVocab {
             );
         }
         if raw.chars.len() != raw.counts.len() {
-            bail!("vocabulary has {} characters but {} counts", raw.chars.len(), raw.counts.len());
+            bail!(
+                "vocabulary has {} characters but {} counts",
+                raw.chars.len(),
+                raw.counts.len()
+            );
         }
         let vocab = Self::from_parts(raw.chars, raw.counts);
         if vocab.index.len() != vocab.chars.len() {

@@ -48,9 +48,15 @@ impl LstmConfig {
 
     fn validate(&self) -> Result<()> {
         ensure!(self.vocab_size > 0, "vocab_size must be positive");
-        ensure!(self.embed_dim > 0 && self.hidden_size > 0, "layer sizes must be positive");
+        ensure!(
+            self.embed_dim > 0 && self.hidden_size > 0,
+            "layer sizes must be positive"
+        );
         ensure!(self.num_layers > 0, "num_layers must be at least 1");
-        ensure!((0.0..1.0).contains(&self.dropout), "dropout must be in [0, 1)");
+        ensure!(
+            (0.0..1.0).contains(&self.dropout),
+            "dropout must be in [0, 1)"
+        );
         Ok(())
     }
 }
@@ -86,14 +92,24 @@ impl LstmLm {
         let embed = root.sub("embed").var(
             "weight",
             &[config.vocab_size, config.embed_dim],
-            Init::Randn { mean: 0.0, stdev: 1.0 },
+            Init::Randn {
+                mean: 0.0,
+                stdev: 1.0,
+            },
         );
         let lstm = root.sub("lstm");
         let bound = 1.0 / (config.hidden_size as f64).sqrt();
-        let uniform = Init::Uniform { lo: -bound, up: bound };
+        let uniform = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let mut lstm_weights = Vec::new();
         for layer in 0..config.num_layers {
-            let input = if layer == 0 { config.embed_dim } else { config.hidden_size };
+            let input = if layer == 0 {
+                config.embed_dim
+            } else {
+                config.hidden_size
+            };
             let gates = 4 * config.hidden_size;
             lstm_weights.push(lstm.var(&format!("weight_ih_l{layer}"), &[gates, input], uniform));
             lstm_weights.push(lstm.var(
@@ -106,8 +122,15 @@ impl LstmLm {
         }
         let head = root.sub("head");
         let head_bound = 1.0 / (config.hidden_size as f64).sqrt();
-        let head_init = Init::Uniform { lo: -head_bound, up: head_bound };
-        let head_weight = head.var("weight", &[config.vocab_size, config.hidden_size], head_init);
+        let head_init = Init::Uniform {
+            lo: -head_bound,
+            up: head_bound,
+        };
+        let head_weight = head.var(
+            "weight",
+            &[config.vocab_size, config.hidden_size],
+            head_init,
+        );
         let head_bias = head.var("bias", &[config.vocab_size], head_init);
         Ok(LstmLm {
             config,
@@ -126,7 +149,11 @@ impl LstmLm {
 
     /// Total number of parameters.
     pub fn parameter_count(&self) -> i64 {
-        self.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
     }
 
     /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
@@ -148,7 +175,12 @@ impl LstmLm {
 
     /// Runs token ids `[batch, time]` from `state` (zeros when `None`); returns logits
     /// `[batch, time, vocab]` and the state after the last step. `train` turns dropout on.
-    pub fn forward(&self, ids: &Tensor, state: Option<&LstmState>, train: bool) -> (Tensor, LstmState) {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        state: Option<&LstmState>,
+        train: bool,
+    ) -> (Tensor, LstmState) {
         let batch = ids.size()[0];
         let zero;
         let state = match state {
@@ -236,7 +268,10 @@ mod tests {
         let mut state = None;
         for (t, &id) in ids.iter().enumerate() {
             let (logits, next) = model.step(&Tensor::from_slice(&[id]), state.as_ref());
-            let diff = (logits - whole.get(0).get(t as i64)).abs().max().double_value(&[]);
+            let diff = (logits - whole.get(0).get(t as i64))
+                .abs()
+                .max()
+                .double_value(&[]);
             assert!(diff < 1e-5, "step {t} differs by {diff}");
             state = Some(next);
         }

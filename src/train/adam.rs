@@ -72,7 +72,12 @@ impl Adam {
     /// Scales gradients so their global L2 norm is at most `max_norm` (as `clip_grad_norm_`).
     /// Returns the norm before clipping.
     pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
-        let grads: Vec<Tensor> = self.params.iter().map(Tensor::grad).filter(Tensor::defined).collect();
+        let grads: Vec<Tensor> = self
+            .params
+            .iter()
+            .map(Tensor::grad)
+            .filter(Tensor::defined)
+            .collect();
         if grads.is_empty() {
             return 0.0;
         }
@@ -106,9 +111,12 @@ impl Adam {
                 if c.weight_decay != 0.0 {
                     g = &g + p * c.weight_decay;
                 }
-                let (mut m, mut v, mut p) = (m.shallow_clone(), v.shallow_clone(), p.shallow_clone());
+                let (mut m, mut v, mut p) =
+                    (m.shallow_clone(), v.shallow_clone(), p.shallow_clone());
                 let _ = m.lerp_(&g, 1.0 - c.beta1);
-                let _ = v.g_mul_scalar_(c.beta2).addcmul_(&g, &(&g * (1.0 - c.beta2)));
+                let _ = v
+                    .g_mul_scalar_(c.beta2)
+                    .addcmul_(&g, &(&g * (1.0 - c.beta2)));
                 let denom = (v.sqrt() / bias2_sqrt).g_add_scalar_(c.eps);
                 let _ = p.addcdiv_(&m.g_mul_scalar(-step_size), &denom);
             }
@@ -118,7 +126,11 @@ impl Adam {
     /// The optimizer state as named tensors (`exp_avg.<param>`, `exp_avg_sq.<param>`) for saving.
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
-        for (name, (m, v)) in self.names.iter().zip(self.exp_avg.iter().zip(&self.exp_avg_sq)) {
+        for (name, (m, v)) in self
+            .names
+            .iter()
+            .zip(self.exp_avg.iter().zip(&self.exp_avg_sq))
+        {
             out.push((format!("exp_avg.{name}"), m.shallow_clone()));
             out.push((format!("exp_avg_sq.{name}"), v.shallow_clone()));
         }
@@ -129,13 +141,20 @@ impl Adam {
     pub fn load_state_tensors(&mut self, step: i64, tensors: &[(String, Tensor)]) -> Result<()> {
         let lookup = |key: &str| tensors.iter().find(|(n, _)| n == key).map(|(_, t)| t);
         for (i, name) in self.names.iter().enumerate() {
-            for (prefix, slot) in [("exp_avg", &self.exp_avg[i]), ("exp_avg_sq", &self.exp_avg_sq[i])] {
+            for (prefix, slot) in [
+                ("exp_avg", &self.exp_avg[i]),
+                ("exp_avg_sq", &self.exp_avg_sq[i]),
+            ] {
                 let key = format!("{prefix}.{name}");
                 let Some(saved) = lookup(&key) else {
                     bail!("optimizer state has no tensor {key}");
                 };
                 if saved.size() != slot.size() {
-                    bail!("optimizer tensor {key} has shape {:?}, expected {:?}", saved.size(), slot.size());
+                    bail!(
+                        "optimizer tensor {key} has shape {:?}, expected {:?}",
+                        saved.size(),
+                        slot.size()
+                    );
                 }
                 tch::no_grad(|| slot.shallow_clone().copy_(&saved.to_kind(Kind::Float)));
             }
@@ -163,7 +182,10 @@ mod tests {
         let w_ours = vs_ours.root().var_copy("w", &init);
         let vs_tch = nn::VarStore::new(Device::Cpu);
         let w_tch = vs_tch.root().var_copy("w", &init);
-        let config = AdamConfig { lr: 0.05, ..AdamConfig::default() };
+        let config = AdamConfig {
+            lr: 0.05,
+            ..AdamConfig::default()
+        };
         let mut ours = Adam::new(vec![("w".into(), w_ours.shallow_clone())], config);
         let mut theirs = nn::Adam::default().build(&vs_tch, 0.05)?;
         for _ in 0..50 {
@@ -177,7 +199,10 @@ mod tests {
         let diff = (&w_ours - &w_tch).abs().max().double_value(&[]);
         assert!(diff < 1e-5, "ours and tch's Adam differ by {diff}");
         let moved = (&w_ours - &init).abs().max().double_value(&[]);
-        assert!(moved > 0.5, "the parameters should have moved, moved {moved}");
+        assert!(
+            moved > 0.5,
+            "the parameters should have moved, moved {moved}"
+        );
         Ok(())
     }
 
@@ -186,7 +211,9 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var_copy("w", &Tensor::from_slice(&[0.0f32, 0.0]));
         let mut adam = Adam::new(vec![("w".into(), w.shallow_clone())], AdamConfig::default());
-        (&w * Tensor::from_slice(&[30.0f32, 40.0])).sum(Kind::Float).backward();
+        (&w * Tensor::from_slice(&[30.0f32, 40.0]))
+            .sum(Kind::Float)
+            .backward();
         let before = adam.clip_grad_norm(1.0);
         assert!((before - 50.0).abs() < 1e-3);
         let after = w.grad().norm().double_value(&[]);
@@ -200,14 +227,20 @@ mod tests {
         let mut adam = Adam::new(vec![("w".into(), w.shallow_clone())], AdamConfig::default());
         quadratic_loss(&Tensor::cat(&[&w, &w], 0)).backward();
         adam.step();
-        let saved: Vec<(String, Tensor)> =
-            adam.state_tensors().into_iter().map(|(n, t)| (n, t.copy())).collect();
+        let saved: Vec<(String, Tensor)> = adam
+            .state_tensors()
+            .into_iter()
+            .map(|(n, t)| (n, t.copy()))
+            .collect();
         let mut fresh = Adam::new(vec![("w".into(), w.shallow_clone())], AdamConfig::default());
         fresh.load_state_tensors(1, &saved)?;
         for ((_, a), (_, b)) in fresh.state_tensors().iter().zip(&saved) {
             assert!(a.equal(b));
         }
-        let bad = vec![("exp_avg.w".to_string(), Tensor::zeros([3], (Kind::Float, Device::Cpu)))];
+        let bad = vec![(
+            "exp_avg.w".to_string(),
+            Tensor::zeros([3], (Kind::Float, Device::Cpu)),
+        )];
         assert!(fresh.load_state_tensors(1, &bad).is_err());
         Ok(())
     }

@@ -49,7 +49,10 @@ pub struct History {
 impl History {
     /// The lowest validation loss so far.
     pub fn best_valid_loss(&self) -> Option<f64> {
-        self.records.iter().map(|r| r.valid_loss).min_by(f64::total_cmp)
+        self.records
+            .iter()
+            .map(|r| r.valid_loss)
+            .min_by(f64::total_cmp)
     }
 
     /// The last epoch's validation loss.

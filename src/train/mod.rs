@@ -43,7 +43,10 @@ impl Default for TrainConfig {
             epochs: 10,
             batch_size: 32,
             seq_len: 128,
-            adam: AdamConfig { lr: 2e-3, ..AdamConfig::default() },
+            adam: AdamConfig {
+                lr: 2e-3,
+                ..AdamConfig::default()
+            },
             clip_norm: 1.0,
             seed: 0,
             max_seconds: None,
@@ -108,7 +111,8 @@ impl Trainer {
                 train_loss: loss_sum / batches.max(1) as f64,
                 valid_loss: self.evaluate(valid),
                 seconds,
-                tokens_per_second: (batches * train.batch_size * train.seq_len) as f64 / seconds.max(1e-9),
+                tokens_per_second: (batches * train.batch_size * train.seq_len) as f64
+                    / seconds.max(1e-9),
                 fraction: batches as f64 / train.batches_per_epoch() as f64,
             };
             if self.config.verbose {
@@ -152,7 +156,10 @@ pub fn evaluate(model: &LstmLm, data: &SequenceBatches, max_tokens: usize) -> f6
         let (mut total, mut count) = (0.0, 0i64);
         for (x, y) in data.sequential(max_tokens, model.device()) {
             let n = y.numel() as i64;
-            let loss = model.loss(&x, &y, false).to_kind(Kind::Double).double_value(&[]);
+            let loss = model
+                .loss(&x, &y, false)
+                .to_kind(Kind::Double)
+                .double_value(&[]);
             total += loss * n as f64;
             count += n;
         }
@@ -174,16 +181,27 @@ mod tests {
         let model = LstmLm::new(LstmConfig::debug(4), Device::Cpu)?;
         let config = TrainConfig {
             epochs: 8,
-            adam: AdamConfig { lr: 1e-2, ..AdamConfig::default() },
+            adam: AdamConfig {
+                lr: 1e-2,
+                ..AdamConfig::default()
+            },
             verbose: false,
             ..TrainConfig::default()
         };
         let mut trainer = Trainer::new(model, config);
         let before = trainer.evaluate(&valid);
         trainer.fit(&train, &valid)?;
-        let after = trainer.history.records.last().map(|r| r.valid_loss).unwrap_or(f64::NAN);
+        let after = trainer
+            .history
+            .records
+            .last()
+            .map(|r| r.valid_loss)
+            .unwrap_or(f64::NAN);
         assert!(before > 1.0, "an untrained model is uncertain: {before}");
-        assert!(after < 0.2, "the pattern is deterministic given context: {after}");
+        assert!(
+            after < 0.2,
+            "the pattern is deterministic given context: {after}"
+        );
         assert_eq!(trainer.history.records.len(), 8);
         Ok(())
     }

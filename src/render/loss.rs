@@ -14,7 +14,10 @@ pub fn loss_curve_svg(history: &History, reference: Option<(f64, &str)>) -> Resu
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let records = &history.records;
         let epochs = records.len().max(1) as f64;
-        let mut values: Vec<f64> = records.iter().flat_map(|r| [r.train_loss, r.valid_loss]).collect();
+        let mut values: Vec<f64> = records
+            .iter()
+            .flat_map(|r| [r.train_loss, r.valid_loss])
+            .collect();
         if let Some((y, _)) = reference {
             values.push(y);
         }
@@ -36,23 +39,46 @@ pub fn loss_curve_svg(history: &History, reference: Option<(f64, &str)>) -> Resu
             .draw()
             .map_err(|e| anyhow!("plot: {e}"))?;
         let series = [
-            ("train", BLUE, records.iter().map(|r| (r.epoch as f64, r.train_loss)).collect::<Vec<_>>()),
-            ("valid", RED, records.iter().map(|r| (r.epoch as f64, r.valid_loss)).collect()),
+            (
+                "train",
+                BLUE,
+                records
+                    .iter()
+                    .map(|r| (r.epoch as f64, r.train_loss))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "valid",
+                RED,
+                records
+                    .iter()
+                    .map(|r| (r.epoch as f64, r.valid_loss))
+                    .collect(),
+            ),
         ];
         for (name, color, points) in series {
             chart
                 .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
                 .map_err(|e| anyhow!("plot: {e}"))?
                 .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
             chart
-                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )
                 .map_err(|e| anyhow!("plot: {e}"))?;
         }
         if let Some((y, name)) = reference {
             let grey = RGBColor(120, 120, 120);
             chart
-                .draw_series(LineSeries::new(vec![(0.5, y), (epochs + 0.5, y)], grey.stroke_width(1)))
+                .draw_series(LineSeries::new(
+                    vec![(0.5, y), (epochs + 0.5, y)],
+                    grey.stroke_width(1),
+                ))
                 .map_err(|e| anyhow!("plot: {e}"))?
                 .label(name.to_string())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
@@ -83,7 +109,9 @@ mod tests {
             tokens_per_second: 1.0,
             fraction: 1.0,
         };
-        let history = History { records: vec![record(1, 3.0, 2.8), record(2, 2.0, 2.1)] };
+        let history = History {
+            records: vec![record(1, 3.0, 2.8), record(2, 2.0, 2.1)],
+        };
         let svg = loss_curve_svg(&history, Some((3.2, "unigram")))?.0;
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         for label in ["train", "valid", "unigram", "epoch"] {

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Differential check of `abc_to_score` against music21 on corpus ABC tunes.
+
+Samples tunes from music21's essenFolksong, oneills1850 and ryansMammoth corpora,
+converts each with music21 (`converter.parse(text, format='abc')`, `stripTies()`,
+first part, flattened, grace notes dropped) and with `examples/abc_dump.rs`
+(`--no-repeats`, since music21 does not expand repeats unless asked; `--expand`
+compares with repeats expanded on both sides, music21 via `expandRepeats()`), and
+compares the sequences
+of onsets as (sorted pitches, duration in quarter notes).
+
+Usage: scripts/abc_vs_music21.py [--sample N] [--seed S] [--details FILE] [--expand]
+Run from the crate root with a Python that has music21 (e.g. /work/main/.venv/bin/python).
+"""
+
+import argparse
+import glob
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import warnings
+from fractions import Fraction
+
+import music21
+
+CORPORA = ("essenFolksong", "oneills1850", "ryansMammoth")
+TICKS = 480
+
+
+def split_tunes(text):
+    """Cuts a file at lines starting with X: (same rule as abc_dump --split)."""
+    tunes = []
+    for line in text.splitlines():
+        if line.startswith("X:"):
+            tunes.append([])
+        if tunes:
+            tunes[-1].append(line)
+    return ["\n".join(t) + "\n" for t in tunes]
+
+
+def corpus_tunes():
+    root = os.path.join(os.path.dirname(music21.__file__), "corpus")
+    tunes = []
+    for corpus in CORPORA:
+        for path in sorted(glob.glob(os.path.join(root, corpus, "*.abc"))):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for i, tune in enumerate(split_tunes(f.read())):
+                    tunes.append((f"{corpus}/{os.path.basename(path)}#{i}", tune))
+    return tunes
+
+
+# music21 reads tunes as ABC 1.3 (accidentals not carried through the bar) unless told
+# otherwise; the converter follows ABC 2.1: carried to the end of the bar, same octave.
+MUSIC21_PREFIX = "%abc-2.1\n%%propagate-accidentals octave\n"
+
+
+def music21_events(tune, expand=False):
+    """[(pitches, quarter_length)] for the first part, ties merged, graces dropped."""
+    parsed = music21.converter.parse(MUSIC21_PREFIX + tune, format="abc", forceSource=True)
+    if isinstance(parsed, music21.stream.Score) and parsed.parts:
+        parsed = parsed.parts[0]
+    if expand:
+        parsed = parsed.expandRepeats()
+    parsed = parsed.stripTies()
+    events = []
+    for n in parsed.flatten().notes:
+        ql = Fraction(n.duration.quarterLength).limit_denominator(1000)
+        if ql == 0:
+            continue
+        events.append((tuple(sorted(p.midi for p in n.pitches)), ql))
+    return events
+
+
+def our_events(notes):
+    """Groups [pitch, start, duration] rows by onset."""
+    by_start = {}
+    for pitch, start, duration in notes:
+        by_start.setdefault(start, []).append((pitch, duration))
+    events = []
+    for start in sorted(by_start):
+        group = by_start[start]
+        events.append((tuple(sorted(p for p, _ in group)), Fraction(group[0][1], TICKS)))
+    return events
+
+
+def run_ours(tunes, expand):
+    with tempfile.NamedTemporaryFile("w", suffix=".abc", delete=False) as f:
+        f.write("".join(t for _, t in tunes))
+        path = f.name
+    cmd = ["cargo", "run", "-q", "--release", "--example", "abc_dump", "--", path, "--split"]
+    if not expand:
+        cmd.append("--no-repeats")
+    env = dict(os.environ, CARGO_BUILD_JOBS="1")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    os.unlink(path)
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def durations_match(a, b):
+    """Equal within one tick (7-tuplets and the like round to ticks)."""
+    return all(abs(x[1] - y[1]) * TICKS <= 1 for x, y in zip(a, b))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sample", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--details", default="abc_vs_music21_mismatches.txt")
+    ap.add_argument("--expand", action="store_true", help="compare with repeats expanded on both sides")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    tunes = corpus_tunes()
+    random.Random(args.seed).shuffle(tunes)
+    tunes = tunes[: args.sample]
+    ours = run_ours(tunes, args.expand)
+    assert len(ours) == len(tunes), (len(ours), len(tunes))
+    counts = {"pitch": 0, "pitch+duration": 0, "compared": 0, "ours_error": 0, "m21_error": 0}
+    with open(args.details, "w") as details:
+        for (name, tune), mine in zip(tunes, ours):
+            try:
+                theirs = music21_events(tune, args.expand)
+            except Exception as e:  # music21 rejects some tunes
+                counts["m21_error"] += 1
+                details.write(f"== {name}: music21 error {e!r}\n")
+                continue
+            counts["compared"] += 1
+            if "error" in mine:
+                counts["ours_error"] += 1
+                details.write(f"== {name}: our error {mine['error']}\n")
+                continue
+            ev = our_events(mine["notes"])
+            same_pitches = [p for p, _ in ev] == [p for p, _ in theirs]
+            counts["pitch"] += same_pitches
+            both = same_pitches and durations_match(ev, theirs)
+            counts["pitch+duration"] += both
+            if not both:
+                first = next((i for i, (x, y) in enumerate(zip(ev, theirs)) if x != y), min(len(ev), len(theirs)))
+                details.write(f"== {name}: ours {len(ev)} music21 {len(theirs)} first diff at {first}\n")
+                details.write(f"   ours    {ev[max(0, first - 2): first + 4]}\n")
+                details.write(f"   music21 {theirs[max(0, first - 2): first + 4]}\n")
+    n = counts["compared"]
+    print(json.dumps(counts))
+    print(f"pitch sequences equal: {counts['pitch']}/{n} = {counts['pitch'] / max(n, 1):.1%}")
+    print(f"pitches and durations equal: {counts['pitch+duration']}/{n} = {counts['pitch+duration'] / max(n, 1):.1%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

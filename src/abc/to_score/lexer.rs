@@ -1,0 +1,492 @@
+//! Turns lines of ABC music into tokens.
+
+use super::frac::Frac;
+use super::key::letter_index;
+use super::pos_err;
+use anyhow::Result;
+
+/// A 1-based line and column in the tune's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// A written note: accidental, letter, octave and length (in units of `L:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NoteTok {
+    /// Explicit accidental in semitones (`=` is `Some(0)`).
+    pub accidental: Option<i8>,
+    /// Letter index, C = 0 ... B = 6.
+    pub letter: usize,
+    /// Octave number: `C` is 4, `c` is 5, each `'` adds and each `,` takes one.
+    pub octave: i32,
+    /// Length in units of `L:`.
+    pub length: Frac,
+    /// Followed by `-`.
+    pub tie: bool,
+}
+
+/// A bar line's repeat and double-bar flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Bar {
+    /// Ends a repeated section (`:|`, `::`).
+    pub repeat_end: bool,
+    /// Starts a repeated section (`|:`, `::`).
+    pub repeat_start: bool,
+    /// A double, thick or final bar (`||`, `|]`, `[|`).
+    pub double: bool,
+}
+
+/// What a token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TokKind {
+    /// A single note.
+    Note(NoteTok),
+    /// `[CEG]2`: the notes and the length written after `]`.
+    Chord(Vec<NoteTok>, Frac),
+    /// `z` or `x` with its length in units of `L:`.
+    Rest(Frac),
+    /// `Z` or `X`: a rest of this many bars.
+    MeasureRest(u32),
+    /// `-` after a note or chord.
+    Tie,
+    /// Broken rhythm: `>` count (positive) or `<` count (negative).
+    Broken(i32),
+    /// `(p:q:r`.
+    Tuplet {
+        p: u32,
+        q: Option<u32>,
+        r: Option<u32>,
+    },
+    /// A bar line.
+    Bar(Bar),
+    /// The start of a numbered ending (`[1`, `|2`, `:|2`, `[1,3`).
+    Ending(Vec<u32>),
+    /// A field in the body or inline: letter and value.
+    Field(char, String),
+    /// `&`: the start of a voice overlay (skipped until the next bar line).
+    Overlay,
+}
+
+/// A token and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Token {
+    pub kind: TokKind,
+    pub pos: Pos,
+}
+
+/// Appends the tokens of one line of music to `out`.
+pub(super) fn lex_line(text: &str, line: usize, out: &mut Vec<Token>) -> Result<()> {
+    let mut lexer = Lexer {
+        chars: text.chars().collect(),
+        i: 0,
+        line,
+        out,
+    };
+    while lexer.i < lexer.chars.len() {
+        lexer.token()?;
+    }
+    Ok(())
+}
+
+struct Lexer<'a> {
+    chars: Vec<char>,
+    i: usize,
+    line: usize,
+    out: &'a mut Vec<Token>,
+}
+
+/// Single characters that decorate a note and take no time.
+fn is_decoration(c: char) -> bool {
+    matches!(c, '.' | '~' | 'H'..='W' | 'Y' | 'h'..='w')
+}
+
+impl Lexer<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.i).copied()
+    }
+
+    fn peek_at(&self, ahead: usize) -> Option<char> {
+        self.chars.get(self.i + ahead).copied()
+    }
+
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            col: self.i + 1,
+        }
+    }
+
+    fn error(&self, pos: Pos, msg: &str) -> anyhow::Error {
+        pos_err(pos.line, pos.col, msg)
+    }
+
+    fn push(&mut self, kind: TokKind, pos: Pos) {
+        self.out.push(Token { kind, pos });
+    }
+
+    /// Lexes one token (or skips one ignorable item).
+    fn token(&mut self) -> Result<()> {
+        let pos = self.pos();
+        let c = self.chars[self.i];
+        match c {
+            '^' | '_' | '=' | 'A'..='G' | 'a'..='g' => {
+                let note = self.note()?;
+                self.push(TokKind::Note(note), pos);
+            }
+            'z' | 'x' => {
+                self.i += 1;
+                let length = self.length(pos)?;
+                self.push(TokKind::Rest(length), pos);
+            }
+            'Z' | 'X' => {
+                self.i += 1;
+                let bars = self.number().unwrap_or(1);
+                self.push(TokKind::MeasureRest(bars), pos);
+            }
+            '|' => self.bar_from_pipe(pos),
+            ':' => self.bar_from_colon(pos),
+            '[' => self.bracket(pos)?,
+            ']' => {
+                return Err(self.error(pos, "unbalanced chord bracket: ']' without a matching '['"))
+            }
+            '(' => self.paren(pos)?,
+            '-' => {
+                self.i += 1;
+                self.push(TokKind::Tie, pos);
+            }
+            '>' | '<' => self.broken(c, pos),
+            '&' => {
+                self.i += 1;
+                self.push(TokKind::Overlay, pos);
+            }
+            _ => self.skip_ignorable(c, pos)?,
+        }
+        Ok(())
+    }
+
+    /// Skips decorations, annotations, grace notes, slurs and spacing.
+    fn skip_ignorable(&mut self, c: char, pos: Pos) -> Result<()> {
+        match c {
+            '"' => self.skip_to(
+                '"',
+                pos,
+                "unterminated chord symbol or annotation (missing '\"')",
+            )?,
+            '{' => self.skip_to('}', pos, "unterminated grace notes (missing '}')")?,
+            '!' | '+' => self.skip_decoration(c),
+            'y' => {
+                self.i += 1;
+                self.length(pos)?;
+            }
+            '}' => return Err(self.error(pos, "'}' without a matching '{'")),
+            _ if c.is_whitespace() || is_decoration(c) => self.i += 1,
+            ')' | '`' | '$' | '*' | '\\' | ',' | '\'' | '/' | ';' | '#' | '?' | '@' => self.i += 1,
+            _ if c.is_ascii_digit() => self.i += 1,
+            _ => return Err(self.error(pos, &format!("unexpected character {c:?}"))),
+        }
+        Ok(())
+    }
+
+    /// Skips past the next `close`, or fails with `msg` when the line has none.
+    fn skip_to(&mut self, close: char, pos: Pos, msg: &str) -> Result<()> {
+        match self.chars[self.i + 1..].iter().position(|&c| c == close) {
+            Some(offset) => {
+                self.i += offset + 2;
+                Ok(())
+            }
+            None => Err(self.error(pos, msg)),
+        }
+    }
+
+    /// Skips `!trill!` or `+fermata+`; a lone `!` or `+` (old line-break marks) is skipped alone.
+    fn skip_decoration(&mut self, delim: char) {
+        let rest = &self.chars[self.i + 1..];
+        match rest.iter().position(|&c| c == delim) {
+            Some(offset)
+                if rest[..offset]
+                    .iter()
+                    .all(|c| !c.is_whitespace() || delim == '!') =>
+            {
+                self.i += offset + 2;
+            }
+            _ => self.i += 1,
+        }
+    }
+
+    /// Parses an accidental, letter, octave marks, length and a following tie.
+    fn note(&mut self) -> Result<NoteTok> {
+        let pos = self.pos();
+        let accidental = self.accidental();
+        let letter_pos = self.pos();
+        let Some(c) = self.peek().filter(char::is_ascii_alphabetic) else {
+            return Err(self.error(letter_pos, "accidental without a note letter after it"));
+        };
+        let letter = letter_index(c)
+            .filter(|_| matches!(c, 'A'..='G' | 'a'..='g'))
+            .ok_or_else(|| {
+                self.error(
+                    letter_pos,
+                    &format!("accidental before {c:?}, which is not a note"),
+                )
+            })?;
+        self.i += 1;
+        let mut octave = if c.is_ascii_lowercase() { 5 } else { 4 };
+        while let Some(mark) = self.peek() {
+            match mark {
+                '\'' => octave += 1,
+                ',' => octave -= 1,
+                _ => break,
+            }
+            self.i += 1;
+        }
+        let length = self.length(pos)?;
+        let tie = self.peek() == Some('-');
+        if tie {
+            self.i += 1;
+        }
+        Ok(NoteTok {
+            accidental,
+            letter,
+            octave,
+            length,
+            tie,
+        })
+    }
+
+    /// Parses `^ ^^ _ __ =` (and skips microtone fractions such as `^3/4`).
+    fn accidental(&mut self) -> Option<i8> {
+        let mut alter: Option<i8> = None;
+        while let Some(c) = self.peek() {
+            let step = match c {
+                '^' => 1,
+                '_' => -1,
+                '=' => 0,
+                _ => break,
+            };
+            alter = Some(alter.unwrap_or(0) + step);
+            self.i += 1;
+        }
+        if alter.is_some() {
+            while self.peek().is_some_and(|c| c.is_ascii_digit() || c == '/') {
+                self.i += 1;
+            }
+        }
+        alter
+    }
+
+    /// Parses a length such as `2`, `/`, `//`, `3/2`; the default is 1.
+    fn length(&mut self, pos: Pos) -> Result<Frac> {
+        let num = self.number();
+        let mut den: i64 = 1;
+        while self.peek() == Some('/') {
+            self.i += 1;
+            den *= self.number().map_or(2, i64::from);
+            if den == 0 || den > 1 << 20 {
+                return Err(self.error(pos, "note length with a zero or huge divisor"));
+            }
+        }
+        match num {
+            Some(0) => Err(self.error(pos, "note length of zero")),
+            Some(n) => Ok(Frac::new(i64::from(n), den)),
+            None => Ok(Frac::new(1, den)),
+        }
+    }
+
+    /// Parses a run of digits (saturating), `None` if there is none.
+    fn number(&mut self) -> Option<u32> {
+        let mut value: Option<u32> = None;
+        while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
+            value = Some(value.unwrap_or(0).saturating_mul(10).saturating_add(d));
+            self.i += 1;
+        }
+        value
+    }
+
+    /// Consumes a run of `c` and returns its length.
+    fn count(&mut self, c: char) -> usize {
+        let start = self.i;
+        while self.peek() == Some(c) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// `|`, `||`, `|]`, `|:`, `|1`...
+    fn bar_from_pipe(&mut self, pos: Pos) {
+        self.i += 1;
+        let mut bar = Bar::default();
+        if matches!(self.peek(), Some('|' | ']')) {
+            self.i += 1;
+            bar.double = true;
+        }
+        bar.repeat_start = self.count(':') > 0;
+        self.push(TokKind::Bar(bar), pos);
+        self.ending_after_bar();
+    }
+
+    /// `:|`, `::`, `:|:`, `:||`, `:|]`, `:|2`; a stray `:` is skipped.
+    fn bar_from_colon(&mut self, pos: Pos) {
+        let colons = self.count(':');
+        let mut bar = Bar {
+            repeat_end: true,
+            ..Bar::default()
+        };
+        if self.peek() == Some('|') {
+            self.i += 1;
+            if matches!(self.peek(), Some('|' | ']')) {
+                self.i += 1;
+                bar.double = true;
+            }
+            bar.repeat_start = self.count(':') > 0;
+        } else if colons >= 2 {
+            bar.repeat_start = true;
+        } else {
+            return;
+        }
+        self.push(TokKind::Bar(bar), pos);
+        self.ending_after_bar();
+    }
+
+    /// An ending number written straight after a bar line (`|1`, `:|2`).
+    fn ending_after_bar(&mut self) {
+        if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            let pos = self.pos();
+            let list = self.ending_list();
+            self.push(TokKind::Ending(list), pos);
+        }
+    }
+
+    /// Parses `1`, `1,3`, `1-3` into the list of passes.
+    fn ending_list(&mut self) -> Vec<u32> {
+        let mut list = Vec::new();
+        while let Some(first) = self.number() {
+            let mut last = first;
+            if self.peek() == Some('-') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) {
+                self.i += 1;
+                last = self.number().unwrap_or(first);
+            }
+            list.extend(first..=last.min(first.saturating_add(32)));
+            if self.peek() == Some(',') && self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+        list
+    }
+
+    /// `[` starts an inline field, an ending, a thick-thin bar or a chord.
+    fn bracket(&mut self, pos: Pos) -> Result<()> {
+        let next = self.peek_at(1);
+        if next.is_some_and(|c| c.is_ascii_alphabetic()) && self.peek_at(2) == Some(':') {
+            return self.inline_field(pos);
+        }
+        if next.is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+            let list = self.ending_list();
+            self.push(TokKind::Ending(list), pos);
+            return Ok(());
+        }
+        if next == Some('|') {
+            self.i += 2;
+            if self.peek() == Some(']') {
+                self.i += 1;
+            }
+            let repeat_start = self.count(':') > 0;
+            let bar = Bar {
+                double: true,
+                repeat_start,
+                ..Bar::default()
+            };
+            self.push(TokKind::Bar(bar), pos);
+            return Ok(());
+        }
+        self.chord(pos)
+    }
+
+    /// `[K:G]`, `[M:3/4]`...
+    fn inline_field(&mut self, pos: Pos) -> Result<()> {
+        let letter = self.chars[self.i + 1];
+        let close = self.chars[self.i..].iter().position(|&c| c == ']');
+        let close =
+            close.ok_or_else(|| self.error(pos, "unterminated inline field (missing ']')"))?;
+        let value: String = self.chars[self.i + 3..self.i + close].iter().collect();
+        self.i += close + 1;
+        self.push(TokKind::Field(letter, value.trim().to_string()), pos);
+        Ok(())
+    }
+
+    /// `[CEG]2`: notes up to `]`, then the chord's length.
+    fn chord(&mut self, pos: Pos) -> Result<()> {
+        self.i += 1;
+        let mut notes: Vec<NoteTok> = Vec::new();
+        loop {
+            let Some(c) = self.peek() else {
+                let msg = "unbalanced chord bracket: '[' has no closing ']' on its line";
+                return Err(self.error(pos, msg));
+            };
+            let here = self.pos();
+            match c {
+                ']' => break,
+                '^' | '_' | '=' | 'A'..='G' | 'a'..='g' => notes.push(self.note()?),
+                '-' => {
+                    self.i += 1;
+                    if let Some(last) = notes.last_mut() {
+                        last.tie = true;
+                    }
+                }
+                'z' | 'x' => {
+                    self.i += 1;
+                    self.length(here)?;
+                }
+                '[' | '|' => {
+                    let msg = format!(
+                        "unbalanced chord bracket: '[' has no closing ']' before the {c:?} at column {}",
+                        here.col
+                    );
+                    return Err(self.error(pos, &msg));
+                }
+                '(' | ')' => self.i += 1,
+                _ => self.skip_ignorable(c, here)?,
+            }
+        }
+        self.i += 1;
+        let length = self.length(pos)?;
+        if !notes.is_empty() {
+            self.push(TokKind::Chord(notes, length), pos);
+        }
+        Ok(())
+    }
+
+    /// `(3`, `(3:2:3` or a slur start.
+    fn paren(&mut self, pos: Pos) -> Result<()> {
+        self.i += 1;
+        let Some(p) = self.number() else {
+            return Ok(());
+        };
+        let mut q = None;
+        let mut r = None;
+        if self.peek() == Some(':') {
+            self.i += 1;
+            q = self.number();
+            if self.peek() == Some(':') {
+                self.i += 1;
+                r = self.number();
+            }
+        }
+        if !(2..=9).contains(&p) || q == Some(0) || r == Some(0) {
+            return Err(self.error(pos, &format!("invalid tuplet ({p}: expected 2 to 9 notes")));
+        }
+        self.push(TokKind::Tuplet { p, q, r }, pos);
+        Ok(())
+    }
+
+    /// `>`, `>>`, `<`...
+    fn broken(&mut self, c: char, pos: Pos) {
+        let n = self.count(c) as i32;
+        let n = n.min(4);
+        self.push(TokKind::Broken(if c == '>' { n } else { -n }), pos);
+    }
+}

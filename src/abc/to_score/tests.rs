@@ -1,0 +1,736 @@
+//! One tiny tune per construct, with hand-written expected notes.
+
+use super::*;
+
+/// (pitch, start, duration) of the melody's notes.
+type N = (u8, u32, u32);
+
+fn convert(tune: &str, opts: &AbcToScoreOptions) -> Vec<N> {
+    let score = abc_to_score_with(tune, opts).unwrap_or_else(|e| panic!("{e:#}\n{tune}"));
+    score.tracks[0]
+        .notes
+        .iter()
+        .map(|n| (n.pitch, n.start, n.duration))
+        .collect()
+}
+
+/// Notes of `body` under `X:1 M:4/4 L:1/4 K:C` (one unit = a quarter = 480 ticks).
+fn q(body: &str) -> Vec<N> {
+    convert(
+        &format!("X:1\nM:4/4\nL:1/4\nK:C\n{body}\n"),
+        &AbcToScoreOptions::default(),
+    )
+}
+
+/// Notes of `body` under `X:1 M:4/4 L:1/8 K:C` (one unit = an eighth = 240 ticks).
+fn e(body: &str) -> Vec<N> {
+    convert(
+        &format!("X:1\nM:4/4\nL:1/8\nK:C\n{body}\n"),
+        &AbcToScoreOptions::default(),
+    )
+}
+
+/// Like [`q`] without repeat expansion.
+fn q_as_written(body: &str) -> Vec<N> {
+    let opts = AbcToScoreOptions {
+        expand_repeats: false,
+        ..AbcToScoreOptions::default()
+    };
+    convert(&format!("X:1\nM:4/4\nL:1/4\nK:C\n{body}\n"), &opts)
+}
+
+fn pitches(notes: &[N]) -> Vec<u8> {
+    notes.iter().map(|n| n.0).collect()
+}
+
+/// Pitches of `CDEFGAB` in key `key`.
+fn scale(key: &str) -> Vec<u8> {
+    pitches(&convert(
+        &format!("X:1\nL:1/4\nK:{key}\nCDEFGAB|\n"),
+        &AbcToScoreOptions::default(),
+    ))
+}
+
+/// Quarter notes of the given pitches, one after another.
+fn quarters(pitches: &[u8]) -> Vec<N> {
+    pitches
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (p, 480 * i as u32, 480))
+        .collect()
+}
+
+fn error(tune: &str) -> String {
+    format!("{:#}", abc_to_score(tune).expect_err("expected an error"))
+}
+
+fn score(tune: &str) -> Score {
+    abc_to_score(tune).unwrap()
+}
+
+// ---- notes, octaves, accidentals -------------------------------------------------
+
+#[test]
+fn octaves() {
+    assert_eq!(q("C c C, c' C,, c''"), quarters(&[60, 72, 48, 84, 36, 96]));
+}
+
+#[test]
+fn accidentals() {
+    assert_eq!(q("^C _D =E ^^F | __B"), quarters(&[61, 61, 64, 67, 69]));
+}
+
+#[test]
+fn accidental_lasts_to_the_end_of_the_bar() {
+    assert_eq!(q("^F F G | F"), quarters(&[66, 66, 67, 65]));
+}
+
+#[test]
+fn accidental_applies_to_its_octave_only() {
+    assert_eq!(q("^c C c C,"), quarters(&[73, 60, 73, 48]));
+}
+
+#[test]
+fn natural_cancels_the_key_until_the_bar_line() {
+    let notes = convert(
+        "X:1\nL:1/4\nK:G\nF =F F | F\n",
+        &AbcToScoreOptions::default(),
+    );
+    assert_eq!(notes, quarters(&[66, 65, 65, 66]));
+}
+
+#[test]
+fn chord_accidentals_carry_to_later_notes() {
+    assert_eq!(
+        q("[^FA] F"),
+        vec![(66, 0, 480), (69, 0, 480), (66, 480, 480)]
+    );
+}
+
+// ---- lengths ------------------------------------------------------------------------
+
+#[test]
+fn lengths() {
+    let expected = vec![
+        (69, 0, 480),
+        (69, 480, 120),
+        (69, 600, 120),
+        (69, 720, 60),
+        (69, 780, 360),
+        (69, 1140, 240),
+    ];
+    assert_eq!(e("A2 A/2 A/ A// A3/2 A"), expected);
+}
+
+#[test]
+fn broken_rhythm() {
+    let expected = vec![
+        (69, 0, 360),
+        (71, 360, 120),
+        (72, 480, 120),
+        (74, 600, 360),
+        (76, 960, 420),
+        (77, 1380, 60),
+        (79, 1440, 60),
+        (81, 1500, 420),
+    ];
+    assert_eq!(e("A>B c<d e>>f g<<a"), expected);
+}
+
+#[test]
+fn broken_rhythm_across_a_line_break_and_decorations() {
+    assert_eq!(e("A>\n.B"), vec![(69, 0, 360), (71, 360, 120)]);
+}
+
+#[test]
+fn rests() {
+    assert_eq!(q("z C x2 D"), vec![(60, 480, 480), (62, 1920, 480)]);
+}
+
+#[test]
+fn multi_measure_rests() {
+    assert_eq!(q("Z2 | C | Z | D"), vec![(60, 3840, 480), (62, 6240, 480)]);
+    let six_eight = convert(
+        "X:1\nM:6/8\nL:1/8\nK:C\nZ | C\n",
+        &AbcToScoreOptions::default(),
+    );
+    assert_eq!(six_eight, vec![(60, 1440, 240)]);
+}
+
+// ---- tuplets --------------------------------------------------------------------------
+
+#[test]
+fn triplet() {
+    assert_eq!(
+        e("(3abc' d"),
+        vec![(81, 0, 160), (83, 160, 160), (84, 320, 160), (74, 480, 240)]
+    );
+}
+
+#[test]
+fn duplet_and_quintuplet_defaults() {
+    assert_eq!(e("(2ab"), vec![(81, 0, 360), (83, 360, 360)]);
+    let five = e("(5CDEFG A");
+    assert_eq!(pitches(&five), [60, 62, 64, 65, 67, 69]);
+    assert_eq!(
+        five.iter().map(|n| n.2).collect::<Vec<_>>(),
+        [96, 96, 96, 96, 96, 240]
+    );
+}
+
+#[test]
+fn quintuplet_in_compound_meter_takes_three() {
+    let notes = convert(
+        "X:1\nM:6/8\nL:1/8\nK:C\n(5CDEFG A\n",
+        &AbcToScoreOptions::default(),
+    );
+    assert_eq!(
+        notes.iter().map(|n| n.1).collect::<Vec<_>>(),
+        [0, 144, 288, 432, 576, 720]
+    );
+}
+
+#[test]
+fn general_tuplet_p_q_r() {
+    let notes = e("(3:2:4 CDEF G");
+    assert_eq!(
+        notes.iter().map(|n| (n.1, n.2)).collect::<Vec<_>>(),
+        [(0, 160), (160, 160), (320, 160), (480, 160), (640, 240)]
+    );
+    assert_eq!(
+        e("(3::2 C2D E").iter().map(|n| n.1).collect::<Vec<_>>(),
+        [0, 320, 480]
+    );
+}
+
+#[test]
+fn tuplet_counts_rests_and_chords() {
+    assert_eq!(
+        e("(3z[CE]D F"),
+        vec![
+            (60, 160, 160),
+            (64, 160, 160),
+            (62, 320, 160),
+            (65, 480, 240)
+        ]
+    );
+}
+
+#[test]
+fn tuplet_with_unequal_notes() {
+    assert_eq!(e("(3a2b"), vec![(81, 0, 320), (83, 320, 160)]);
+}
+
+// ---- ties ------------------------------------------------------------------------------
+
+#[test]
+fn tie_merges_notes() {
+    assert_eq!(q("C-C D"), vec![(60, 0, 960), (62, 960, 480)]);
+    assert_eq!(q("C-C-C"), vec![(60, 0, 1440)]);
+}
+
+#[test]
+fn tie_across_a_bar_line_and_a_line_break() {
+    assert_eq!(q("C2-|C D"), vec![(60, 0, 1440), (62, 1440, 480)]);
+    assert_eq!(q("C-\nC"), vec![(60, 0, 960)]);
+}
+
+#[test]
+fn tie_keeps_the_accidental_across_the_bar() {
+    assert_eq!(q("^C-|C C"), vec![(61, 0, 960), (60, 960, 480)]);
+}
+
+#[test]
+fn tie_between_different_pitches_is_ignored() {
+    assert_eq!(q("C-D"), quarters(&[60, 62]));
+}
+
+#[test]
+fn ties_in_chords() {
+    assert_eq!(q("[CE]-[CE]"), vec![(60, 0, 960), (64, 0, 960)]);
+    assert_eq!(
+        q("[C-E][CG]"),
+        vec![(60, 0, 960), (64, 0, 480), (67, 480, 480)]
+    );
+}
+
+// ---- chords ------------------------------------------------------------------------------
+
+#[test]
+fn chord_lengths() {
+    let expected = vec![
+        (60, 0, 960),
+        (64, 0, 960),
+        (67, 0, 960),
+        (60, 960, 960),
+        (64, 960, 960),
+        (60, 1920, 240),
+        (64, 1920, 240),
+        (60, 2160, 960),
+        (64, 2160, 960),
+    ];
+    assert_eq!(q("[CEG]2 [C2E2] [CE]/ [C2E]"), expected);
+}
+
+#[test]
+fn chord_length_inside_and_after() {
+    assert_eq!(
+        q("[C/E/]4 D"),
+        vec![(60, 0, 960), (64, 0, 960), (62, 960, 480)]
+    );
+}
+
+// ---- things that take no time ----------------------------------------------------------------
+
+#[test]
+fn grace_notes_take_no_time() {
+    assert_eq!(q("{ABc}C {/A}D"), quarters(&[60, 62]));
+}
+
+#[test]
+fn decorations_are_ignored() {
+    let body = "~C .D HE LF MG OA PB SC TD uE vF !trill!G +fermata+A !>!B";
+    assert_eq!(
+        pitches(&q(body)),
+        [60, 62, 64, 65, 67, 69, 71, 60, 62, 64, 65, 67, 69, 71]
+    );
+}
+
+#[test]
+fn chord_symbols_and_annotations_are_ignored() {
+    assert_eq!(
+        q("\"Am\"A \"^annotation\"B \"G7\"[GB]"),
+        vec![(69, 0, 480), (71, 480, 480), (67, 960, 480), (71, 960, 480)]
+    );
+}
+
+#[test]
+fn slurs_are_not_tuplets() {
+    assert_eq!(
+        e("(AB) (3ABc (d e)")
+            .iter()
+            .map(|n| n.2)
+            .collect::<Vec<_>>(),
+        [240, 240, 160, 160, 160, 240, 240]
+    );
+}
+
+#[test]
+fn voice_overlay_is_skipped() {
+    assert_eq!(q("C D & E F | G"), quarters(&[60, 62, 67]));
+}
+
+// ---- bar lines and repeats ----------------------------------------------------------------
+
+#[test]
+fn bar_lines_without_expansion() {
+    let notes = q_as_written("C|D||E|]F[|G|:A:|B::c|1d:|2e[1f[2g|]");
+    assert_eq!(
+        notes,
+        quarters(&[60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79])
+    );
+}
+
+#[test]
+fn simple_repeat() {
+    assert_eq!(q("|: C D :| E"), quarters(&[60, 62, 60, 62, 64]));
+}
+
+#[test]
+fn repeat_without_start_goes_to_the_beginning() {
+    assert_eq!(q("C D :| E"), quarters(&[60, 62, 60, 62, 64]));
+}
+
+#[test]
+fn repeat_without_start_goes_to_the_last_double_bar() {
+    assert_eq!(q("C || D E :| F"), quarters(&[60, 62, 64, 62, 64, 65]));
+}
+
+#[test]
+fn repeat_after_a_repeat_goes_back_to_it() {
+    assert_eq!(q("C :| D :|"), quarters(&[60, 60, 62, 62]));
+}
+
+#[test]
+fn double_colon_ends_and_starts() {
+    assert_eq!(q("|: C :: D :|"), quarters(&[60, 60, 62, 62]));
+    assert_eq!(q("|: C :|: D :|"), quarters(&[60, 60, 62, 62]));
+}
+
+#[test]
+fn first_and_second_endings() {
+    assert_eq!(q("|: C |1 D :|2 E |] F"), quarters(&[60, 62, 60, 64, 65]));
+    assert_eq!(q("|: C [1 D :| [2 E || F"), quarters(&[60, 62, 60, 64, 65]));
+}
+
+#[test]
+fn endings_for_several_passes() {
+    assert_eq!(
+        q("|: C |1,2 D :|3 E |]"),
+        quarters(&[60, 62, 60, 62, 60, 64])
+    );
+    assert_eq!(
+        q("|: C [1-2 D :| [3 E |]"),
+        quarters(&[60, 62, 60, 62, 60, 64])
+    );
+}
+
+#[test]
+fn two_repeated_parts_with_endings() {
+    let expected = quarters(&[60, 62, 60, 64, 65, 67, 65, 69]);
+    assert_eq!(q("|: C |1 D :|2 E || |: F |1 G :|2 A |]"), expected);
+}
+
+#[test]
+fn repeat_sign_after_the_last_ending_closes_the_section() {
+    let expected = quarters(&[60, 62, 60, 64, 65, 67, 65, 69]);
+    assert_eq!(q("C |1 D :|2 E :| F |1 G :|2 A :|"), expected);
+}
+
+#[test]
+fn second_ending_without_first_time_bar() {
+    assert_eq!(q("|: C |1 D :| E"), quarters(&[60, 62, 60, 64]));
+}
+
+#[test]
+fn repeat_replays_key_changes() {
+    assert_eq!(q("|: F [K:G] F :|"), quarters(&[65, 66, 66, 66]));
+}
+
+// ---- keys ------------------------------------------------------------------------------------
+
+#[test]
+fn major_keys() {
+    assert_eq!(scale("C"), [60, 62, 64, 65, 67, 69, 71]);
+    assert_eq!(scale("G"), [60, 62, 64, 66, 67, 69, 71]);
+    assert_eq!(scale("D"), [61, 62, 64, 66, 67, 69, 71]);
+    assert_eq!(scale("Bb"), [60, 62, 63, 65, 67, 69, 70]);
+    assert_eq!(scale("F#"), [61, 63, 65, 66, 68, 70, 71]);
+    assert_eq!(scale("C#"), [61, 63, 65, 66, 68, 70, 72]);
+    assert_eq!(scale("Cb"), [59, 61, 63, 64, 66, 68, 70]);
+    assert_eq!(scale("Ebmaj"), [60, 62, 63, 65, 67, 68, 70]);
+}
+
+#[test]
+fn minor_keys_and_modes() {
+    let c = [60, 62, 64, 65, 67, 69, 71];
+    let one_sharp = [60, 62, 64, 66, 67, 69, 71];
+    let two_sharps = [61, 62, 64, 66, 67, 69, 71];
+    for key in [
+        "Am",
+        "A minor",
+        "Amin",
+        "Aaeo",
+        "Aaeolian",
+        "G Mixolydian",
+        "Ddor",
+        "Bloc",
+        "Flyd",
+        "Ephr",
+    ] {
+        assert_eq!(scale(key), c, "K:{key}");
+    }
+    for key in ["Em", "Dmix", "Ador", "Bphr", "Clyd", "E Minor"] {
+        assert_eq!(scale(key), one_sharp, "K:{key}");
+    }
+    assert_eq!(scale("Edor"), two_sharps);
+    assert_eq!(scale("Gdor"), [60, 62, 64, 65, 67, 69, 70]);
+    assert_eq!(scale("Cphr"), [60, 61, 63, 65, 67, 68, 70]);
+    assert_eq!(scale("F#m"), [61, 62, 64, 66, 68, 69, 71]);
+}
+
+#[test]
+fn keys_without_accidentals() {
+    let c = [60, 62, 64, 65, 67, 69, 71];
+    assert_eq!(scale("none"), c);
+    assert_eq!(scale("HP"), c);
+    assert_eq!(scale(""), c);
+}
+
+#[test]
+fn highland_pipe_key_marks_f_and_c_sharp() {
+    assert_eq!(scale("Hp"), [61, 62, 64, 66, 67, 69, 71]);
+}
+
+#[test]
+fn explicit_key_accidentals() {
+    assert_eq!(scale("D exp ^f"), [60, 62, 64, 66, 67, 69, 71]);
+    assert_eq!(scale("C ^c _b"), [61, 62, 64, 65, 67, 69, 70]);
+}
+
+#[test]
+fn trailing_key_words_are_ignored() {
+    let g = [60, 62, 64, 66, 67, 69, 71];
+    assert_eq!(scale("G clef=bass"), g);
+    assert_eq!(scale("G treble"), g);
+    assert_eq!(scale("Gmaj middle=d transpose=0"), g);
+}
+
+#[test]
+fn clef_only_key_field_keeps_the_key() {
+    assert_eq!(pitches(&q("[K:G] F [K:clef=bass] F")), [66, 66]);
+}
+
+#[test]
+fn key_changes_in_the_body() {
+    assert_eq!(pitches(&q("F [K:G] F |\nK:F\nB F")), [65, 66, 70, 65]);
+}
+
+// ---- meter, unit length, tempo ---------------------------------------------------------------
+
+fn meters(tune: &str) -> Vec<(u32, u8, u8)> {
+    score(tune)
+        .time_signatures
+        .iter()
+        .map(|t| (t.tick, t.numerator, t.denominator))
+        .collect()
+}
+
+#[test]
+fn meters_in_the_header() {
+    assert_eq!(meters("X:1\nM:6/8\nK:C\nC\n"), [(0, 6, 8)]);
+    assert_eq!(meters("X:1\nM:C\nK:C\nC\n"), [(0, 4, 4)]);
+    assert_eq!(meters("X:1\nM:C|\nK:C\nC\n"), [(0, 2, 2)]);
+    assert_eq!(meters("X:1\nM:none\nK:C\nC\n"), []);
+    assert_eq!(meters("X:1\nK:C\nC\n"), []);
+    assert_eq!(meters("X:1\nM:2+3/8\nK:C\nC\n"), [(0, 5, 8)]);
+}
+
+#[test]
+fn meter_changes_in_the_body() {
+    let tune = "X:1\nM:4/4\nL:1/4\nK:C\nCDEF|[M:3/4]CDE|\nM:6/8\nC\n";
+    assert_eq!(meters(tune), [(0, 4, 4), (1920, 3, 4), (3360, 6, 8)]);
+}
+
+#[test]
+fn default_unit_length_follows_the_meter() {
+    let first_duration = |header: &str| {
+        convert(
+            &format!("X:1\n{header}K:C\nC\n"),
+            &AbcToScoreOptions::default(),
+        )[0]
+        .2
+    };
+    assert_eq!(first_duration("M:2/4\n"), 120);
+    assert_eq!(first_duration("M:3/4\n"), 240);
+    assert_eq!(first_duration("M:6/8\n"), 240);
+    assert_eq!(first_duration("M:none\n"), 240);
+    assert_eq!(first_duration(""), 240);
+    assert_eq!(first_duration("M:2/4\nL:1/4\n"), 480);
+    assert_eq!(first_duration("L:1/2\nM:2/4\n"), 960);
+}
+
+#[test]
+fn inline_unit_length() {
+    assert_eq!(
+        e("C [L:1/4] C\nL:1/16\nC"),
+        vec![(60, 0, 240), (60, 240, 480), (60, 720, 120)]
+    );
+}
+
+fn tempos(tune: &str) -> Vec<(u32, u32)> {
+    score(tune)
+        .tempos
+        .iter()
+        .map(|t| (t.tick, t.micros_per_quarter))
+        .collect()
+}
+
+#[test]
+fn tempo_forms() {
+    assert_eq!(tempos("X:1\nQ:1/4=120\nK:C\nC\n"), [(0, 500_000)]);
+    assert_eq!(
+        tempos("X:1\nQ:\"Allegro\" 1/4=120\nK:C\nC\n"),
+        [(0, 500_000)]
+    );
+    assert_eq!(tempos("X:1\nQ:3/8=40\nK:C\nC\n"), [(0, 1_000_000)]);
+    assert_eq!(tempos("X:1\nQ:1/8 3/8=30\nK:C\nC\n"), [(0, 1_000_000)]);
+    assert_eq!(tempos("X:1\nQ:\"Andante\"\nK:C\nC\n"), []);
+    assert_eq!(tempos("X:1\nK:C\nC\n"), []);
+}
+
+#[test]
+fn tempo_without_beat_uses_the_unit_length() {
+    assert_eq!(tempos("X:1\nL:1/8\nQ:120\nK:C\nC\n"), [(0, 1_000_000)]);
+    assert_eq!(tempos("X:1\nQ:120\nL:1/4\nK:C\nC\n"), [(0, 500_000)]);
+}
+
+#[test]
+fn tempo_changes_in_the_body() {
+    let tune = "X:1\nL:1/4\nQ:1/4=120\nK:C\nCD [Q:1/4=60] E\nQ:1/2=60\nF\n";
+    assert_eq!(
+        tempos(tune),
+        [(0, 500_000), (960, 1_000_000), (1440, 500_000)]
+    );
+}
+
+// ---- text structure ----------------------------------------------------------------------------
+
+#[test]
+fn comments_and_continuations() {
+    assert_eq!(q("C D % E F\nE \\\nF"), quarters(&[60, 62, 64, 65]));
+}
+
+#[test]
+fn lyrics_and_other_fields_in_the_body_are_ignored() {
+    let body = "C D|\nw: la la la\nW: words\nT:Part two\nP:B\nN:note\n%%MIDI program 1\nI:linebreak $\nE F|";
+    assert_eq!(q(body), quarters(&[60, 62, 64, 65]));
+}
+
+#[test]
+fn music_broken_across_lines() {
+    assert_eq!(q("C D\nE\nF"), quarters(&[60, 62, 64, 65]));
+}
+
+#[test]
+fn sloppy_spacing_crlf_and_no_final_bar_line() {
+    let notes = convert(
+        "\r\nX: 1\r\nL: 1/4\r\nK: G \r\n  C   D  \r\n\r\nE F\r\n",
+        &AbcToScoreOptions::default(),
+    );
+    assert_eq!(notes, quarters(&[60, 62, 64, 66]));
+}
+
+#[test]
+fn a_second_tune_is_not_read() {
+    assert_eq!(pitches(&q("C\n\nX:2\nK:C\nD")), [60]);
+}
+
+#[test]
+fn only_the_first_voice_is_converted() {
+    let tune = "X:1\nL:1/4\nV:1\nV:2\nK:C\nV:1\nC D|\nV:2\nE F|\nV:1\nG [V:2] A|\n";
+    assert_eq!(
+        convert(tune, &AbcToScoreOptions::default()),
+        quarters(&[60, 62, 67])
+    );
+}
+
+// ---- score and options ---------------------------------------------------------------------------
+
+#[test]
+fn score_shape_and_options() {
+    let tune = "X:1\nT:My tune\nT:Other title\nL:1/4\nK:C\nC\n";
+    let s = score(tune);
+    assert_eq!(s.ticks_per_quarter, 480);
+    assert_eq!(s.tracks.len(), 1);
+    assert_eq!(s.tracks[0].name, "My tune");
+    assert_eq!(s.tracks[0].notes[0].velocity, 80);
+    let opts = AbcToScoreOptions {
+        velocity: 100,
+        program: 73,
+        expand_repeats: true,
+    };
+    let s = abc_to_score_with(tune, &opts).unwrap();
+    assert_eq!(
+        (s.tracks[0].program, s.tracks[0].notes[0].velocity),
+        (73, 100)
+    );
+}
+
+#[test]
+fn empty_body_gives_an_empty_track() {
+    assert_eq!(score("X:1\nK:C\n").note_count(), 0);
+}
+
+// ---- errors ------------------------------------------------------------------------------------
+
+#[test]
+fn missing_key_field() {
+    assert!(error("X:1\nT:t\nM:4/4\n").contains("no K: field"));
+    assert!(error("X:1\nT:t\nCDE|\nK:C\n").contains("line 3, column 1: music before the K: field"));
+}
+
+#[test]
+fn unbalanced_chord_brackets() {
+    let msg = error("X:1\nK:C\nC [CEG D|\n");
+    assert!(
+        msg.contains("line 3, column 3") && msg.contains("unbalanced chord bracket"),
+        "{msg}"
+    );
+    let msg = error("X:1\nK:C\nC CEG] D|\n");
+    assert!(
+        msg.contains("line 3, column 6") && msg.contains("unbalanced chord bracket"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_key() {
+    let msg = error("X:1\nK:Xyz\nC\n");
+    assert!(
+        msg.contains("line 2") && msg.contains("unknown key \"Xyz\""),
+        "{msg}"
+    );
+    let msg = error("X:1\nK:C\nC [K:Gfoo] D\n");
+    assert!(
+        msg.contains("line 3, column 3") && msg.contains("unknown key"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn tuplet_with_nothing_after_it() {
+    let msg = error("X:1\nK:C\nCDE (3|\n");
+    assert!(
+        msg.contains("line 3, column 5") && msg.contains("tuplet (3 has no notes after it"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn other_malformed_input() {
+    let cases = [
+        (
+            "X:1\nK:C\nC {AB D\n",
+            "line 3, column 3: unterminated grace notes",
+        ),
+        (
+            "X:1\nK:C\nC \"Am D\n",
+            "line 3, column 3: unterminated chord symbol",
+        ),
+        (
+            "X:1\nK:C\nC § D\n",
+            "line 3, column 3: unexpected character",
+        ),
+        ("X:1\nK:C\nC ^ D\n", "line 3, column 4: accidental"),
+        ("X:1\nK:C\nc'''''''\n", "outside the MIDI range"),
+        (
+            "X:1\nM:x/y\nK:C\nC\n",
+            "line 2, column 1: unrecognised meter",
+        ),
+        (
+            "X:1\nL:0\nK:C\nC\n",
+            "line 2, column 1: unrecognised unit note length",
+        ),
+        (
+            "X:1\nQ:1/4=fast\nK:C\nC\n",
+            "line 2, column 1: unrecognised tempo",
+        ),
+        (
+            "X:1\nK:C\nC [M:3/4 D\n",
+            "line 3, column 3: unterminated inline field",
+        ),
+        ("X:1\nK:C\nC0\n", "line 3, column 1: note length of zero"),
+        ("X:1\nK:C\n(1C\n", "line 3, column 1: invalid tuplet"),
+    ];
+    for (tune, expected) in cases {
+        let msg = error(tune);
+        assert!(msg.contains(expected), "{tune:?}: {msg}");
+    }
+}
+
+#[test]
+fn no_panic_on_odd_input() {
+    for tune in [
+        "",
+        "K:",
+        "X:1\nK:C\n]]]",
+        "X:1\nK:C\n>>>>C",
+        "X:1\nK:C\n:|:|::|1|2",
+        "X:1\nK:C\n-&&{}[]()",
+        "X:1\nK:C\nZ99999999999 C",
+    ] {
+        let _ = abc_to_score(tune);
+    }
+    assert!(error("X:1\nK:C\nZ99999999999 C").contains("too long"));
+}

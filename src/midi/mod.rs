@@ -1,0 +1,27 @@
+//! Standard MIDI files in and out of [`Score`](crate::score::Score), one file or a whole corpus.
+//!
+//! - [`read_midi_file`] / [`read_midi_bytes`]: format 0 and 1 files with metrical timing become a
+//!   [`Score`](crate::score::Score), one [`Track`](crate::score::Track) per (MIDI track, channel).
+//! - [`write_midi_file`] / [`score_to_midi_bytes`]: a score becomes a format 1 file; the file is
+//!   replaced atomically.
+//! - [`load_midi_corpus`]: every `.mid`/`.midi` file under a folder, read in parallel; bad files
+//!   are skipped and listed in a [`LoadReport`](crate::report::LoadReport) with their reason.
+//! - [`write_damaged_midi_fixtures`]: broken files of many kinds, for tests and demonstrations.
+//!
+//! Damaged input never panics: every problem is an `anyhow` error that says what is wrong
+//! ("truncated file: ...", "not a MIDI file: ...") and, for files, which file.
+
+mod container;
+mod corpus;
+mod fixtures;
+mod limits;
+mod read;
+mod write;
+
+pub use corpus::{load_midi_corpus, load_midi_corpus_with_limits, MidiCorpus};
+pub use fixtures::{raw_smf, synthetic_score, write_damaged_midi_fixtures, DAMAGED_MIDI_FIXTURES};
+pub use limits::{MidiLimits, MAX_MIDI_BYTES, MAX_MIDI_EVENTS, MAX_MIDI_TICK};
+pub use read::{
+    read_midi_bytes, read_midi_bytes_with_limits, read_midi_file, read_midi_file_with_limits,
+};
+pub use write::{score_to_midi_bytes, write_midi_file};

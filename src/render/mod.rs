@@ -1,0 +1,21 @@
+//! Listening to and looking at music in notebooks: rendering a [`Score`](crate::score::Score)
+//! to audio ([`render_score`]) with a SoundFont or a built-in synth, inline audio players
+//! ([`Audio::evcxr_display`]), and SVG piano rolls and heatmaps ([`piano_roll_svg`],
+//! [`heatmap_svg`]).
+
+pub mod audio;
+pub mod loss;
+pub mod plot;
+pub mod synth;
+
+#[cfg(test)]
+mod tests;
+
+pub use crate::notebook::Svg;
+pub use audio::Audio;
+pub use loss::loss_curve_svg;
+pub use plot::{bar_ticks, heatmap_svg, piano_roll_svg, pitch_name};
+pub use synth::{
+    find_soundfont, pitch_to_hz, render_score, render_score_builtin, render_score_soundfont,
+    RenderOptions, SOUNDFONT_ENV,
+};
