@@ -1,0 +1,119 @@
+//! Shared helpers for the tests that execute tutorial notebooks through the real evcxr kernel.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An executed notebook: its JSON and the folder its cells wrote files into.
+pub struct ExecutedNotebook {
+    /// The executed `.ipynb` as JSON.
+    pub json: Value,
+    /// `TUNESMITH_OUT` for the run: where the notebook wrote its files.
+    pub files: PathBuf,
+    /// Keeps the temporary folder alive.
+    _dir: tempfile::TempDir,
+}
+
+impl ExecutedNotebook {
+    /// Every output of every code cell.
+    pub fn outputs(&self) -> Vec<&Value> {
+        self.json["cells"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["outputs"].as_array().into_iter().flatten())
+            .collect()
+    }
+
+    /// Outputs of type `error`, as text.
+    pub fn errors(&self) -> Vec<String> {
+        self.outputs()
+            .into_iter()
+            .filter(|o| o["output_type"] == "error")
+            .map(|o| format!("{}: {}", o["ename"], o["evalue"]))
+            .collect()
+    }
+
+    /// The data of every display output with this MIME type.
+    pub fn displays(&self, mime: &str) -> Vec<String> {
+        self.outputs()
+            .into_iter()
+            .filter_map(|o| o["data"].get(mime))
+            .map(text_of)
+            .collect()
+    }
+
+    /// Everything the cells printed to stdout, joined.
+    pub fn stdout(&self) -> String {
+        self.outputs()
+            .into_iter()
+            .filter(|o| o["output_type"] == "stream" && o["name"] == "stdout")
+            .map(|o| text_of(&o["text"]))
+            .collect()
+    }
+
+    /// Reads a JSON file the notebook wrote.
+    pub fn read_json(&self, name: &str) -> Value {
+        let path = self.files.join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
+        other => other.to_string(),
+    }
+}
+
+/// Executes `notebooks/<name>.ipynb` through `scripts/run_notebook.sh` into a temporary folder.
+/// Fails (never skips) when the setup is missing.
+pub fn execute_notebook(name: &str) -> ExecutedNotebook {
+    let root = repo_root();
+    for needed in [
+        ".venv/bin/jupyter",
+        ".tools/jupyter/kernels/tunesmith/kernel.json",
+    ] {
+        assert!(
+            root.join(needed).exists(),
+            "{needed} is missing: run `make setup` (scripts/setup.sh) before the notebook tests"
+        );
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let notebook = root.join("notebooks").join(format!("{name}.ipynb"));
+    let status = Command::new("bash")
+        .arg(root.join("scripts/run_notebook.sh"))
+        .arg(&notebook)
+        .arg(dir.path())
+        .status()
+        .expect("run scripts/run_notebook.sh");
+    let executed = dir.path().join(format!("{name}.ipynb"));
+    let json: Value = read_executed(&executed);
+    let run = ExecutedNotebook {
+        json,
+        files: dir.path().join(name),
+        _dir: dir,
+    };
+    assert!(
+        status.success(),
+        "notebook {name} failed: {:?}",
+        run.errors()
+    );
+    run
+}
+
+fn read_executed(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("the executed notebook {} is missing: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
