@@ -54,15 +54,15 @@ TokenView::chars(&vocab, &ids[..48])"""),
 code("""let rows: Vec<Vec<f32>> = ids.chunks(96).take(16).map(|c| c.iter().map(|&i| i as f32).collect()).collect();
 heatmap_svg(&rows, "one batch of 16 sequences", "position", "sequence")?"""),
 md("""## 5 · Train briefly, then listen to what the model writes
-A small model trained for about a minute: its tunes are rough, but every step can be heard. The
+A small model trained for about a minute (eight short epochs): its tunes are rough, but every step can be heard. The
 progress line per epoch shows loss, time and throughput."""),
 code("""let (train_tunes, valid_tunes) = split_train_valid(&corpus.tunes, 0.1, 5);
 let train = SequenceBatches::new(vocab.encode_tunes(train_tunes.iter().take(1000).map(|t| t.text.as_str()))?, 100, 32)?;
 let valid = SequenceBatches::new(vocab.encode_tunes(valid_tunes.iter().take(200).map(|t| t.text.as_str()))?, 100, 32)?;
 tch::manual_seed(5);
 let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 32, hidden_size: 192, num_layers: 2, dropout: 0.0 }, best_device())?;
-let seconds: f64 = std::env::var("TUNESMITH_TRAIN_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60.0);
-let mut trainer = Trainer::new(model, TrainConfig { epochs: 30, seq_len: 100, seed: 5, max_seconds: Some(seconds),
+let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+let mut trainer = Trainer::new(model, TrainConfig { epochs, seq_len: 100, seed: 5, max_seconds: Some(1800.0),
     adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, valid_tokens: 40_000, ..TrainConfig::default() });
 trainer.fit(&train, &valid)?;
 trainer.model"""),
