@@ -23,7 +23,7 @@ md("""## 1 · A tune from the corpus, as a Score
 `abc_to_score` reads keys, accidentals, lengths, broken rhythm, tuplets, ties, chords and repeats.
 A `Score` shows a summary, a piano roll with pitch names and bar lines, and a player."""),
 code("""let corpus = load_default_abc_corpus(&CleanOptions::default())?;
-let tune = corpus.tunes.iter().find(|t| t.title.contains("Enchanted Valley")).unwrap_or(&corpus.tunes[0]);
+let tune = corpus.tunes.iter().find(|t| t.title.contains("Enchanted Valley")).unwrap_or(&corpus.tunes[0]).clone();
 println!("{}\\n{}", tune.title, tune.text);
 let score = abc_to_score(&tune.text)?;
 score"""),

@@ -37,7 +37,8 @@ pub mod prelude {
     pub use crate::model::{LstmConfig, LstmLm};
     pub use crate::notebook::{Html, Svg, TokenView, TuneList};
     pub use crate::render::{
-        heatmap_svg, loss_curve_svg, piano_roll_svg, render_score, Audio, RenderOptions,
+        heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, piano_roll_svg, render_score,
+        Audio, RenderOptions,
     };
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
