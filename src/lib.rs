@@ -14,6 +14,7 @@ pub mod device;
 pub mod encode;
 pub mod fsutil;
 pub mod generate;
+pub mod headless;
 pub mod metrics;
 pub mod midi;
 pub mod model;

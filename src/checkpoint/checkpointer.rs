@@ -152,7 +152,6 @@ impl Checkpointer {
     /// Resumes the trainer from the newest valid checkpoint of the run, if any (see
     /// [`super::resume::resume`]); damaged checkpoints passed over are reported as warnings.
     pub fn resume(&mut self, trainer: &mut Trainer, data: &DataInfo) -> Result<Option<&ResumeReport>> {
-        self.resume_checked = true;
         let run_dir = self.run_dir();
         let report = resume(
             &run_dir,
@@ -164,7 +163,8 @@ impl Checkpointer {
         if let Some(report) = &report {
             for skipped in &report.skipped {
                 eprintln!(
-                    "warning: checkpoint {} is damaged and was skipped: {}",
+                    "warning: a newer checkpoint is damaged, falling back to the one before \
+                     (the damaged one is set aside as {}): {}",
                     skipped.path.display(),
                     skipped.reason
                 );
@@ -176,6 +176,7 @@ impl Checkpointer {
             self.last_saved_step = Some(report.step);
         }
         self.resumed = report;
+        self.resume_checked = true;
         Ok(self.resumed.as_ref())
     }
 

@@ -46,7 +46,7 @@ pub fn open_for_generation(path: &Path, device: Device) -> Result<(LstmLm, CharV
     let dir = if path.join(format::META_FILE).exists() {
         path.to_path_buf()
     } else {
-        let (checkpoint, skipped) = store::newest_valid(path)?;
+        let (checkpoint, skipped) = store::newest_for_generation(path)?;
         for s in &skipped {
             eprintln!(
                 "warning: checkpoint {} is damaged and was skipped: {}",

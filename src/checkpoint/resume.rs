@@ -22,7 +22,7 @@ pub struct ResumeReport {
     pub step: u64,
     /// Batches of the open epoch already trained.
     pub batch_in_epoch: usize,
-    /// Newer checkpoints that were damaged and passed over.
+    /// Newer checkpoints that were damaged, passed over and set aside as `<name>.damaged`.
     pub skipped: Vec<Skipped>,
     /// Setup differences the caller allowed.
     pub differences: Vec<String>,
@@ -46,6 +46,22 @@ impl fmt::Display for ResumeReport {
             )?;
         }
         write!(f, ")")
+    }
+}
+
+/// Renames a damaged checkpoint to `<name>.damaged` (no longer a checkpoint name), so it neither
+/// shadows the checkpoints the resumed run writes nor is deleted before someone looks at it.
+/// Returns the new path (the old one if the rename failed).
+fn set_aside(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".damaged");
+    let target = path.with_file_name(name);
+    if target.exists() {
+        let _ = std::fs::remove_dir_all(&target);
+    }
+    match std::fs::rename(path, &target) {
+        Ok(()) => target,
+        Err(_) => path.to_path_buf(),
     }
 }
 
@@ -138,7 +154,8 @@ pub fn setup_differences(
 }
 
 /// Resumes `trainer` from the newest checkpoint in `run_dir` that loads. Damaged newer ones are
-/// passed over (and listed in the report). Returns `None` when there is no usable checkpoint. A
+/// passed over, renamed `<name>.damaged` and listed in the report. Returns `None` when the run has
+/// no checkpoint; an error when it has some but none loads. A
 /// checkpoint written with a different setup is refused with the differences listed, unless
 /// `allow_changes`, in which case they are listed in the report and the current config is kept.
 pub fn resume(
@@ -148,9 +165,22 @@ pub fn resume(
     data: &DataInfo,
     allow_changes: bool,
 ) -> Result<Option<ResumeReport>> {
-    let (checkpoint, skipped) = newest_valid(run_dir)?;
+    let (checkpoint, mut skipped) = newest_valid(run_dir)?;
     let Some(checkpoint) = checkpoint else {
-        return Ok(None);
+        if skipped.is_empty() {
+            return Ok(None);
+        }
+        bail!(
+            "none of the {} checkpoints in {} loads, so training would start again from scratch:\n  \
+             {}\nMove the folder aside or use another run name to start afresh.",
+            skipped.len(),
+            run_dir.display(),
+            skipped
+                .iter()
+                .map(|s| s.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
     };
     let differences = setup_differences(&checkpoint.meta, trainer, vocab, data);
     if !differences.is_empty() && !allow_changes {
@@ -163,6 +193,9 @@ pub fn resume(
         );
     }
     checkpoint.restore(trainer)?;
+    for s in &mut skipped {
+        s.path = set_aside(&s.path);
+    }
     if trainer.progress.batch > data.batches_per_epoch {
         trainer.progress.batch = data.batches_per_epoch;
     }

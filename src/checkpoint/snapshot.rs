@@ -45,11 +45,11 @@ pub fn save_trainer(
     };
     let weights = tensors::to_bytes(
         &trainer.model.named_parameters(),
-        &[("format", FORMAT_NAME), ("content", "weights")],
+        &[("format", "tunesmith-checkpoint/weights")],
     )?;
     let optimizer = tensors::to_bytes(
         &trainer.optimizer.state_tensors(),
-        &[("format", FORMAT_NAME), ("content", "adam state")],
+        &[("format", "tunesmith-checkpoint/adam")],
     )?;
     let c = &trainer.config;
     let meta = Meta {

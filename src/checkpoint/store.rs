@@ -80,10 +80,22 @@ pub struct Skipped {
 
 /// The newest checkpoint of a run that loads completely, and the damaged ones passed over.
 pub fn newest_valid(run_dir: &Path) -> Result<(Option<Checkpoint>, Vec<Skipped>)> {
+    newest_loading(run_dir, Checkpoint::load)
+}
+
+/// The newest checkpoint of a run whose metadata and weights load (enough to generate).
+pub fn newest_for_generation(run_dir: &Path) -> Result<(Option<Checkpoint>, Vec<Skipped>)> {
+    newest_loading(run_dir, Checkpoint::load_weights_only)
+}
+
+fn newest_loading(
+    run_dir: &Path,
+    load: fn(&Path) -> Result<Checkpoint>,
+) -> Result<(Option<Checkpoint>, Vec<Skipped>)> {
     let mut skipped = Vec::new();
     for entry in list(run_dir)?.into_iter().rev() {
         let result = match &entry.meta {
-            Ok(_) => Checkpoint::load(&entry.path).map_err(|e| format!("{e:#}")),
+            Ok(_) => load(&entry.path).map_err(|e| format!("{e:#}")),
             Err(reason) => Err(reason.clone()),
         };
         match result {

@@ -44,7 +44,9 @@ fn raw(tensor: &Tensor) -> Result<Raw> {
     })
 }
 
-/// Serialises named tensors (as f32) and string metadata into safetensors bytes.
+/// Serialises named tensors (as f32) and string metadata into safetensors bytes. With at most one
+/// metadata entry the bytes are a pure function of the tensors (safetensors keeps metadata in a
+/// hash map, whose order varies between processes).
 pub fn to_bytes(tensors: &[(String, Tensor)], metadata: &[(&str, &str)]) -> Result<Vec<u8>> {
     let raws: Vec<(String, Raw)> = tensors
         .iter()
@@ -60,6 +62,11 @@ pub fn to_bytes(tensors: &[(String, Tensor)], metadata: &[(&str, &str)]) -> Resu
 
 /// What a file that should be safetensors looks like instead, judged by its first bytes.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    // A safetensors file starts with its header's length (8 bytes, little-endian) and then `{`;
+    // a header of 640 bytes starts `80 02`, like a pickle, so that layout is checked first.
+    if bytes.get(8) == Some(&b'{') {
+        return None;
+    }
     match bytes {
         [0x80, 2..=5, ..] => Some("a Python pickle (tunesmith never loads pickles)"),
         [b'P', b'K', 3, 4, ..] => Some(
@@ -138,6 +145,8 @@ mod tests {
         assert!(message(&good[..good.len() - 3]).contains("truncated"));
         assert!(message(&good[..5]).contains("truncated"));
         assert!(message(b"hello, I am not a tensor file at all").contains("not"));
+        let header_of_640_bytes = [0x80, 0x02, 0, 0, 0, 0, 0, 0, b'{'];
+        assert_eq!(sniff(&header_of_640_bytes), None);
         Ok(())
     }
 }

@@ -20,8 +20,9 @@ use std::any::Any;
 use std::time::Instant;
 use tch::Kind;
 
-/// How to train.
+/// How to train. (Missing fields in JSON take their defaults.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TrainConfig {
     /// Epochs to run (a full pass over the training windows each).
     pub epochs: usize,
