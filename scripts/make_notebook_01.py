@@ -53,13 +53,8 @@ end-of-tune marker the sampler stops at), and cut the stream into sequences: man
 targets are the inputs shifted by one character. To fit a few minutes of CPU we train on a slice of the
 corpus."""),
 code("""let (train_tunes, valid_tunes) = split_train_valid(&corpus.tunes, 0.1, 42);
-let encode_all = |tunes: &[CleanTune], n: usize| -> Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    for t in tunes.iter().take(n) { ids.extend(vocab.encode(&t.text)?); ids.extend(vocab.encode("\\n")?); }
-    Ok(ids)
-};
-let train_ids = encode_all(&train_tunes, 1500)?;
-let valid_ids = encode_all(&valid_tunes, 300)?;
+let train_ids = vocab.encode_tunes(train_tunes.iter().take(1500).map(|t| t.text.as_str()))?;
+let valid_ids = vocab.encode_tunes(valid_tunes.iter().take(300).map(|t| t.text.as_str()))?;
 println!("train: {} tunes, {} characters; valid: {} tunes, {} characters",
          train_tunes.len().min(1500), train_ids.len(), valid_tunes.len().min(300), valid_ids.len());
 println!("the first tune as ids: {:?} …", &train_ids[..40]);

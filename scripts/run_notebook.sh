@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Executes a notebook headless through the real evcxr kernel:  scripts/run_notebook.sh NOTEBOOK OUTDIR
-# The executed notebook (with its outputs) lands in OUTDIR; the notebook writes its files to
+# The executed notebook (with its outputs, errors included) lands in OUTDIR, and the script fails if
+# any cell failed; the notebook writes its files to
 # OUTDIR/<notebook name>/ (it reads TUNESMITH_OUT).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -10,9 +11,10 @@ name="$(basename "$nb" .ipynb)"
 export TUNESMITH_OUT="$out/$name"
 mkdir -p "$TUNESMITH_OUT"
 cd "$(dirname "$nb")"
-jupyter nbconvert --to notebook --execute \
+jupyter nbconvert --to notebook --execute --allow-errors \
   --ExecutePreprocessor.kernel_name=tunesmith \
   --ExecutePreprocessor.timeout="${TUNESMITH_CELL_TIMEOUT:-1800}" \
   --ExecutePreprocessor.startup_timeout=120 \
   --output-dir "$out" --output "$name.ipynb" "$nb"
+python "$ROOT/scripts/check_notebook.py" "$out/$name.ipynb"
 echo "notebook: executed $out/$name.ipynb; its files are in $TUNESMITH_OUT/"

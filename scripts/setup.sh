@@ -44,5 +44,6 @@ else
   echo "$EVCXR_VERSION" > "$TOOLS/evcxr/version"
 fi
 
+source "$ROOT/scripts/env.sh"  # now that torch is installed, TORCH_LIB is known
 bash "$ROOT/kernel/install.sh"
 echo "setup: done in $(( $(date +%s) - start )) s"

@@ -38,7 +38,7 @@ pub mod prelude {
     pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
     pub use crate::midi::{load_midi_corpus, read_midi_file, write_midi_file, MidiCorpus};
     pub use crate::model::{LstmConfig, LstmLm};
-    pub use crate::notebook::{Html, Svg, TuneList};
+    pub use crate::notebook::{Html, Svg, TokenView, TuneList};
     pub use crate::render::{
         heatmap_svg, loss_curve_svg, piano_roll_svg, render_score, Audio, RenderOptions,
     };
@@ -49,5 +49,7 @@ pub mod prelude {
         Trainer,
     };
     pub use anyhow::{Context, Result};
+    pub use serde_json;
+    pub use tch;
     pub use tch::Device;
 }

@@ -6,6 +6,7 @@ use crate::corpus::AbcCorpus;
 use crate::encode::CharVocab;
 use crate::model::LstmLm;
 use crate::report::LoadReport;
+use crate::score::Score;
 use crate::train::History;
 use html_escape::encode_text as esc;
 
@@ -279,5 +280,151 @@ mod tests {
     fn html_is_escaped() {
         let list = TuneList(vec!["M:1\nL:1\nK:C\n<b>|\n".into()]);
         assert!(list.to_html().contains("&lt;b&gt;"));
+    }
+}
+
+/// Longest stretch of a score rendered for its inline player, in seconds.
+const PLAYER_SECONDS: f64 = 90.0;
+
+impl ToHtml for Score {
+    fn to_html(&self) -> String {
+        let tempo = self
+            .tempos
+            .first()
+            .map_or(120.0, |t| 60e6 / f64::from(t.micros_per_quarter.max(1)));
+        let meter = self.time_signatures.first().map_or("4/4".to_string(), |m| {
+            format!("{}/{}", m.numerator, m.denominator)
+        });
+        let rows = self.tracks.iter().enumerate().map(|(i, t)| {
+            let pitches = t.notes.iter().map(|n| n.pitch);
+            let range = match (pitches.clone().min(), pitches.max()) {
+                (Some(lo), Some(hi)) => format!(
+                    "{}–{}",
+                    crate::render::pitch_name(i32::from(lo)),
+                    crate::render::pitch_name(i32::from(hi))
+                ),
+                _ => "–".into(),
+            };
+            vec![
+                i.to_string(),
+                esc(&t.name).to_string(),
+                if t.is_drum {
+                    "drums".into()
+                } else {
+                    t.program.to_string()
+                },
+                t.channel.to_string(),
+                t.notes.len().to_string(),
+                range,
+            ]
+        });
+        let summary = format!(
+            "<b>Score</b>: {} tracks, {} notes, {:.1} s, {:.0} BPM, {meter}, {} ticks per quarter",
+            self.tracks.len(),
+            self.note_count(),
+            self.duration_seconds(),
+            tempo,
+            self.ticks_per_quarter
+        );
+        let roll = crate::render::piano_roll_svg(self, "")
+            .map(|s| s.0)
+            .unwrap_or_else(|e| format!("<p>no piano roll: {}</p>", esc(&format!("{e:#}"))));
+        let player = if self.duration_seconds() <= PLAYER_SECONDS {
+            crate::render::listen(self)
+                .map(|a| a.to_html())
+                .unwrap_or_else(|e| format!("<p>no audio: {}</p>", esc(&format!("{e:#}"))))
+        } else {
+            format!("<p>longer than {PLAYER_SECONDS} s: render it with <code>listen(&amp;score)</code></p>")
+        };
+        format!(
+            "<div>{summary}{}{roll}{player}</div>",
+            table(
+                &["track", "name", "program", "channel", "notes", "range"],
+                rows
+            )
+        )
+    }
+}
+
+/// Token ids shown beside what they stand for (for example characters), as an inline table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenView {
+    /// The ids.
+    pub ids: Vec<i64>,
+    /// What each id stands for, in the same order.
+    pub labels: Vec<String>,
+}
+
+impl TokenView {
+    /// A view of character ids decoded by `vocab`; ids outside the vocabulary show as `?`.
+    pub fn chars(vocab: &CharVocab, ids: &[i64]) -> Self {
+        let labels = ids
+            .iter()
+            .map(|&id| {
+                usize::try_from(id)
+                    .ok()
+                    .and_then(|i| vocab.chars.get(i))
+                    .map_or("?".to_string(), |&c| show_char(c))
+            })
+            .collect();
+        TokenView {
+            ids: ids.to_vec(),
+            labels,
+        }
+    }
+}
+
+impl ToHtml for TokenView {
+    fn to_html(&self) -> String {
+        let cells = |f: &dyn Fn(usize) -> String| -> String {
+            (0..self.ids.len())
+                .map(|i| format!("<td>{}</td>", f(i)))
+                .collect()
+        };
+        format!(
+            "<div><b>{} tokens</b><table class=\"tunesmith\"><tr><th>id</th>{}</tr><tr><th>token</th>{}</tr></table></div>",
+            self.ids.len(),
+            cells(&|i| self.ids[i].to_string()),
+            cells(&|i| format!("<code>{}</code>", esc(&self.labels[i])))
+        )
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    use crate::score::{Note, Track};
+
+    #[test]
+    fn a_score_shows_summary_piano_roll_and_player() {
+        let mut score = Score::default();
+        score.tracks.push(Track {
+            name: "melody".into(),
+            notes: vec![Note {
+                pitch: 69,
+                start: 0,
+                duration: 480,
+                velocity: 90,
+            }],
+            ..Track::default()
+        });
+        let html = score.to_html();
+        assert!(html.contains("1 tracks, 1 notes"), "{html}");
+        assert!(
+            html.contains("<svg") && html.contains("<audio"),
+            "piano roll and player expected"
+        );
+        assert!(html.contains("A4"), "pitch range named");
+    }
+
+    #[test]
+    fn token_view_pairs_ids_with_characters() {
+        let vocab = CharVocab::from_texts(["ab\n"]);
+        let ids = vocab.encode("ba\n").unwrap_or_default();
+        let html = TokenView::chars(&vocab, &ids).to_html();
+        assert!(
+            html.contains("<code>b</code>") && html.contains("<code>\\n</code>"),
+            "{html}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! stopped with SIGINT and SIGTERM, resumed each time: it must end with the same weights, bit for
 //! bit, and the same loss history as a run that was never interrupted.
 
-mod common;
+mod ckpt_common;
 
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
@@ -15,7 +15,7 @@ const EPOCHS: usize = 6;
 
 /// Writes the tiny corpus and a config training a tiny model on it into `dir`.
 fn setup(dir: &Path) -> Result<PathBuf> {
-    common::write_tiny_corpus(dir, 48)?;
+    ckpt_common::write_tiny_corpus(dir, 48)?;
     let config = serde_json::json!({
         "corpus": {"folder": "tunes"}, "valid_fraction": 0.2, "device": "cpu", "threads": 1,
         "model": {"embed_dim": 8, "hidden_size": 16, "num_layers": 2, "dropout": 0.2},

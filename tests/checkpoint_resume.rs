@@ -1,10 +1,10 @@
 //! Checkpointing in-process: exact mid-epoch resume, falling back past a damaged checkpoint,
 //! a failing drive, retention, samples, refusing a different setup, and loading for generation.
 
-mod common;
+mod ckpt_common;
 
 use anyhow::Result;
-use common::*;
+use ckpt_common::*;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -9,6 +9,9 @@ use std::path::Path;
 /// Version written into saved vocabularies; loading refuses newer ones.
 pub const CHAR_VOCAB_FORMAT: u32 = 1;
 
+/// Written after each tune's text (which ends in a newline), making the blank line that ends a tune.
+pub const TUNE_SEPARATOR: &str = "\n";
+
 /// A character vocabulary: ids are positions in `chars`, which is sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CharVocab {
@@ -74,6 +77,17 @@ impl CharVocab {
                 })
             })
             .collect()
+    }
+
+    /// Encodes tunes as one stream, each tune followed by [`TUNE_SEPARATOR`] (so tunes end in a
+    /// blank line, the end-of-tune marker the sampler stops at).
+    pub fn encode_tunes<'a>(&self, tunes: impl IntoIterator<Item = &'a str>) -> Result<Vec<i64>> {
+        let mut ids = Vec::new();
+        for (i, tune) in tunes.into_iter().enumerate() {
+            ids.extend(self.encode(tune).with_context(|| format!("tune {i}"))?);
+            ids.extend(self.encode(TUNE_SEPARATOR).context("the tune separator")?);
+        }
+        Ok(ids)
     }
 
     /// Decodes ids back to text; an error names the first id out of range.
@@ -156,6 +170,14 @@ mod tests {
         let ids = vocab.encode(text)?;
         assert_eq!(vocab.decode(&ids)?, text);
         assert_eq!(vocab.len(), 15);
+        Ok(())
+    }
+
+    #[test]
+    fn tunes_are_joined_with_a_blank_line() -> Result<()> {
+        let vocab = CharVocab::from_texts(["K:C\nC|\n"]);
+        let ids = vocab.encode_tunes(["K:C\nC|\n", "K:C\nCC|\n"])?;
+        assert_eq!(vocab.decode(&ids)?, "K:C\nC|\n\nK:C\nCC|\n\n");
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! [`heatmap_svg`]).
 
 pub mod audio;
+pub mod listen;
 pub mod loss;
 pub mod plot;
 pub mod synth;
@@ -13,6 +14,7 @@ mod tests;
 
 pub use crate::notebook::Svg;
 pub use audio::Audio;
+pub use listen::{listen, listen_abc, listen_midi};
 pub use loss::loss_curve_svg;
 pub use plot::{bar_ticks, heatmap_svg, piano_roll_svg, pitch_name};
 pub use synth::{

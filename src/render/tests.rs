@@ -306,8 +306,9 @@ fn wav_bytes_html_and_atomic_write() {
     let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
     assert_eq!(s, vec![0, 16384, -16384, 32767, -32767]);
 
+    // A parent that is a file, not a folder: the write must fail and name the file.
     let err = audio
-        .write_wav(tmp.path().join("missing/dir/x.wav"))
+        .write_wav(tmp.path().join("out.wav/x.wav"))
         .unwrap_err();
     assert!(format!("{err:#}").contains("x.wav"));
 
