@@ -64,6 +64,9 @@ fn main() -> Result<()> {
     let path = save_trainer(&dir, &trainer, &data, &vocab, &SaveHooks::default())?;
     let sample = sample_text(&trainer.model, &vocab, &fixture_sampling())?;
     std::fs::write(dir.join("expected-sample.txt"), &sample)?;
-    println!("wrote {} and its expected sample {sample:?}", path.display());
+    println!(
+        "wrote {} and its expected sample {sample:?}",
+        path.display()
+    );
     Ok(())
 }

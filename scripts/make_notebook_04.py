@@ -80,8 +80,9 @@ impl Callback for CtrlCAt {
     }
 }
 let interrupt_at = 2 * train.batches_per_epoch() as u64 + 7;
-let mut trainer = fresh_trainer(&vocab, &train_config, Some(&checkpoint_config), device)?;
-trainer.add_callback(CtrlCAt(interrupt_at));
+let mut trainer = fresh_trainer(&vocab, &train_config, None, device)?;
+trainer.add_callback(CtrlCAt(interrupt_at)); // callbacks run in the order they are added
+trainer.add_callback(Checkpointer::new(checkpoint_config.clone(), vocab.clone()));
 trainer.fit(&train, &valid)?;
 println!("fit returned: {:?} after {} epochs and {} steps", trainer.last_stop, trainer.epoch, trainer.step);
 let epochs_before_resume = trainer.epoch;"""),
@@ -93,8 +94,8 @@ code("""for entry in store::list(&checkpoint_dir.join(run_name))? {
                           m.valid_loss.map_or("-".to_string(), |l| format!("{l:.4}"))),
         Err(e) => println!("{:<16} damaged: {e}", entry.name()),
     }
-}
-for f in std::fs::read_dir(checkpoint_dir.join(run_name).join("samples"))? { println!("samples/{}", f?.file_name().to_string_lossy()); }"""),
+};
+for f in std::fs::read_dir(checkpoint_dir.join(run_name).join("samples"))? { println!("samples/{}", f?.file_name().to_string_lossy()); };"""),
 md("""## 3 · The kernel dies
 Dropping the trainer is what a dead kernel does to it. (In evcxr, *Interrupt kernel* kills the process
 that runs the cells outright, so nothing can be saved at that moment: what survives is the last periodic
@@ -133,7 +134,7 @@ no optimizer state. Given a run folder, it takes the newest valid checkpoint."""
 code("""let (model, gen_vocab, meta) = open_for_generation(&checkpoint_dir.join(run_name), device)?;
 println!("{} from {} (epoch {}, step {}), written by tunesmith {}", model, meta.name, meta.progress.epoch, meta.progress.step, meta.crate_version);
 let tunes = generate_tunes(&model, &gen_vocab, 3, &SampleConfig { temperature: 0.8, seed: 1, max_len: 800, ..SampleConfig::default() })?;
-TuneList(tunes)"""),
+TuneList(tunes.clone())"""),
 code("""let summary = serde_json::json!({
     "interrupted_at_step": interrupt_at, "resumed_from": resumed.from, "epochs": trainer.epoch, "steps": trainer.step,
     "identical_weights": same_weights, "identical_history": same_history,

@@ -137,7 +137,11 @@ pub fn encode_tunes(vocab: &CharVocab, tunes: &[CleanTune]) -> Result<Vec<i64>> 
     let newline = vocab.encode("\n")?;
     let mut ids = Vec::new();
     for tune in tunes {
-        ids.extend(vocab.encode(&tune.text).with_context(|| tune.label.clone())?);
+        ids.extend(
+            vocab
+                .encode(&tune.text)
+                .with_context(|| tune.label.clone())?,
+        );
         ids.extend(&newline);
     }
     Ok(ids)

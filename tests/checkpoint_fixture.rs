@@ -51,7 +51,10 @@ fn the_v1_fixture_loads_and_generates_its_recorded_sample() -> Result<()> {
     assert_eq!(sample_text(&model, &vocab, &sampling)?, expected);
     // The whole training state loads too, and the run folder finds the checkpoint by itself.
     let full = Checkpoint::load(&checkpoint())?;
-    assert_eq!(full.optimizer.map(|o| o.len()), Some(2 * full.weights.len()));
+    assert_eq!(
+        full.optimizer.map(|o| o.len()),
+        Some(2 * full.weights.len())
+    );
     let (_, _, by_run) = open_for_generation(&fixture(), Device::Cpu)?;
     assert_eq!(by_run.name, "epoch-0008");
     Ok(())
@@ -64,7 +67,10 @@ fn a_truncated_file_is_refused_naming_it() -> Result<()> {
     let bytes = std::fs::read(&path)?;
     std::fs::write(&path, &bytes[..bytes.len() - 100])?;
     let err = error_of(&ckpt);
-    assert!(err.contains("optimizer.safetensors") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("optimizer.safetensors") && err.contains("truncated"),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -113,19 +119,35 @@ fn a_newer_format_version_is_refused_naming_the_file() -> Result<()> {
 #[test]
 fn a_pickle_or_garbage_in_place_of_a_checkpoint_file_is_refused() -> Result<()> {
     // What `pickle.dumps(os.system)` and `torch.save` would leave: never unpickled, only named.
-    let pickle: &[u8] = b"\x80\x04\x95\x15\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94.";
+    let pickle: &[u8] =
+        b"\x80\x04\x95\x15\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94.";
     let cases: [(&str, &[u8], &str); 5] = [
         ("weights.safetensors", pickle, "Python pickle"),
-        ("optimizer.safetensors", b"PK\x03\x04archive/data.pkl", "zip archive"),
-        ("weights.safetensors", b"\x00garbage that is not a tensor file", "not a safetensors file"),
+        (
+            "optimizer.safetensors",
+            b"PK\x03\x04archive/data.pkl",
+            "zip archive",
+        ),
+        (
+            "weights.safetensors",
+            b"\x00garbage that is not a tensor file",
+            "not a safetensors file",
+        ),
         ("meta.json", pickle, "Python pickle"),
-        ("meta.json", b"{\"format\": \"tunesmith-checkpoint\", \"format_version\": 1}", "does not match checkpoint format"),
+        (
+            "meta.json",
+            b"{\"format\": \"tunesmith-checkpoint\", \"format_version\": 1}",
+            "does not match checkpoint format",
+        ),
     ];
     for (file, bytes, expected) in cases {
         let (_dir, ckpt) = copy()?;
         std::fs::write(ckpt.join(file), bytes)?;
         let err = error_of(&ckpt);
-        assert!(err.contains(file) && err.contains(expected), "{file}: {err}");
+        assert!(
+            err.contains(file) && err.contains(expected),
+            "{file}: {err}"
+        );
         let generation = open_for_generation(&ckpt, Device::Cpu);
         if file != "optimizer.safetensors" {
             assert!(generation.is_err(), "{file}");

@@ -121,7 +121,10 @@ fn killed_at_many_points_and_resumed_ends_bit_identical_to_an_uninterrupted_run(
             assert!(!status.success(), "{s:?}");
             kills += 1;
         } else {
-            assert!(status.success(), "{s:?}: a signal to stop must end the run cleanly");
+            assert!(
+                status.success(),
+                "{s:?}: a signal to stop must end the run cleanly"
+            );
             let last = lines.last().cloned().unwrap_or_default();
             assert!(last.starts_with("interrupted at step"), "{last}");
             assert!(lines.iter().any(|l| l.starts_with("marker: saved step-")));
@@ -131,7 +134,9 @@ fn killed_at_many_points_and_resumed_ends_bit_identical_to_an_uninterrupted_run(
     let (status, _, lines) = run(&config, None)?;
     assert!(status.success());
     assert!(
-        lines.iter().any(|l| l.starts_with("checkpoint: resumed from")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("checkpoint: resumed from")),
         "the last run resumed"
     );
 
@@ -142,7 +147,12 @@ fn killed_at_many_points_and_resumed_ends_bit_identical_to_an_uninterrupted_run(
     );
     for file in ["weights.safetensors", "optimizer.safetensors"] {
         let a = std::fs::read(dir.path().join("checkpoints/tiny/epoch-0006").join(file))?;
-        let b = std::fs::read(reference.path().join("checkpoints/tiny/epoch-0006").join(file))?;
+        let b = std::fs::read(
+            reference
+                .path()
+                .join("checkpoints/tiny/epoch-0006")
+                .join(file),
+        )?;
         assert!(a == b, "{file} differs");
     }
     assert_eq!(losses(&got), losses(&expected));
@@ -164,7 +174,10 @@ fn a_changed_config_is_refused_by_the_binary_unless_forced() -> Result<()> {
         .output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("train.adam.lr: checkpoint 0.01, now 0.02"), "{stderr}");
+    assert!(
+        stderr.contains("train.adam.lr: checkpoint 0.01, now 0.02"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--force"), "{stderr}");
     let (status, _, lines) = run(&config, Some(stop_at_step(20)))?;
     assert!(!status.success(), "still refused");

@@ -41,7 +41,9 @@ fn stopping_mid_epoch_and_resuming_in_a_new_trainer_is_exact() -> Result<()> {
     let mut second =
         tiny_trainer(&data.vocab, 3)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
     second.fit(&data.train, &data.valid)?;
-    let resumed = second.callback::<Checkpointer>().and_then(|c| c.resumed.clone());
+    let resumed = second
+        .callback::<Checkpointer>()
+        .and_then(|c| c.resumed.clone());
     let resumed = resumed.expect("the second trainer resumed");
     assert_eq!((resumed.step, resumed.epoch), (stop_at, 1));
     assert_eq!(resumed.batch_in_epoch as u64, bpe / 2);
@@ -73,13 +75,18 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_one_before() -> Result<()> {
     let mut second =
         tiny_trainer(&data.vocab, 3)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
     second.fit(&data.train, &data.valid)?;
-    let resumed = second.callback::<Checkpointer>().and_then(|c| c.resumed.clone());
+    let resumed = second
+        .callback::<Checkpointer>()
+        .and_then(|c| c.resumed.clone());
     let resumed = resumed.expect("resumed from the earlier checkpoint");
     assert_eq!(resumed.from, run.join("epoch-0001"));
     assert_eq!(resumed.skipped.len(), 1);
     assert!(resumed.skipped[0].reason.contains("weights.safetensors"));
     assert!(resumed.skipped[0].reason.contains("damaged"));
-    assert!(run.join("epoch-0002.damaged").is_dir(), "set aside for inspection");
+    assert!(
+        run.join("epoch-0002.damaged").is_dir(),
+        "set aside for inspection"
+    );
     // Training from epoch 1 again reaches the same end as never stopping.
     assert!(same_weights(&second.model, &reference.model));
     assert_eq!(losses(&second.history), losses(&reference.history));
@@ -137,7 +144,11 @@ fn a_vanished_checkpoint_folder_is_reported_and_the_next_checkpoint_lands() -> R
     let failed: Vec<u64> = ckpt.failures.iter().map(|f| f.step).collect();
     let bpe = data.train.batches_per_epoch() as u64;
     assert_eq!(failed, vec![2 * bpe, 3 * bpe], "{:?}", ckpt.failures);
-    assert!(ckpt.failures[0].error.contains("run"), "{}", ckpt.failures[0].error);
+    assert!(
+        ckpt.failures[0].error.contains("run"),
+        "{}",
+        ckpt.failures[0].error
+    );
     assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0004", "epoch-0005"]);
     // The checkpoint written before the failure is untouched: it loads, checksums and all.
     let epoch1 = tunesmith::checkpoint::Checkpoint::load(&run.join("epoch-0001"))?;
@@ -166,11 +177,21 @@ fn a_disk_that_fills_up_mid_write_leaves_the_previous_checkpoint_intact() -> Res
     trainer.config.epochs = 2;
     trainer.fit(&data.train, &data.valid)?;
     assert_eq!(trainer.epoch, 2);
-    let failures = &trainer.callback::<Checkpointer>().expect("checkpointer").failures;
+    let failures = &trainer
+        .callback::<Checkpointer>()
+        .expect("checkpointer")
+        .failures;
     assert!(!failures.is_empty());
-    assert!(failures[0].error.contains("No space left"), "{}", failures[0].error);
+    assert!(
+        failures[0].error.contains("No space left"),
+        "{}",
+        failures[0].error
+    );
     assert_eq!(names(&run)?, vec!["epoch-0001"]);
-    assert_eq!(std::fs::read(run.join("epoch-0001/weights.safetensors"))?, good);
+    assert_eq!(
+        std::fs::read(run.join("epoch-0001/weights.safetensors"))?,
+        good
+    );
     let leftovers = std::fs::read_dir(&run)?.count();
     assert_eq!(leftovers, 1, "no temporary left behind");
 
@@ -194,10 +215,18 @@ fn retention_keeps_the_last_k_and_the_best_and_samples_are_written() -> Result<(
     ckpt.config.sample.max_len = 60;
     let mut trainer = tiny_trainer(&data.vocab, 4)?.with_callback(ckpt);
     trainer.fit(&data.train, &data.valid)?;
-    let saved = &trainer.callback::<Checkpointer>().expect("checkpointer").saved;
+    let saved = &trainer
+        .callback::<Checkpointer>()
+        .expect("checkpointer")
+        .saved;
     let last_two: Vec<String> = saved[saved.len() - 2..]
         .iter()
-        .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let entries = store::list(&run)?;
     let best = store::best(&entries).map(|e| e.name()).unwrap_or_default();
@@ -213,7 +242,10 @@ fn retention_keeps_the_last_k_and_the_best_and_samples_are_written() -> Result<(
     samples.sort();
     assert_eq!(samples, vec!["epoch-0002.abc", "epoch-0004.abc"]);
     let text = std::fs::read_to_string(run.join("samples/epoch-0004.abc"))?;
-    assert!(text.starts_with("X:1\n") && text.contains("X:2\n"), "{text}");
+    assert!(
+        text.starts_with("X:1\n") && text.contains("X:2\n"),
+        "{text}"
+    );
     Ok(())
 }
 
@@ -254,8 +286,14 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
     let mut changed = changed.with_callback(checkpointer(dir.path(), &data.vocab, None));
     let err = format!("{:#}", changed.fit(&data.train, &data.valid).unwrap_err());
     assert!(err.contains("different setup"), "{err}");
-    assert!(err.contains("train.adam.lr: checkpoint 0.01, now 0.005"), "{err}");
-    assert!(err.contains("train.batch_size: checkpoint 4, now 2"), "{err}");
+    assert!(
+        err.contains("train.adam.lr: checkpoint 0.01, now 0.005"),
+        "{err}"
+    );
+    assert!(
+        err.contains("train.batch_size: checkpoint 4, now 2"),
+        "{err}"
+    );
     assert!(err.contains("allow_config_change"), "{err}");
     assert_eq!(changed.step, 0, "nothing was trained");
 
@@ -265,7 +303,9 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
         .config
         .allow_config_change = true;
     changed.fit(&data.train, &data.valid)?;
-    let report = changed.callback::<Checkpointer>().and_then(|c| c.resumed.clone());
+    let report = changed
+        .callback::<Checkpointer>()
+        .and_then(|c| c.resumed.clone());
     assert_eq!(report.map(|r| r.differences.len()), Some(2));
     assert_eq!(changed.epoch, 2);
     Ok(())
@@ -319,7 +359,9 @@ fn a_leftover_temporary_is_never_taken_for_a_checkpoint() -> Result<()> {
     let mut again =
         tiny_trainer(&data.vocab, 2)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
     again.fit(&data.train, &data.valid)?;
-    let from = again.callback::<Checkpointer>().and_then(|c| c.resumed.clone());
+    let from = again
+        .callback::<Checkpointer>()
+        .and_then(|c| c.resumed.clone());
     assert_eq!(from.map(|r| r.from), Some(run.join("epoch-0002")));
     assert!(!fake.exists(), "leftover temporaries are cleaned up");
     Ok(())
@@ -350,7 +392,10 @@ fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
     trainer.fit(&data.train, &data.valid)?;
     assert_eq!(trainer.last_stop, Some(StopReason::Interrupted));
     assert_eq!(trainer.step, 7);
-    assert_eq!(names(&dir.path().join("run"))?, vec![format!("step-{:09}", 7)]);
+    assert_eq!(
+        names(&dir.path().join("run"))?,
+        vec![format!("step-{:09}", 7)]
+    );
     // The same trainer continues where it stopped.
     trainer.fit(&data.train, &data.valid)?;
     assert_eq!(trainer.last_stop, Some(StopReason::Completed));

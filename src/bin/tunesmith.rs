@@ -47,7 +47,10 @@ impl Args {
 }
 
 fn train(args: &Args) -> Result<()> {
-    let path = PathBuf::from(args.value("--config").context("train needs --config FILE")?);
+    let path = PathBuf::from(
+        args.value("--config")
+            .context("train needs --config FILE")?,
+    );
     let config = RunConfig::load(&path)?;
     let outcome = run_training(&config, args.flag("--force"))?;
     let saved = outcome
@@ -98,7 +101,10 @@ fn generate(args: &Args) -> Result<()> {
 
 fn list(args: &Args) -> Result<()> {
     let dir = PathBuf::from(args.words.get(1).context("list needs RUN_DIR")?);
-    println!("{:<16} {:>6} {:>10} {:>11}  status", "checkpoint", "epoch", "step", "valid loss");
+    println!(
+        "{:<16} {:>6} {:>10} {:>11}  status",
+        "checkpoint", "epoch", "step", "valid loss"
+    );
     for entry in store::list(&dir)? {
         match &entry.meta {
             Ok(m) => println!(
@@ -108,7 +114,13 @@ fn list(args: &Args) -> Result<()> {
                 m.progress.step,
                 m.valid_loss.map_or("-".into(), |l| format!("{l:.4}"))
             ),
-            Err(e) => println!("{:<16} {:>6} {:>10} {:>11}  damaged: {e}", entry.name(), "?", "?", "?"),
+            Err(e) => println!(
+                "{:<16} {:>6} {:>10} {:>11}  damaged: {e}",
+                entry.name(),
+                "?",
+                "?",
+                "?"
+            ),
         }
     }
     Ok(())

@@ -151,7 +151,11 @@ impl Checkpointer {
 
     /// Resumes the trainer from the newest valid checkpoint of the run, if any (see
     /// [`super::resume::resume`]); damaged checkpoints passed over are reported as warnings.
-    pub fn resume(&mut self, trainer: &mut Trainer, data: &DataInfo) -> Result<Option<&ResumeReport>> {
+    pub fn resume(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &DataInfo,
+    ) -> Result<Option<&ResumeReport>> {
         let run_dir = self.run_dir();
         let report = resume(
             &run_dir,
@@ -244,14 +248,25 @@ impl Checkpointer {
         let text: String = tunes
             .iter()
             .enumerate()
-            .map(|(i, t)| format!("X:{}\nT:epoch {} sample {}\n{t}\n", i + 1, trainer.epoch, i + 1))
+            .map(|(i, t)| {
+                format!(
+                    "X:{}\nT:epoch {} sample {}\n{t}\n",
+                    i + 1,
+                    trainer.epoch,
+                    i + 1
+                )
+            })
             .collect();
         let path = self
             .run_dir()
             .join("samples")
             .join(format!("epoch-{:04}.abc", trainer.epoch));
         crate::fsutil::write_atomic(&path, text.as_bytes())?;
-        self.say(&format!("wrote {} samples to {}", tunes.len(), path.display()));
+        self.say(&format!(
+            "wrote {} samples to {}",
+            tunes.len(),
+            path.display()
+        ));
         self.samples.push(path.clone());
         Ok(path)
     }
@@ -263,7 +278,7 @@ impl Checkpointer {
         let by_steps = self
             .config
             .every_steps
-            .is_some_and(|n| n > 0 && trainer.step % n == 0);
+            .is_some_and(|n| n > 0 && trainer.step.is_multiple_of(n));
         let by_time = self
             .config
             .every_minutes
@@ -293,7 +308,7 @@ impl Callback for Checkpointer {
         if self.listening.is_some() && interrupt::requested() {
             interrupt::clear();
             self.say(&format!(
-                "interrupted: finishing at step {} and saving",
+                "interrupted: stopping after step {} and saving",
                 trainer.step
             ));
             self.save_if_new(trainer, data);
@@ -308,7 +323,7 @@ impl Callback for Checkpointer {
     fn on_epoch_end(&mut self, trainer: &Trainer, data: &DataInfo) -> Result<Control> {
         let _ = self.save(trainer, data);
         if let Some(n) = self.config.sample_every_epochs {
-            if n > 0 && trainer.epoch % n == 0 {
+            if n > 0 && trainer.epoch.is_multiple_of(n) {
                 if let Err(e) = self.write_samples(trainer) {
                     eprintln!("warning: cannot write samples: {e:#}");
                 }

@@ -215,7 +215,8 @@ pub fn step_name(step: u64) -> String {
 /// Whether a folder name is a checkpoint's (temporaries and anything else are not).
 pub fn is_checkpoint_name(name: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    name.strip_prefix("epoch-").is_some_and(digits) || name.strip_prefix("step-").is_some_and(digits)
+    name.strip_prefix("epoch-").is_some_and(digits)
+        || name.strip_prefix("step-").is_some_and(digits)
 }
 
 #[cfg(test)]
@@ -226,7 +227,13 @@ mod tests {
     fn names_are_recognised_and_temporaries_are_not() {
         assert!(is_checkpoint_name(&epoch_name(7)));
         assert!(is_checkpoint_name(&step_name(123)));
-        for other in [".tmp-epoch-0007-1-2", ".trash-epoch-0001", "samples", "epoch-", "step-12a"] {
+        for other in [
+            ".tmp-epoch-0007-1-2",
+            ".trash-epoch-0001",
+            "samples",
+            "epoch-",
+            "step-12a",
+        ] {
             assert!(!is_checkpoint_name(other), "{other}");
         }
     }

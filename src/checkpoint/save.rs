@@ -136,20 +136,14 @@ fn write_into(
     let target = run_dir.join(name);
     let trash = if target.exists() {
         let trash = run_dir.join(format!(".trash-{}", temporary_name(name)));
-        std::fs::rename(&target, &trash).with_context(|| {
-            format!("cannot move the old {} out of the way", target.display())
-        })?;
+        std::fs::rename(&target, &trash)
+            .with_context(|| format!("cannot move the old {} out of the way", target.display()))?;
         Some(trash)
     } else {
         None
     };
-    std::fs::rename(tmp, &target).with_context(|| {
-        format!(
-            "cannot rename {} to {}",
-            tmp.display(),
-            target.display()
-        )
-    })?;
+    std::fs::rename(tmp, &target)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
     sync_dir(run_dir);
     if let Some(trash) = trash {
         let _ = std::fs::remove_dir_all(trash);
@@ -170,8 +164,7 @@ pub fn remove_checkpoint_dir(path: &Path) -> Result<()> {
     std::fs::rename(path, &trash)
         .with_context(|| format!("cannot remove old checkpoint {}", path.display()))?;
     sync_dir(parent);
-    std::fs::remove_dir_all(&trash)
-        .with_context(|| format!("cannot delete {}", trash.display()))
+    std::fs::remove_dir_all(&trash).with_context(|| format!("cannot delete {}", trash.display()))
 }
 
 /// Deletes temporaries and trash left in a run folder by a process that died mid-save.

@@ -135,7 +135,10 @@ pub fn read_meta(dir: &Path) -> Result<Meta> {
     let path = dir.join(META_FILE);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Some(what) = tensors::sniff(&bytes) {
-        bail!("{} is not checkpoint metadata: it is {what}", path.display());
+        bail!(
+            "{} is not checkpoint metadata: it is {what}",
+            path.display()
+        );
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{} is not text: damaged or garbage", path.display()))?;

@@ -127,7 +127,10 @@ mod tests {
         let a = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));
         let b = Tensor::from_slice(&[f32::MIN_POSITIVE, -0.0, 1e-38]);
         let bytes = to_bytes(
-            &[("b".into(), b.shallow_clone()), ("a".into(), a.shallow_clone())],
+            &[
+                ("b".into(), b.shallow_clone()),
+                ("a".into(), a.shallow_clone()),
+            ],
             &[("kind", "test")],
         )?;
         let back = from_bytes(&bytes)?;
@@ -138,7 +141,10 @@ mod tests {
 
     #[test]
     fn pickles_zips_truncation_and_garbage_are_named() -> Result<()> {
-        let good = to_bytes(&[("w".into(), Tensor::ones([8], (Kind::Float, Device::Cpu)))], &[])?;
+        let good = to_bytes(
+            &[("w".into(), Tensor::ones([8], (Kind::Float, Device::Cpu)))],
+            &[],
+        )?;
         let message = |bytes: &[u8]| format!("{:#}", from_bytes(bytes).unwrap_err());
         assert!(message(b"\x80\x04\x95\x10\x00cos\nsystem\n").contains("pickle"));
         assert!(message(b"PK\x03\x04rest of a zip").contains("zip"));

@@ -185,8 +185,7 @@ impl Trainer {
                         stop = stop.or(Some(reason));
                     }
                 }
-                if stop.is_none() && budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b)
-                {
+                if stop.is_none() && budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b) {
                     stop = Some(StopReason::TimeBudget);
                 }
                 if stop.is_some() {

@@ -24,7 +24,9 @@ pub fn tiny_tunes(n: usize) -> String {
     let notes = b"CDEFGABcdefg";
     let mut state = 7u64;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as usize
     };
     let mut text = String::new();
@@ -117,8 +119,7 @@ pub fn same_weights(a: &LstmLm, b: &LstmLm) -> bool {
             na == nb && {
                 let va = Vec::<f32>::try_from(&ta.flatten(0, -1)).unwrap_or_default();
                 let vb = Vec::<f32>::try_from(&tb.flatten(0, -1)).unwrap_or_default();
-                va.len() == vb.len()
-                    && va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits())
+                va.len() == vb.len() && va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits())
             }
         })
 }
