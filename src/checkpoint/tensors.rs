@@ -1,5 +1,7 @@
 //! Named tensors to and from safetensors bytes, with errors that say what a bad file looks like
 //! (a Python pickle, a PyTorch zip, truncated, garbage). Nothing here ever runs a pickle.
+//! Tensor bytes are copied as they lie in memory: safetensors is little-endian, as are the
+//! machines libtorch runs on (x86-64, ARM).
 
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
@@ -34,13 +36,15 @@ fn raw(tensor: &Tensor) -> Result<Raw> {
         .detach()
         .to_device(Device::Cpu)
         .to_kind(Kind::Float)
-        .contiguous()
-        .flatten(0, -1);
-    let values = Vec::<f32>::try_from(&t).context("cannot read a tensor's values")?;
+        .contiguous();
+    let numel = t.numel();
+    let mut bytes = vec![0u8; numel * 4];
+    t.f_copy_data_u8(&mut bytes, numel)
+        .context("cannot read a tensor's values")?;
     Ok(Raw {
         dtype: Dtype::F32,
         shape: tensor.size().iter().map(|&d| d as usize).collect(),
-        bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        bytes,
     })
 }
 

@@ -14,9 +14,12 @@ use tunesmith::train::{AdamConfig, History, TrainConfig, Trainer};
 
 static TORCH_RNG: Mutex<()> = Mutex::new(());
 
-/// Holds libtorch's global RNG for one test (dropout and initialisation draw from it).
+/// Holds libtorch's global RNG for one test (dropout and initialisation draw from it). Tiny
+/// models train fastest on one thread, and do not slow down when other work shares the cores.
 pub fn serial() -> MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+    let guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    tch::set_num_threads(1);
+    guard
 }
 
 /// `n` small tunes in ABC, the same every time.
