@@ -404,3 +404,24 @@ fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
     assert!(same_weights(&trainer.model, &reference.model));
     Ok(())
 }
+
+#[test]
+fn a_time_based_checkpoint_is_taken_when_its_minutes_have_passed() -> Result<()> {
+    let _lock = serial();
+    let data = tiny_data()?;
+    let dir = tempfile::tempdir()?;
+    let mut ckpt = checkpointer(dir.path(), &data.vocab, None);
+    ckpt.config.every_minutes = Some(0.0); // always due: one after every step
+    let mut trainer = tiny_trainer(&data.vocab, 1)?.with_callback(ckpt);
+    trainer.fit(&data.train, &data.valid)?;
+    let bpe = data.train.batches_per_epoch();
+    let kept = names(&dir.path().join("run"))?;
+    assert_eq!(
+        kept.len(),
+        bpe,
+        "a step checkpoint after each step but the last, then the epoch"
+    );
+    assert_eq!(kept[0], format!("step-{:09}", 1));
+    assert_eq!(kept[bpe - 1], "epoch-0001");
+    Ok(())
+}
