@@ -289,9 +289,6 @@ impl Checkpointer {
 
 impl Callback for Checkpointer {
     fn on_train_begin(&mut self, trainer: &mut Trainer, data: &DataInfo) -> Result<()> {
-        if self.config.handle_signals && self.listening.is_none() {
-            self.listening = Some(interrupt::listen()?);
-        }
         let run_dir = self.run_dir();
         clean_leftovers(&run_dir);
         if self.config.resume && !self.resume_checked && trainer.step == 0 {
@@ -299,6 +296,9 @@ impl Callback for Checkpointer {
                 .with_context(|| format!("cannot resume from {}", run_dir.display()))?;
         }
         self.resume_checked = true;
+        if self.config.handle_signals && self.listening.is_none() {
+            self.listening = Some(interrupt::listen()?);
+        }
         self.last_save = Instant::now();
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Checkpoints that never lose training: atomic saves to any folder (a mounted drive too), exact
 //! resume, and loading a model for generation only.
 //!
-//! - [`format`]: what a checkpoint folder holds (`weights.safetensors`, `optimizer.safetensors`,
+//! - [`format`](mod@format): what a checkpoint folder holds (`weights.safetensors`, `optimizer.safetensors`,
 //!   `meta.json`); no pickle anywhere.
 //! - [`save`]: the atomic write (temporary sibling, flush, rename).
 //! - [`snapshot`]: a trainer to files and back, validated.
