@@ -7,12 +7,14 @@
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
 pub mod abc;
+pub mod checkpoint;
 pub mod corpus;
 pub mod data;
 pub mod device;
 pub mod encode;
 pub mod fsutil;
 pub mod generate;
+pub mod headless;
 pub mod metrics;
 pub mod midi;
 pub mod model;
@@ -25,6 +27,7 @@ pub mod train;
 /// What a notebook imports with `use tunesmith::prelude::*;`.
 pub mod prelude {
     pub use crate::abc::{abc_to_score, clean_tune, split_tunebook, CleanOptions, CleanTune, Tune};
+    pub use crate::checkpoint::{open_for_generation, CheckpointConfig, Checkpointer};
     pub use crate::corpus::{
         load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
     };
@@ -42,7 +45,10 @@ pub mod prelude {
     };
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
-    pub use crate::train::{AdamConfig, History, TrainConfig, Trainer};
+    pub use crate::train::{
+        AdamConfig, Callback, Control, DataInfo, History, StopAtStep, StopReason, TrainConfig,
+        Trainer,
+    };
     pub use anyhow::{Context, Result};
     pub use serde_json;
     pub use tch;

@@ -5,8 +5,9 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-/// Adam's hyper-parameters.
+/// Adam's hyper-parameters. (Missing fields in JSON take their defaults.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AdamConfig {
     /// Learning rate.
     pub lr: f64,

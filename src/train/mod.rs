@@ -1,21 +1,28 @@
 //! The training loop: many-to-many next-token prediction with Adam, gradient clipping, a
-//! validation pass per epoch, a time budget, and a loss history.
+//! validation pass per epoch, a time budget, a loss history, and callbacks (checkpoints, samples,
+//! interrupts). Its state (epoch, step, batch within the epoch, running loss) is enough to
+//! continue exactly where it stopped.
 
 pub mod adam;
+pub mod callback;
 pub mod history;
+pub mod interrupt;
 
 pub use adam::{Adam, AdamConfig};
+pub use callback::{Callback, Control, DataInfo, StopAtStep, StopReason};
 pub use history::{EpochRecord, History};
 
 use crate::data::SequenceBatches;
 use crate::model::LstmLm;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::time::Instant;
 use tch::Kind;
 
-/// How to train.
+/// How to train. (Missing fields in JSON take their defaults.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TrainConfig {
     /// Epochs to run (a full pass over the training windows each).
     pub epochs: usize,
@@ -56,6 +63,17 @@ impl Default for TrainConfig {
     }
 }
 
+/// Where training stands inside the current epoch: enough to continue it exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochProgress {
+    /// Batches of the current epoch already trained (the next batch's index in the epoch plan).
+    pub batch: usize,
+    /// Sum of those batches' losses (nats per token).
+    pub loss_sum: f64,
+    /// Seconds spent training those batches.
+    pub seconds: f64,
+}
+
 /// A model being trained, its optimizer, and where training stands.
 #[derive(Debug)]
 pub struct Trainer {
@@ -71,6 +89,11 @@ pub struct Trainer {
     pub step: u64,
     /// Epochs completed.
     pub epoch: usize,
+    /// How far the current (unfinished) epoch has got.
+    pub progress: EpochProgress,
+    /// Why the last `fit` returned (`None` before the first).
+    pub last_stop: Option<StopReason>,
+    callbacks: Vec<Box<dyn Callback>>,
 }
 
 impl Trainer {
@@ -84,50 +107,131 @@ impl Trainer {
             history: History::default(),
             step: 0,
             epoch: 0,
+            progress: EpochProgress::default(),
+            last_stop: None,
+            callbacks: Vec::new(),
         }
     }
 
-    /// Trains until `config.epochs` epochs are done or the time budget runs out; returns the history.
+    /// Adds a callback (run after those added before it).
+    pub fn add_callback(&mut self, callback: impl Callback) {
+        self.callbacks.push(Box::new(callback));
+    }
+
+    /// Adds a callback, builder style.
+    pub fn with_callback(mut self, callback: impl Callback) -> Self {
+        self.add_callback(callback);
+        self
+    }
+
+    /// The first callback of type `T`, to read what it recorded.
+    pub fn callback<T: Callback>(&self) -> Option<&T> {
+        self.callbacks
+            .iter()
+            .find_map(|c| (c.as_ref() as &dyn Any).downcast_ref::<T>())
+    }
+
+    /// The first callback of type `T`, to change it.
+    pub fn callback_mut<T: Callback>(&mut self) -> Option<&mut T> {
+        self.callbacks
+            .iter_mut()
+            .find_map(|c| (c.as_mut() as &mut dyn Any).downcast_mut::<T>())
+    }
+
+    /// Trains until `config.epochs` epochs are done, the time budget runs out, a signal arrives or
+    /// a callback stops it; returns the history. Called again, it continues where it stopped (in
+    /// the middle of an epoch too); [`Trainer::last_stop`] says why it returned.
     pub fn fit(&mut self, train: &SequenceBatches, valid: &SequenceBatches) -> Result<&History> {
+        let mut callbacks = std::mem::take(&mut self.callbacks);
+        let result = self.run(&mut callbacks, train, valid);
+        callbacks.append(&mut self.callbacks);
+        self.callbacks = callbacks;
+        let reason = result?;
+        self.last_stop = Some(reason);
+        Ok(&self.history)
+    }
+
+    fn run(
+        &mut self,
+        callbacks: &mut [Box<dyn Callback>],
+        train: &SequenceBatches,
+        valid: &SequenceBatches,
+    ) -> Result<StopReason> {
+        let data = DataInfo {
+            tokens: train.len(),
+            fingerprint: train.fingerprint(),
+            batches_per_epoch: train.batches_per_epoch(),
+        };
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self, &data)?;
+        }
         let started = Instant::now();
         let budget = self.config.max_seconds;
-        while self.epoch < self.config.epochs {
-            let epoch_start = Instant::now();
+        let reason = loop {
+            if self.epoch >= self.config.epochs {
+                break StopReason::Completed;
+            }
             let plan = train.epoch_plan(self.config.seed, self.epoch);
-            let (mut loss_sum, mut batches) = (0.0, 0usize);
-            let mut out_of_time = false;
-            for index in 0..train.batches_per_epoch() {
-                let (x, y) = train.batch(&plan, index, self.model.device());
-                loss_sum += self.train_step(&x, &y);
-                batches += 1;
-                if budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b) {
-                    out_of_time = true;
+            let mut stop = None;
+            while self.progress.batch < data.batches_per_epoch {
+                let step_start = Instant::now();
+                let (x, y) = train.batch(&plan, self.progress.batch, self.model.device());
+                let loss = self.train_step(&x, &y);
+                self.progress.batch += 1;
+                self.progress.loss_sum += loss;
+                self.progress.seconds += step_start.elapsed().as_secs_f64();
+                for cb in callbacks.iter_mut() {
+                    if let Control::Stop(reason) = cb.on_step_end(self, &data)? {
+                        stop = stop.or(Some(reason));
+                    }
+                }
+                if stop.is_none() && budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b) {
+                    stop = Some(StopReason::TimeBudget);
+                }
+                if stop.is_some() {
                     break;
                 }
             }
-            let seconds = epoch_start.elapsed().as_secs_f64();
-            let record = EpochRecord {
-                epoch: self.epoch + 1,
-                train_loss: loss_sum / batches.max(1) as f64,
-                valid_loss: self.evaluate(valid),
-                seconds,
-                tokens_per_second: (batches * train.batch_size * train.seq_len) as f64
-                    / seconds.max(1e-9),
-                fraction: batches as f64 / train.batches_per_epoch() as f64,
-            };
-            if self.config.verbose {
-                println!("{record}");
+            // A stop other than the time budget leaves the epoch open, to be continued exactly.
+            if stop.is_some_and(|r| r != StopReason::TimeBudget) {
+                break stop.unwrap_or(StopReason::Requested);
             }
-            self.history.records.push(record);
-            self.epoch += 1;
-            if out_of_time {
-                if self.config.verbose {
+            self.finish_epoch(train, valid);
+            for cb in callbacks.iter_mut() {
+                if let Control::Stop(reason) = cb.on_epoch_end(self, &data)? {
+                    stop = stop.or(Some(reason));
+                }
+            }
+            if let Some(reason) = stop {
+                if reason == StopReason::TimeBudget && self.config.verbose {
                     println!("time budget of {:.0} s reached", budget.unwrap_or(0.0));
                 }
-                break;
+                break reason;
             }
+        };
+        for cb in callbacks.iter_mut() {
+            cb.on_train_end(self, &data, reason)?;
         }
-        Ok(&self.history)
+        Ok(reason)
+    }
+
+    /// Validates, records the epoch in the history and starts the next one.
+    fn finish_epoch(&mut self, train: &SequenceBatches, valid: &SequenceBatches) {
+        let p = std::mem::take(&mut self.progress);
+        let record = EpochRecord {
+            epoch: self.epoch + 1,
+            train_loss: p.loss_sum / p.batch.max(1) as f64,
+            valid_loss: self.evaluate(valid),
+            seconds: p.seconds,
+            tokens_per_second: (p.batch * train.batch_size * train.seq_len) as f64
+                / p.seconds.max(1e-9),
+            fraction: p.batch as f64 / train.batches_per_epoch() as f64,
+        };
+        if self.config.verbose {
+            println!("{record}");
+        }
+        self.history.records.push(record);
+        self.epoch += 1;
     }
 
     /// One optimizer step on a batch; returns the batch's loss in nats per token.

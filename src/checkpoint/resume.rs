@@ -1,0 +1,210 @@
+//! Resuming: pick the newest checkpoint that loads, check it was made by the same setup (model,
+//! vocabulary, the training settings that shape the trajectory, the data), and put it into the
+//! trainer. A different setup is refused unless the caller allows it.
+
+use super::format::Meta;
+use super::store::{newest_valid, Skipped};
+use crate::encode::CharVocab;
+use crate::train::{DataInfo, Trainer};
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// What a resume did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeReport {
+    /// The checkpoint resumed from.
+    pub from: PathBuf,
+    /// Epochs completed at that point.
+    pub epoch: usize,
+    /// Steps taken.
+    pub step: u64,
+    /// Batches of the open epoch already trained.
+    pub batch_in_epoch: usize,
+    /// Newer checkpoints that were damaged, passed over and set aside as `<name>.damaged`.
+    pub skipped: Vec<Skipped>,
+    /// Setup differences the caller allowed.
+    pub differences: Vec<String>,
+}
+
+impl fmt::Display for ResumeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "resumed from {} (epoch {}, step {}",
+            self.from.display(),
+            self.epoch,
+            self.step
+        )?;
+        if self.batch_in_epoch > 0 {
+            write!(
+                f,
+                ", {} batches into epoch {}",
+                self.batch_in_epoch,
+                self.epoch + 1
+            )?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// Renames a damaged checkpoint to `<name>.damaged` (no longer a checkpoint name), so it neither
+/// shadows the checkpoints the resumed run writes nor is deleted before someone looks at it.
+/// Returns the new path (the old one if the rename failed).
+fn set_aside(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".damaged");
+    let target = path.with_file_name(name);
+    if target.exists() {
+        let _ = std::fs::remove_dir_all(&target);
+    }
+    match std::fs::rename(path, &target) {
+        Ok(()) => target,
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// The parts of a setup that must match for a resumed run to continue the same run.
+fn setup(
+    model: &crate::model::LstmConfig,
+    vocab: &CharVocab,
+    train: &crate::train::TrainConfig,
+    tokens: usize,
+    fingerprint: &str,
+    batches_per_epoch: usize,
+) -> Value {
+    json!({
+        "model": model,
+        "vocabulary": vocab.chars.iter().collect::<String>(),
+        "train": {
+            "batch_size": train.batch_size, "seq_len": train.seq_len, "adam": train.adam,
+            "clip_norm": train.clip_norm, "seed": train.seed, "valid_tokens": train.valid_tokens,
+        },
+        "data": {
+            "train_tokens": tokens, "train_fingerprint": fingerprint,
+            "batches_per_epoch": batches_per_epoch,
+        },
+    })
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            let mut text = other.to_string();
+            if text.chars().count() > 60 {
+                text = format!("{}…", text.chars().take(60).collect::<String>());
+            }
+            out.push((prefix.to_string(), text));
+        }
+    }
+}
+
+/// The differences between the setup a checkpoint was written with and the current one, one
+/// line each (`train.adam.lr: checkpoint 0.003, now 0.001`); empty when they match.
+pub fn setup_differences(
+    meta: &Meta,
+    trainer: &Trainer,
+    vocab: &CharVocab,
+    data: &DataInfo,
+) -> Vec<String> {
+    let theirs = match meta.char_vocab() {
+        Some(saved_vocab) => setup(
+            &meta.model.config,
+            saved_vocab,
+            &meta.train_config,
+            meta.data_order.train_tokens,
+            &meta.data_order.train_fingerprint,
+            meta.data_order.batches_per_epoch,
+        ),
+        None => Value::Null,
+    };
+    let ours = setup(
+        &trainer.model.config,
+        vocab,
+        &trainer.config,
+        data.tokens,
+        &format!("{:016x}", data.fingerprint),
+        data.batches_per_epoch,
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    flatten("", &theirs, &mut a);
+    flatten("", &ours, &mut b);
+    let mut lines = Vec::new();
+    for (key, value) in &b {
+        let old = a.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        if old != Some(value.as_str()) {
+            lines.push(format!(
+                "{key}: checkpoint {}, now {value}",
+                old.unwrap_or("(none)")
+            ));
+        }
+    }
+    lines
+}
+
+/// Resumes `trainer` from the newest checkpoint in `run_dir` that loads. Damaged newer ones are
+/// passed over, renamed `<name>.damaged` and listed in the report. Returns `None` when the run has
+/// no checkpoint; an error when it has some but none loads. A
+/// checkpoint written with a different setup is refused with the differences listed, unless
+/// `allow_changes`, in which case they are listed in the report and the current config is kept.
+pub fn resume(
+    run_dir: &Path,
+    trainer: &mut Trainer,
+    vocab: &CharVocab,
+    data: &DataInfo,
+    allow_changes: bool,
+) -> Result<Option<ResumeReport>> {
+    let (checkpoint, mut skipped) = newest_valid(run_dir)?;
+    let Some(checkpoint) = checkpoint else {
+        if skipped.is_empty() {
+            return Ok(None);
+        }
+        bail!(
+            "none of the {} checkpoints in {} loads, so training would start again from scratch:\n  \
+             {}\nMove the folder aside or use another run name to start afresh.",
+            skipped.len(),
+            run_dir.display(),
+            skipped
+                .iter()
+                .map(|s| s.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    };
+    let differences = setup_differences(&checkpoint.meta, trainer, vocab, data);
+    if !differences.is_empty() && !allow_changes {
+        bail!(
+            "checkpoint {} was written by a different setup, so resuming would not continue the \
+             same run:\n  {}\nUse another run name or folder to start afresh, or allow the change \
+             (allow_config_change: true, or --force on the command line) to resume anyway.",
+            checkpoint.path.display(),
+            differences.join("\n  ")
+        );
+    }
+    checkpoint.restore(trainer)?;
+    for s in &mut skipped {
+        s.path = set_aside(&s.path);
+    }
+    if trainer.progress.batch > data.batches_per_epoch {
+        trainer.progress.batch = data.batches_per_epoch;
+    }
+    Ok(Some(ResumeReport {
+        from: checkpoint.path.clone(),
+        epoch: trainer.epoch,
+        step: trainer.step,
+        batch_in_epoch: trainer.progress.batch,
+        skipped,
+        differences,
+    }))
+}

@@ -1,0 +1,44 @@
+//! Executes notebook 04 through the real evcxr kernel and checks what it promises: training is
+//! interrupted by SIGINT and saves, a fresh trainer resumes from the checkpoint, the loss curve is
+//! drawn and saved, and the resumed run matches an uninterrupted one bit for bit.
+
+mod common;
+
+#[test]
+fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
+    let run = common::execute_notebook("04_checkpoint_resume");
+    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
+    let out = run.stdout();
+    for promised in [
+        "sending SIGINT to this process",
+        "checkpoint: interrupted: stopping after step",
+        "fit returned: Some(Interrupted)",
+        "checkpoint: resumed from",
+        "fit returned Some(Completed) after 6 epochs",
+        "identical weights: true; identical loss history: true",
+    ] {
+        assert!(out.contains(promised), "missing {promised:?} in:\n{out}");
+    }
+    let svgs = run.displays("image/svg+xml");
+    assert!(
+        svgs.iter()
+            .any(|s| s.contains("<svg") && s.contains("valid")),
+        "loss curve missing"
+    );
+    let saved = std::fs::read_to_string(run.files.join("loss.svg")).expect("loss.svg written");
+    assert!(saved.contains("<svg"));
+    let summary = run.read_json("summary.json");
+    assert_eq!(summary["identical_weights"], true, "{summary}");
+    assert_eq!(summary["epochs"], 6, "{summary}");
+    let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
+    assert!(
+        resumed_from.contains("step-"),
+        "resumed mid-epoch: {summary}"
+    );
+    let samples = run.files.join("checkpoints/abc-small/samples");
+    assert!(samples.join("epoch-0002.abc").exists() && samples.join("epoch-0006.abc").exists());
+    assert!(run
+        .displays("text/html")
+        .iter()
+        .any(|h| h.contains("well formed") || h.contains("malformed")));
+}
