@@ -1,0 +1,74 @@
+"""Training speed of the notebook-01 LSTM in PyTorch from Python, for comparison with tunesmith.
+
+The same model (embedding -> 2-layer LSTM -> dropout -> linear), the same batch and sequence length,
+the same Adam and gradient clipping, on random token ids (speed does not depend on the data).
+Prints one JSON line: {"tokens_per_second": ..., "step_seconds": ..., "device": ...}.
+
+Usage: python scripts/bench_train_torch.py --device cpu --steps 30 --warmup 3
+"""
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+
+class LstmLm(nn.Module):
+    def __init__(self, vocab, embed, hidden, layers, dropout):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.lstm = nn.LSTM(embed, hidden, layers, dropout=dropout, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, ids):
+        out, _ = self.lstm(self.embed(ids))
+        return self.head(self.drop(out))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--vocab", type=int, default=83)
+    p.add_argument("--embed", type=int, default=48)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seq", type=int, default=100)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=3)
+    a = p.parse_args()
+    torch.manual_seed(0)
+    device = torch.device(a.device)
+    model = LstmLm(a.vocab, a.embed, a.hidden, a.layers, a.dropout).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.randint(0, a.vocab, (a.batch, a.seq), device=device)
+    y = torch.randint(0, a.vocab, (a.batch, a.seq), device=device)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x).reshape(-1, a.vocab), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for _ in range(a.warmup):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / a.steps
+    print(json.dumps({"tokens_per_second": a.batch * a.seq / seconds, "step_seconds": seconds,
+                      "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
