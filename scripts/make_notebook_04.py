@@ -21,7 +21,6 @@ interrupted. It runs in a few minutes on 2 CPU cores."""),
 code(""":cache 2000
 :dep tunesmith = { path = ".." }"""),
 code("""use tunesmith::prelude::*;
-use tunesmith::checkpoint::store;
 use std::path::PathBuf;
 let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/04_checkpoint_resume".into()));
 // Point this at a mounted drive (for example /content/drive/MyDrive/tunesmith) to survive a lost machine.
@@ -88,14 +87,8 @@ println!("fit returned: {:?} after {} epochs and {} steps", trainer.last_stop, t
 let epochs_before_resume = trainer.epoch;"""),
 md("""What is on the drive now: the last checkpoints (the newest is the one the interrupt wrote, inside
 epoch 3) and the samples of epoch 2."""),
-code("""for entry in store::list(&checkpoint_dir.join(run_name))? {
-    match &entry.meta {
-        Ok(m) => println!("{:<16} epoch {} step {:>4}  {:?}  valid loss {}", entry.name(), m.progress.epoch, m.progress.step, m.kind,
-                          m.valid_loss.map_or("-".to_string(), |l| format!("{l:.4}"))),
-        Err(e) => println!("{:<16} damaged: {e}", entry.name()),
-    }
-};
-for f in std::fs::read_dir(checkpoint_dir.join(run_name).join("samples"))? { println!("samples/{}", f?.file_name().to_string_lossy()); };"""),
+code("""for f in std::fs::read_dir(checkpoint_dir.join(run_name).join("samples"))? { println!("samples/{}", f?.file_name().to_string_lossy()); };
+run_checkpoints(&checkpoint_dir.join(run_name))?"""),
 md("""## 3 · The kernel dies
 Dropping the trainer is what a dead kernel does to it. (In evcxr, *Interrupt kernel* kills the process
 that runs the cells outright, so nothing can be saved at that moment: what survives is the last periodic
@@ -135,6 +128,8 @@ code("""let (model, gen_vocab, meta) = open_for_generation(&checkpoint_dir.join(
 println!("{} from {} (epoch {}, step {}), written by tunesmith {}", model, meta.name, meta.progress.epoch, meta.progress.step, meta.crate_version);
 let tunes = generate_tunes(&model, &gen_vocab, 3, &SampleConfig { temperature: 0.8, seed: 1, max_len: 800, ..SampleConfig::default() })?;
 TuneList(tunes.clone())"""),
+md("""What the checkpoint holds, as its `meta.json` tells it:"""),
+code("""meta"""),
 code("""let summary = serde_json::json!({
     "interrupted_at_step": interrupt_at, "resumed_from": resumed.from, "epochs": trainer.epoch, "steps": trainer.step,
     "identical_weights": same_weights, "identical_history": same_history,

@@ -41,4 +41,15 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
         .displays("text/html")
         .iter()
         .any(|h| h.contains("well formed") || h.contains("malformed")));
+    let html = run.displays("text/html");
+    assert!(
+        html.iter()
+            .any(|h| h.contains("checkpoints<table") && h.contains("inside an epoch")),
+        "the run's checkpoint table is missing"
+    );
+    assert!(
+        html.iter()
+            .any(|h| h.contains("epochs done") && h.contains("weights.safetensors")),
+        "the checkpoint's metadata display is missing"
+    );
 }

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod checkpointer;
+pub mod display;
 pub mod format;
 pub mod resume;
 pub mod save;
@@ -30,6 +31,7 @@ pub mod store;
 pub mod tensors;
 
 pub use checkpointer::{CheckpointConfig, Checkpointer, SaveFailure};
+pub use display::{run_checkpoints, RunCheckpoints};
 pub use format::{Meta, FORMAT_VERSION};
 pub use resume::ResumeReport;
 pub use snapshot::Checkpoint;

@@ -8,11 +8,13 @@ pub mod callback;
 pub mod fit;
 pub mod history;
 pub mod interrupt;
+pub mod plot_every;
 
 pub use adam::{Adam, AdamConfig};
 pub use callback::{Callback, Control, DataInfo, StopAtStep, StopReason};
 pub use fit::{argmax_accuracy, evaluate_batches, fit, Evaluation, FitOptions, Trainable};
 pub use history::{EpochRecord, History};
+pub use plot_every::PlotEvery;
 
 use crate::data::SequenceBatches;
 use crate::model::LstmLm;
