@@ -149,6 +149,112 @@ pub struct EpochPlan {
     pub order: Vec<usize>,
 }
 
+/// Many-to-one examples: every window of `window` consecutive ids inside a piece, with the id that
+/// follows it as the target (windows never cross from one piece into the next), served as shuffled
+/// batches.
+#[derive(Debug, Clone)]
+pub struct WindowBatches {
+    pieces: Vec<Vec<i64>>,
+    /// (piece, start) of every example, in stream order.
+    examples: Vec<(usize, usize)>,
+    /// Ids per input window.
+    pub window: usize,
+    /// Examples per batch.
+    pub batch_size: usize,
+}
+
+impl WindowBatches {
+    /// Windows over several pieces; pieces shorter than `window + 1` give no examples. There must
+    /// be at least one example.
+    pub fn from_pieces(pieces: Vec<Vec<i64>>, window: usize, batch_size: usize) -> Result<Self> {
+        ensure!(
+            window > 0 && batch_size > 0,
+            "window and batch_size must be positive"
+        );
+        let examples: Vec<(usize, usize)> = pieces
+            .iter()
+            .enumerate()
+            .flat_map(|(p, ids)| (0..ids.len().saturating_sub(window)).map(move |s| (p, s)))
+            .collect();
+        ensure!(
+            !examples.is_empty(),
+            "no piece is longer than the window of {window} ids ({} pieces, longest {} ids)",
+            pieces.len(),
+            pieces.iter().map(Vec::len).max().unwrap_or(0)
+        );
+        Ok(WindowBatches {
+            pieces,
+            examples,
+            window,
+            batch_size,
+        })
+    }
+
+    /// Windows over one stream.
+    pub fn new(tokens: Vec<i64>, window: usize, batch_size: usize) -> Result<Self> {
+        Self::from_pieces(vec![tokens], window, batch_size)
+    }
+
+    /// Number of (window, next id) examples.
+    pub fn len(&self) -> usize {
+        self.examples.len()
+    }
+
+    /// True when there are no examples (never, for a constructed value).
+    pub fn is_empty(&self) -> bool {
+        self.examples.is_empty()
+    }
+
+    /// Batches in one epoch (the last one may be smaller).
+    pub fn batches_per_epoch(&self) -> usize {
+        self.examples.len().div_ceil(self.batch_size)
+    }
+
+    /// The order examples are visited in an epoch: a pure function of `(seed, epoch)`.
+    pub fn epoch_order(&self, seed: u64, epoch: usize) -> Vec<usize> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut order: Vec<usize> = (0..self.examples.len()).collect();
+        order.shuffle(&mut rng);
+        order
+    }
+
+    /// The examples `ids` (indices into the stream-order list) as (inputs `[n, window]`, targets
+    /// `[n]`) on `device`.
+    pub fn gather(&self, ids: &[usize], device: Device) -> (Tensor, Tensor) {
+        let mut inputs = Vec::with_capacity(ids.len() * self.window);
+        let mut targets = Vec::with_capacity(ids.len());
+        for &i in ids {
+            let (piece, start) = self.examples[i];
+            let ids = &self.pieces[piece];
+            inputs.extend_from_slice(&ids[start..start + self.window]);
+            targets.push(ids[start + self.window]);
+        }
+        (
+            Tensor::from_slice(&inputs)
+                .view([ids.len() as i64, self.window as i64])
+                .to(device),
+            Tensor::from_slice(&targets).to(device),
+        )
+    }
+
+    /// Every example of an epoch, shuffled by `(seed, epoch)`, as batches on `device`.
+    pub fn epoch_batches(&self, seed: u64, epoch: usize, device: Device) -> Vec<(Tensor, Tensor)> {
+        self.epoch_order(seed, epoch)
+            .chunks(self.batch_size)
+            .map(|chunk| self.gather(chunk, device))
+            .collect()
+    }
+
+    /// At most `max_examples` examples in stream order, as batches (for validation).
+    pub fn sequential(&self, max_examples: usize, device: Device) -> Vec<(Tensor, Tensor)> {
+        let ids: Vec<usize> = (0..self.examples.len().min(max_examples)).collect();
+        ids.chunks(self.batch_size)
+            .map(|chunk| self.gather(chunk, device))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +308,47 @@ mod tests {
     #[test]
     fn too_short_a_stream_is_an_error() {
         assert!(SequenceBatches::new(vec![1, 2, 3], 10, 2).is_err());
+    }
+    #[test]
+    fn windows_predict_the_next_id_and_stay_inside_pieces() -> Result<()> {
+        let pieces = vec![(0..10).collect(), vec![100, 101], (200..205).collect()];
+        let batches = WindowBatches::from_pieces(pieces, 3, 4)?;
+        // 7 windows in the first piece, none in the second, 2 in the third.
+        assert_eq!(batches.len(), 9);
+        assert_eq!(batches.batches_per_epoch(), 3);
+        let all = batches.sequential(usize::MAX, Device::Cpu);
+        let xs: Vec<i64> = all
+            .iter()
+            .flat_map(|(x, _)| Vec::<i64>::try_from(x.view([-1])).unwrap_or_default())
+            .collect();
+        let ys: Vec<i64> = all
+            .iter()
+            .flat_map(|(_, y)| Vec::<i64>::try_from(y).unwrap_or_default())
+            .collect();
+        assert_eq!(ys, vec![3, 4, 5, 6, 7, 8, 9, 203, 204]);
+        assert_eq!(&xs[..3], &[0, 1, 2]);
+        assert_eq!(&xs[xs.len() - 3..], &[201, 202, 203]);
+        for (i, y) in ys.iter().enumerate() {
+            assert_eq!(xs[i * 3 + 2] + 1, *y, "the target follows its window");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn window_epochs_are_seeded_shuffles_of_every_example() -> Result<()> {
+        let batches = WindowBatches::new((0..200).collect(), 8, 16)?;
+        let a = batches.epoch_order(5, 1);
+        assert_eq!(a, batches.epoch_order(5, 1));
+        assert_ne!(a, batches.epoch_order(5, 2));
+        assert_ne!(a, batches.epoch_order(6, 1));
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..192).collect::<Vec<_>>());
+        let epoch = batches.epoch_batches(5, 1, Device::Cpu);
+        assert_eq!(epoch.len(), 12);
+        assert_eq!(epoch[0].0.size(), vec![16, 8]);
+        assert_eq!(epoch[11].1.size(), vec![16]);
+        assert!(WindowBatches::new(vec![1, 2, 3], 3, 2).is_err());
+        Ok(())
     }
 }

@@ -1,4 +1,20 @@
-//! Measures of models and samples: bits per token, and the shape of generated ABC.
+//! Measures of models and samples: bits per token, the shape of generated ABC, the fixed ABC
+//! benchmark split ([`split`]), the loss of a whole stream ([`stream_nll`]), and sample quality
+//! ([`quality`], built on [`tune_stats`] and [`copying`]).
+
+pub mod copying;
+pub mod quality;
+pub mod split;
+pub mod stream_nll;
+pub mod table;
+pub mod tune_stats;
+
+pub use copying::{written_bars, CopiedRun, CopyIndex};
+pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};
+pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
+pub use stream_nll::{stream_nll, StreamNll};
+pub use table::{figures_markdown, figures_table};
+pub use tune_stats::{tune_stats, TuneStats};
 
 use crate::abc::tunebook::field_line;
 use serde::{Deserialize, Serialize};
