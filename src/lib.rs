@@ -7,6 +7,7 @@
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
 pub mod abc;
+pub mod bench;
 pub mod checkpoint;
 pub mod corpus;
 pub mod data;
@@ -14,6 +15,7 @@ pub mod device;
 pub mod encode;
 pub mod fsutil;
 pub mod generate;
+pub mod generate_roll;
 pub mod headless;
 pub mod metrics;
 pub mod midi;
@@ -34,10 +36,11 @@ pub mod prelude {
     pub use crate::data::{split_train_valid, SequenceBatches};
     pub use crate::device::{best_device, describe_device};
     pub use crate::encode::CharVocab;
+    pub use crate::generate_roll::{primer_from_midi, sample_roll, RollLength, RollSampleConfig};
     pub use crate::generate::{generate_tunes, sample_text, write_abc_tunes, SampleConfig};
     pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
     pub use crate::midi::{load_midi_corpus, read_midi_file, write_midi_file, MidiCorpus};
-    pub use crate::model::{LstmConfig, LstmLm};
+    pub use crate::model::{FrameLstm, FrameLstmConfig, LstmConfig, LstmLm};
     pub use crate::notebook::{Html, Svg, TokenView, TuneList};
     pub use crate::render::{
         heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, piano_roll_svg, render_score,

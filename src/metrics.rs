@@ -16,6 +16,9 @@ pub use stream_nll::{stream_nll, StreamNll};
 pub use table::{figures_markdown, figures_table};
 pub use tune_stats::{tune_stats, TuneStats};
 
+pub mod frame_nll;
+pub use frame_nll::{frame_nll, frame_nll_sum};
+
 use crate::abc::tunebook::field_line;
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,10 @@
+//! Benchmarks against published results: the polyphonic piano-roll benchmark
+//! ([`bl2012`] reads its data, [`polyphonic`] trains and scores a [`crate::model::FrameLstm`]).
+
+pub mod bl2012;
+pub mod polyphonic;
+
+pub use bl2012::{piece_tensor, Piece, PolyDataset};
+pub use polyphonic::{
+    baseline_nlls, evaluate_nll, run_benchmark, PolyBenchConfig, PolyBenchResult, PolyEpoch,
+};

@@ -1,0 +1,479 @@
+//! A multi-hot piano-roll model: frames `[batch, T, pitches]` of 0s and 1s → (optional linear
+//! input projection) → LSTM × n → linear → one logit per pitch per frame, read as independent
+//! Bernoulli outputs (sigmoid) predicting the next frame.
+//!
+//! The loss is the binary cross-entropy summed over the pitches of a frame and averaged over the
+//! frames that are not padding. For training on sparse rolls (the seed's "mostly zeros") the on
+//! cells can be weighted by a positive-class weight; the benchmark NLL is always the unweighted one
+//! ([`crate::metrics::frame_nll`]).
+//!
+//! Parameter names follow PyTorch's (`proj.weight`, `lstm.weight_ih_l0`, …, `head.weight`,
+//! `skip.weight`).
+
+use super::LstmState;
+use crate::metrics::frame_nll::{frame_bce, padding_mask, PAD_TARGET};
+use crate::train::Trainable;
+use anyhow::{ensure, Result};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Init};
+use tch::{Device, Kind, Tensor};
+
+/// Sizes and regularisation of a [`FrameLstm`]. (Missing optional fields in JSON take their
+/// defaults.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameLstmConfig {
+    /// Pitches per frame (88: the piano keys A0..C8).
+    pub num_pitches: i64,
+    /// Width of each LSTM layer.
+    pub hidden_size: i64,
+    /// Number of stacked LSTM layers.
+    pub num_layers: i64,
+    /// Dropout between LSTM layers and before the output layer (training only).
+    pub dropout: f64,
+    /// Dropout on the input frames (training only): some notes of the past are hidden.
+    #[serde(default)]
+    pub input_dropout: f64,
+    /// Width of a linear + tanh projection of the frames before the LSTM (`None`: the LSTM reads
+    /// the frames directly).
+    #[serde(default)]
+    pub input_projection: Option<i64>,
+    /// A linear path from the current frame straight to the logits, beside the LSTM (it learns
+    /// "this note goes on sounding" directly).
+    #[serde(default)]
+    pub skip_connection: bool,
+}
+
+impl FrameLstmConfig {
+    /// An 88-pitch model of `num_layers` × `hidden_size` with `dropout` and nothing else.
+    pub fn piano(hidden_size: i64, num_layers: i64, dropout: f64) -> Self {
+        FrameLstmConfig {
+            num_pitches: 88,
+            hidden_size,
+            num_layers,
+            dropout,
+            input_dropout: 0.0,
+            input_projection: None,
+            skip_connection: false,
+        }
+    }
+
+    /// A tiny model for fast tests.
+    pub fn debug(num_pitches: i64) -> Self {
+        FrameLstmConfig {
+            num_pitches,
+            hidden_size: 16,
+            num_layers: 2,
+            dropout: 0.0,
+            input_dropout: 0.0,
+            input_projection: None,
+            skip_connection: false,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        ensure!(self.num_pitches > 0, "num_pitches must be positive");
+        ensure!(self.hidden_size > 0, "hidden_size must be positive");
+        ensure!(self.num_layers > 0, "num_layers must be at least 1");
+        ensure!(
+            self.input_projection.is_none_or(|w| w > 0),
+            "input_projection must be positive"
+        );
+        for (name, p) in [
+            ("dropout", self.dropout),
+            ("input_dropout", self.input_dropout),
+        ] {
+            ensure!((0.0..1.0).contains(&p), "{name} must be in [0, 1), not {p}");
+        }
+        Ok(())
+    }
+}
+
+/// A multi-hot LSTM over piano-roll frames that owns its parameters (so a notebook can keep it).
+#[derive(Debug)]
+pub struct FrameLstm {
+    /// The sizes this model was built with.
+    pub config: FrameLstmConfig,
+    /// The parameters.
+    pub vs: nn::VarStore,
+    /// Weight of the on cells in the training loss of [`Trainable::batch_loss`] (`None`: 1).
+    /// Evaluation (`train = false`) always reports the unweighted NLL.
+    pub pos_weight: Option<f64>,
+    proj: Option<(Tensor, Tensor)>,
+    lstm_weights: Vec<Tensor>,
+    head_weight: Tensor,
+    head_bias: Tensor,
+    skip_weight: Option<Tensor>,
+}
+
+/// PyTorch's default initialisation of a linear layer `[out, inp]`: uniform in ±1/√inp.
+fn linear(path: &nn::Path, out: i64, inp: i64, bias: bool) -> (Tensor, Option<Tensor>) {
+    let bound = 1.0 / (inp as f64).sqrt();
+    let init = Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
+    let w = path.var("weight", &[out, inp], init);
+    let b = bias.then(|| path.var("bias", &[out], init));
+    (w, b)
+}
+
+impl FrameLstm {
+    /// Builds a model with freshly initialised parameters on `device` (initialised as PyTorch
+    /// does; the skip path starts at zero so the untrained model is a plain LSTM).
+    pub fn new(config: FrameLstmConfig, device: Device) -> Result<Self> {
+        config.validate()?;
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let p = config.num_pitches;
+        let h = config.hidden_size;
+        let proj = config.input_projection.map(|width| {
+            let (w, b) = linear(&root.sub("proj"), width, p, true);
+            (
+                w,
+                b.unwrap_or_else(|| Tensor::zeros([width], (Kind::Float, device))),
+            )
+        });
+        let lstm = root.sub("lstm");
+        let bound = 1.0 / (h as f64).sqrt();
+        let uniform = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        let mut lstm_weights = Vec::new();
+        for layer in 0..config.num_layers {
+            let input = match (layer, config.input_projection) {
+                (0, Some(width)) => width,
+                (0, None) => p,
+                _ => h,
+            };
+            lstm_weights.push(lstm.var(&format!("weight_ih_l{layer}"), &[4 * h, input], uniform));
+            lstm_weights.push(lstm.var(&format!("weight_hh_l{layer}"), &[4 * h, h], uniform));
+            lstm_weights.push(lstm.var(&format!("bias_ih_l{layer}"), &[4 * h], uniform));
+            lstm_weights.push(lstm.var(&format!("bias_hh_l{layer}"), &[4 * h], uniform));
+        }
+        let (head_weight, head_bias) = linear(&root.sub("head"), p, h, true);
+        let head_bias = head_bias.unwrap_or_else(|| Tensor::zeros([p], (Kind::Float, device)));
+        let skip_weight = config
+            .skip_connection
+            .then(|| root.sub("skip").var("weight", &[p, p], Init::Const(0.0)));
+        Ok(FrameLstm {
+            config,
+            vs,
+            pos_weight: None,
+            proj,
+            lstm_weights,
+            head_weight,
+            head_bias,
+            skip_weight,
+        })
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// Total number of parameters.
+    pub fn parameter_count(&self) -> i64 {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
+    }
+
+    /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars
+    }
+
+    /// A zero state for `batch` sequences.
+    pub fn zero_state(&self, batch: i64) -> LstmState {
+        let shape = [self.config.num_layers, batch, self.config.hidden_size];
+        let zeros = Tensor::zeros(shape, (Kind::Float, self.device()));
+        LstmState {
+            h: zeros.shallow_clone(),
+            c: zeros,
+        }
+    }
+
+    /// Runs frames `[batch, T, pitches]` (Float, 0/1) from `state` (zeros when `None`); returns
+    /// the logits of the next frame at every step, `[batch, T, pitches]`, and the state after the
+    /// last step. `train` turns dropout on.
+    pub fn forward(
+        &self,
+        frames: &Tensor,
+        state: Option<&LstmState>,
+        train: bool,
+    ) -> (Tensor, LstmState) {
+        let batch = frames.size()[0];
+        let zero;
+        let state = match state {
+            Some(s) => s,
+            None => {
+                zero = self.zero_state(batch);
+                &zero
+            }
+        };
+        let frames = frames.to_kind(Kind::Float);
+        let mut x = frames.dropout(self.config.input_dropout, train);
+        if let Some((w, b)) = &self.proj {
+            x = x.linear(w, Some(b)).tanh();
+        }
+        let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
+        let (out, h, c) = x.lstm(
+            &[&state.h, &state.c],
+            &weights,
+            true,
+            self.config.num_layers,
+            self.config.dropout,
+            train,
+            false,
+            true,
+        );
+        let out = out.dropout(self.config.dropout, train);
+        let mut logits = out.linear(&self.head_weight, Some(&self.head_bias));
+        if let Some(skip) = &self.skip_weight {
+            logits = logits + frames.linear::<&Tensor>(skip, None);
+        }
+        (logits, LstmState { h, c })
+    }
+
+    /// One step for generation: a frame `[batch, pitches]` → logits of the next frame
+    /// `[batch, pitches]` and the next state.
+    pub fn step(&self, frame: &Tensor, state: Option<&LstmState>) -> (Tensor, LstmState) {
+        let (logits, state) = self.forward(&frame.unsqueeze(1), state, false);
+        (logits.squeeze_dim(1), state)
+    }
+
+    /// Loss of predicting `targets` from `inputs` (both `[batch, T, pitches]`): binary
+    /// cross-entropy summed over the pitches, averaged over the frames where `mask` (`[batch, T]`,
+    /// 1 for real frames, 0 for padding; `None`: all real) is set. `pos_weight` weights the on
+    /// cells (training on sparse rolls); leave it `None` for the NLL.
+    pub fn loss(
+        &self,
+        inputs: &Tensor,
+        targets: &Tensor,
+        mask: Option<&Tensor>,
+        pos_weight: Option<f64>,
+        train: bool,
+    ) -> Tensor {
+        let (logits, _) = self.forward(inputs, None, train);
+        let per_frame = frame_bce(&logits, targets, pos_weight);
+        match mask {
+            Some(m) => {
+                let m = m.to_kind(Kind::Float);
+                (per_frame * &m).sum(Kind::Float) / m.sum(Kind::Float).clamp_min(1.0)
+            }
+            None => per_frame.mean(Kind::Float),
+        }
+    }
+}
+
+impl Trainable for FrameLstm {
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        FrameLstm::named_parameters(self)
+    }
+
+    /// Targets `[batch, T, pitches]`; frames whose targets are [`PAD_TARGET`] are padding. With
+    /// `train` the on cells are weighted by [`FrameLstm::pos_weight`]; without, this is the
+    /// unweighted NLL per frame.
+    fn batch_loss(&self, inputs: &Tensor, targets: &Tensor, train: bool) -> Tensor {
+        let mask = padding_mask(targets);
+        let clean = targets.clamp_min(0.0);
+        let weight = if train { self.pos_weight } else { None };
+        self.loss(inputs, &clean, Some(&mask), weight, train)
+    }
+}
+
+impl std::fmt::Display for FrameLstm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.config;
+        let input = match c.input_projection {
+            Some(w) => format!("linear {}→{w} + tanh → ", c.num_pitches),
+            None => String::new(),
+        };
+        let skip = if c.skip_connection {
+            format!(" + skip {0}→{0}", c.num_pitches)
+        } else {
+            String::new()
+        };
+        write!(
+            f,
+            "FrameLstm: frames ×{} (input dropout {}) → {input}LSTM {}×{} (dropout {}) → linear {}→{}{skip} → sigmoid; {} parameters on {:?}",
+            c.num_pitches,
+            c.input_dropout,
+            c.num_layers,
+            c.hidden_size,
+            c.dropout,
+            c.hidden_size,
+            c.num_pitches,
+            self.parameter_count(),
+            self.device()
+        )
+    }
+}
+
+/// Pads pieces (each `[T_i, pitches]`) into one batch for next-frame prediction: inputs are frames
+/// `0..T_i-1`, targets frames `1..T_i`, both `[batch, max T_i - 1, pitches]`; padded target rows are
+/// [`PAD_TARGET`] (what [`Trainable::batch_loss`] expects). Pieces shorter than 2 frames are
+/// skipped; `None` when none is left.
+pub fn next_frame_batch(pieces: &[&Tensor]) -> Option<(Tensor, Tensor)> {
+    let pieces: Vec<&&Tensor> = pieces.iter().filter(|p| p.size()[0] >= 2).collect();
+    let first = pieces.first()?;
+    let pitches = first.size()[1];
+    let options = (Kind::Float, first.device());
+    let longest = pieces.iter().map(|p| p.size()[0]).max().unwrap_or(2) - 1;
+    let n = pieces.len() as i64;
+    let inputs = Tensor::zeros([n, longest, pitches], options);
+    let targets = Tensor::full([n, longest, pitches], PAD_TARGET, options);
+    for (i, piece) in pieces.iter().enumerate() {
+        let t = piece.size()[0] - 1;
+        let piece = piece.to_kind(Kind::Float);
+        inputs
+            .get(i as i64)
+            .narrow(0, 0, t)
+            .copy_(&piece.narrow(0, 0, t));
+        targets
+            .get(i as i64)
+            .narrow(0, 0, t)
+            .copy_(&piece.narrow(0, 1, t));
+    }
+    Some((inputs, targets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{evaluate_batches, fit, AdamConfig, FitOptions};
+
+    #[test]
+    fn shapes_parameter_count_and_display() -> Result<()> {
+        let mut config = FrameLstmConfig::debug(6);
+        config.input_projection = Some(4);
+        config.skip_connection = true;
+        let model = FrameLstm::new(config, Device::Cpu)?;
+        let frames = Tensor::ones([2, 5, 6], (Kind::Float, Device::Cpu));
+        let (logits, state) = model.forward(&frames, None, false);
+        assert_eq!(logits.size(), vec![2, 5, 6]);
+        assert_eq!(state.c.size(), vec![2, 2, 16]);
+        // proj 6*4+4; layer0 64*(4+16)+128; layer1 64*(16+16)+128; head 16*6+6; skip 6*6
+        let expected = 28 + (64 * 20 + 128) + (64 * 32 + 128) + 102 + 36;
+        assert_eq!(model.parameter_count(), expected);
+        let shown = model.to_string();
+        assert!(shown.contains("LSTM 2×16") && shown.contains(&expected.to_string()));
+        Ok(())
+    }
+
+    #[test]
+    fn stepping_matches_a_whole_sequence() -> Result<()> {
+        tch::manual_seed(2);
+        let model = FrameLstm::new(FrameLstmConfig::debug(5), Device::Cpu)?;
+        let frames =
+            Tensor::from_slice(&[1f32, 0., 1., 0., 0., 0., 1., 0., 0., 1., 1., 1., 0., 0., 0.])
+                .view([1, 3, 5]);
+        let (whole, _) = model.forward(&frames, None, false);
+        let mut state = None;
+        for t in 0..3 {
+            let (logits, next) = model.step(&frames.get(0).narrow(0, t, 1), state.as_ref());
+            let diff = (logits.squeeze_dim(0) - whole.get(0).get(t))
+                .abs()
+                .max()
+                .double_value(&[]);
+            assert!(diff < 1e-5, "step {t} differs by {diff}");
+            state = Some(next);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn padding_does_not_change_the_loss_and_pos_weight_raises_it() -> Result<()> {
+        tch::manual_seed(4);
+        let model = FrameLstm::new(FrameLstmConfig::debug(4), Device::Cpu)?;
+        let long = Tensor::from_slice(&[
+            1f32, 0., 0., 1., 0., 1., 0., 0., 1., 1., 0., 0., 0., 0., 1., 0.,
+        ])
+        .view([4, 4]);
+        let short = long.narrow(0, 0, 2);
+        let (x, y) = next_frame_batch(&[&long, &short]).expect("a batch");
+        assert_eq!(x.size(), vec![2, 3, 4]);
+        // By hand: 3 predicted frames of `long` and 1 of `short`, averaged per frame.
+        let (xl, yl) = next_frame_batch(&[&long]).expect("long");
+        let (xs, ys) = next_frame_batch(&[&short]).expect("short");
+        let l_long = model.batch_loss(&xl, &yl, false).double_value(&[]);
+        let l_short = model.batch_loss(&xs, &ys, false).double_value(&[]);
+        let together = model.batch_loss(&x, &y, false).double_value(&[]);
+        assert!((together - (3.0 * l_long + l_short) / 4.0).abs() < 1e-5);
+        let mut weighted = FrameLstm::new(FrameLstmConfig::debug(4), Device::Cpu)?;
+        tch::no_grad(|| {
+            for ((_, a), (_, b)) in weighted
+                .named_parameters()
+                .iter()
+                .zip(model.named_parameters())
+            {
+                a.shallow_clone().copy_(&b);
+            }
+        });
+        weighted.pos_weight = Some(5.0);
+        let plain = weighted.batch_loss(&x, &y, false).double_value(&[]);
+        assert!(
+            (plain - together).abs() < 1e-6,
+            "evaluation ignores pos_weight"
+        );
+        let train = weighted.batch_loss(&x, &y, true).double_value(&[]);
+        assert!(
+            train > plain + 0.1,
+            "weighted training loss {train} vs {plain}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn learns_a_repeating_pattern_with_fit() -> Result<()> {
+        tch::manual_seed(0);
+        let model = FrameLstm::new(FrameLstmConfig::debug(3), Device::Cpu)?;
+        // C, E, G arpeggio as one-hot frames, repeated.
+        let cells: Vec<f32> = (0..24)
+            .flat_map(|i| {
+                let mut f = [0f32; 3];
+                f[i % 3] = 1.0;
+                f
+            })
+            .collect();
+        let piece = Tensor::from_slice(&cells).view([24, 3]);
+        let batch = next_frame_batch(&[&piece]).expect("batch");
+        let data = vec![batch];
+        let before = evaluate_batches(&model, &data).loss;
+        let options = FitOptions {
+            epochs: 60,
+            adam: AdamConfig {
+                lr: 3e-2,
+                ..AdamConfig::default()
+            },
+            verbose: false,
+            ..FitOptions::default()
+        };
+        let copy = |d: &[(Tensor, Tensor)]| -> Vec<(Tensor, Tensor)> {
+            d.iter()
+                .map(|(a, b)| (a.shallow_clone(), b.shallow_clone()))
+                .collect()
+        };
+        fit(&model, &options, &mut |_| copy(&data), &copy(&data))?;
+        let after = evaluate_batches(&model, &data).loss;
+        assert!(before > 1.5, "untrained NLL {before}");
+        assert!(after < 0.3, "trained NLL {after}");
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        let mut config = FrameLstmConfig::debug(5);
+        config.input_dropout = 1.0;
+        assert!(FrameLstm::new(config, Device::Cpu).is_err());
+        let mut config = FrameLstmConfig::debug(5);
+        config.input_projection = Some(0);
+        assert!(FrameLstm::new(config, Device::Cpu).is_err());
+    }
+}
