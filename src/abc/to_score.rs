@@ -13,6 +13,7 @@
 //! assert_eq!(pitches, [60, 62, 64]);
 //! ```
 
+mod bars;
 mod fields;
 mod frac;
 mod interp;
@@ -23,6 +24,8 @@ mod lines;
 mod repeats;
 #[cfg(test)]
 mod tests;
+
+pub use bars::{bar_check, BarCheck, BarFit, WrittenBar};
 
 use crate::score::{Score, Track, DEFAULT_TICKS_PER_QUARTER};
 use anyhow::{anyhow, Result};
