@@ -5,10 +5,20 @@ use html_escape::encode_text as esc;
 
 /// A table of figures: a header row and rows of text cells (escaped for HTML).
 pub fn figures_table(headers: &[&str], rows: &[Vec<String>]) -> Html {
-    let rows = rows
-        .iter()
-        .map(|row| row.iter().map(|cell| esc(cell).to_string()).collect());
-    Html(crate::notebook::table(headers, rows))
+    let mut html = String::from("<table class=\"tunesmith-figures\"><thead><tr>");
+    for h in headers {
+        html.push_str(&format!("<th>{}</th>", esc(h)));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for row in rows {
+        html.push_str("<tr>");
+        for cell in row {
+            html.push_str(&format!("<td>{}</td>", esc(cell)));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    Html(html)
 }
 
 /// The same table in Markdown.
