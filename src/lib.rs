@@ -29,17 +29,25 @@ pub mod train;
 /// What a notebook imports with `use tunesmith::prelude::*;`.
 pub mod prelude {
     pub use crate::abc::{abc_to_score, clean_tune, split_tunebook, CleanOptions, CleanTune, Tune};
-    pub use crate::checkpoint::{open_for_generation, CheckpointConfig, Checkpointer};
+    pub use crate::checkpoint::{
+        open_for_generation, run_checkpoints, CheckpointConfig, Checkpointer, RunCheckpoints,
+    };
     pub use crate::corpus::{
         load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
     };
     pub use crate::data::{split_train_valid, SequenceBatches};
     pub use crate::device::{best_device, describe_device};
-    pub use crate::encode::CharVocab;
-    pub use crate::generate_roll::{primer_from_midi, sample_roll, RollLength, RollSampleConfig};
+    pub use crate::encode::{
+        estimate_key, positive_weight, transpose_score, CharVocab, EventConfig, EventVocab,
+        NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
+    };
     pub use crate::generate::{generate_tunes, sample_text, write_abc_tunes, SampleConfig};
+    pub use crate::generate_roll::{primer_from_midi, sample_roll, RollLength, RollSampleConfig};
     pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
-    pub use crate::midi::{load_midi_corpus, read_midi_file, write_midi_file, MidiCorpus};
+    pub use crate::midi::{
+        load_midi_corpus, read_midi_file, write_default_midi_corpus, write_midi_corpus_from_abc,
+        write_midi_file, MidiCorpus,
+    };
     pub use crate::model::{FrameLstm, FrameLstmConfig, LstmConfig, LstmLm};
     pub use crate::notebook::{Html, Svg, TokenView, TuneList};
     pub use crate::render::{
@@ -49,8 +57,8 @@ pub mod prelude {
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
     pub use crate::train::{
-        AdamConfig, Callback, Control, DataInfo, History, StopAtStep, StopReason, TrainConfig,
-        Trainer,
+        AdamConfig, Callback, Control, DataInfo, History, PlotEvery, StopAtStep, StopReason,
+        TrainConfig, Trainer,
     };
     pub use anyhow::{Context, Result};
     pub use serde_json;

@@ -3,7 +3,7 @@
 
 use crate::abc::{CleanTune, Tune};
 use crate::corpus::AbcCorpus;
-use crate::encode::CharVocab;
+use crate::encode::{CharVocab, TokenEncoding};
 use crate::model::LstmLm;
 use crate::report::LoadReport;
 use crate::score::Score;
@@ -76,10 +76,11 @@ macro_rules! display_as_html {
 }
 
 display_as_html!(
-    Html, Tune, CleanTune, CharVocab, LoadReport, AbcCorpus, History, LstmLm, TuneList
+    Html, Tune, CleanTune, CharVocab, LoadReport, AbcCorpus, History, LstmLm, TuneList, Score,
+    TokenView
 );
 
-fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+pub(crate) fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut html = String::from("<table class=\"tunesmith\"><thead><tr>");
     for h in headers {
         html.push_str(&format!("<th>{}</th>", esc(h)));
@@ -356,6 +357,15 @@ pub struct TokenView {
 }
 
 impl TokenView {
+    /// A view of ids of any [`TokenEncoding`] (notes and chords, events...), each labelled with
+    /// its token name.
+    pub fn new<E: TokenEncoding + ?Sized>(encoding: &E, ids: &[i64]) -> Self {
+        TokenView {
+            ids: ids.to_vec(),
+            labels: encoding.token_names(ids),
+        }
+    }
+
     /// A view of character ids decoded by `vocab`; ids outside the vocabulary show as `?`.
     pub fn chars(vocab: &CharVocab, ids: &[i64]) -> Self {
         let labels = ids
@@ -415,6 +425,19 @@ mod display_tests {
             "piano roll and player expected"
         );
         assert!(html.contains("A4"), "pitch range named");
+    }
+
+    #[test]
+    fn token_view_names_tokens_of_any_encoding() {
+        let vocab = crate::encode::EventVocab::default();
+        let html = TokenView::new(&vocab, &[60, 188, 256]).to_html();
+        assert!(
+            html.contains("<code>on C4</code>")
+                && html.contains("<code>off C4</code>")
+                && html.contains("<code>shift 1</code>"),
+            "{html}"
+        );
+        assert!(roxmltree::Document::parse(&html).is_ok(), "{html}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!   replaced atomically.
 //! - [`load_midi_corpus`]: every `.mid`/`.midi` file under a folder, read in parallel; bad files
 //!   are skipped and listed in a [`LoadReport`](crate::report::LoadReport) with their reason.
+//! - [`write_midi_corpus_from_abc`]: ABC tunes written out as a folder of MIDI files.
 //! - [`write_damaged_midi_fixtures`]: broken files of many kinds, for tests and demonstrations.
 //!
 //! Damaged input never panics: every problem is an `anyhow` error that says what is wrong
@@ -14,12 +15,14 @@
 mod container;
 mod corpus;
 mod fixtures;
+pub mod from_abc;
 mod limits;
 mod read;
 mod write;
 
 pub use corpus::{load_midi_corpus, load_midi_corpus_with_limits, MidiCorpus};
 pub use fixtures::{raw_smf, synthetic_score, write_damaged_midi_fixtures, DAMAGED_MIDI_FIXTURES};
+pub use from_abc::{write_default_midi_corpus, write_midi_corpus_from_abc, AbcSource};
 pub use limits::{MidiLimits, MAX_MIDI_BYTES, MAX_MIDI_EVENTS, MAX_MIDI_TICK};
 pub use read::{
     read_midi_bytes, read_midi_bytes_with_limits, read_midi_file, read_midi_file_with_limits,
