@@ -1,5 +1,13 @@
 //! Sampling from a trained language model: temperature, top-k, primer, seed, maximum length, and
-//! stateful stepping (one LSTM step per new token, never re-running a window).
+//! stateful stepping (one LSTM step per new token, never re-running a window). Scores from token
+//! encodings (notes and chords, events) with top-p and MIDI primers: [`tokens`].
+
+pub mod tokens;
+
+pub use tokens::{
+    bar_count, generate_piece, keep_top_k, keep_top_p, next_token_distribution, primer_from_midi,
+    sample_token_ids, GeneratedPiece, NextTokenModel, SlidingWindow, TokenSampleConfig,
+};
 
 use crate::encode::CharVocab;
 use crate::model::LstmLm;

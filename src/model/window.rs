@@ -351,6 +351,7 @@ mod tests {
     /// step, which attention makes easy.
     #[test]
     fn learns_a_lagged_copy_with_and_without_attention() -> Result<()> {
+        tch::set_num_threads(1);
         for attention in [true, false] {
             tch::manual_seed(7);
             let model = WindowLstm::new(WindowConfig::debug(4, attention), Device::Cpu)?;

@@ -375,6 +375,7 @@ mod tests {
 
     #[test]
     fn lstm_lm_is_trainable() -> Result<()> {
+        tch::set_num_threads(1);
         tch::manual_seed(0);
         let model = LstmLm::new(LstmConfig::debug(4), Device::Cpu)?;
         let pattern: Vec<i64> = (0..17 * 8).map(|i| [0, 1, 2, 3][i % 4]).collect();
