@@ -5,8 +5,9 @@
 pub mod tokens;
 
 pub use tokens::{
-    bar_count, generate_piece, keep_top_k, keep_top_p, next_token_distribution, primer_from_midi,
-    sample_token_ids, GeneratedPiece, NextTokenModel, SlidingWindow, TokenSampleConfig,
+    bar_count, generate_piece, keep_top_k, keep_top_p, next_token_distribution,
+    primer_ids_from_midi, sample_token_ids, GeneratedPiece, NextTokenModel, SlidingWindow,
+    TokenSampleConfig,
 };
 
 use crate::encode::CharVocab;

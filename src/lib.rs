@@ -35,20 +35,25 @@ pub mod prelude {
     pub use crate::corpus::{
         load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
     };
-    pub use crate::data::{split_train_valid, SequenceBatches};
+    pub use crate::data::{split_train_valid, SequenceBatches, WindowBatches};
     pub use crate::device::{best_device, describe_device};
     pub use crate::encode::{
         estimate_key, positive_weight, transpose_score, CharVocab, EventConfig, EventVocab,
         NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
     };
-    pub use crate::generate::{generate_tunes, sample_text, write_abc_tunes, SampleConfig};
+    pub use crate::generate::{
+        generate_piece, generate_tunes, primer_ids_from_midi, sample_text, write_abc_tunes,
+        GeneratedPiece, SampleConfig, TokenSampleConfig,
+    };
     pub use crate::generate_roll::{primer_from_midi, sample_roll, RollLength, RollSampleConfig};
     pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
     pub use crate::midi::{
         load_midi_corpus, read_midi_file, write_default_midi_corpus, write_midi_corpus_from_abc,
         write_midi_file, MidiCorpus,
     };
-    pub use crate::model::{FrameLstm, FrameLstmConfig, LstmConfig, LstmLm};
+    pub use crate::model::{
+        FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, WindowConfig, WindowLstm,
+    };
     pub use crate::notebook::{Html, Svg, TokenView, TuneList};
     pub use crate::render::{
         heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, piano_roll_svg, render_score,
@@ -57,8 +62,8 @@ pub mod prelude {
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
     pub use crate::train::{
-        AdamConfig, Callback, Control, DataInfo, History, PlotEvery, StopAtStep, StopReason,
-        TrainConfig, Trainer,
+        evaluate_batches, fit, AdamConfig, Callback, Control, DataInfo, FitOptions, History,
+        PlotEvery, StopAtStep, StopReason, TrainConfig, Trainable, Trainer,
     };
     pub use anyhow::{Context, Result};
     pub use serde_json;

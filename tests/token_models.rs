@@ -7,7 +7,7 @@ use tch::Device;
 use tunesmith::abc::abc_to_score;
 use tunesmith::data::{SequenceBatches, WindowBatches};
 use tunesmith::encode::{EventConfig, EventVocab, NoteVocab, NoteVocabConfig, TokenEncoding};
-use tunesmith::generate::{generate_piece, primer_from_midi, TokenSampleConfig};
+use tunesmith::generate::{generate_piece, primer_ids_from_midi, TokenSampleConfig};
 use tunesmith::midi::{read_midi_file, write_midi_file};
 use tunesmith::model::{LstmConfig, LstmLm, WindowConfig, WindowLstm};
 use tunesmith::score::Score;
@@ -82,7 +82,7 @@ fn note_vocabulary_ids_train_a_many_to_many_lstm_and_generate_midi() -> Result<(
     let dir = tempfile::tempdir()?;
     let primer_path = dir.path().join("primer.mid");
     write_midi_file(&scores[0], &primer_path)?;
-    let primer = primer_from_midi(&vocab, &primer_path, 8)?;
+    let primer = primer_ids_from_midi(&vocab, &primer_path, 8)?;
     assert_eq!(primer, pieces[0][..8]);
     let config = TokenSampleConfig {
         temperature: 0.8,

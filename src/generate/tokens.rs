@@ -333,7 +333,7 @@ pub fn bar_count(score: &Score) -> usize {
     (u64::from(score.end_tick())).div_ceil(bar.max(1)) as usize
 }
 
-/// Generates a piece after `primer` ids (encode a MIDI file with [`primer_from_midi`]): samples
+/// Generates a piece after `primer` ids (encode a MIDI file with [`primer_ids_from_midi`]): samples
 /// until `max_tokens`, or until the new ids decode to `max_notes` notes or `max_bars` bars, then
 /// decodes the result with the encoding.
 pub fn generate_piece<M: NextTokenModel, E: TokenEncoding + ?Sized>(
@@ -377,7 +377,7 @@ pub fn generate_piece<M: NextTokenModel, E: TokenEncoding + ?Sized>(
 }
 
 /// The first `max_tokens` ids of a MIDI file in an encoding, to prime a model with.
-pub fn primer_from_midi<E: TokenEncoding + ?Sized>(
+pub fn primer_ids_from_midi<E: TokenEncoding + ?Sized>(
     encoding: &E,
     path: &Path,
     max_tokens: usize,
@@ -625,7 +625,7 @@ mod tests {
         let enc = Steps(8);
         let primer_score = enc.decode_ids(&[0, 2, 4, 5, 7, 5, 4])?;
         crate::midi::write_midi_file(&primer_score, &path)?;
-        let primer = primer_from_midi(&enc, &path, 5)?;
+        let primer = primer_ids_from_midi(&enc, &path, 5)?;
         assert_eq!(primer, vec![0, 2, 4, 5, 7]);
         tch::manual_seed(0);
         let lm = LstmLm::new(LstmConfig::debug(8), Device::Cpu)?;
@@ -646,7 +646,7 @@ mod tests {
         assert_eq!(crate::midi::read_midi_file(&out)?.note_count(), 15);
         // A primer id the model does not know is refused.
         assert!(generate_piece(&lm, &enc, &[9], &config).is_err());
-        assert!(primer_from_midi(&enc, &dir.path().join("missing.mid"), 5).is_err());
+        assert!(primer_ids_from_midi(&enc, &dir.path().join("missing.mid"), 5).is_err());
         Ok(())
     }
 }
