@@ -1,5 +1,5 @@
 //! An ABC corpus written out as a MIDI corpus: each tune through
-//! [`abc_to_score`](crate::abc::abc_to_score) to its own `.mid` file, tunes that cannot be
+//! [`abc_to_score`] to its own `.mid` file, tunes that cannot be
 //! converted skipped with their reason.
 
 use std::path::{Path, PathBuf};
