@@ -56,7 +56,7 @@ impl PlotEvery {
 
 impl Callback for PlotEvery {
     fn on_epoch_end(&mut self, trainer: &Trainer, _data: &DataInfo) -> Result<Control> {
-        if trainer.epoch % self.every == 0 {
+        if trainer.epoch.is_multiple_of(self.every) {
             self.show(trainer)?;
         }
         Ok(Control::Continue)
