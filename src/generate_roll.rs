@@ -58,6 +58,15 @@ pub struct RollSampleConfig {
     pub length: RollLength,
     /// At most this many notes per frame: only the most probable pitches may sound (`None`: any).
     pub max_notes: Option<usize>,
+    /// A model trained with a positive-class weight `w` ([`FrameLstm::pos_weight`]) predicts odds
+    /// `w` times too high for every note; with this set, sampling subtracts `ln w` from the logits
+    /// and draws from calibrated probabilities. (Missing in JSON: true.)
+    #[serde(default = "default_true")]
+    pub undo_pos_weight: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for RollSampleConfig {
@@ -71,6 +80,7 @@ impl Default for RollSampleConfig {
                 denominator: 4,
             },
             max_notes: None,
+            undo_pos_weight: true,
         }
     }
 }
@@ -136,6 +146,10 @@ pub fn sample_roll(
     })?;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let steps = config.length.frames(roll_config.steps_per_quarter);
+    let offset = match model.pos_weight {
+        Some(w) if config.undo_pos_weight && w > 0.0 => w.ln(),
+        _ => 0.0,
+    };
     for i in 0..steps {
         let values: Vec<f32> =
             Vec::<f32>::try_from(&logits.to_device(tch::Device::Cpu).to_kind(Kind::Float))
@@ -143,7 +157,7 @@ pub fn sample_roll(
         let probs: Vec<f64> = values
             .iter()
             .map(|&l| {
-                let l = f64::from(l);
+                let l = f64::from(l) - offset;
                 if config.temperature > 0.0 {
                     1.0 / (1.0 + (-l / config.temperature).exp())
                 } else if l > 0.0 {
@@ -226,6 +240,7 @@ mod tests {
             seed: 4,
             length: RollLength::Frames(40),
             max_notes: None,
+            undo_pos_weight: true,
         };
         let a = sample_roll(&model, rc, Some(&primer), &config)?;
         assert_eq!(a.len(), 42);
@@ -258,6 +273,41 @@ mod tests {
     }
 
     #[test]
+    fn undoing_a_positive_weight_thins_the_notes() -> Result<()> {
+        tch::manual_seed(3);
+        let mut model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
+        let rc = small_roll_config();
+        let config = RollSampleConfig {
+            temperature: 1.0,
+            seed: 2,
+            length: RollLength::Frames(200),
+            ..RollSampleConfig::default()
+        };
+        let plain = sample_roll(&model, rc, None, &config)?.density();
+        model.pos_weight = Some(50.0);
+        let undone = sample_roll(&model, rc, None, &config)?.density();
+        let kept = sample_roll(
+            &model,
+            rc,
+            None,
+            &RollSampleConfig {
+                undo_pos_weight: false,
+                ..config
+            },
+        )?;
+        assert_eq!(
+            kept.density(),
+            plain,
+            "without the correction the weight changes nothing here"
+        );
+        assert!(
+            undone < plain / 4.0,
+            "odds divided by 50: density {undone} vs {plain}"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn a_model_of_another_size_is_refused() -> Result<()> {
         let model = FrameLstm::new(FrameLstmConfig::debug(5), Device::Cpu)?;
         assert!(sample_roll(
@@ -285,6 +335,7 @@ mod tests {
                     seed,
                     length: RollLength::Frames(10),
                     max_notes: None,
+                    undo_pos_weight: true,
                 },
             )
         };

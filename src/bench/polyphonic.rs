@@ -29,8 +29,13 @@ pub struct PolyBenchConfig {
     pub model: FrameLstmConfig,
     /// Optimizer settings (the learning rate is the starting one).
     pub adam: AdamConfig,
-    /// Pieces per batch.
+    /// Pieces (or windows, see `window_frames`) per batch.
     pub batch_size: usize,
+    /// Train on windows of this many predicted frames cut from the pieces (consecutive windows
+    /// share one frame, so every transition is trained on once; each window starts from a zero
+    /// state): more, shorter steps per epoch on long pieces. 0 trains on whole pieces.
+    /// Validation and test always read whole pieces.
+    pub window_frames: usize,
     /// Maximum global gradient norm (0 turns clipping off).
     pub clip_norm: f64,
     /// Most epochs to run.
@@ -58,6 +63,7 @@ impl Default for PolyBenchConfig {
             model: FrameLstmConfig::piano(200, 2, 0.0),
             adam: AdamConfig::default(),
             batch_size: 8,
+            window_frames: 0,
             clip_norm: 5.0,
             max_epochs: 200,
             max_seconds: None,
@@ -112,6 +118,25 @@ pub struct PolyBenchResult {
 /// A split's pieces as `[frames, 88]` tensors.
 pub fn split_tensors(pieces: &[Piece], device: Device) -> Vec<Tensor> {
     pieces.iter().map(|p| piece_tensor(p, device)).collect()
+}
+
+/// Cuts pieces into windows of `window + 1` frames (the last may be shorter; consecutive windows
+/// share a frame), or returns them whole when `window` is 0.
+pub fn windows(pieces: &[Tensor], window: usize) -> Vec<Tensor> {
+    if window == 0 {
+        return pieces.iter().map(Tensor::shallow_clone).collect();
+    }
+    let w = window as i64;
+    let mut out = Vec::new();
+    for piece in pieces {
+        let len = piece.size()[0];
+        let mut start = 0;
+        while start + 1 < len {
+            out.push(piece.narrow(0, start, (w + 1).min(len - start)));
+            start += w;
+        }
+    }
+    out
 }
 
 /// NLL per predicted frame of `model` on `pieces` (evaluation mode), in the published unit.
@@ -169,7 +194,7 @@ pub fn run_benchmark(
     ensure!(config.batch_size > 0, "batch_size must be positive");
     tch::manual_seed(config.seed as i64);
     let model = FrameLstm::new(config.model.clone(), device)?;
-    let train = split_tensors(&data.train, device);
+    let train = windows(&split_tensors(&data.train, device), config.window_frames);
     let valid = split_tensors(&data.valid, device);
     let mut optimizer = Adam::new(model.named_parameters(), config.adam);
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
@@ -377,6 +402,23 @@ mod tests {
         assert_eq!(best, result.best_valid_nll);
         assert_eq!(result.history[result.best_epoch - 1].valid_nll, best);
         Ok(())
+    }
+
+    #[test]
+    fn windows_keep_every_transition_once() {
+        let piece = Tensor::arange(7, (Kind::Float, Device::Cpu)).view([7, 1]);
+        let cut = windows(&[piece], 3);
+        let rows: Vec<Vec<f32>> = cut
+            .iter()
+            .map(|t| Vec::<f32>::try_from(&t.view([-1])).expect("floats"))
+            .collect();
+        assert_eq!(rows, vec![vec![0., 1., 2., 3.], vec![3., 4., 5., 6.]]);
+        let transitions: i64 = cut.iter().map(|t| t.size()[0] - 1).sum();
+        assert_eq!(transitions, 6);
+        assert_eq!(
+            windows(&[Tensor::zeros([5, 1], (Kind::Float, Device::Cpu))], 2).len(),
+            2
+        );
     }
 
     #[test]

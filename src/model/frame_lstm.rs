@@ -316,6 +316,38 @@ impl std::fmt::Display for FrameLstm {
     }
 }
 
+impl crate::notebook::ToHtml for FrameLstm {
+    fn to_html(&self) -> String {
+        let rows: String = self
+            .named_parameters()
+            .iter()
+            .map(|(name, t)| {
+                format!(
+                    "<tr><td><code>{}</code></td><td>{:?}</td><td>{}</td></tr>",
+                    html_escape::encode_text(name),
+                    t.size(),
+                    t.numel()
+                )
+            })
+            .collect();
+        let weight = self
+            .pos_weight
+            .map(|w| format!("<br>training loss weights the on cells by {w:.1}"))
+            .unwrap_or_default();
+        format!(
+            "<div><b>{}</b>{weight}<table><tr><th>parameter</th><th>shape</th><th>count</th></tr>{rows}</table></div>",
+            html_escape::encode_text(&self.to_string())
+        )
+    }
+}
+
+impl FrameLstm {
+    /// Shows the model inline in an evcxr notebook: its layers and a table of its parameters.
+    pub fn evcxr_display(&self) {
+        crate::notebook::emit("text/html", &crate::notebook::ToHtml::to_html(self));
+    }
+}
+
 /// Pads pieces (each `[T_i, pitches]`) into one batch for next-frame prediction: inputs are frames
 /// `0..T_i-1`, targets frames `1..T_i`, both `[batch, max T_i - 1, pitches]`; padded target rows are
 /// [`PAD_TARGET`] (what [`Trainable::batch_loss`] expects). Pieces shorter than 2 frames are

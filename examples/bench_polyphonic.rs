@@ -1,0 +1,164 @@
+//! The polyphonic piano-roll benchmark (../shared/data/README.md): trains a FrameLstm on `train`,
+//! keeps the epoch with the best `valid` NLL, and prints the `test` NLL per frame for JSB Chorales
+//! and Nottingham beside the published LSTM and TCN, with the budget used.
+//!
+//!     cargo run --release --example bench_polyphonic -- ../shared/data/bl2012 \
+//!         [--dataset jsb|nottingham|both] [--budget-minutes N] [--hidden 256] [--layers 2]
+//!         [--dropout 0.3] [--input-dropout 0.1] [--projection W] [--skip] [--lr 1e-3]
+//!         [--weight-decay 0] [--batch 8] [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0]
+//!         [--stop-patience 30] [--seed 1] [--threads N] [--json results.json] [--quiet]
+//!
+//! `--budget-minutes` bounds each dataset's training (the epoch in progress is finished and
+//! validated). Timings depend on the machine; they are printed, never checked.
+
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use tunesmith::bench::{
+    baseline_nlls, run_benchmark, PolyBenchConfig, PolyBenchResult, PolyDataset,
+};
+use tunesmith::model::FrameLstmConfig;
+use tunesmith::train::AdamConfig;
+
+/// Published test NLL (Bai, Kolter, Koltun 2018, Table 1): (LSTM, TCN).
+fn published(name: &str) -> (f64, f64) {
+    if name.starts_with("JSB") {
+        (8.45, 8.10)
+    } else {
+        (3.29, 3.07)
+    }
+}
+
+struct Args {
+    dir: PathBuf,
+    datasets: Vec<&'static str>,
+    budget_minutes: Option<f64>,
+    config: PolyBenchConfig,
+    threads: Option<i32>,
+    json: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let mut dir = None;
+    let mut datasets = vec!["JSB_Chorales", "Nottingham"];
+    let mut budget_minutes = None;
+    let mut model = FrameLstmConfig::piano(256, 2, 0.3);
+    model.input_dropout = 0.1;
+    let mut config = PolyBenchConfig {
+        adam: AdamConfig::default(),
+        batch_size: 8,
+        max_epochs: 200,
+        stop_patience: 30,
+        ..PolyBenchConfig::default()
+    };
+    // One intra-op thread by default: the LSTM's small per-step products gain little from more,
+    // and on a loaded 2-core machine two spinning threads made an epoch 28 times slower.
+    let (mut threads, mut json) = (Some(1), None);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--dataset" => {
+                datasets = match value("--dataset")?.as_str() {
+                    "jsb" => vec!["JSB_Chorales"],
+                    "nottingham" => vec!["Nottingham"],
+                    "both" => vec!["JSB_Chorales", "Nottingham"],
+                    other => bail!("--dataset is jsb, nottingham or both, not {other}"),
+                }
+            }
+            "--budget-minutes" => budget_minutes = Some(value(&arg)?.parse()?),
+            "--hidden" => model.hidden_size = value(&arg)?.parse()?,
+            "--layers" => model.num_layers = value(&arg)?.parse()?,
+            "--dropout" => model.dropout = value(&arg)?.parse()?,
+            "--input-dropout" => model.input_dropout = value(&arg)?.parse()?,
+            "--projection" => model.input_projection = Some(value(&arg)?.parse()?),
+            "--skip" => model.skip_connection = true,
+            "--lr" => config.adam.lr = value(&arg)?.parse()?,
+            "--weight-decay" => config.adam.weight_decay = value(&arg)?.parse()?,
+            "--window" => config.window_frames = value(&arg)?.parse()?,
+            "--batch" => config.batch_size = value(&arg)?.parse()?,
+            "--clip" => config.clip_norm = value(&arg)?.parse()?,
+            "--epochs" => config.max_epochs = value(&arg)?.parse()?,
+            "--lr-patience" => config.lr_patience = value(&arg)?.parse()?,
+            "--stop-patience" => config.stop_patience = value(&arg)?.parse()?,
+            "--seed" => config.seed = value(&arg)?.parse()?,
+            "--threads" => threads = Some(value(&arg)?.parse()?),
+            "--json" => json = Some(PathBuf::from(value(&arg)?)),
+            "--quiet" => config.verbose = false,
+            flag if flag.starts_with("--") => bail!("unknown option {flag}"),
+            path => dir = Some(PathBuf::from(path)),
+        }
+    }
+    config.model = model;
+    let dir = dir.context("usage: bench_polyphonic DATA_DIR (the folder with JSB_Chorales.json and Nottingham.json) [options]")?;
+    Ok(Args {
+        dir,
+        datasets,
+        budget_minutes,
+        config,
+        threads,
+        json,
+    })
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n);
+    }
+    let mut config = args.config.clone();
+    config.max_seconds = args.budget_minutes.map(|m| m * 60.0);
+    println!(
+        "polyphonic benchmark: {} threads; budget per dataset {}; {:?}",
+        tch::get_num_threads(),
+        args.budget_minutes
+            .map(|m| format!("{m} min"))
+            .unwrap_or_else(|| "none".into()),
+        config
+    );
+    let mut rows: Vec<(PolyBenchResult, f64, f64)> = Vec::new();
+    for name in &args.datasets {
+        let path = args.dir.join(format!("{name}.json"));
+        let data = PolyDataset::load(&path)?;
+        let (bern, markov) = baseline_nlls(&data.train, &data.test);
+        let result = run_benchmark(&data, &config, tch::Device::Cpu)?;
+        println!(
+            "{name}: test NLL {:.3} (best valid {:.3} at epoch {} of {}, {:.0} s)",
+            result.test_nll,
+            result.best_valid_nll,
+            result.best_epoch,
+            result.epochs,
+            result.seconds
+        );
+        rows.push((result, bern, markov));
+    }
+    println!();
+    println!("| dataset | tunesmith FrameLstm | published LSTM | published TCN | Bernoulli floor | Markov floor | model | params | epochs (best) | time |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (r, bern, markov) in &rows {
+        let (lstm, tcn) = published(&r.dataset);
+        let c = &config.model;
+        println!(
+            "| {} | **{:.2}** | {lstm:.2} | {tcn:.2} | {bern:.2} | {markov:.2} | {}×{}{}{}, dropout {}/{} | {} | {} ({}) | {:.1} min |",
+            r.dataset,
+            r.test_nll,
+            c.num_layers,
+            c.hidden_size,
+            c.input_projection.map(|w| format!(", proj {w}")).unwrap_or_default(),
+            if c.skip_connection { ", skip" } else { "" },
+            c.input_dropout,
+            c.dropout,
+            r.parameters,
+            r.epochs,
+            r.best_epoch,
+            r.seconds / 60.0
+        );
+    }
+    if let Some(path) = &args.json {
+        let results: Vec<&PolyBenchResult> = rows.iter().map(|(r, _, _)| r).collect();
+        let text = serde_json::to_string_pretty(
+            &serde_json::json!({ "config": config, "results": results }),
+        )?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! Executes notebook 02 through the real evcxr kernel and checks its executed copy holds what it
+//! promises: piano rolls drawn inline (a corpus tune, the same tune in C, a generated piece), a loss
+//! curve, a loss that fell, and a generated `.mid` file.
+
+mod common;
+
+#[test]
+fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
+    let run = common::execute_notebook("02_midi_piano_roll");
+    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
+
+    let html = run.displays("text/html");
+    let rolls = html
+        .iter()
+        .filter(|h| h.contains("<b>Piano roll</b>") && h.contains("<svg"))
+        .count();
+    assert!(
+        rolls >= 3,
+        "expected piano-roll SVGs for a corpus tune, it in C and a generated piece, found {rolls}"
+    );
+    assert!(
+        html.iter()
+            .any(|h| h.contains("FrameLstm") && h.contains("lstm.weight_ih_l0")),
+        "model display missing"
+    );
+    let svgs = run.displays("image/svg+xml");
+    assert!(
+        svgs.iter().any(|s| s.contains("Loss per epoch")),
+        "loss curve missing"
+    );
+    let stdout = run.stdout();
+    assert!(stdout.contains("mean density"), "density line missing");
+    assert!(stdout.contains("tonics before"), "key table missing");
+
+    let summary = run.read_json("summary.json");
+    let number = |key: &str| {
+        summary[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {summary}"))
+    };
+    assert!(number("midi_read") >= 200.0, "{summary}");
+    assert!(
+        number("mean_density") < 0.05,
+        "rolls should be sparse: {summary}"
+    );
+    assert!(number("positive_weight") > 10.0, "{summary}");
+    assert!(
+        number("tonics_after") < number("tonics_before"),
+        "transposition to C should gather the keys: {summary}"
+    );
+    assert!(
+        number("train_loss_last") < number("train_loss_first"),
+        "training loss did not fall: {summary}"
+    );
+    assert!(
+        number("valid_nll_last") < number("valid_nll_first"),
+        "validation NLL did not fall: {summary}"
+    );
+    assert!(number("generated_notes") > 0.0, "{summary}");
+    let mid = run.files.join("generated_piano_roll.mid");
+    let size = std::fs::metadata(&mid).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 50, "{} missing or empty", mid.display());
+}
