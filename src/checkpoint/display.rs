@@ -28,7 +28,12 @@ impl ToHtml for Meta {
         let loss = self
             .valid_loss
             .or_else(|| self.history.last_valid_loss())
-            .map(|l| format!("{l:.4} nats ({:.3} bits) per token", l / std::f64::consts::LN_2))
+            .map(|l| {
+                format!(
+                    "{l:.4} nats ({:.3} bits) per token",
+                    l / std::f64::consts::LN_2
+                )
+            })
             .unwrap_or_else(|| "not validated yet".into());
         let bytes: u64 = self.files.values().map(|f| f.bytes).sum();
         let rows = vec![
