@@ -39,7 +39,10 @@ def main():
     p.add_argument("--seq", type=int, default=100)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     a = p.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
     model = LstmLm(a.vocab, a.embed, a.hidden, a.layers, a.dropout).to(device)

@@ -1,0 +1,105 @@
+"""Writes notebooks/06_benchmark.ipynb from the cells below (run: python scripts/make_notebook_06.py)."""
+import nbformat as nbf
+
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+cells = [
+md("""# 06 · Benchmark: bits per character and sample quality
+
+A short version of the benchmarks in `docs/benchmarks.md`, small enough to run in a couple of minutes
+on 2 CPU cores:
+
+1. **Bits per character** of a small character LSTM on the *fixed* held-out split of the default ABC
+   corpus. The split is a pure function of each tune's cleaned text (a hash), so figures from any
+   version of the crate compare.
+2. **Sample quality** of tunes the model writes, measured exactly as the training and test tunes are:
+   does the crate's ABC reader convert them, do their bars add up to the meter, and how do their
+   pitch-class entropy, scale consistency, pitch range and note density compare? How many bars in a
+   row did the model copy from one training tune?
+3. The **published figures** of the polyphonic piano-roll benchmark, for reference.
+
+The full-size runs (`cargo run --release --example bench_abc_bpc`) train longer and score better."""),
+code(""":cache 2000
+:dep tunesmith = { path = ".." }"""),
+code("""use tunesmith::prelude::*;
+use tunesmith::metrics::{fixed_split, stream_nll, sample_quality, quality_table, figures_table, CopyIndex, SPLIT_VERSION};
+use std::path::PathBuf;
+let device = best_device();
+let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/06_benchmark".into()));
+std::fs::create_dir_all(&out_dir)?;
+println!("running on {}; files go to {}", describe_device(device), out_dir.display());"""),
+md("""## 1 · The fixed split
+Each tune goes to test when the 64-bit FNV-1a hash of its cleaned text is 0 modulo 20, to valid when it
+is 1, and to train otherwise: about 5% / 5% / 90%, independent of load order and of any random number
+generator, and identical tunes always share a part."""),
+code("""let corpus = load_default_abc_corpus(&CleanOptions::default())?;
+let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
+let train_texts: Vec<String> = split.train.iter().map(|t| t.text.clone()).collect();
+let valid_texts: Vec<String> = split.valid.iter().map(|t| t.text.clone()).collect();
+let test_texts: Vec<String> = split.test.iter().map(|t| t.text.clone()).collect();
+let vocab = CharVocab::from_texts(corpus.tunes.iter().map(|t| t.text.as_str()));
+let unigram = vocab.unigram_entropy();
+println!("split {SPLIT_VERSION}: train {} tunes, valid {}, test {}; {} characters in the vocabulary",
+         train_texts.len(), valid_texts.len(), test_texts.len(), vocab.len());"""),
+md("""## 2 · A small model, trained briefly
+Embedding 48 → LSTM 2×128 → dropout 0.1 → linear, on the first 800 training tunes for a fixed number
+of epochs (the full benchmark uses 2×256 on all of them)."""),
+code("""let train_ids = vocab.encode_tunes(train_texts.iter().take(800).map(|t| t.as_str()))?;
+let valid_ids = vocab.encode_tunes(valid_texts.iter().map(|t| t.as_str()))?;
+let test_ids = vocab.encode_tunes(test_texts.iter().map(|t| t.as_str()))?;
+let train = SequenceBatches::new(train_ids, 100, 32)?;
+let valid = SequenceBatches::new(valid_ids.clone(), 100, 32)?;
+tch::manual_seed(42);
+let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 48, hidden_size: 128, num_layers: 2, dropout: 0.1 }, device)?;
+let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
+let config = TrainConfig { epochs, batch_size: 32, seq_len: 100, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
+                           clip_norm: 1.0, seed: 42, max_seconds: Some(1800.0), valid_tokens: 60_000, verbose: true };
+let mut trainer = Trainer::new(model, config);
+trainer.fit(&train, &valid)?;
+println!("{} epochs, {} steps", trainer.epoch, trainer.step);"""),
+md("""Bits per character on the whole valid and test parts, with the LSTM state carried through each
+stream (16 lanes read 100 characters at a time), beside the unigram entropy: the loss of a model that
+knows only how often each character occurs."""),
+code("""let valid_nll = stream_nll(&trainer.model, &valid_ids, 100, 16)?;
+let test_nll = stream_nll(&trainer.model, &test_ids, 100, 16)?;
+let bpc_rows = vec![
+    vec!["this notebook: LSTM 2×128, 800 tunes".to_string(), format!("{} epochs", trainer.epoch),
+         format!("{:.3}", valid_nll.bits_per_token()), format!("{:.3}", test_nll.bits_per_token())],
+    vec!["unigram entropy of the corpus".to_string(), "–".to_string(),
+         format!("{:.3}", nats_to_bits(unigram)), format!("{:.3}", nats_to_bits(unigram))],
+];
+figures_table(&["model", "training", &format!("valid bits/char ({SPLIT_VERSION})"), "test bits/char"], &bpc_rows)"""),
+md("""## 3 · Sample quality
+Twenty tunes at temperature 0.8, measured against the held-out test tunes and the training tunes
+(copies are looked for in the training tunes; a test tune's longest copied run shows how much real
+tunes share with the corpus)."""),
+code("""let sampling = SampleConfig { temperature: 0.8, seed: 7, max_len: 1000, ..SampleConfig::default() };
+let tunes = generate_tunes(&trainer.model, &vocab, 20, &sampling)?;
+write_abc_tunes(&out_dir, "generated", &tunes)?;
+let index = CopyIndex::new(train_texts.iter().map(|t| t.as_str()));
+let generated = sample_quality(&tunes, Some(&index));
+let held_out = sample_quality(&test_texts, Some(&index));
+let training = sample_quality(&train_texts, None);
+quality_table(&[("generated", &generated), ("test tunes", &held_out), ("train tunes", &training)])"""),
+code("""TuneList(tunes.iter().take(3).cloned().collect())"""),
+md("""## 4 · The published figures of the polyphonic benchmark
+Test negative log-likelihood per frame (nats) of the piano-roll benchmark of Boulanger-Lewandowski et
+al. (2012) as published by Bai, Kolter and Koltun (2018). The crate's own runs of it are in
+`docs/benchmarks.md`; they take longer than a tutorial should."""),
+code("""let published = vec![
+    vec!["JSB Chorales".to_string(), "8.45".to_string(), "8.43".to_string(), "8.10".to_string(), "11.09".to_string()],
+    vec!["Nottingham".to_string(), "3.29".to_string(), "3.46".to_string(), "3.07".to_string(), "10.26".to_string()],
+];
+figures_table(&["test NLL per frame", "LSTM (published)", "GRU (published)", "TCN (published)", "independent Bernoulli floor"], &published)"""),
+code("""let summary = serde_json::json!({
+    "split": SPLIT_VERSION, "train_tunes": train_texts.len(), "valid_tunes": valid_texts.len(), "test_tunes": test_texts.len(),
+    "epochs": trainer.epoch, "valid_bpc": valid_nll.bits_per_token(), "test_bpc": test_nll.bits_per_token(),
+    "unigram_bits": nats_to_bits(unigram),
+    "generated": generated, "test": held_out, "train": training,
+});
+tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+println!("{}", serde_json::to_string_pretty(&summary["test_bpc"])?);"""),
+]
+nb = nbf.v4.new_notebook(cells=cells)
+nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},
+               "language_info": {"name": "rust", "file_extension": ".rs", "mimetype": "text/rust"}}
+nbf.write(nb, "notebooks/06_benchmark.ipynb")

@@ -1,0 +1,72 @@
+//! Executes notebook 06 through the real evcxr kernel and checks its executed copy holds what it
+//! promises: no failed cell, the bits-per-character table beside the unigram entropy, the
+//! sample-quality table of generated tunes against the corpus, the published figures, and a
+//! summary whose numbers are sane.
+
+mod common;
+
+#[test]
+fn notebook_06_measures_bits_per_character_and_sample_quality() {
+    let run = common::execute_notebook("06_benchmark");
+    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
+
+    let html = run.displays("text/html");
+    assert!(
+        html.iter()
+            .any(|h| h.contains("valid bits/char (fnv1a64-mod20-v1)")
+                && h.contains("unigram entropy of the corpus")),
+        "bits-per-character table missing"
+    );
+    let quality = html
+        .iter()
+        .find(|h| h.contains("tunesmith-quality"))
+        .expect("sample-quality table missing");
+    for needle in [
+        "<th>generated</th>",
+        "<th>test tunes</th>",
+        "<th>train tunes</th>",
+        "bars add up (share)",
+        "pitch-class entropy (bits)",
+        "scale consistency",
+        "longest copied run (bars)",
+    ] {
+        assert!(quality.contains(needle), "{needle} missing from {quality}");
+    }
+    assert!(
+        html.iter()
+            .any(|h| h.contains("<td>JSB Chorales</td><td>8.45</td>") && h.contains("8.10")),
+        "published figures missing"
+    );
+
+    let summary = run.read_json("summary.json");
+    let number = |path: &[&str]| -> f64 {
+        let mut v = &summary;
+        for key in path {
+            v = &v[*key];
+        }
+        v.as_f64()
+            .unwrap_or_else(|| panic!("{path:?} missing: {summary}"))
+    };
+    assert_eq!(summary["split"], "fnv1a64-mod20-v1");
+    let (test_bpc, unigram) = (number(&["test_bpc"]), number(&["unigram_bits"]));
+    assert!(
+        test_bpc > 0.5 && test_bpc < unigram,
+        "the model must beat the unigram entropy: {test_bpc} vs {unigram}"
+    );
+    assert!(number(&["valid_bpc"]) < unigram);
+    assert!(number(&["train_tunes"]) > 10.0 * number(&["test_tunes"]));
+    assert_eq!(number(&["generated", "tunes"]), 20.0);
+    // The corpus itself is the reference: nearly all of it reads and adds up.
+    assert!(number(&["train", "parse_share"]) > 0.95);
+    assert!(number(&["test", "bars_add_up_share"]) > 0.5);
+    let share = number(&["generated", "parse_share"]);
+    assert!((0.0..=1.0).contains(&share));
+    let files = std::fs::read_dir(&run.files)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "abc"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(files, 20, "generated tunes written as .abc files");
+}
