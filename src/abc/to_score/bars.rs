@@ -122,6 +122,22 @@ pub fn bar_check(tune: &str) -> Result<BarCheck> {
                 }
             }
             kind => {
+                // A line of music that ends on a full bar ends that bar, bar line or not (as
+                // the Essen transcriptions write phrases); a shorter one runs on into the next line.
+                let new_line = pending
+                    .tokens
+                    .last()
+                    .is_some_and(|t| t.pos.line != token.pos.line);
+                if new_line && !matches!(kind, TokKind::Field(..)) && is_full(&pending, ctx) {
+                    let line = token.pos.line;
+                    finish(&mut bars, pending, ctx, false);
+                    pending = Pending {
+                        tokens: Vec::new(),
+                        start: ctx,
+                        line,
+                        opens_section: false,
+                    };
+                }
                 if let TokKind::Field(letter, value) = kind {
                     apply_field(&mut ctx, *letter, value)
                         .map_err(|e| pos_err(token.pos.line, token.pos.col, &e.to_string()))?;
@@ -138,6 +154,24 @@ pub fn bar_check(tune: &str) -> Result<BarCheck> {
         first.at_section_edge = true;
     }
     Ok(BarCheck { bars })
+}
+
+/// The length of a bar's notes and rests, as `abc_to_score` times them.
+fn bar_length(pending: &Pending) -> Result<Frac> {
+    let order: Vec<usize> = (0..pending.tokens.len()).collect();
+    let perf = interpret(&pending.tokens, &order, pending.start)?;
+    Ok(perf
+        .elements
+        .iter()
+        .fold(Frac::ZERO, |sum, element| sum + element.length))
+}
+
+/// True when the bar collected so far fills the meter exactly.
+fn is_full(pending: &Pending, ctx: Context) -> bool {
+    match (ctx.meter, bar_length(pending)) {
+        (Some(meter), Ok(length)) => length == meter.bar_length(),
+        _ => false,
+    }
 }
 
 /// Times a finished bar and appends it (bars without notes or rests are dropped).
@@ -167,12 +201,7 @@ fn finish(bars: &mut Vec<WrittenBar>, pending: Pending, end: Context, closes_sec
     let meter = end
         .meter
         .map(|m| m.bar_length() * Frac::int(1 + i64::from(multi_rest)));
-    let order: Vec<usize> = (0..pending.tokens.len()).collect();
-    let length = interpret(&pending.tokens, &order, pending.start).map(|perf| {
-        perf.elements
-            .iter()
-            .fold(Frac::ZERO, |sum, element| sum + element.length)
-    });
+    let length = bar_length(&pending);
     let fit = match (&length, meter) {
         (Err(_), _) => BarFit::Unreadable,
         (Ok(_), None) => BarFit::Unmetered,
@@ -277,6 +306,22 @@ mod tests {
         assert_eq!(free.bars[0].fit, BarFit::Unmetered);
         assert!(!free.adds_up());
         assert!(!bar_check("M:2/4\nK:C\n|]\n").unwrap().adds_up());
+    }
+
+    #[test]
+    fn a_line_that_ends_on_a_full_bar_ends_the_bar() {
+        use BarFit::*;
+        // Essen style: phrases end at line ends without a bar line.
+        assert_eq!(
+            fits("M:3/4\nL:1/4\nK:C\nC2C | DEF\nGAB | c3\n"),
+            [Full, Full, Full, Full]
+        );
+        // A line that ends inside a bar runs on: A4G2 and AB make one 4/4 bar.
+        assert_eq!(fits("M:4/4\nL:1/8\nK:C\nA4G2\nAB | c8 |]\n"), [Full, Full]);
+        // Without the rule, DEF and GAB would make one bar of 6/4.
+        let check = bar_check("M:3/4\nL:1/4\nK:C\nDEF\nGAB|]\n").unwrap();
+        assert_eq!(check.bars.len(), 2);
+        assert!(check.adds_up());
     }
 
     #[test]
