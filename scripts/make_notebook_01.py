@@ -74,7 +74,7 @@ time and throughput, and the loss curve every four epochs (`PlotEvery`). Twelve 
 minutes on 2 CPU cores; raise `epochs` for better tunes (`max_seconds` is only a safety cap)."""),
 code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
 let config = TrainConfig { epochs, batch_size: 32, seq_len, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
-                           clip_norm: 1.0, seed: 42, max_seconds: Some(1800.0), valid_tokens: 60_000, verbose: true };
+                           clip_norm: 1.0, seed: 42, max_seconds: Some(1200.0), valid_tokens: 60_000, verbose: true };
 let mut trainer = Trainer::new(model, config).with_callback(PlotEvery::new(4));
 let untrained = trainer.evaluate(&valid);
 println!("before training: valid loss {untrained:.4} (unigram entropy {unigram:.4})");

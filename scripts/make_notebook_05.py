@@ -62,7 +62,7 @@ let valid = SequenceBatches::new(vocab.encode_tunes(valid_tunes.iter().take(200)
 tch::manual_seed(5);
 let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 32, hidden_size: 192, num_layers: 2, dropout: 0.0 }, best_device())?;
 let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
-let mut trainer = Trainer::new(model, TrainConfig { epochs, seq_len: 100, seed: 5, max_seconds: Some(1800.0),
+let mut trainer = Trainer::new(model, TrainConfig { epochs, seq_len: 100, seed: 5, max_seconds: Some(1200.0),
     adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, valid_tokens: 40_000, ..TrainConfig::default() });
 trainer.fit(&train, &valid)?;
 trainer.model"""),
