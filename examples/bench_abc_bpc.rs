@@ -4,7 +4,8 @@
 //! clip 1.0, batch 32 × 100 characters, seed 42) on the train part of the split
 //! ([`tunesmith::metrics::split`]) until the time budget runs out (the epoch in progress is
 //! cut short), keeps the weights of the epoch with the best validation loss, and prints valid and
-//! test bits per character (the whole streams, state carried, 16 lanes × 100-character chunks)
+//! test bits per character (each tune read from a zero state after a blank line, and the whole
+//! streams with the state carried, 16 lanes × 100-character chunks)
 //! beside two baselines: the unigram entropy of the training characters and the unigram model's
 //! cross-entropy on test. Then it samples tunes and prints their quality against the corpus.
 //!
@@ -21,8 +22,8 @@ use tunesmith::data::SequenceBatches;
 use tunesmith::encode::CharVocab;
 use tunesmith::generate::{generate_tunes, write_abc_tunes, SampleConfig};
 use tunesmith::metrics::{
-    fixed_split, nats_to_bits, quality_markdown, sample_quality, stream_nll, CopyIndex,
-    SPLIT_VERSION,
+    fixed_split, nats_to_bits, quality_markdown, sample_quality, sequences_nll, stream_nll,
+    CopyIndex, SPLIT_VERSION,
 };
 use tunesmith::model::{LstmConfig, LstmLm};
 use tunesmith::train::{AdamConfig, TrainConfig, Trainer};
@@ -110,6 +111,14 @@ fn main() -> Result<()> {
     let lanes = 16;
     let valid_nll = stream_nll(&trainer.model, &valid_ids, chunk, lanes)?;
     let test_nll = stream_nll(&trainer.model, &test_ids, chunk, lanes)?;
+    let per_tune = |texts: &[String]| -> Result<Vec<Vec<i64>>> {
+        texts
+            .iter()
+            .map(|t| vocab.encode_tunes([format!("\n\n{t}").as_str()]))
+            .collect()
+    };
+    let valid_tunes = sequences_nll(&trainer.model, &per_tune(&valid_texts)?)?;
+    let test_tunes = sequences_nll(&trainer.model, &per_tune(&test_texts)?)?;
     let unigram_train = nats_to_bits(train_vocab.unigram_entropy());
     println!();
     println!(
@@ -128,7 +137,12 @@ fn main() -> Result<()> {
     println!("| measure | valid | test |");
     println!("|---|---|---|");
     println!(
-        "| LSTM bits per character | {:.4} | {:.4} |",
+        "| LSTM, each tune from a zero state | {:.4} | {:.4} |",
+        valid_tunes.bits_per_token(),
+        test_tunes.bits_per_token()
+    );
+    println!(
+        "| LSTM, whole stream, state carried (16 lanes) | {:.4} | {:.4} |",
         valid_nll.bits_per_token(),
         test_nll.bits_per_token()
     );
@@ -171,7 +185,8 @@ fn main() -> Result<()> {
         "hidden": hidden, "seconds_budget": seconds, "train_seconds": train_seconds,
         "steps": trainer.step, "best_epoch": best.epoch,
         "device": format!("{device:?}"), "threads": tch::get_num_threads(),
-        "valid_bpc": valid_nll.bits_per_token(), "test_bpc": test_nll.bits_per_token(),
+        "valid_bpc": valid_tunes.bits_per_token(), "test_bpc": test_tunes.bits_per_token(),
+        "valid_bpc_stream": valid_nll.bits_per_token(), "test_bpc_stream": test_nll.bits_per_token(),
         "unigram_entropy_train_bits": unigram_train, "unigram_test_bits": unigram_test,
         "history": trainer.history,
         "quality": {"generated": generated, "test": held_out, "train": training},

@@ -12,7 +12,7 @@ pub mod tune_stats;
 pub use copying::{written_bars, CopiedRun, CopyIndex};
 pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};
 pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
-pub use stream_nll::{stream_nll, StreamNll};
+pub use stream_nll::{sequences_nll, stream_nll, StreamNll};
 pub use table::{figures_markdown, figures_table};
 pub use tune_stats::{tune_stats, TuneStats};
 
