@@ -14,6 +14,8 @@ fn notebook_06_measures_bits_per_character_and_sample_quality() {
     assert!(
         html.iter()
             .any(|h| h.contains("valid bits/char (fnv1a64-mod20-v1)")
+                && h.contains("each tune from a zero state")
+                && h.contains("whole stream with the state carried")
                 && h.contains("unigram entropy of the corpus")),
         "bits-per-character table missing"
     );
@@ -54,6 +56,7 @@ fn notebook_06_measures_bits_per_character_and_sample_quality() {
         "the model must beat the unigram entropy: {test_bpc} vs {unigram}"
     );
     assert!(number(&["valid_bpc"]) < unigram);
+    assert!(number(&["test_bpc_stream"]) > 0.5);
     assert!(number(&["train_tunes"]) > 10.0 * number(&["test_tunes"]));
     assert_eq!(number(&["generated", "tunes"]), 20.0);
     // The corpus itself is the reference: nearly all of it reads and adds up.
