@@ -236,7 +236,7 @@ impl FrameLstm {
         let out = out.dropout(self.config.dropout, train);
         let mut logits = out.linear(&self.head_weight, Some(&self.head_bias));
         if let Some(skip) = &self.skip_weight {
-            logits = logits + frames.linear::<&Tensor>(skip, None);
+            logits += frames.linear::<&Tensor>(skip, None);
         }
         (logits, LstmState { h, c })
     }
