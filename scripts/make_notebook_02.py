@@ -37,9 +37,9 @@ A piano roll on a sixteenth-note grid: each frame lists the keys that sound. Its
 cells that are on, is about one percent for these tunes: a model that always predicts silence is right
 99 times in 100, which is where the seed's model stayed."""),
 code("""let plain = PianoRollConfig { transpose_to_c: false, ..PianoRollConfig::default() };
-let (path, score) = &midi.scores[0];
+let (path, score) = midi.scores[0].clone();
 println!("{}", path.display());
-let roll = PianoRoll::from_score(score, &plain)?;
+let roll = PianoRoll::from_score(&score, &plain)?;
 roll"""),
 code("""let plain_rolls: Vec<PianoRoll> = midi.scores.iter().map(|(_, s)| PianoRoll::from_score(s, &plain)).collect::<Result<_>>()?;
 let mean_density = plain_rolls.iter().map(|r| r.density()).sum::<f64>() / plain_rolls.len() as f64;
@@ -55,12 +55,14 @@ for (_, s) in &midi.scores {
     let (moved, _) = estimate_key(&transpose_score(s, tunesmith::encode::key::transposition_to_c(s)));
     after[moved as usize] += 1;
 }
-let row = |counts: &[usize; 12]| counts.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, n)| format!("{} {n}", NAMES[i])).collect::<Vec<_>>().join(", ");
+fn row(counts: &[usize; 12]) -> String {
+    counts.iter().enumerate().filter(|&(_, &n)| n > 0).map(|(i, n)| format!("{} {n}", NAMES[i])).collect::<Vec<_>>().join(", ")
+}
 println!("tonics before: {}\\ntonics after:  {}", row(&before), row(&after));
-let (tonic, minor) = estimate_key(score);
-println!("the first tune: {} {}, moved by {} semitones", NAMES[tonic as usize], if minor { "minor" } else { "major" }, tunesmith::encode::key::transposition_to_c(score));
+let (tonic, minor) = estimate_key(&score);
+println!("the first tune: {} {}, moved by {} semitones", NAMES[tonic as usize], if minor { "minor" } else { "major" }, tunesmith::encode::key::transposition_to_c(&score));
 let config = PianoRollConfig::default();
-PianoRoll::from_score(score, &config)?"""),
+PianoRoll::from_score(&score, &config)?"""),
 md("""## 4 · A multi-hot LSTM with positive-class weighting
 `FrameLstm` reads a frame (88 zeros and ones) and gives 88 independent note probabilities for the
 next one (sigmoid, binary cross-entropy summed over the keys). Weighting the on cells by the off/on
@@ -69,16 +71,18 @@ ten percent of the tunes are held out. The training loss below is the weighted o
 loss is the plain NLL per frame (nats), the unit of the polyphonic benchmark."""),
 code("""let rolls: Vec<PianoRoll> = midi.scores.iter().map(|(_, s)| PianoRoll::from_score(s, &config)).collect::<Result<_>>()?;
 let n_valid = rolls.len() / 10;
-let (valid_rolls, train_rolls) = rolls.split_at(n_valid);
-let weight = positive_weight(train_rolls);
+let valid_rolls: Vec<PianoRoll> = rolls[..n_valid].to_vec();
+let train_rolls: Vec<PianoRoll> = rolls[n_valid..].to_vec();
+let weight = positive_weight(&train_rolls);
 let device = Device::Cpu;
-let to_batches = |rs: &[PianoRoll], seed: u64| -> Vec<(tch::Tensor, tch::Tensor)> {
+/// Windows of 64 frames in an order that depends on `seed`, 32 to a batch.
+fn to_batches(rs: &[PianoRoll], seed: u64, device: Device) -> Vec<(tch::Tensor, tch::Tensor)> {
     let pieces = windows(&rs.iter().map(|r| r.to_tensor(device)).collect::<Vec<_>>(), 64);
     let mut order: Vec<usize> = (0..pieces.len()).collect();
     order.sort_by_key(|&i| (i as u64).wrapping_mul(2654435761).wrapping_add(seed) % 1_000_003);
     order.chunks(32).filter_map(|c| next_frame_batch(&c.iter().map(|&i| &pieces[i]).collect::<Vec<_>>())).collect()
-};
-let valid_batches = to_batches(valid_rolls, 0);
+}
+let valid_batches = to_batches(&valid_rolls, 0, device);
 println!("{} training rolls, {} held out; positive-class weight {weight:.1}", train_rolls.len(), valid_rolls.len());
 tch::manual_seed(2);
 let mut model = FrameLstm::new(FrameLstmConfig { input_dropout: 0.1, skip_connection: true, ..FrameLstmConfig::piano(128, 1, 0.2) }, device)?;
@@ -86,7 +90,7 @@ model.pos_weight = Some(weight);
 model"""),
 code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
 let options = FitOptions { epochs, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, clip_norm: 5.0, seed: 2, max_seconds: Some(1200.0), verbose: true };
-let history = fit(&model, &options, &mut |epoch| to_batches(train_rolls, epoch as u64 + 1), &valid_batches)?;
+let history = fit(&model, &options, &mut |epoch| to_batches(&train_rolls, epoch as u64 + 1, device), &valid_batches)?;
 loss_curve_svg(&history, None)?"""),
 md("""## 5 · Generate, look, write MIDI
 Sixteen frames of a held-out tune's MIDI file prime the model; it then writes eight bars of 4/4, frame by
