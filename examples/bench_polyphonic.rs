@@ -3,10 +3,16 @@
 //! and Nottingham beside the published LSTM and TCN, with the budget used.
 //!
 //!     cargo run --release --example bench_polyphonic -- ../shared/data/bl2012 \
-//!         [--dataset jsb|nottingham|both] [--budget-minutes N] [--hidden 256] [--layers 2]
+//!         [--dataset jsb|nottingham|both] [--preset best|reproduce] [--budget-minutes N] [--hidden 256] [--layers 2]
 //!         [--dropout 0.3] [--input-dropout 0.1] [--projection W] [--skip] [--lr 1e-3]
 //!         [--weight-decay 0] [--batch 8] [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0]
 //!         [--stop-patience 30] [--seed 1] [--threads N] [--json results.json] [--quiet]
+//!
+//! `--preset best` trains each dataset with the settings that did best here (docs/benchmarks.md):
+//! JSB 1×512 with the skip path, input dropout 0.2, dropout 0.5, 8 pieces per step at lr 3e-3;
+//! Nottingham 1×256 with the skip path, dropout 0.2, windows of 50 frames, 32 per step at lr 3e-3.
+//! `--preset reproduce` is the published-size 2×200 LSTM, one piece per step at lr 1e-3. A preset
+//! replaces the model and optimizer options; `--budget-minutes`, `--epochs`, `--seed` still apply.
 //!
 //! `--budget-minutes` bounds each dataset's training (the epoch in progress is finished and
 //! validated). Timings depend on the machine; they are printed, never checked.
@@ -35,6 +41,38 @@ struct Args {
     config: PolyBenchConfig,
     threads: Option<i32>,
     json: Option<PathBuf>,
+    preset: Option<String>,
+}
+
+/// The settings of a preset for one dataset (model, optimizer, batching), keeping `base`'s
+/// budget, epochs, patience and seed.
+fn preset(name: &str, dataset: &str, base: &PolyBenchConfig) -> Result<PolyBenchConfig> {
+    let mut c = base.clone();
+    c.window_frames = 0;
+    c.adam = AdamConfig::default();
+    match (name, dataset.starts_with("JSB")) {
+        ("best", true) => {
+            c.model = FrameLstmConfig::piano(512, 1, 0.5);
+            c.model.input_dropout = 0.2;
+            c.model.skip_connection = true;
+            c.batch_size = 8;
+            c.adam.lr = 3e-3;
+        }
+        ("best", false) => {
+            c.model = FrameLstmConfig::piano(256, 1, 0.2);
+            c.model.skip_connection = true;
+            c.window_frames = 50;
+            c.batch_size = 32;
+            c.adam.lr = 3e-3;
+        }
+        ("reproduce", _) => {
+            c.model = FrameLstmConfig::piano(200, 2, 0.0);
+            c.batch_size = 1;
+            c.adam.lr = 1e-3;
+        }
+        (other, _) => bail!("--preset is best or reproduce, not {other}"),
+    }
+    Ok(c)
 }
 
 fn parse_args() -> Result<Args> {
@@ -53,7 +91,7 @@ fn parse_args() -> Result<Args> {
     };
     // One intra-op thread by default: the LSTM's small per-step products gain little from more,
     // and on a loaded 2-core machine two spinning threads made an epoch 28 times slower.
-    let (mut threads, mut json) = (Some(1), None);
+    let (mut threads, mut json, mut preset) = (Some(1), None, None);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -82,6 +120,7 @@ fn parse_args() -> Result<Args> {
             "--stop-patience" => config.stop_patience = value(&arg)?.parse()?,
             "--seed" => config.seed = value(&arg)?.parse()?,
             "--threads" => threads = Some(value(&arg)?.parse()?),
+            "--preset" => preset = Some(value(&arg)?),
             "--json" => json = Some(PathBuf::from(value(&arg)?)),
             "--quiet" => config.verbose = false,
             flag if flag.starts_with("--") => bail!("unknown option {flag}"),
@@ -97,6 +136,7 @@ fn parse_args() -> Result<Args> {
         config,
         threads,
         json,
+        preset,
     })
 }
 
@@ -108,18 +148,23 @@ fn main() -> Result<()> {
     let mut config = args.config.clone();
     config.max_seconds = args.budget_minutes.map(|m| m * 60.0);
     println!(
-        "polyphonic benchmark: {} threads; budget per dataset {}; {:?}",
+        "polyphonic benchmark: {} threads; budget per dataset {}; preset {}",
         tch::get_num_threads(),
         args.budget_minutes
             .map(|m| format!("{m} min"))
             .unwrap_or_else(|| "none".into()),
-        config
+        args.preset.as_deref().unwrap_or("none (options as given)")
     );
-    let mut rows: Vec<(PolyBenchResult, f64, f64)> = Vec::new();
+    let mut rows: Vec<(PolyBenchResult, PolyBenchConfig, f64, f64)> = Vec::new();
     for name in &args.datasets {
         let path = args.dir.join(format!("{name}.json"));
         let data = PolyDataset::load(&path)?;
         let (bern, markov) = baseline_nlls(&data.train, &data.test);
+        let config = match &args.preset {
+            Some(p) => preset(p, name, &config)?,
+            None => config.clone(),
+        };
+        println!("{name}: {config:?}");
         let result = run_benchmark(&data, &config, tch::Device::Cpu)?;
         println!(
             "{name}: test NLL {:.3} (best valid {:.3} at epoch {} of {}, {:.0} s)",
@@ -129,16 +174,16 @@ fn main() -> Result<()> {
             result.epochs,
             result.seconds
         );
-        rows.push((result, bern, markov));
+        rows.push((result, config, bern, markov));
     }
     println!();
     println!("| dataset | tunesmith FrameLstm | published LSTM | published TCN | Bernoulli floor | Markov floor | model | params | epochs (best) | time |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    for (r, bern, markov) in &rows {
+    for (r, used, bern, markov) in &rows {
         let (lstm, tcn) = published(&r.dataset);
-        let c = &config.model;
+        let c = &used.model;
         println!(
-            "| {} | **{:.2}** | {lstm:.2} | {tcn:.2} | {bern:.2} | {markov:.2} | {}×{}{}{}, dropout {}/{} | {} | {} ({}) | {:.1} min |",
+            "| {} | **{:.2}** | {lstm:.2} | {tcn:.2} | {bern:.2} | {markov:.2} | {}×{}{}{}, dropout {}/{}, batch {}{}, lr {} | {} | {} ({}) | {:.1} min |",
             r.dataset,
             r.test_nll,
             c.num_layers,
@@ -147,6 +192,13 @@ fn main() -> Result<()> {
             if c.skip_connection { ", skip" } else { "" },
             c.input_dropout,
             c.dropout,
+            used.batch_size,
+            if used.window_frames > 0 {
+                format!(" windows of {}", used.window_frames)
+            } else {
+                String::new()
+            },
+            used.adam.lr,
             r.parameters,
             r.epochs,
             r.best_epoch,
@@ -154,10 +206,11 @@ fn main() -> Result<()> {
         );
     }
     if let Some(path) = &args.json {
-        let results: Vec<&PolyBenchResult> = rows.iter().map(|(r, _, _)| r).collect();
-        let text = serde_json::to_string_pretty(
-            &serde_json::json!({ "config": config, "results": results }),
-        )?;
+        let runs: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(r, c, _, _)| serde_json::json!({ "config": c, "result": r }))
+            .collect();
+        let text = serde_json::to_string_pretty(&runs)?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
