@@ -88,7 +88,7 @@ tch::manual_seed(2);
 let mut model = FrameLstm::new(FrameLstmConfig { input_dropout: 0.1, skip_connection: true, ..FrameLstmConfig::piano(128, 1, 0.2) }, device)?;
 model.pos_weight = Some(weight);
 model"""),
-code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
 let options = FitOptions { epochs, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, clip_norm: 5.0, seed: 2, max_seconds: Some(1200.0), verbose: true };
 let history = fit(&model, &options, &mut |epoch| to_batches(&train_rolls, epoch as u64 + 1, device), &valid_batches)?;
 loss_curve_svg(&history, None)?"""),
@@ -99,7 +99,8 @@ code("""let primer_path = midi.scores[n_valid / 2].0.clone();
 let primer = primer_from_midi(&primer_path, &config, 16)?;
 let sample = RollSampleConfig { temperature: 0.9, seed: 7, length: RollLength::Bars { bars: 8, numerator: 4, denominator: 4 }, max_notes: Some(4), undo_pos_weight: true };
 let generated = sample_roll(&model, config, Some(&primer), &sample)?;
-println!("primer: {} frames of {}; generated {} frames, {} notes", primer.len(), primer_path.display(), generated.len() - primer.len(), generated.to_score().note_count());
+let new_notes = PianoRoll::from_frames(generated.frames[primer.len()..].to_vec(), config).to_score().note_count();
+println!("primer: {} frames of {}; generated {} frames with {new_notes} notes", primer.len(), primer_path.display(), generated.len() - primer.len());
 generated"""),
 code("""let mid_path = out_dir.join("generated_piano_roll.mid");
 let generated_score = generated.to_score();
@@ -114,7 +115,7 @@ let summary = serde_json::json!({
     "train_loss_first": history.records.first().map(|r| r.train_loss), "train_loss_last": history.records.last().map(|r| r.train_loss),
     "valid_nll_first": history.records.first().map(|r| r.valid_loss), "valid_nll_last": history.records.last().map(|r| r.valid_loss),
     "epochs": history.records.len(), "seconds": history.records.iter().map(|r| r.seconds).sum::<f64>(),
-    "generated_frames": generated.len() - primer.len(), "generated_notes": generated_score.note_count(),
+    "generated_frames": generated.len() - primer.len(), "generated_notes": new_notes, "notes_with_primer": generated_score.note_count(),
     "mid": mid_path.file_name().map(|n| n.to_string_lossy().into_owned()) });
 tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
 println!("{}", serde_json::to_string_pretty(&summary)?);"""),
