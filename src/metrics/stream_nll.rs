@@ -77,9 +77,8 @@ pub fn stream_nll(model: &LstmLm, ids: &[i64], chunk: usize, lanes: usize) -> Re
 }
 
 /// Predicts every token but the first of each sequence, each sequence read on its own from a zero
-/// state (for text: each tune, prefixed with the blank line that precedes it in training). Unlike
-/// [`stream_nll`], no state runs on for thousands of tokens, which a model trained on short windows
-/// from a zero state has never seen. Sequences shorter than two tokens are skipped.
+/// state (for text: each tune, prefixed with the blank line that precedes it in training), so no
+/// tune's figure depends on the tunes before it. Sequences shorter than two tokens are skipped.
 pub fn sequences_nll(model: &LstmLm, sequences: &[Vec<i64>]) -> Result<StreamNll> {
     let device = model.device();
     let vocab = model.config.vocab_size;
