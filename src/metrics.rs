@@ -3,6 +3,7 @@
 //! ([`quality`], built on [`tune_stats`] and [`copying`]).
 
 pub mod copying;
+pub mod frame_nll;
 pub mod quality;
 pub mod split;
 pub mod stream_nll;
@@ -10,14 +11,12 @@ pub mod table;
 pub mod tune_stats;
 
 pub use copying::{written_bars, CopiedRun, CopyIndex};
+pub use frame_nll::{frame_nll, frame_nll_sum};
 pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};
 pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
 pub use stream_nll::{sequences_nll, stream_nll, StreamNll};
 pub use table::{figures_markdown, figures_table};
 pub use tune_stats::{tune_stats, TuneStats};
-
-pub mod frame_nll;
-pub use frame_nll::{frame_nll, frame_nll_sum};
 
 use crate::abc::tunebook::field_line;
 use serde::{Deserialize, Serialize};
