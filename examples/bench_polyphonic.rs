@@ -3,14 +3,16 @@
 //! and Nottingham beside the published LSTM and TCN, with the budget used.
 //!
 //!     cargo run --release --example bench_polyphonic -- ../shared/data/bl2012 \
-//!         [--dataset jsb|nottingham|both] [--preset best|reproduce] [--budget-minutes N] [--hidden 256] [--layers 2]
-//!         [--dropout 0.3] [--input-dropout 0.1] [--projection W] [--skip] [--lr 1e-3]
+//!         [--dataset jsb|nottingham|both] [--preset best|independent|reproduce] [--budget-minutes N] [--hidden 256] [--layers 2]
+//!         [--dropout 0.3] [--input-dropout 0.1] [--projection W] [--skip] [--chords] [--lr 1e-3]
 //!         [--weight-decay 0] [--batch 8] [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0]
 //!         [--stop-patience 30] [--seed 1] [--threads N] [--json results.json] [--quiet]
 //!
 //! `--preset best` trains each dataset with the settings that did best here (docs/benchmarks.md):
 //! JSB 1×512 with the skip path, input dropout 0.2, dropout 0.5, 8 pieces per step at lr 3e-3;
-//! Nottingham 1×256 with the skip path, dropout 0.2, windows of 50 frames, 32 per step at lr 3e-3.
+//! Nottingham 1×256 with the skip path, dropout 0.2, windows of 50 frames, 32 per step at lr 3e-3;
+//! both with `--chords` (each pitch of a frame also reads the lower pitches of that frame).
+//! `--preset independent` is the same without `--chords` (pitches independent given the past).
 //! `--preset reproduce` is the published-size 2×200 LSTM, one piece per step at lr 1e-3. A preset
 //! replaces the model and optimizer options; `--budget-minutes`, `--epochs`, `--seed` still apply.
 //!
@@ -50,15 +52,17 @@ fn preset(name: &str, dataset: &str, base: &PolyBenchConfig) -> Result<PolyBench
     let mut c = base.clone();
     c.window_frames = 0;
     c.adam = AdamConfig::default();
+    let chords = name == "best";
+    let name = if chords { "independent" } else { name };
     match (name, dataset.starts_with("JSB")) {
-        ("best", true) => {
+        ("independent", true) => {
             c.model = FrameLstmConfig::piano(512, 1, 0.5);
             c.model.input_dropout = 0.2;
             c.model.skip_connection = true;
             c.batch_size = 8;
             c.adam.lr = 3e-3;
         }
-        ("best", false) => {
+        ("independent", false) => {
             c.model = FrameLstmConfig::piano(256, 1, 0.2);
             c.model.skip_connection = true;
             c.window_frames = 50;
@@ -70,8 +74,9 @@ fn preset(name: &str, dataset: &str, base: &PolyBenchConfig) -> Result<PolyBench
             c.batch_size = 1;
             c.adam.lr = 1e-3;
         }
-        (other, _) => bail!("--preset is best or reproduce, not {other}"),
+        (other, _) => bail!("--preset is best, independent or reproduce, not {other}"),
     }
+    c.model.pitch_autoregression = chords;
     Ok(c)
 }
 
@@ -110,6 +115,7 @@ fn parse_args() -> Result<Args> {
             "--input-dropout" => model.input_dropout = value(&arg)?.parse()?,
             "--projection" => model.input_projection = Some(value(&arg)?.parse()?),
             "--skip" => model.skip_connection = true,
+            "--chords" => model.pitch_autoregression = true,
             "--lr" => config.adam.lr = value(&arg)?.parse()?,
             "--weight-decay" => config.adam.weight_decay = value(&arg)?.parse()?,
             "--window" => config.window_frames = value(&arg)?.parse()?,
@@ -183,13 +189,14 @@ fn main() -> Result<()> {
         let (lstm, tcn) = published(&r.dataset);
         let c = &used.model;
         println!(
-            "| {} | **{:.2}** | {lstm:.2} | {tcn:.2} | {bern:.2} | {markov:.2} | {}×{}{}{}, dropout {}/{}, batch {}{}, lr {} | {} | {} ({}) | {:.1} min |",
+            "| {} | **{:.2}** | {lstm:.2} | {tcn:.2} | {bern:.2} | {markov:.2} | {}×{}{}{}{}, dropout {}/{}, batch {}{}, lr {} | {} | {} ({}) | {:.1} min |",
             r.dataset,
             r.test_nll,
             c.num_layers,
             c.hidden_size,
             c.input_projection.map(|w| format!(", proj {w}")).unwrap_or_default(),
             if c.skip_connection { ", skip" } else { "" },
+            if c.pitch_autoregression { ", chords" } else { "" },
             c.input_dropout,
             c.dropout,
             used.batch_size,

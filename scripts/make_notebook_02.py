@@ -64,8 +64,11 @@ println!("the first tune: {} {}, moved by {} semitones", NAMES[tonic as usize], 
 let config = PianoRollConfig::default();
 PianoRoll::from_score(&score, &config)?"""),
 md("""## 4 · A multi-hot LSTM with positive-class weighting
-`FrameLstm` reads a frame (88 zeros and ones) and gives 88 independent note probabilities for the
-next one (sigmoid, binary cross-entropy summed over the keys). Weighting the on cells by the off/on
+`FrameLstm` reads a frame (88 zeros and ones) and gives 88 note probabilities for the next one
+(sigmoid, binary cross-entropy summed over the keys). With `pitch_autoregression` each key of the next
+frame also reads the keys below it in that frame, so the model learns which notes sound together
+(chords) instead of guessing every key on its own; the probabilities still multiply to an exact
+distribution over frames. Weighting the on cells by the off/on
 ratio makes "all silence" an expensive answer. Training windows are 64 frames of the transposed rolls;
 ten percent of the tunes are held out. The training loss below is the weighted one; the validation
 loss is the plain NLL per frame (nats), the unit of the polyphonic benchmark."""),
@@ -85,7 +88,7 @@ fn to_batches(rs: &[PianoRoll], seed: u64, device: Device) -> Vec<(tch::Tensor, 
 let valid_batches = to_batches(&valid_rolls, 0, device);
 println!("{} training rolls, {} held out; positive-class weight {weight:.1}", train_rolls.len(), valid_rolls.len());
 tch::manual_seed(2);
-let mut model = FrameLstm::new(FrameLstmConfig { input_dropout: 0.1, skip_connection: true, ..FrameLstmConfig::piano(128, 1, 0.2) }, device)?;
+let mut model = FrameLstm::new(FrameLstmConfig { input_dropout: 0.1, skip_connection: true, pitch_autoregression: true, ..FrameLstmConfig::piano(128, 1, 0.2) }, device)?;
 model.pos_weight = Some(weight);
 model"""),
 code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);

@@ -150,43 +150,71 @@ pub fn sample_roll(
         Some(w) if config.undo_pos_weight && w > 0.0 => w.ln(),
         _ => 0.0,
     };
+    let pitch_weights: Option<Vec<f32>> = match model.pitch_weights() {
+        Some(w) => Some(
+            Vec::<f32>::try_from(
+                &w.to_device(tch::Device::Cpu)
+                    .to_kind(Kind::Float)
+                    .flatten(0, -1),
+            )
+            .context("cannot read the model's within-frame weights")?,
+        ),
+        None => None,
+    };
     for i in 0..steps {
         let values: Vec<f32> =
             Vec::<f32>::try_from(&logits.to_device(tch::Device::Cpu).to_kind(Kind::Float))
                 .context("cannot read the model's logits")?;
-        let probs: Vec<f64> = values
-            .iter()
-            .map(|&l| {
-                let l = f64::from(l) - offset;
-                if config.temperature > 0.0 {
-                    1.0 / (1.0 + (-l / config.temperature).exp())
-                } else if l > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let allowed: Vec<bool> = match config.max_notes {
-            Some(k) if k < pitches => {
-                let mut order: Vec<usize> = (0..pitches).collect();
-                order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-                let mut allowed = vec![false; pitches];
-                for &j in order.iter().take(k) {
-                    allowed[j] = true;
-                }
-                allowed
+        let probability = |l: f64| {
+            let l = l - offset;
+            if config.temperature > 0.0 {
+                1.0 / (1.0 + (-l / config.temperature).exp())
+            } else if l > 0.0 {
+                1.0
+            } else {
+                0.0
             }
-            _ => vec![true; pitches],
         };
         let mut cells = vec![0f32; pitches];
         let mut frame = Vec::new();
-        for j in 0..pitches {
-            // Draw for every pitch so the random stream does not depend on `max_notes`.
-            let draw: f64 = rng.random();
-            if allowed[j] && draw < probs[j] {
-                cells[j] = 1.0;
-                frame.push(roll_config.low_pitch + j as u8);
+        match &pitch_weights {
+            // Pitch by pitch, low to high: each draw reads the pitches already drawn below it;
+            // with `max_notes`, the frame is full once that many notes sound.
+            Some(weights) => {
+                for j in 0..pitches {
+                    let row = &weights[j * pitches..j * pitches + j];
+                    let within: f64 = row.iter().zip(&cells).map(|(w, c)| f64::from(w * c)).sum();
+                    let p = probability(f64::from(values[j]) + within);
+                    let draw: f64 = rng.random();
+                    let full = config.max_notes.is_some_and(|k| frame.len() >= k);
+                    if !full && draw < p {
+                        cells[j] = 1.0;
+                        frame.push(roll_config.low_pitch + j as u8);
+                    }
+                }
+            }
+            None => {
+                let probs: Vec<f64> = values.iter().map(|&l| probability(f64::from(l))).collect();
+                let allowed: Vec<bool> = match config.max_notes {
+                    Some(k) if k < pitches => {
+                        let mut order: Vec<usize> = (0..pitches).collect();
+                        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+                        let mut allowed = vec![false; pitches];
+                        for &j in order.iter().take(k) {
+                            allowed[j] = true;
+                        }
+                        allowed
+                    }
+                    _ => vec![true; pitches],
+                };
+                for j in 0..pitches {
+                    // Draw for every pitch so the random stream does not depend on `max_notes`.
+                    let draw: f64 = rng.random();
+                    if allowed[j] && draw < probs[j] {
+                        cells[j] = 1.0;
+                        frame.push(roll_config.low_pitch + j as u8);
+                    }
+                }
             }
         }
         frames.push(frame);
@@ -304,6 +332,65 @@ mod tests {
             undone < plain / 4.0,
             "odds divided by 50: density {undone} vs {plain}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn autoregressive_sampling_reads_the_lower_pitches_of_the_frame() -> Result<()> {
+        // Pitch 0 sounds by coin flip; pitch 2 sounds exactly when pitch 0 does (its own logit is
+        // -10, +20 when pitch 0 is on); pitches 1 and 3 never sound.
+        let config = FrameLstmConfig {
+            pitch_autoregression: true,
+            ..FrameLstmConfig::debug(4)
+        };
+        let model = FrameLstm::new(config, Device::Cpu)?;
+        tch::no_grad(|| {
+            for (name, t) in model.named_parameters() {
+                match name.as_str() {
+                    "head.weight" => {
+                        let _ = t.shallow_clone().zero_();
+                    }
+                    "head.bias" => {
+                        t.shallow_clone()
+                            .copy_(&Tensor::from_slice(&[0f32, -10., -10., -10.]));
+                    }
+                    "pitch.weight" => {
+                        let mut w = [0f32; 16];
+                        w[2 * 4] = 20.0;
+                        t.shallow_clone()
+                            .copy_(&Tensor::from_slice(&w).view([4, 4]));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let roll_config = PianoRollConfig {
+            num_pitches: 4,
+            ..PianoRollConfig::default()
+        };
+        let sample = RollSampleConfig {
+            length: RollLength::Frames(200),
+            seed: 4,
+            ..RollSampleConfig::default()
+        };
+        let roll = sample_roll(&model, roll_config, None, &sample)?;
+        let low = roll_config.low_pitch;
+        let with_root = roll.frames.iter().filter(|f| f.contains(&low)).count();
+        assert!((60..140).contains(&with_root), "{with_root} of 200 frames");
+        for frame in &roll.frames {
+            let expected: Vec<u8> = if frame.contains(&low) {
+                vec![low, low + 2]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(frame, &expected);
+        }
+        let capped = RollSampleConfig {
+            max_notes: Some(1),
+            ..sample
+        };
+        let roll = sample_roll(&model, roll_config, None, &capped)?;
+        assert!(roll.frames.iter().all(|f| f.len() <= 1));
         Ok(())
     }
 

@@ -80,8 +80,18 @@ display_as_html!(
     TokenView
 );
 
+/// An HTML table of class `tunesmith`: escaped header cells, row cells taken as HTML.
 pub(crate) fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut html = String::from("<table class=\"tunesmith\"><thead><tr>");
+    classed_table("tunesmith", headers, rows)
+}
+
+/// An HTML table of CSS class `class`: escaped header cells, row cells taken as HTML.
+pub(crate) fn classed_table(
+    class: &str,
+    headers: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> String {
+    let mut html = format!("<table class=\"{class}\"><thead><tr>");
     for h in headers {
         html.push_str(&format!("<th>{}</th>", esc(h)));
     }

@@ -139,6 +139,19 @@ impl Score {
         self.tempos.sort_by_key(|t| t.tick);
         self.time_signatures.sort_by_key(|t| t.tick);
     }
+
+    /// Every note of every track as `(pitch, start, duration)` in ticks, sorted: what a round
+    /// trip through an encoding must keep, whatever track or order the notes come back in.
+    pub fn note_timings(&self) -> Vec<(u8, u32, u32)> {
+        let mut notes: Vec<_> = self
+            .tracks
+            .iter()
+            .flat_map(|t| &t.notes)
+            .map(|n| (n.pitch, n.start, n.duration))
+            .collect();
+        notes.sort_unstable();
+        notes
+    }
 }
 
 #[cfg(test)]

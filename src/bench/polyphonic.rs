@@ -149,6 +149,7 @@ pub fn evaluate_nll(model: &FrameLstm, pieces: &[Tensor]) -> f64 {
             let batch: Vec<&Tensor> = chunk.iter().map(|&i| &pieces[i]).collect();
             if let Some((x, y)) = next_frame_batch(&batch) {
                 let (logits, _) = model.forward(&x, None, false);
+                let logits = model.conditional_logits(&logits, &y.clamp_min(0.0));
                 let mask = crate::metrics::frame_nll::padding_mask(&y);
                 let (s, c) = frame_nll_sum(&logits, &y, Some(&mask));
                 sum += s;

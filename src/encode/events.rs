@@ -424,17 +424,6 @@ mod tests {
         score
     }
 
-    fn sorted_notes(score: &Score) -> Vec<(u8, u32, u32)> {
-        let mut notes: Vec<_> = score
-            .tracks
-            .iter()
-            .flat_map(|t| &t.notes)
-            .map(|n| (n.pitch, n.start, n.duration))
-            .collect();
-        notes.sort_unstable();
-        notes
-    }
-
     #[test]
     fn grid_aligned_scores_round_trip_to_the_tick() -> Result<()> {
         let vocab = EventVocab::default();
@@ -445,7 +434,7 @@ mod tests {
             .all(|&id| (0..vocab.vocab_size() as i64).contains(&id)));
         let back = vocab.decode_ids(&ids)?;
         assert_eq!(back.ticks_per_quarter, 480);
-        assert_eq!(sorted_notes(&back), sorted_notes(&score));
+        assert_eq!(back.note_timings(), score.note_timings());
         let mut velocities: Vec<(u8, u32, u8)> = back.tracks[0]
             .notes
             .iter()
@@ -525,7 +514,7 @@ mod tests {
             ..Track::default()
         });
         let back = vocab.decode_ids(&vocab.encode_score(&score)?)?;
-        assert_eq!(sorted_notes(&back), [(60, 120, 120)]);
+        assert_eq!(back.note_timings(), [(60, 120, 120)]);
         Ok(())
     }
 
@@ -536,10 +525,10 @@ mod tests {
         let vel = vocab.velocity_base() + 31;
         let ids = [NOTE_OFF_BASE + 60, vel, 64, TIME_SHIFT_BASE + 11];
         let back = vocab.decode_ids(&ids)?;
-        assert_eq!(sorted_notes(&back), [(64, 0, 480)]);
+        assert_eq!(back.note_timings(), [(64, 0, 480)]);
         assert_eq!(back.tracks[0].notes[0].velocity, vocab.bin_velocity(31));
         let lone = vocab.decode_ids(&[64])?;
-        assert_eq!(sorted_notes(&lone), [(64, 0, 40)], "at least one step");
+        assert_eq!(lone.note_timings(), [(64, 0, 40)], "at least one step");
         let size = vocab.vocab_size() as i64;
         assert_eq!(size, 336);
         let err = vocab.decode_ids(&[60, size]).unwrap_err().to_string();

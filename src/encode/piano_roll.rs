@@ -486,17 +486,6 @@ mod tests {
         score
     }
 
-    fn all_notes(score: &Score) -> Vec<(u8, u32, u32)> {
-        let mut notes: Vec<_> = score
-            .tracks
-            .iter()
-            .flat_map(|t| &t.notes)
-            .map(|n| (n.pitch, n.start, n.duration))
-            .collect();
-        notes.sort_unstable();
-        notes
-    }
-
     #[test]
     fn grid_aligned_scores_round_trip() -> Result<()> {
         let score = grid_score();
@@ -507,7 +496,7 @@ mod tests {
         assert_eq!(roll.frames[4], [36, 67, 72]);
         assert_eq!(roll.frames[14], Vec::<u8>::new(), "the rest");
         assert_eq!(roll.frames[16], [62]);
-        assert_eq!(all_notes(&roll.to_score()), all_notes(&score));
+        assert_eq!(roll.to_score().note_timings(), score.note_timings());
         Ok(())
     }
 
@@ -519,7 +508,7 @@ mod tests {
             ..Track::default()
         });
         let back = PianoRoll::from_score(&score, &plain())?.to_score();
-        assert_eq!(all_notes(&back), [(60, 120, 120), (62, 480, 120)]);
+        assert_eq!(back.note_timings(), [(60, 120, 120), (62, 480, 120)]);
         Ok(())
     }
 
@@ -527,7 +516,7 @@ mod tests {
     fn consecutive_frames_merge_and_other_resolutions_work() -> Result<()> {
         let roll = PianoRoll::from_frames(vec![vec![60], vec![60, 60], vec![], vec![60]], plain());
         assert_eq!(
-            all_notes(&roll.to_score()),
+            roll.to_score().note_timings(),
             [(60, 0, 240), (60, 360, 120)],
             "frames 0-1 merge, the gap splits"
         );

@@ -5,20 +5,14 @@ use html_escape::encode_text as esc;
 
 /// A table of figures: a header row and rows of text cells (escaped for HTML).
 pub fn figures_table(headers: &[&str], rows: &[Vec<String>]) -> Html {
-    let mut html = String::from("<table class=\"tunesmith-figures\"><thead><tr>");
-    for h in headers {
-        html.push_str(&format!("<th>{}</th>", esc(h)));
-    }
-    html.push_str("</tr></thead><tbody>");
-    for row in rows {
-        html.push_str("<tr>");
-        for cell in row {
-            html.push_str(&format!("<td>{}</td>", esc(cell)));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</tbody></table>");
-    Html(html)
+    let escaped = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| esc(cell).into_owned()).collect());
+    Html(crate::notebook::classed_table(
+        "tunesmith-figures",
+        headers,
+        escaped,
+    ))
 }
 
 /// The same table in Markdown.

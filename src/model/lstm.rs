@@ -6,7 +6,7 @@
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Sizes of an [`LstmLm`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,28 +149,22 @@ impl LstmLm {
 
     /// Total number of parameters.
     pub fn parameter_count(&self) -> i64 {
-        self.vs
-            .trainable_variables()
-            .iter()
-            .map(|t| t.numel() as i64)
-            .sum()
+        super::parameter_count(&self.vs)
     }
 
     /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
     pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars
+        super::sorted_parameters(&self.vs)
     }
 
     /// A zero state for `batch` sequences.
     pub fn zero_state(&self, batch: i64) -> LstmState {
-        let shape = [self.config.num_layers, batch, self.config.hidden_size];
-        let zeros = Tensor::zeros(shape, (Kind::Float, self.device()));
-        LstmState {
-            h: zeros.shallow_clone(),
-            c: zeros,
-        }
+        LstmState::zeros(
+            self.config.num_layers,
+            batch,
+            self.config.hidden_size,
+            self.device(),
+        )
     }
 
     /// Runs token ids `[batch, time]` from `state` (zeros when `None`); returns logits

@@ -161,18 +161,12 @@ impl WindowLstm {
 
     /// Total number of parameters.
     pub fn parameter_count(&self) -> i64 {
-        self.vs
-            .trainable_variables()
-            .iter()
-            .map(|t| t.numel() as i64)
-            .sum()
+        super::parameter_count(&self.vs)
     }
 
     /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
     pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut vars: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
-        vars
+        super::sorted_parameters(&self.vs)
     }
 
     /// LSTM outputs `[batch, window, hidden]` for ids `[batch, window]`.
