@@ -5,7 +5,7 @@
 mod ckpt_common;
 
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use tunesmith::checkpoint::format::Meta;
@@ -39,35 +39,48 @@ struct Stop {
 const KILL: i32 = libc::SIGKILL;
 
 /// Runs `tunesmith train` (with markers and a pause after each file of a save); stops it as
-/// `stop` says. Returns the exit status, whether the stop was sent, and the output.
+/// `stop` says. The process waits after each marker until this side writes a line, so the signal
+/// lands exactly at the marker, however fast the machine. Returns the exit status, whether the stop
+/// was sent, and the output.
 fn run(config: &Path, stop: Option<Stop>) -> Result<(ExitStatus, bool, Vec<String>)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tunesmith"))
         .args(["train", "--config"])
         .arg(config)
-        .env("TUNESMITH_DEBUG_MARKERS", "1")
+        .env("TUNESMITH_DEBUG_MARKERS", "wait")
         .env("TUNESMITH_DEBUG_SAVE_DELAY_MS", "15")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .context("cannot start tunesmith")?;
     let stdout = child.stdout.take().context("no stdout")?;
+    let mut go_on = child.stdin.take().context("no stdin")?;
     let (mut seen, mut sent, mut lines) = (0, false, Vec::new());
     for line in BufReader::new(stdout).lines() {
         let line = line?;
-        if let Some(stop) = stop.filter(|_| !sent) {
-            if line.starts_with(&format!("marker: {}", stop.marker)) {
-                seen += 1;
-                if seen == stop.nth {
-                    // SAFETY: kill(2) on our own child's pid.
-                    if unsafe { libc::kill(child.id() as i32, stop.signal) } != 0 {
-                        bail!("cannot signal the child");
+        if line.starts_with("marker: ") {
+            let mut killed = false;
+            if let Some(stop) = stop.filter(|_| !sent) {
+                if line.starts_with(&format!("marker: {}", stop.marker)) {
+                    seen += 1;
+                    if seen == stop.nth {
+                        // SAFETY: kill(2) on our own child's pid.
+                        if unsafe { libc::kill(child.id() as i32, stop.signal) } != 0 {
+                            bail!("cannot signal the child");
+                        }
+                        sent = true;
+                        killed = stop.signal == KILL;
                     }
-                    sent = true;
                 }
+            }
+            if !killed {
+                // The child may have ended already; then there is nobody to wake.
+                let _ = writeln!(go_on, "go");
             }
         }
         lines.push(line);
     }
+    drop(go_on);
     Ok((child.wait()?, sent, lines))
 }
 

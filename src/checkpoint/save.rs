@@ -24,6 +24,9 @@ pub type WriteFault = Arc<dyn Fn(&Path) -> Option<io::Error> + Send + Sync>;
 pub struct SaveHooks {
     /// Print `marker: saving NAME`, `marker: wrote NAME/FILE` and `marker: saved NAME`.
     pub markers: bool,
+    /// After each marker, wait for a line on standard input (or its end) before going on, so a
+    /// test driving the process can stop it exactly there.
+    pub wait_after_marker: bool,
     /// Sleep this long after writing each file.
     pub delay: Duration,
     /// Fail some writes.
@@ -34,6 +37,7 @@ impl fmt::Debug for SaveHooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SaveHooks")
             .field("markers", &self.markers)
+            .field("wait_after_marker", &self.wait_after_marker)
             .field("delay", &self.delay)
             .field("fault", &self.fault.as_ref().map(|_| "…"))
             .finish()
@@ -42,10 +46,13 @@ impl fmt::Debug for SaveHooks {
 
 impl SaveHooks {
     /// Hooks from the environment, for the `tunesmith` binary and the tests that drive it:
-    /// `TUNESMITH_DEBUG_MARKERS=1` prints markers, `TUNESMITH_DEBUG_SAVE_DELAY_MS=N` pauses.
+    /// `TUNESMITH_DEBUG_MARKERS=1` prints markers, `TUNESMITH_DEBUG_MARKERS=wait` also waits for a
+    /// line on standard input after each, `TUNESMITH_DEBUG_SAVE_DELAY_MS=N` pauses after each file.
     pub fn from_env() -> Self {
+        let markers = std::env::var("TUNESMITH_DEBUG_MARKERS").unwrap_or_default();
         SaveHooks {
-            markers: std::env::var("TUNESMITH_DEBUG_MARKERS").is_ok_and(|v| v == "1"),
+            markers: markers == "1" || markers == "wait",
+            wait_after_marker: markers == "wait",
             delay: Duration::from_millis(
                 std::env::var("TUNESMITH_DEBUG_SAVE_DELAY_MS")
                     .ok()
@@ -56,10 +63,16 @@ impl SaveHooks {
         }
     }
 
-    /// Prints a marker line when markers are on.
+    /// Prints a marker line when markers are on (and then waits for a line on standard input when
+    /// [`SaveHooks::wait_after_marker`] is set).
     pub fn marker(&self, text: &str) {
         if self.markers {
             println!("marker: {text}");
+            if self.wait_after_marker {
+                let mut go_on = String::new();
+                // End of input or an error: go on without waiting.
+                let _ = std::io::stdin().read_line(&mut go_on);
+            }
         }
     }
 }
