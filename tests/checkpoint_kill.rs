@@ -6,6 +6,7 @@ mod ckpt_common;
 
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use tunesmith::checkpoint::format::Meta;
@@ -43,16 +44,27 @@ const KILL: i32 = libc::SIGKILL;
 /// lands exactly at the marker, however fast the machine. Returns the exit status, whether the stop
 /// was sent, and the output.
 fn run(config: &Path, stop: Option<Stop>) -> Result<(ExitStatus, bool, Vec<String>)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tunesmith"));
+    command
         .args(["train", "--config"])
         .arg(config)
         .env("TUNESMITH_DEBUG_MARKERS", "wait")
         .env("TUNESMITH_DEBUG_SAVE_DELAY_MS", "15")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start tunesmith")?;
+        .stderr(Stdio::inherit());
+    // A test run started in the background (nohup, `&` in a script) passes SIGINT on ignored, and
+    // the binary leaves an ignored signal ignored; the child gets the default disposition, as a
+    // job in a terminal has it.
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().context("cannot start tunesmith")?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut go_on = child.stdin.take().context("no stdin")?;
     let (mut seen, mut sent, mut lines) = (0, false, Vec::new());

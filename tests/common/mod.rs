@@ -90,18 +90,22 @@ pub fn execute_notebook(name: &str) -> ExecutedNotebook {
         );
     }
     let dir = tempfile::tempdir().expect("temporary folder");
+    // `TUNESMITH_KEEP_NOTEBOOKS=DIR` keeps the executed notebooks and their files there.
+    let out = std::env::var_os("TUNESMITH_KEEP_NOTEBOOKS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.path().to_path_buf());
     let notebook = root.join("notebooks").join(format!("{name}.ipynb"));
     let status = Command::new("bash")
         .arg(root.join("scripts/run_notebook.sh"))
         .arg(&notebook)
-        .arg(dir.path())
+        .arg(&out)
         .status()
         .expect("run scripts/run_notebook.sh");
-    let executed = dir.path().join(format!("{name}.ipynb"));
+    let executed = out.join(format!("{name}.ipynb"));
     let json: Value = read_executed(&executed);
     let run = ExecutedNotebook {
         json,
-        files: dir.path().join(name),
+        files: out.join(name),
         _dir: dir,
     };
     assert!(
