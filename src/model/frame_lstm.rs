@@ -527,25 +527,33 @@ mod tests {
         let batch = next_frame_batch(&[&piece]).expect("batch");
         let data = vec![batch];
         let before = evaluate_batches(&model, &data).loss;
-        let options = FitOptions {
-            epochs: 100,
-            adam: AdamConfig {
-                lr: 1e-1,
-                ..AdamConfig::default()
-            },
-            verbose: false,
-            ..FitOptions::default()
-        };
-        let copy = |d: &[(Tensor, Tensor)]| -> Vec<(Tensor, Tensor)> {
-            d.iter()
-                .map(|(a, b)| (a.shallow_clone(), b.shallow_clone()))
-                .collect()
-        };
-        fit(&model, &options, &mut |_| copy(&data), &copy(&data))?;
+        let options = quiet_fit(60, 3e-2);
+        fit(&model, &options, &mut |_| copies(&data), &copies(&data))?;
         let after = evaluate_batches(&model, &data).loss;
         assert!(before > 1.5, "untrained NLL {before}");
         assert!(after < 0.3, "trained NLL {after}");
         Ok(())
+    }
+
+    /// Shallow copies of batches (what `fit` takes for each epoch).
+    fn copies(batches: &[(Tensor, Tensor)]) -> Vec<(Tensor, Tensor)> {
+        batches
+            .iter()
+            .map(|(a, b)| (a.shallow_clone(), b.shallow_clone()))
+            .collect()
+    }
+
+    /// Silent fitting for `epochs` at learning rate `lr`.
+    fn quiet_fit(epochs: usize, lr: f64) -> FitOptions {
+        FitOptions {
+            epochs,
+            adam: AdamConfig {
+                lr,
+                ..AdamConfig::default()
+            },
+            verbose: false,
+            ..FitOptions::default()
+        }
     }
 
     fn autoregressive(pitches: i64) -> FrameLstmConfig {
@@ -609,25 +617,12 @@ mod tests {
             vec![next_frame_batch(&[&piece]).expect("batch")]
         };
         let (data, held_out) = (coin_flip_chords(11), coin_flip_chords(12));
-        let copy = |d: &[(Tensor, Tensor)]| -> Vec<(Tensor, Tensor)> {
-            d.iter()
-                .map(|(a, b)| (a.shallow_clone(), b.shallow_clone()))
-                .collect()
-        };
-        let options = FitOptions {
-            epochs: 100,
-            adam: AdamConfig {
-                lr: 1e-1,
-                ..AdamConfig::default()
-            },
-            verbose: false,
-            ..FitOptions::default()
-        };
+        let options = quiet_fit(100, 1e-1);
         let mut nll = Vec::new();
         for config in [FrameLstmConfig::debug(4), autoregressive(4)] {
             tch::manual_seed(0);
             let model = FrameLstm::new(config, Device::Cpu)?;
-            fit(&model, &options, &mut |_| copy(&data), &copy(&data))?;
+            fit(&model, &options, &mut |_| copies(&data), &copies(&data))?;
             nll.push(evaluate_batches(&model, &held_out).loss);
         }
         assert!(nll[0] > 2.6, "independent pitches reached {}", nll[0]);
