@@ -114,8 +114,8 @@ pub struct FrameLstm {
     head_weight: Tensor,
     head_bias: Tensor,
     skip_weight: Option<Tensor>,
-    pitch_weight: Option<Tensor>,
-    pitch_mask: Option<Tensor>,
+    /// The within-frame weight `[pitches, pitches]` and its strictly lower-triangular mask.
+    pitch: Option<(Tensor, Tensor)>,
 }
 
 /// PyTorch's default initialisation of a linear layer `[out, inp]`: uniform in ±1/√inp.
@@ -169,12 +169,12 @@ impl FrameLstm {
         let skip_weight = config
             .skip_connection
             .then(|| root.sub("skip").var("weight", &[p, p], Init::Const(0.0)));
-        let pitch_weight = config
-            .pitch_autoregression
-            .then(|| root.sub("pitch").var("weight", &[p, p], Init::Const(0.0)));
-        let pitch_mask = config
-            .pitch_autoregression
-            .then(|| Tensor::ones([p, p], (Kind::Float, device)).tril(-1));
+        let pitch = config.pitch_autoregression.then(|| {
+            (
+                root.sub("pitch").var("weight", &[p, p], Init::Const(0.0)),
+                Tensor::ones([p, p], (Kind::Float, device)).tril(-1),
+            )
+        });
         Ok(FrameLstm {
             config,
             vs,
@@ -184,8 +184,7 @@ impl FrameLstm {
             head_weight,
             head_bias,
             skip_weight,
-            pitch_weight,
-            pitch_mask,
+            pitch,
         })
     }
 
@@ -261,25 +260,26 @@ impl FrameLstm {
     /// gains the weighted sum of `next`'s pitches below `i`; otherwise `history_logits` unchanged.
     /// The NLL of `next` is the binary cross-entropy of these logits, exactly.
     pub fn conditional_logits(&self, history_logits: &Tensor, next: &Tensor) -> Tensor {
-        match (&self.pitch_weight, &self.pitch_mask) {
-            (Some(w), Some(mask)) => {
-                let masked = w * mask;
+        match self.masked_pitch_weight() {
+            Some(masked) => {
                 history_logits
                     + next
                         .to_kind(history_logits.kind())
                         .linear::<&Tensor>(&masked, None)
             }
-            _ => history_logits.shallow_clone(),
+            None => history_logits.shallow_clone(),
         }
     }
 
     /// The within-frame weights `[pitches, pitches]` (row: pitch predicted, column: lower pitch
     /// it reads; zero on and above the diagonal), when the model has them.
     pub fn pitch_weights(&self) -> Option<Tensor> {
-        match (&self.pitch_weight, &self.pitch_mask) {
-            (Some(w), Some(mask)) => Some(tch::no_grad(|| w * mask)),
-            _ => None,
-        }
+        tch::no_grad(|| self.masked_pitch_weight())
+    }
+
+    /// The within-frame weight with its mask applied (zero on and above the diagonal).
+    fn masked_pitch_weight(&self) -> Option<Tensor> {
+        self.pitch.as_ref().map(|(weight, mask)| weight * mask)
     }
 
     /// One step for generation: a frame `[batch, pitches]` → logits of the next frame
