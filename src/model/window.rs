@@ -9,6 +9,7 @@
 //! softmax over the window, and the weighted sum of the LSTM outputs, concatenated with the last
 //! hidden state before the output layer.
 
+use super::LstmState;
 use crate::train::{argmax_accuracy, Trainable};
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
@@ -173,14 +174,11 @@ impl WindowLstm {
     fn encode(&self, ids: &Tensor, train: bool) -> Tensor {
         let c = &self.config;
         let batch = ids.size()[0];
-        let zeros = Tensor::zeros(
-            [c.num_layers, batch, c.hidden_size],
-            (Kind::Float, self.device()),
-        );
+        let zero = LstmState::zeros(c.num_layers, batch, c.hidden_size, self.device());
         let x = Tensor::embedding(&self.embed, ids, -1, false, false);
         let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
         let (out, _, _) = x.lstm(
-            &[&zeros, &zeros],
+            &[&zero.h, &zero.c],
             &weights,
             true,
             c.num_layers,
