@@ -1,8 +1,10 @@
 //! tunesmith: music deep learning from Jupyter notebooks.
 //!
-//! The data path: corpus files → [`abc::Tune`] / [`score::Score`] → encodings ([`encode`]) →
-//! batches ([`data`]) → an LSTM ([`model`]) trained by a [`train::Trainer`] → samples
-//! ([`generate`]) → files, plots and displays ([`render`], [`notebook`]).
+//! The data path, and the order modules import each other in (each only from those before it):
+//! corpus files → [`abc::Tune`] / [`midi`] → [`score::Score`] → encodings ([`encode`]) → batches
+//! ([`data`]) → a model ([`model`]) trained by the one [`train::Trainer`] → checkpoints
+//! ([`checkpoint`]) → samples ([`generate`]) → files, plots and audio ([`render`]) → displays
+//! ([`notebook`]). [`metrics`], [`bench`] and [`headless`] sit on top.
 //!
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
@@ -15,7 +17,6 @@ pub mod device;
 pub mod encode;
 pub mod fsutil;
 pub mod generate;
-pub mod generate_roll;
 pub mod headless;
 pub mod metrics;
 pub mod midi;
@@ -30,31 +31,31 @@ pub mod train;
 pub mod prelude {
     pub use crate::abc::{abc_to_score, clean_tune, split_tunebook, CleanOptions, CleanTune, Tune};
     pub use crate::checkpoint::{
-        open_for_generation, run_checkpoints, CheckpointConfig, Checkpointer, RunCheckpoints,
+        load_model, load_model_as, run_checkpoints, CheckpointConfig, Checkpointer,
+        RunCheckpoints,
     };
-    pub use crate::corpus::{
-        load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
+    pub use crate::corpus::{load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus};
+    pub use crate::data::{
+        split_train_valid, Batch, Batches, RollBatches, SequenceBatches, WindowBatches,
     };
-    pub use crate::data::{split_train_valid, SequenceBatches, WindowBatches};
     pub use crate::device::{best_device, describe_device};
     pub use crate::encode::{
-        estimate_key, positive_weight, transpose_score, CharVocab, EventConfig, EventVocab,
-        NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
+        estimate_key, positive_weight, transpose_score, CharVocab, Encoding, EventConfig,
+        EventVocab, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
     };
     pub use crate::generate::{
-        generate_piece, generate_tunes, primer_ids_from_midi, sample_text, write_abc_tunes,
-        GeneratedPiece, SampleConfig, TokenSampleConfig,
+        generate, generate_many, open_for_generation, write_pieces, Generator, Length, Piece,
+        Primer, SampleConfig, SampleEvery,
     };
-    pub use crate::generate_roll::{primer_from_midi, sample_roll, RollLength, RollSampleConfig};
     pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
     pub use crate::midi::{
         load_midi_corpus, read_midi_file, write_default_midi_corpus, write_midi_corpus_from_abc,
         write_midi_file, MidiCorpus,
     };
     pub use crate::model::{
-        FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, WindowConfig, WindowLstm,
+        FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, WindowConfig, WindowLstm,
     };
-    pub use crate::notebook::{Html, Svg, TokenView, TuneList};
+    pub use crate::notebook::{Html, NotebookRun, PlotEvery, Svg, TokenView, TuneList};
     pub use crate::render::{
         heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, piano_roll_svg, render_score,
         Audio, RenderOptions,
@@ -62,8 +63,8 @@ pub mod prelude {
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
     pub use crate::train::{
-        evaluate_batches, fit, AdamConfig, Callback, Control, DataInfo, FitOptions, History,
-        PlotEvery, StopAtStep, StopReason, TrainConfig, Trainable, Trainer,
+        evaluate, evaluate_batches, AdamConfig, Callback, Control, DataInfo, EarlyStopping,
+        Evaluation, History, KeepBest, LrOnPlateau, StopAtStep, StopReason, TrainConfig, Trainer,
     };
     pub use anyhow::{Context, Result};
     pub use serde_json;

@@ -11,7 +11,7 @@ pub mod table;
 pub mod tune_stats;
 
 pub use copying::{written_bars, CopiedRun, CopyIndex};
-pub use frame_nll::{frame_nll, frame_nll_sum};
+pub use frame_nll::{frame_nll, frame_nll_sum, roll_nll};
 pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};
 pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
 pub use stream_nll::{sequences_nll, stream_nll, StreamNll};

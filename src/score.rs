@@ -199,3 +199,14 @@ mod tests {
         assert_eq!(score.note_count(), 2);
     }
 }
+
+const NOTE_NAMES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
+
+/// Scientific pitch name of a MIDI pitch: 60 → `C4`, 69 → `A4`, 61 → `C#4`.
+pub fn pitch_name(pitch: i32) -> String {
+    let pc = pitch.rem_euclid(12) as usize;
+    let octave = pitch.div_euclid(12) - 1;
+    format!("{}{}", NOTE_NAMES[pc], octave)
+}

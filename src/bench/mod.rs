@@ -6,5 +6,5 @@ pub mod polyphonic;
 
 pub use bl2012::{piece_tensor, Piece, PolyDataset};
 pub use polyphonic::{
-    baseline_nlls, evaluate_nll, run_benchmark, PolyBenchConfig, PolyBenchResult, PolyEpoch,
+    baseline_nlls, run_benchmark, split_batches, PolyBenchConfig, PolyBenchResult, PolyEpoch,
 };

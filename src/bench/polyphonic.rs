@@ -1,25 +1,21 @@
-//! The polyphonic piano-roll benchmark: train a [`FrameLstm`] on a dataset's `train` pieces,
-//! choose the epoch by the `valid` NLL, report the `test` NLL per frame in the published unit
-//! ([`crate::metrics::frame_nll`]).
+//! The polyphonic piano-roll benchmark: train a [`FrameLstm`] on a dataset's `train` pieces with
+//! the common [`Trainer`], choose the epoch by the `valid` NLL, report the `test` NLL per frame in
+//! the published unit ([`crate::metrics::frame_nll`]).
 //!
-//! Training takes batches of whole pieces padded to the longest (the padding is masked out of
-//! the loss, so a batch is exactly the sum of its pieces), one Adam step per batch, gradient
-//! clipping, a learning rate cut by a factor when the validation NLL has not improved for a
-//! while, early stopping, and a time budget. The best weights by validation are restored before
-//! the test set is read, once.
+//! Training takes batches of whole pieces (or windows of them) padded to the longest, the padding
+//! masked out of the loss ([`RollBatches`]); the trainer's policies cut the learning rate on a
+//! plateau, stop early and keep the best weights, which are restored before the test set is read,
+//! once.
 
-use super::bl2012::{piece_tensor, Piece, PolyDataset, NUM_PITCHES};
-use crate::metrics::frame_nll::frame_nll_sum;
-use crate::model::frame_lstm::next_frame_batch;
-use crate::model::{FrameLstm, FrameLstmConfig};
-use crate::train::{Adam, AdamConfig};
-use anyhow::{ensure, Result};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use super::bl2012::{Piece, PolyDataset, NUM_PITCHES};
+use crate::data::RollBatches;
+use crate::metrics::frame_nll::roll_nll;
+use crate::model::{FrameLstm, FrameLstmConfig, Model};
+use crate::train::{AdamConfig, LrOnPlateau, TrainConfig, Trainer};
+use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 
 /// How to train for the benchmark. (Missing fields in JSON take their defaults.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,70 +111,42 @@ pub struct PolyBenchResult {
     pub history: Vec<PolyEpoch>,
 }
 
-/// A split's pieces as `[frames, 88]` tensors.
-pub fn split_tensors(pieces: &[Piece], device: Device) -> Vec<Tensor> {
-    pieces.iter().map(|p| piece_tensor(p, device)).collect()
+/// A split's pieces as batches on the benchmark's keyboard (windows of `window_frames` predicted
+/// frames for training, 0 for whole pieces).
+pub fn split_batches(
+    pieces: &[Piece],
+    window_frames: usize,
+    batch_size: usize,
+) -> Result<RollBatches> {
+    RollBatches::from_frames(
+        pieces.to_vec(),
+        super::bl2012::LOW_PITCH,
+        NUM_PITCHES,
+        window_frames,
+        batch_size,
+    )
 }
 
-/// Cuts pieces into windows of `window + 1` frames (the last may be shorter; consecutive windows
-/// share a frame), or returns them whole when `window` is 0.
-pub fn windows(pieces: &[Tensor], window: usize) -> Vec<Tensor> {
-    if window == 0 {
-        return pieces.iter().map(Tensor::shallow_clone).collect();
-    }
-    let w = window as i64;
-    let mut out = Vec::new();
-    for piece in pieces {
-        let len = piece.size()[0];
-        let mut start = 0;
-        while start + 1 < len {
-            out.push(piece.narrow(0, start, (w + 1).min(len - start)));
-            start += w;
+impl PolyBenchConfig {
+    /// The trainer's settings for this benchmark run.
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.max_epochs,
+            adam: self.adam,
+            clip_norm: self.clip_norm,
+            seed: self.seed,
+            max_seconds: self.max_seconds,
+            valid_limit: usize::MAX,
+            lr_plateau: (self.lr_patience > 0).then_some(LrOnPlateau {
+                patience: self.lr_patience,
+                factor: self.lr_factor,
+                max_cuts: self.max_lr_cuts,
+            }),
+            early_stopping: (self.stop_patience > 0).then_some(self.stop_patience),
+            keep_best: true,
+            verbose: self.verbose,
         }
     }
-    out
-}
-
-/// NLL per predicted frame of `model` on `pieces` (evaluation mode), in the published unit.
-pub fn evaluate_nll(model: &FrameLstm, pieces: &[Tensor]) -> f64 {
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_by_key(|&i| pieces[i].size()[0]);
-    let (mut sum, mut count) = (0.0, 0.0);
-    tch::no_grad(|| {
-        for chunk in order.chunks(32) {
-            let batch: Vec<&Tensor> = chunk.iter().map(|&i| &pieces[i]).collect();
-            if let Some((x, y)) = next_frame_batch(&batch) {
-                let (logits, _) = model.forward(&x, None, false);
-                let logits = model.conditional_logits(&logits, &y.clamp_min(0.0));
-                let mask = crate::metrics::frame_nll::padding_mask(&y);
-                let (s, c) = frame_nll_sum(&logits, &y, Some(&mask));
-                sum += s;
-                count += c;
-            }
-        }
-    });
-    if count > 0.0 {
-        sum / count
-    } else {
-        f64::NAN
-    }
-}
-
-/// The batches of one epoch: pieces shuffled by `(seed, epoch)`, grouped with pieces of similar
-/// length (so little is padded), the groups in shuffled order.
-fn epoch_batches(pieces: &[Tensor], batch_size: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.shuffle(&mut rng);
-    let mut batches = Vec::new();
-    for pool in order.chunks(batch_size.max(1) * 16) {
-        let mut pool = pool.to_vec();
-        pool.sort_by_key(|&i| pieces[i].size()[0]);
-        batches.extend(pool.chunks(batch_size.max(1)).map(<[usize]>::to_vec));
-    }
-    batches.shuffle(&mut rng);
-    batches
 }
 
 /// Trains a fresh model on `data.train`, keeps the weights with the best `data.valid` NLL, and
@@ -195,107 +163,40 @@ pub fn run_benchmark(
     ensure!(config.batch_size > 0, "batch_size must be positive");
     tch::manual_seed(config.seed as i64);
     let model = FrameLstm::new(config.model.clone(), device)?;
-    let train = windows(&split_tensors(&data.train, device), config.window_frames);
-    let valid = split_tensors(&data.valid, device);
-    let mut optimizer = Adam::new(model.named_parameters(), config.adam);
-    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
-    let mut history = Vec::new();
-    let (mut since_best, mut since_cut, mut cuts) = (0usize, 0usize, 0usize);
+    let train = split_batches(&data.train, config.window_frames, config.batch_size)
+        .with_context(|| format!("{} train split", data.name))?;
+    let valid = split_batches(&data.valid, 0, 32)
+        .with_context(|| format!("{} valid split", data.name))?;
+    let mut trainer = Trainer::new(model, config.train_config());
     let started = Instant::now();
-    let out_of_time = || {
-        config
-            .max_seconds
-            .is_some_and(|s| started.elapsed().as_secs_f64() >= s)
-    };
-    let mut step = 0u64;
-    for epoch in 1..=config.max_epochs {
-        let (mut loss_sum, mut frames) = (0.0, 0.0);
-        for batch in epoch_batches(&train, config.batch_size, config.seed, epoch) {
-            let pieces: Vec<&Tensor> = batch.iter().map(|&i| &train[i]).collect();
-            let Some((x, y)) = next_frame_batch(&pieces) else {
-                continue;
-            };
-            tch::manual_seed(config.seed.wrapping_mul(1_000_003).wrapping_add(step) as i64);
-            step += 1;
-            let mask = crate::metrics::frame_nll::padding_mask(&y);
-            let loss = model.loss(&x, &y.clamp_min(0.0), Some(&mask), None, true);
-            optimizer.zero_grad();
-            loss.backward();
-            if config.clip_norm > 0.0 {
-                optimizer.clip_grad_norm(config.clip_norm);
-            }
-            optimizer.step();
-            let n = mask.sum(Kind::Float).double_value(&[]);
-            let value = loss.double_value(&[]);
-            ensure!(
-                value.is_finite(),
-                "the training loss became {value} at epoch {epoch}"
-            );
-            loss_sum += value * n;
-            frames += n;
-            if out_of_time() {
-                break;
-            }
-        }
-        let valid_nll = evaluate_nll(&model, &valid);
-        let record = PolyEpoch {
-            epoch,
-            train_nll: loss_sum / frames.max(1.0),
-            valid_nll,
-            lr: optimizer.config.lr,
-            elapsed: started.elapsed().as_secs_f64(),
-        };
-        let improved = best.as_ref().is_none_or(|(b, _, _)| valid_nll < *b);
-        if config.verbose {
-            println!(
-                "{} epoch {:>3}  train {:.4}  valid {:.4}{}  lr {:.1e}  {:.0} s",
-                data.name,
-                epoch,
-                record.train_nll,
-                valid_nll,
-                if improved { " *" } else { "  " },
-                record.lr,
-                record.elapsed
-            );
-        }
-        history.push(record);
-        if improved {
-            let weights = tch::no_grad(|| {
-                model
-                    .named_parameters()
-                    .iter()
-                    .map(|(_, t)| t.copy())
-                    .collect()
-            });
-            best = Some((valid_nll, epoch, weights));
-            since_best = 0;
-            since_cut = 0;
-        } else {
-            since_best += 1;
-            since_cut += 1;
-        }
-        if out_of_time() || (config.stop_patience > 0 && since_best >= config.stop_patience) {
-            break;
-        }
-        if config.lr_patience > 0 && since_cut >= config.lr_patience {
-            if cuts >= config.max_lr_cuts {
-                break;
-            }
-            cuts += 1;
-            since_cut = 0;
-            optimizer.config.lr *= config.lr_factor;
-        }
-    }
+    trainer.fit(&train, &valid)?;
     let seconds = started.elapsed().as_secs_f64();
-    let (best_valid_nll, best_epoch, weights) =
-        best.ok_or_else(|| anyhow::anyhow!("no epoch was trained (max_epochs is 0?)"))?;
-    tch::no_grad(|| {
-        for ((_, p), w) in model.named_parameters().iter().zip(&weights) {
-            p.shallow_clone().copy_(w);
-        }
-    });
-    let test = split_tensors(&data.test, device);
-    let test_nll = evaluate_nll(&model, &test);
+    trainer.restore_best()?;
+    let best = trainer
+        .best
+        .as_ref()
+        .context("no epoch was validated (max_epochs is 0?)")?;
+    let (best_valid_nll, best_epoch) = (best.valid_loss, best.epoch);
+    let model = trainer.model_as::<FrameLstm>()?;
+    let test = split_batches(&data.test, 0, 32)
+        .with_context(|| format!("{} test split", data.name))?;
+    let test_nll = roll_nll(model, &test);
+    let mut elapsed = 0.0;
+    let history = trainer
+        .history
+        .records
+        .iter()
+        .map(|r| {
+            elapsed += r.seconds;
+            PolyEpoch {
+                epoch: r.epoch,
+                train_nll: r.train_loss,
+                valid_nll: r.valid_loss,
+                lr: r.lr,
+                elapsed,
+            }
+        })
+        .collect::<Vec<_>>();
     Ok(PolyBenchResult {
         dataset: data.name.clone(),
         test_nll,
@@ -402,37 +303,7 @@ mod tests {
             .fold(f64::INFINITY, f64::min);
         assert_eq!(best, result.best_valid_nll);
         assert_eq!(result.history[result.best_epoch - 1].valid_nll, best);
+
         Ok(())
-    }
-
-    #[test]
-    fn windows_keep_every_transition_once() {
-        let piece = Tensor::arange(7, (Kind::Float, Device::Cpu)).view([7, 1]);
-        let cut = windows(&[piece], 3);
-        let rows: Vec<Vec<f32>> = cut
-            .iter()
-            .map(|t| Vec::<f32>::try_from(&t.view([-1])).expect("floats"))
-            .collect();
-        assert_eq!(rows, vec![vec![0., 1., 2., 3.], vec![3., 4., 5., 6.]]);
-        let transitions: i64 = cut.iter().map(|t| t.size()[0] - 1).sum();
-        assert_eq!(transitions, 6);
-        assert_eq!(
-            windows(&[Tensor::zeros([5, 1], (Kind::Float, Device::Cpu))], 2).len(),
-            2
-        );
-    }
-
-    #[test]
-    fn batches_cover_every_piece_once_and_depend_on_the_seed() {
-        let pieces: Vec<Tensor> = (1..20)
-            .map(|n| Tensor::zeros([n, 88], (Kind::Float, Device::Cpu)))
-            .collect();
-        let a = epoch_batches(&pieces, 4, 7, 1);
-        let mut seen: Vec<usize> = a.iter().flatten().copied().collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..19).collect::<Vec<_>>());
-        assert!(a.iter().all(|b| b.len() <= 4));
-        assert_eq!(a, epoch_batches(&pieces, 4, 7, 1));
-        assert_ne!(a, epoch_batches(&pieces, 4, 7, 2));
     }
 }

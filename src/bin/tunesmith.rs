@@ -1,58 +1,93 @@
-//! `tunesmith`: headless training and generation.
+//! `tunesmith`: headless training and generation for every model.
 //!
 //! ```text
-//! tunesmith train --config FILE [--force]     train or continue the run FILE describes
-//! tunesmith generate --checkpoint PATH [--count N] [--temperature T] [--seed S] [--max-len N]
-//! tunesmith list RUN_DIR                      the run's checkpoints, oldest first
+//! tunesmith train --config run.json [--force]     train or continue the run the config describes
+//! tunesmith generate --checkpoint PATH [--out DIR] [--count N] [--temperature T] …
+//! tunesmith list RUN_DIR                          a run's checkpoints, oldest first
 //! ```
 //!
 //! `train` checkpoints as the config says; run it again (after a crash, a kill, Ctrl-C) and it
 //! continues from the newest valid checkpoint. SIGINT or SIGTERM finish the step, save and exit 0.
+//! Every error is one line on standard error, and the exit status is 1 (2 for a bad command line).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use tunesmith::checkpoint::{open_for_generation, store};
-use tunesmith::generate::{generate_tunes, SampleConfig};
+use std::process::ExitCode;
+use tunesmith::checkpoint::store;
+use tunesmith::generate::{open_for_generation, Length, Primer, SampleConfig};
 use tunesmith::headless::{run_training, RunConfig};
 use tunesmith::train::StopReason;
 
-const USAGE: &str = "usage:
-  tunesmith train --config FILE [--force]
-  tunesmith generate --checkpoint PATH [--count N] [--temperature T] [--seed S] [--max-len N]
-  tunesmith list RUN_DIR";
-
-/// Command-line options: `--name value` pairs, bare flags, and positional arguments.
-struct Args {
-    words: Vec<String>,
+/// Music deep learning, headless: train any tunesmith model from a JSON config, generate from
+/// any checkpoint.
+#[derive(Parser, Debug)]
+#[command(name = "tunesmith", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-impl Args {
-    fn value(&self, name: &str) -> Option<&str> {
-        let at = self.words.iter().position(|w| w == name)?;
-        self.words.get(at + 1).map(String::as_str)
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.words.iter().any(|w| w == name)
-    }
-
-    fn parsed<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
-        match self.value(name) {
-            None => Ok(default),
-            Some(text) => text
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{name} {text:?} is not a valid value")),
-        }
-    }
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train (or continue) the run a JSON config describes; run it again to resume.
+    Train {
+        /// The run config (JSON): corpus, encoding, model, batches, train, checkpoint, samples.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Resume even when the newest checkpoint was written with a different setup.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write pieces from a checkpoint: `.abc` for a character model, `.mid` for the others.
+    Generate {
+        /// A checkpoint folder, or a run folder (its newest valid checkpoint).
+        #[arg(long, value_name = "PATH")]
+        checkpoint: PathBuf,
+        /// Where the files go.
+        #[arg(long, value_name = "DIR", default_value = "generated")]
+        out: PathBuf,
+        /// How many pieces (seeds SEED, SEED+1, …).
+        #[arg(long, default_value_t = 4)]
+        count: usize,
+        /// Softmax temperature; 0 is greedy.
+        #[arg(long, default_value_t = 0.9)]
+        temperature: f64,
+        /// Keep only the k most likely tokens (0 keeps all).
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        /// Nucleus sampling: the most likely tokens whose probabilities reach P.
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f64,
+        /// Seed of the first piece.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How long: end, steps:N, notes:N, bars:N or seconds:S.
+        #[arg(long, default_value = "end")]
+        length: Length,
+        /// The most tokens or frames to write per piece.
+        #[arg(long, default_value_t = 1500)]
+        max_steps: usize,
+        /// Start from this `.abc` or `.mid` file.
+        #[arg(long, value_name = "FILE")]
+        primer: Option<PathBuf>,
+        /// Use at most this many steps of the primer.
+        #[arg(long)]
+        primer_steps: Option<usize>,
+        /// Piano-roll models: at most this many notes at once.
+        #[arg(long)]
+        max_notes_per_frame: Option<usize>,
+    },
+    /// List a run's checkpoints, oldest first, with damaged ones marked.
+    List {
+        /// The run folder.
+        run_dir: PathBuf,
+    },
 }
 
-fn train(args: &Args) -> Result<()> {
-    let path = PathBuf::from(
-        args.value("--config")
-            .context("train needs --config FILE")?,
-    );
-    let config = RunConfig::load(&path)?;
-    let outcome = run_training(&config, args.flag("--force"))?;
+fn train(config: PathBuf, force: bool) -> Result<()> {
+    let config = RunConfig::load(&config)?;
+    let outcome = run_training(&config, force)?;
     let saved = outcome
         .last_checkpoint
         .map(|p| p.display().to_string())
@@ -67,52 +102,50 @@ fn train(args: &Args) -> Result<()> {
             outcome.epoch, outcome.step
         ),
     }
+    if !outcome.samples.is_empty() {
+        println!("wrote {} sample files", outcome.samples.len());
+    }
     if outcome.failed_saves > 0 {
         eprintln!("warning: {} checkpoint saves failed", outcome.failed_saves);
     }
     Ok(())
 }
 
-fn generate(args: &Args) -> Result<()> {
-    let path = PathBuf::from(
-        args.value("--checkpoint")
-            .context("generate needs --checkpoint PATH")?,
-    );
-    let (model, vocab, meta) = open_for_generation(&path, tch::Device::Cpu)?;
-    eprintln!(
-        "{} (epoch {}, step {}, tunesmith {})",
-        meta.name, meta.progress.epoch, meta.progress.step, meta.crate_version
-    );
-    let config = SampleConfig {
-        temperature: args.parsed("--temperature", 0.8)?,
-        seed: args.parsed("--seed", 0)?,
-        max_len: args.parsed("--max-len", 1500)?,
-        ..SampleConfig::default()
+fn primer_from_file(path: Option<PathBuf>, steps: Option<usize>) -> Result<Primer> {
+    let primer = match path {
+        None => Primer::none(),
+        Some(path) => match path.extension().and_then(|e| e.to_str()) {
+            Some("abc") => Primer::abc(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the primer {}", path.display()))?,
+            ),
+            Some("mid" | "midi") => Primer::midi(path),
+            _ => anyhow::bail!(
+                "the primer {} is neither .abc nor .mid",
+                path.display()
+            ),
+        },
     };
-    let count = args.parsed("--count", 4usize)?;
-    for (i, tune) in generate_tunes(&model, &vocab, count, &config)?
-        .iter()
-        .enumerate()
-    {
-        println!("X:{}\nT:{} sample {}\n{tune}", i + 1, meta.name, i + 1);
-    }
-    Ok(())
+    Ok(match steps {
+        Some(n) => primer.first(n),
+        None => primer,
+    })
 }
 
-fn list(args: &Args) -> Result<()> {
-    let dir = PathBuf::from(args.words.get(1).context("list needs RUN_DIR")?);
+fn list(run_dir: PathBuf) -> Result<()> {
     println!(
         "{:<16} {:>6} {:>10} {:>11}  status",
         "checkpoint", "epoch", "step", "valid loss"
     );
-    for entry in store::list(&dir)? {
+    for entry in store::list(&run_dir)? {
         match &entry.meta {
             Ok(m) => println!(
-                "{:<16} {:>6} {:>10} {:>11}  ok",
+                "{:<16} {:>6} {:>10} {:>11}  ok ({})",
                 entry.name(),
                 m.progress.epoch,
                 m.progress.step,
-                m.valid_loss.map_or("-".into(), |l| format!("{l:.4}"))
+                m.valid_loss.map_or("-".into(), |l| format!("{l:.4}")),
+                m.what()
             ),
             Err(e) => println!(
                 "{:<16} {:>6} {:>10} {:>11}  damaged: {e}",
@@ -126,14 +159,81 @@ fn list(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
-    let args = Args {
-        words: std::env::args().skip(1).collect(),
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train { config, force } => train(config, force),
+        Command::Generate {
+            checkpoint,
+            out,
+            count,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            length,
+            max_steps,
+            primer,
+            primer_steps,
+            max_notes_per_frame,
+        } => {
+            let generator = open_for_generation(&checkpoint, tunesmith::device::best_device())?;
+            if let Some(meta) = &generator.meta {
+                eprintln!(
+                    "{}: {} (epoch {}, step {}, tunesmith {})",
+                    meta.name,
+                    meta.what(),
+                    meta.progress.epoch,
+                    meta.progress.step,
+                    meta.crate_version
+                );
+            }
+            let config = SampleConfig {
+                temperature,
+                top_k,
+                top_p,
+                seed,
+                length,
+                max_steps,
+                max_notes_per_frame,
+                ..SampleConfig::default()
+            };
+            let primer = primer_from_file(primer, primer_steps)?;
+            let pieces = generator.generate_many(count, &primer, &config)?;
+            let paths = tunesmith::generate::write_pieces(&out, "piece", &pieces)?;
+            for (path, piece) in paths.iter().zip(&pieces) {
+                println!(
+                    "{}  ({} new steps, {} notes)",
+                    path.display(),
+                    piece.new_steps(),
+                    piece.note_count()
+                );
+            }
+            Ok(())
+        }
+        Command::List { run_dir } => list(run_dir),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{e}");
+                return ExitCode::SUCCESS;
+            }
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("bad command line");
+            eprintln!("{first} (see tunesmith --help)");
+            return ExitCode::from(2);
+        }
     };
-    match args.words.first().map(String::as_str) {
-        Some("train") => train(&args),
-        Some("generate") => generate(&args),
-        Some("list") => list(&args),
-        _ => bail!("{USAGE}"),
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,14 +1,14 @@
-//! The auto-checkpoint callback: resumes a run at the start of training, saves at every epoch end
-//! (and optionally every N steps or M minutes), saves and stops on SIGINT/SIGTERM, keeps the last K
-//! checkpoints and the best, writes samples every N epochs, and survives a failing drive: a failed
-//! save is reported and tried again at the next checkpoint while training goes on.
+//! The auto-checkpoint callback, for every model and encoding: resumes a run at the start of
+//! training, saves at every epoch end (and optionally every N steps or M minutes), saves and stops
+//! on SIGINT/SIGTERM, keeps the last K checkpoints and the best, and survives a failing drive: a
+//! failed save is reported and tried again at the next checkpoint while training goes on. (Music
+//! every N epochs comes from the sampler's callback, `generate::SampleEvery`.)
 
 use super::resume::{resume, ResumeReport};
 use super::save::{clean_leftovers, SaveHooks};
-use super::snapshot::save_trainer;
+use super::snapshot::{check_encoding, save_trainer};
 use super::store::retain;
-use crate::encode::CharVocab;
-use crate::generate::{generate_tunes, SampleConfig};
+use crate::encode::Encoding;
 use crate::train::interrupt::{self, Listening};
 use crate::train::{Callback, Control, DataInfo, StopReason, Trainer};
 use anyhow::{Context, Result};
@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Where and when to checkpoint.
+/// Where and when to checkpoint. (Missing fields in JSON take their defaults; an unknown field is
+/// an error.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CheckpointConfig {
     /// The folder that holds runs (a mounted drive, for example).
     pub dir: PathBuf,
@@ -38,12 +39,6 @@ pub struct CheckpointConfig {
     pub allow_config_change: bool,
     /// On SIGINT or SIGTERM, finish the step, save and return.
     pub handle_signals: bool,
-    /// Write samples every this many epochs into `dir/run/samples/`.
-    pub sample_every_epochs: Option<usize>,
-    /// How many tunes each time.
-    pub sample_count: usize,
-    /// How to sample them.
-    pub sample: SampleConfig,
     /// Print a line per save, resume and failure.
     pub verbose: bool,
     /// Test and debugging hooks (not saved).
@@ -64,9 +59,6 @@ impl Default for CheckpointConfig {
             resume: true,
             allow_config_change: false,
             handle_signals: true,
-            sample_every_epochs: None,
-            sample_count: 4,
-            sample: SampleConfig::default(),
             verbose: true,
             hooks: SaveHooks::default(),
         }
@@ -103,14 +95,12 @@ pub struct SaveFailure {
 pub struct Checkpointer {
     /// Settings.
     pub config: CheckpointConfig,
-    /// The vocabulary saved with each checkpoint and used for samples.
-    pub vocab: CharVocab,
+    /// The encoding saved with each checkpoint.
+    pub encoding: Encoding,
     /// Checkpoints saved by this checkpointer, in order.
     pub saved: Vec<PathBuf>,
     /// Saves that failed (each retried at the next checkpoint).
     pub failures: Vec<SaveFailure>,
-    /// Sample files written.
-    pub samples: Vec<PathBuf>,
     /// What the resume at the start of training did (`None`: nothing to resume from).
     pub resumed: Option<ResumeReport>,
     last_saved_step: Option<u64>,
@@ -121,14 +111,14 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// A checkpointer for a run of a character model with this vocabulary.
-    pub fn new(config: CheckpointConfig, vocab: CharVocab) -> Self {
+    /// A checkpointer for a run whose model reads this encoding (a vocabulary or a piano-roll
+    /// config: anything that converts into an [`Encoding`]).
+    pub fn new(config: CheckpointConfig, encoding: impl Into<Encoding>) -> Self {
         Checkpointer {
             config,
-            vocab,
+            encoding: encoding.into(),
             saved: Vec::new(),
             failures: Vec::new(),
-            samples: Vec::new(),
             resumed: None,
             last_saved_step: None,
             last_save: Instant::now(),
@@ -160,7 +150,7 @@ impl Checkpointer {
         let report = resume(
             &run_dir,
             trainer,
-            &self.vocab,
+            &self.encoding,
             data,
             self.config.allow_config_change,
         )?;
@@ -189,7 +179,7 @@ impl Checkpointer {
     pub fn save(&mut self, trainer: &Trainer, data: &DataInfo) -> Result<PathBuf> {
         let started = Instant::now();
         let run_dir = self.run_dir();
-        let result = save_trainer(&run_dir, trainer, data, &self.vocab, &self.config.hooks);
+        let result = save_trainer(&run_dir, trainer, data, &self.encoding, &self.config.hooks);
         self.last_save = Instant::now();
         match result {
             Ok(path) => {
@@ -237,40 +227,6 @@ impl Checkpointer {
         }
     }
 
-    /// Writes samples from the current model into `samples/epoch-NNNN.abc`.
-    pub fn write_samples(&mut self, trainer: &Trainer) -> Result<PathBuf> {
-        let tunes = generate_tunes(
-            &trainer.model,
-            &self.vocab,
-            self.config.sample_count,
-            &self.config.sample,
-        )?;
-        let text: String = tunes
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                format!(
-                    "X:{}\nT:epoch {} sample {}\n{t}\n",
-                    i + 1,
-                    trainer.epoch,
-                    i + 1
-                )
-            })
-            .collect();
-        let path = self
-            .run_dir()
-            .join("samples")
-            .join(format!("epoch-{:04}.abc", trainer.epoch));
-        crate::fsutil::write_atomic(&path, text.as_bytes())?;
-        self.say(&format!(
-            "wrote {} samples to {}",
-            tunes.len(),
-            path.display()
-        ));
-        self.samples.push(path.clone());
-        Ok(path)
-    }
-
     fn due_inside_epoch(&self, trainer: &Trainer, data: &DataInfo) -> bool {
         if trainer.progress.batch >= data.batches_per_epoch {
             return false; // the epoch checkpoint follows at once
@@ -290,6 +246,8 @@ impl Checkpointer {
 impl Callback for Checkpointer {
     fn on_train_begin(&mut self, trainer: &mut Trainer, data: &DataInfo) -> Result<()> {
         let run_dir = self.run_dir();
+        check_encoding(trainer.model(), &self.encoding)
+            .with_context(|| format!("cannot checkpoint into {}", run_dir.display()))?;
         clean_leftovers(&run_dir);
         if self.config.resume && !self.resume_checked && trainer.step == 0 {
             self.resume(trainer, data)
@@ -320,15 +278,8 @@ impl Callback for Checkpointer {
         Ok(Control::Continue)
     }
 
-    fn on_epoch_end(&mut self, trainer: &Trainer, data: &DataInfo) -> Result<Control> {
+    fn on_epoch_end(&mut self, trainer: &mut Trainer, data: &DataInfo) -> Result<Control> {
         let _ = self.save(trainer, data);
-        if let Some(n) = self.config.sample_every_epochs {
-            if n > 0 && trainer.epoch.is_multiple_of(n) {
-                if let Err(e) = self.write_samples(trainer) {
-                    eprintln!("warning: cannot write samples: {e:#}");
-                }
-            }
-        }
         if self.listening.is_some() && interrupt::requested() {
             interrupt::clear();
             self.say("interrupted at the end of an epoch");
@@ -337,7 +288,12 @@ impl Callback for Checkpointer {
         Ok(Control::Continue)
     }
 
-    fn on_train_end(&mut self, trainer: &Trainer, data: &DataInfo, _: StopReason) -> Result<()> {
+    fn on_train_end(
+        &mut self,
+        trainer: &mut Trainer,
+        data: &DataInfo,
+        _: StopReason,
+    ) -> Result<()> {
         // Whatever stopped training, leave its state on disk (this also retries a failed save).
         self.save_if_new(trainer, data);
         self.listening = None;

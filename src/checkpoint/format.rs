@@ -1,29 +1,34 @@
-//! The checkpoint format, version 1: what `meta.json` holds and the names of the files beside it.
+//! The checkpoint format, version 2: what `meta.json` holds and the names of the files beside it.
 //!
 //! ```text
 //! <drive>/<run>/epoch-0007/   weights.safetensors    model parameters, named as in PyTorch
 //!                             optimizer.safetensors  Adam moments (exp_avg.<param>, exp_avg_sq.<param>)
+//!                             best.safetensors       the best epoch's weights (when kept)
 //!                             meta.json              everything else (this module's [`Meta`])
 //! ```
 //!
-//! A reader refuses a newer `format_version` with a message saying so; fields added later to
-//! version 1 must have serde defaults, so older checkpoints keep loading.
+//! `meta.json` names the architecture with its config and the encoding with its saved, versioned
+//! vocabulary or shape, so any checkpoint can be opened for generation on its own. Version 1
+//! (written by tunesmith 0.1 for the character model) reads as version 2 with no best weights.
+//! A reader refuses a newer `format_version` with a message saying so; fields added later must
+//! have serde defaults, so older checkpoints keep loading.
 
-use crate::encode::CharVocab;
-use crate::model::LstmConfig;
-use crate::train::{AdamConfig, History, TrainConfig};
+use crate::encode::Encoding;
+use crate::train::{AdamConfig, History};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The `format` field of every checkpoint's `meta.json`.
 pub const FORMAT_NAME: &str = "tunesmith-checkpoint";
 /// The format version this tunesmith writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Model parameters.
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
 /// Optimizer state.
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+/// The best epoch's weights (only when the trainer keeps them).
+pub const BEST_FILE: &str = "best.safetensors";
 /// Everything else, as JSON.
 pub const META_FILE: &str = "meta.json";
 
@@ -37,32 +42,15 @@ pub enum CheckpointKind {
     Step,
 }
 
-/// The model's architecture and sizes.
+/// The model's architecture and config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelMeta {
-    /// Architecture name; `lstm_lm` is [`crate::model::LstmLm`].
+    /// Architecture name (`lstm_lm`, `window_lstm`, `frame_lstm`; see [`crate::model::build`]).
     pub architecture: String,
-    /// Its sizes.
-    pub config: LstmConfig,
+    /// Its config, as the architecture's config struct writes it.
+    pub config: serde_json::Value,
     /// Number of parameters (a check when loading).
     pub parameters: i64,
-}
-
-/// How tokens map to music.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EncodingMeta {
-    /// Characters of ABC text.
-    Chars {
-        /// The vocabulary (ids are positions).
-        #[serde(deserialize_with = "vocab_from_json")]
-        vocab: CharVocab,
-    },
-}
-
-fn vocab_from_json<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<CharVocab, D::Error> {
-    let value = serde_json::Value::deserialize(d)?;
-    CharVocab::from_json(&value.to_string()).map_err(|e| serde::de::Error::custom(format!("{e:#}")))
 }
 
 /// Where training stands: the trainer's counters and the open epoch's running sums.
@@ -78,6 +66,9 @@ pub struct ProgressMeta {
     pub epoch_loss_sum: f64,
     /// Seconds spent on them.
     pub epoch_seconds: f64,
+    /// Targets in them.
+    #[serde(default)]
+    pub epoch_targets: f64,
 }
 
 /// The random number generators' state. Training draws randomness in two places, both seeded from
@@ -103,10 +94,14 @@ pub struct DataOrderMeta {
     pub next_batch: usize,
     /// Batches per epoch.
     pub batches_per_epoch: usize,
-    /// Tokens in the training stream.
+    /// Items in the training data (tokens, windows or frames).
     pub train_tokens: usize,
-    /// The stream's fingerprint, in hex.
+    /// The data's fingerprint, in hex.
     pub train_fingerprint: String,
+    /// What the batches are and the settings that shape them (absent in version 1: character
+    /// sequences, whose settings are in `train_config`).
+    #[serde(default)]
+    pub batches: serde_json::Value,
 }
 
 /// The optimizer's kind, settings and step count (its tensors are in `optimizer.safetensors`).
@@ -116,8 +111,17 @@ pub struct OptimizerMeta {
     pub kind: String,
     /// Updates made.
     pub step: i64,
-    /// Hyper-parameters.
+    /// Hyper-parameters (the learning rate as it stands, after any cuts).
     pub config: AdamConfig,
+}
+
+/// Which epoch the weights in `best.safetensors` come from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestMeta {
+    /// The epoch (1-based).
+    pub epoch: usize,
+    /// Its validation loss.
+    pub valid_loss: f64,
 }
 
 /// Size and SHA-256 of a file in the checkpoint.
@@ -146,10 +150,11 @@ pub struct Meta {
     pub created_unix: u64,
     /// The model.
     pub model: ModelMeta,
-    /// The vocabulary.
-    pub encoding: EncodingMeta,
-    /// The training settings in force.
-    pub train_config: TrainConfig,
+    /// The encoding, with its vocabulary or shape.
+    pub encoding: Encoding,
+    /// The training settings in force (a [`crate::train::TrainConfig`]; version 1 also held the
+    /// batch settings here).
+    pub train_config: serde_json::Value,
     /// The trainer's counters.
     pub progress: ProgressMeta,
     /// Random number generator state.
@@ -162,18 +167,14 @@ pub struct Meta {
     pub history: History,
     /// The last validation loss, for epoch checkpoints (for keeping the best).
     pub valid_loss: Option<f64>,
+    /// The best weights kept by the trainer, when there are any.
+    #[serde(default)]
+    pub best: Option<BestMeta>,
     /// The tensor files, with sizes and checksums.
     pub files: BTreeMap<String, FileDigest>,
 }
 
 impl Meta {
-    /// The character vocabulary, when the encoding is characters.
-    pub fn char_vocab(&self) -> Option<&CharVocab> {
-        match &self.encoding {
-            EncodingMeta::Chars { vocab } => Some(vocab),
-        }
-    }
-
     /// Parses `meta.json` text, checking the format name and version first, so a newer format is
     /// reported as such rather than as a missing field.
     pub fn from_json(text: &str) -> Result<Meta> {
@@ -193,12 +194,22 @@ impl Meta {
                 env!("CARGO_PKG_VERSION")
             );
         }
-        serde_json::from_value(value).context("meta.json does not match checkpoint format 1")
+        serde_json::from_value(value)
+            .with_context(|| format!("meta.json does not match checkpoint format {version}"))
     }
 
     /// The JSON text written to `meta.json`.
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string_pretty(self).context("cannot write checkpoint metadata as JSON")
+    }
+
+    /// `lstm_lm with chars`: what the checkpoint holds, for messages.
+    pub fn what(&self) -> String {
+        format!(
+            "a {} model with the {} encoding",
+            self.model.architecture,
+            self.encoding.kind()
+        )
     }
 }
 

@@ -4,8 +4,8 @@
 
 use super::format::Meta;
 use super::store::{newest_valid, Skipped};
-use crate::encode::CharVocab;
-use crate::train::{DataInfo, Trainer};
+use crate::encode::Encoding;
+use crate::train::{DataInfo, TrainConfig, Trainer};
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::fmt;
@@ -65,25 +65,49 @@ fn set_aside(path: &Path) -> PathBuf {
     }
 }
 
+/// The training settings that shape the trajectory (not the epoch count, the time budget or
+/// printing, which a resumed run may change freely), with defaults for settings an older
+/// checkpoint did not record.
+fn trajectory(train: &Value) -> Value {
+    let known = serde_json::to_value(TrainConfig::default()).unwrap_or(Value::Null);
+    let mut map = train.as_object().cloned().unwrap_or_default();
+    // Version 1 called the validation limit `valid_tokens`.
+    if let Some(v) = map.remove("valid_tokens") {
+        map.entry("valid_limit").or_insert(v);
+    }
+    map.retain(|k, _| known.get(k).is_some());
+    let config: TrainConfig = serde_json::from_value(Value::Object(map)).unwrap_or_default();
+    let full = serde_json::to_value(config).unwrap_or(Value::Null);
+    let mut out = serde_json::Map::new();
+    for key in [
+        "adam",
+        "clip_norm",
+        "seed",
+        "valid_limit",
+        "lr_plateau",
+        "early_stopping",
+        "keep_best",
+    ] {
+        out.insert(key.to_string(), full.get(key).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
 /// The parts of a setup that must match for a resumed run to continue the same run.
 fn setup(
-    model: &crate::model::LstmConfig,
-    vocab: &CharVocab,
-    train: &crate::train::TrainConfig,
-    tokens: usize,
-    fingerprint: &str,
-    batches_per_epoch: usize,
+    model: &Value,
+    encoding: &Encoding,
+    train: &Value,
+    data: (usize, &str, usize, &Value),
 ) -> Value {
+    let (items, fingerprint, batches_per_epoch, batches) = data;
     json!({
         "model": model,
-        "vocabulary": vocab.chars.iter().collect::<String>(),
-        "train": {
-            "batch_size": train.batch_size, "seq_len": train.seq_len, "adam": train.adam,
-            "clip_norm": train.clip_norm, "seed": train.seed, "valid_tokens": train.valid_tokens,
-        },
+        "encoding": encoding.to_value().unwrap_or(Value::Null),
+        "train": trajectory(train),
         "data": {
-            "train_tokens": tokens, "train_fingerprint": fingerprint,
-            "batches_per_epoch": batches_per_epoch,
+            "items": items, "fingerprint": fingerprint,
+            "batches_per_epoch": batches_per_epoch, "batches": batches,
         },
     })
 }
@@ -115,27 +139,38 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 pub fn setup_differences(
     meta: &Meta,
     trainer: &Trainer,
-    vocab: &CharVocab,
+    encoding: &Encoding,
     data: &DataInfo,
 ) -> Vec<String> {
-    let theirs = match meta.char_vocab() {
-        Some(saved_vocab) => setup(
-            &meta.model.config,
-            saved_vocab,
-            &meta.train_config,
-            meta.data_order.train_tokens,
-            &meta.data_order.train_fingerprint,
-            meta.data_order.batches_per_epoch,
-        ),
-        None => Value::Null,
+    let o = &meta.data_order;
+    // Version 1 kept the batch settings in the training config.
+    let their_batches = if o.batches.is_null() {
+        json!({"kind": "sequences", "seq_len": meta.train_config.get("seq_len"),
+               "batch_size": meta.train_config.get("batch_size")})
+    } else {
+        o.batches.clone()
     };
+    let theirs = setup(
+        &meta.model.config,
+        &meta.encoding,
+        &meta.train_config,
+        (
+            o.train_tokens,
+            &o.train_fingerprint,
+            o.batches_per_epoch,
+            &their_batches,
+        ),
+    );
     let ours = setup(
-        &trainer.model.config,
-        vocab,
-        &trainer.config,
-        data.tokens,
-        &format!("{:016x}", data.fingerprint),
-        data.batches_per_epoch,
+        &trainer.model().config_json(),
+        encoding,
+        &serde_json::to_value(&trainer.config).unwrap_or(Value::Null),
+        (
+            data.items,
+            &format!("{:016x}", data.fingerprint),
+            data.batches_per_epoch,
+            &data.settings,
+        ),
     );
     let (mut a, mut b) = (Vec::new(), Vec::new());
     flatten("", &theirs, &mut a);
@@ -161,7 +196,7 @@ pub fn setup_differences(
 pub fn resume(
     run_dir: &Path,
     trainer: &mut Trainer,
-    vocab: &CharVocab,
+    encoding: &Encoding,
     data: &DataInfo,
     allow_changes: bool,
 ) -> Result<Option<ResumeReport>> {
@@ -182,7 +217,8 @@ pub fn resume(
                 .join("\n  ")
         );
     };
-    let differences = setup_differences(&checkpoint.meta, trainer, vocab, data);
+    checkpoint.check_same_kind(trainer.model(), encoding)?;
+    let differences = setup_differences(&checkpoint.meta, trainer, encoding, data);
     if !differences.is_empty() && !allow_changes {
         bail!(
             "checkpoint {} was written by a different setup, so resuming would not continue the \

@@ -1,18 +1,32 @@
-//! From a trainer to checkpoint files, and from checkpoint files back to a model or a trainer.
-//! Every error names the file it is about.
+//! From a trainer to checkpoint files, and from checkpoint files back to a model or a trainer, for
+//! every model and encoding. Every error names the file it is about.
 
 use super::format::*;
 use super::save::{digest, write_checkpoint_dir, SaveHooks};
 use super::tensors;
-use crate::encode::CharVocab;
-use crate::model::LstmLm;
-use crate::train::{DataInfo, EpochProgress, Trainer};
+use crate::encode::Encoding;
+use crate::model::{self, Model, Sizes};
+use crate::train::{copy_into, BestWeights, DataInfo, EpochProgress, Trainer};
 use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};
 
-/// The architecture name of [`LstmLm`] in `meta.json`.
-pub const LSTM_LM: &str = "lstm_lm";
+/// Checks that an encoding fits a model's inputs; the error names both.
+pub fn check_encoding(model: &dyn Model, encoding: &Encoding) -> Result<()> {
+    let fits = match model.sizes() {
+        Sizes::Tokens { vocab } => encoding.vocab_size() == Some(vocab),
+        Sizes::Frames { pitches } => encoding.num_pitches() == Some(pitches),
+    };
+    ensure!(
+        fits,
+        "the {} model reads {}, which the {} encoding ({}) does not give",
+        model.architecture(),
+        model.sizes(),
+        encoding.kind(),
+        encoding.describe()
+    );
+    Ok(())
+}
 
 /// What the data order looks like at a trainer's position.
 fn data_order(trainer: &Trainer, data: &DataInfo) -> DataOrderMeta {
@@ -20,8 +34,9 @@ fn data_order(trainer: &Trainer, data: &DataInfo) -> DataOrderMeta {
         epoch: trainer.epoch,
         next_batch: trainer.progress.batch,
         batches_per_epoch: data.batches_per_epoch,
-        train_tokens: data.tokens,
+        train_tokens: data.items,
         train_fingerprint: format!("{:016x}", data.fingerprint),
+        batches: data.settings.clone(),
     }
 }
 
@@ -31,9 +46,11 @@ pub fn save_trainer(
     run_dir: &Path,
     trainer: &Trainer,
     data: &DataInfo,
-    vocab: &CharVocab,
+    encoding: &Encoding,
     hooks: &SaveHooks,
 ) -> Result<PathBuf> {
+    let model = trainer.model();
+    check_encoding(model, encoding)?;
     let kind = if trainer.progress.batch == 0 {
         CheckpointKind::Epoch
     } else {
@@ -43,14 +60,28 @@ pub fn save_trainer(
         CheckpointKind::Epoch => epoch_name(trainer.epoch),
         CheckpointKind::Step => step_name(trainer.step),
     };
-    let weights = tensors::to_bytes(
-        &trainer.model.named_parameters(),
-        &[("format", "tunesmith-checkpoint/weights")],
-    )?;
-    let optimizer = tensors::to_bytes(
-        &trainer.optimizer.state_tensors(),
-        &[("format", "tunesmith-checkpoint/adam")],
-    )?;
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        (
+            WEIGHTS_FILE,
+            tensors::to_bytes(
+                &model.named_parameters(),
+                &[("format", "tunesmith-checkpoint/weights")],
+            )?,
+        ),
+        (
+            OPTIMIZER_FILE,
+            tensors::to_bytes(
+                &trainer.optimizer.state_tensors(),
+                &[("format", "tunesmith-checkpoint/adam")],
+            )?,
+        ),
+    ];
+    if let Some(best) = &trainer.best {
+        files.push((
+            BEST_FILE,
+            tensors::to_bytes(&best.weights, &[("format", "tunesmith-checkpoint/best")])?,
+        ));
+    }
     let c = &trainer.config;
     let meta = Meta {
         format: FORMAT_NAME.into(),
@@ -62,25 +93,24 @@ pub fn save_trainer(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         model: ModelMeta {
-            architecture: LSTM_LM.into(),
-            config: trainer.model.config.clone(),
-            parameters: trainer.model.parameter_count(),
+            architecture: model.architecture().into(),
+            config: model.config_json(),
+            parameters: model.parameter_count(),
         },
-        encoding: EncodingMeta::Chars {
-            vocab: vocab.clone(),
-        },
-        train_config: c.clone(),
+        encoding: encoding.clone(),
+        train_config: serde_json::to_value(c).context("cannot write the training config")?,
         progress: ProgressMeta {
             epoch: trainer.epoch,
             step: trainer.step,
             batch_in_epoch: trainer.progress.batch,
             epoch_loss_sum: trainer.progress.loss_sum,
             epoch_seconds: trainer.progress.seconds,
+            epoch_targets: trainer.progress.targets,
         },
         rng: RngMeta {
             dropout: "torch manual_seed(seed + step) before each step".into(),
-            data_order: "ChaCha8 seeded with seed ^ (epoch * 0x9E3779B97F4A7C15): a start offset, \
-                         then a shuffle of the windows"
+            data_order: "ChaCha8 seeded with seed ^ (epoch * 0x9E3779B97F4A7C15), as the batches' \
+                         epoch_plan draws it"
                 .into(),
             seed: c.seed,
             next_dropout_seed: c.seed.wrapping_add(trainer.step),
@@ -96,28 +126,23 @@ pub fn save_trainer(
             CheckpointKind::Epoch => trainer.history.last_valid_loss(),
             CheckpointKind::Step => None,
         },
-        files: [
-            (WEIGHTS_FILE.to_string(), digest(&weights)),
-            (OPTIMIZER_FILE.to_string(), digest(&optimizer)),
-        ]
-        .into_iter()
-        .collect(),
+        best: trainer.best.as_ref().map(|b| BestMeta {
+            epoch: b.epoch,
+            valid_loss: b.valid_loss,
+        }),
+        files: files
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), digest(bytes)))
+            .collect(),
     };
     let meta_json = meta.to_json()?;
-    write_checkpoint_dir(
-        run_dir,
-        &name,
-        &[
-            (WEIGHTS_FILE, &weights),
-            (OPTIMIZER_FILE, &optimizer),
-            (META_FILE, meta_json.as_bytes()),
-        ],
-        hooks,
-    )
+    let mut all: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    all.push((META_FILE, meta_json.as_bytes()));
+    write_checkpoint_dir(run_dir, &name, &all, hooks)
 }
 
 /// A checkpoint read from its folder and checked: metadata, weights, and (unless opened for
-/// generation only) the optimizer state.
+/// generation only) the optimizer state and best weights.
 #[derive(Debug)]
 pub struct Checkpoint {
     /// Its folder.
@@ -128,6 +153,8 @@ pub struct Checkpoint {
     pub weights: Vec<(String, Tensor)>,
     /// Optimizer tensors by name (`None` when opened for generation only).
     pub optimizer: Option<Vec<(String, Tensor)>>,
+    /// The best epoch's weights, when the trainer kept them (and not opened for generation only).
+    pub best: Option<Vec<(String, Tensor)>>,
 }
 
 /// Reads and checks a checkpoint's `meta.json`.
@@ -144,10 +171,11 @@ pub fn read_meta(dir: &Path) -> Result<Meta> {
         .map_err(|_| anyhow::anyhow!("{} is not text: damaged or garbage", path.display()))?;
     let meta = Meta::from_json(&text).with_context(|| format!("bad {}", path.display()))?;
     ensure!(
-        meta.model.architecture == LSTM_LM,
-        "{}: unknown model architecture {:?}",
+        model::ARCHITECTURES.contains(&meta.model.architecture.as_str()),
+        "{}: unknown model architecture {:?} (this tunesmith knows {})",
         path.display(),
-        meta.model.architecture
+        meta.model.architecture,
+        model::ARCHITECTURES.join(", ")
     );
     Ok(meta)
 }
@@ -178,45 +206,23 @@ fn read_tensors(dir: &Path, file: &str, meta: &Meta) -> Result<Vec<(String, Tens
     Ok(tensors)
 }
 
-/// Copies saved tensors into the model's parameters; every parameter must be there with its shape.
-fn copy_weights(model: &LstmLm, saved: &[(String, Tensor)], file: &Path) -> Result<()> {
-    let params = model.named_parameters();
-    for (name, _) in saved {
-        ensure!(
-            params.iter().any(|(n, _)| n == name),
-            "{}: tensor {name} is not a parameter of the model",
-            file.display()
-        );
-    }
-    for (name, param) in params {
-        let tensor = saved
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| t)
-            .with_context(|| format!("{}: no tensor {name}", file.display()))?;
-        ensure!(
-            tensor.size() == param.size(),
-            "{}: tensor {name} has shape {:?}, the model config needs {:?}",
-            file.display(),
-            tensor.size(),
-            param.size()
-        );
-        tch::no_grad(|| param.shallow_clone().copy_(tensor));
-    }
-    Ok(())
-}
-
 impl Checkpoint {
-    /// Reads a whole checkpoint (metadata, weights, optimizer), checking sizes and checksums.
+    /// Reads a whole checkpoint (metadata, weights, optimizer, best weights), checking sizes and
+    /// checksums.
     pub fn load(dir: &Path) -> Result<Checkpoint> {
         let meta = read_meta(dir)?;
         let weights = read_tensors(dir, WEIGHTS_FILE, &meta)?;
         let optimizer = Some(read_tensors(dir, OPTIMIZER_FILE, &meta)?);
+        let best = match meta.best {
+            Some(_) => Some(read_tensors(dir, BEST_FILE, &meta)?),
+            None => None,
+        };
         Ok(Checkpoint {
             path: dir.to_path_buf(),
             meta,
             weights,
             optimizer,
+            best,
         })
     }
 
@@ -229,26 +235,41 @@ impl Checkpoint {
             meta,
             weights,
             optimizer: None,
+            best: None,
         })
     }
 
-    /// The character vocabulary the model was trained with.
-    pub fn vocab(&self) -> Result<&CharVocab> {
-        self.meta
-            .char_vocab()
-            .with_context(|| format!("{} has no character vocabulary", self.path.display()))
-    }
-
     /// Builds the model the checkpoint describes, with its weights, on `device`.
-    pub fn model(&self, device: Device) -> Result<LstmLm> {
-        let model = LstmLm::new(self.meta.model.config.clone(), device)
+    pub fn model(&self, device: Device) -> Result<Box<dyn Model>> {
+        let m = &self.meta.model;
+        let model = model::build(&m.architecture, &m.config, device)
             .with_context(|| format!("bad model config in {}", self.path.display()))?;
-        copy_weights(&model, &self.weights, &self.path.join(WEIGHTS_FILE))?;
+        check_encoding(model.as_ref(), &self.meta.encoding)
+            .with_context(|| format!("{}", self.path.display()))?;
+        copy_into(model.as_ref(), &self.weights)
+            .with_context(|| format!("{}", self.path.join(WEIGHTS_FILE).display()))?;
         Ok(model)
     }
 
-    /// Puts the checkpoint's state into a trainer: weights, optimizer state, counters, the open
-    /// epoch's running sums and the history. The trainer's config is left as it is.
+    /// Checks that the checkpoint holds the same kind of model and encoding as a run; the error
+    /// names both.
+    pub fn check_same_kind(&self, model: &dyn Model, encoding: &Encoding) -> Result<()> {
+        let theirs = (self.meta.model.architecture.as_str(), self.meta.encoding.kind());
+        let ours = (model.architecture(), encoding.kind());
+        ensure!(
+            theirs == ours,
+            "{} holds {}, but this run trains a {} model with the {} encoding",
+            self.path.display(),
+            self.meta.what(),
+            ours.0,
+            ours.1
+        );
+        Ok(())
+    }
+
+    /// Puts the checkpoint's state into a trainer: weights, optimizer state and learning rate,
+    /// counters, the open epoch's running sums, the history and the best weights. The rest of
+    /// the trainer's config is left as it is.
     pub fn restore(&self, trainer: &mut Trainer) -> Result<()> {
         let optimizer = self.optimizer.as_ref().with_context(|| {
             format!(
@@ -256,12 +277,14 @@ impl Checkpoint {
                 self.path.display()
             )
         })?;
-        copy_weights(&trainer.model, &self.weights, &self.path.join(WEIGHTS_FILE))?;
+        copy_into(trainer.model(), &self.weights)
+            .with_context(|| format!("{}", self.path.join(WEIGHTS_FILE).display()))?;
         let opt_path = self.path.join(OPTIMIZER_FILE);
         trainer
             .optimizer
             .load_state_tensors(self.meta.optimizer.step, optimizer)
             .with_context(|| format!("{}", opt_path.display()))?;
+        trainer.optimizer.config.lr = self.meta.optimizer.config.lr;
         let p = &self.meta.progress;
         trainer.epoch = p.epoch;
         trainer.step = p.step;
@@ -269,8 +292,20 @@ impl Checkpoint {
             batch: p.batch_in_epoch,
             loss_sum: p.epoch_loss_sum,
             seconds: p.epoch_seconds,
+            targets: p.epoch_targets,
         };
         trainer.history = self.meta.history.clone();
+        trainer.best = match (&self.best, self.meta.best) {
+            (Some(weights), Some(meta)) => Some(BestWeights {
+                epoch: meta.epoch,
+                valid_loss: meta.valid_loss,
+                weights: weights
+                    .iter()
+                    .map(|(n, t)| (n.clone(), t.shallow_clone()))
+                    .collect(),
+            }),
+            _ => None,
+        };
         Ok(())
     }
 }

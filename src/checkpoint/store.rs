@@ -145,3 +145,21 @@ pub fn retain(run_dir: &Path, keep_last: usize, keep_best: bool) -> Result<Vec<P
     }
     Ok(removed)
 }
+
+/// The checkpoints of one run folder, oldest first (damaged ones with the reason they cannot be
+/// read), as a notebook shows them.
+#[derive(Debug)]
+pub struct RunCheckpoints {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Its checkpoints.
+    pub entries: Vec<Entry>,
+}
+
+/// Lists the checkpoints in a run folder (a missing folder has none).
+pub fn run_checkpoints(run_dir: &Path) -> Result<RunCheckpoints> {
+    Ok(RunCheckpoints {
+        run_dir: run_dir.to_path_buf(),
+        entries: list(run_dir)?,
+    })
+}

@@ -25,7 +25,6 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use super::TokenEncoding;
-use crate::notebook::{emit, ToHtml};
 use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
 
 /// Format version of saved event vocabularies.
@@ -212,7 +211,7 @@ impl EventVocab {
 
     /// A short name for an event: `on C4`, `off C4`, `shift 3`, `vel 12`.
     pub fn event_name(event: Event) -> String {
-        let name = |p: u8| crate::render::pitch_name(i32::from(p));
+        let name = |p: u8| crate::score::pitch_name(i32::from(p));
         match event {
             Event::NoteOn(p) => format!("on {}", name(p)),
             Event::NoteOff(p) => format!("off {}", name(p)),
@@ -248,15 +247,11 @@ impl EventVocab {
             .with_context(|| format!("bad event vocabulary file {}", path.display()))?;
         Ok(vocab)
     }
-
-    /// Shows the layout inline in an evcxr notebook.
-    pub fn evcxr_display(&self) {
-        emit("text/html", &self.to_html());
-    }
 }
 
-impl ToHtml for EventVocab {
-    fn to_html(&self) -> String {
+impl EventVocab {
+    /// The id layout as an HTML table.
+    pub fn to_html(&self) -> String {
         let c = &self.config;
         let v = self.velocity_base();
         let mut rows = vec![

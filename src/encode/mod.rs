@@ -7,9 +7,11 @@
 //! - [`events`]: note-on, note-off, time-shift and velocity tokens.
 //!
 //! The token encodings of scores share the [`TokenEncoding`] interface; every encoding saves to
-//! and loads from JSON that records its format version and the crate version ([`saved`]).
+//! and loads from JSON that records its format version and the crate version ([`saved`]), and
+//! [`Encoding`] holds any one of them (what a checkpoint records).
 
 pub mod chars;
+pub mod encoding;
 pub mod events;
 pub mod key;
 pub mod notes;
@@ -17,6 +19,7 @@ pub mod piano_roll;
 pub mod saved;
 
 pub use chars::CharVocab;
+pub use encoding::Encoding;
 pub use events::{Event, EventConfig, EventVocab};
 pub use key::{estimate_key, transpose_score, transposition_to_c};
 pub use notes::{NoteVocab, NoteVocabConfig};

@@ -29,7 +29,6 @@ use std::path::Path;
 
 use super::key::{transpose_score, transposition_to_c};
 use super::TokenEncoding;
-use crate::notebook::{emit, ToHtml};
 use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
 use html_escape::encode_text as esc;
 
@@ -170,7 +169,7 @@ impl Element {
         } else {
             self.pitches
                 .iter()
-                .map(|&p| crate::render::pitch_name(i32::from(p)))
+                .map(|&p| crate::score::pitch_name(i32::from(p)))
                 .collect::<Vec<_>>()
                 .join(".")
         };
@@ -494,15 +493,11 @@ impl NoteVocab {
             }
         )
     }
-
-    /// Shows the vocabulary inline in an evcxr notebook (the 40 most frequent tokens).
-    pub fn evcxr_display(&self) {
-        emit("text/html", &self.to_html());
-    }
 }
 
-impl ToHtml for NoteVocab {
-    fn to_html(&self) -> String {
+impl NoteVocab {
+    /// The vocabulary as HTML: the 40 most frequent tokens.
+    pub fn to_html(&self) -> String {
         self.to_html_top(40)
     }
 }
@@ -745,7 +740,7 @@ mod tests {
         assert_eq!(parse_quarters("1/0"), None);
         for p in 0..=127u8 {
             assert_eq!(
-                parse_pitch(&crate::render::pitch_name(i32::from(p))),
+                parse_pitch(&crate::score::pitch_name(i32::from(p))),
                 Some(p)
             );
         }

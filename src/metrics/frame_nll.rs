@@ -4,27 +4,11 @@
 //! over every predicted frame of every piece, divided by the number of predicted frames (a
 //! per-frame average weighted by piece length, not a mean of per-piece means).
 
-use tch::{Kind, Reduction, Tensor};
-
-/// Value of the target cells of a padded frame (see [`padding_mask`]).
-pub const PAD_TARGET: f64 = -1.0;
-
-/// Binary cross-entropy of `logits` against 0/1 `targets` (same shape, pitches last), summed over
-/// the pitches: one loss per frame (shape of `targets` without its last dimension). `pos_weight`
-/// multiplies the loss of the on cells (training on sparse rolls); `None` gives the NLL.
-pub fn frame_bce(logits: &Tensor, targets: &Tensor, pos_weight: Option<f64>) -> Tensor {
-    let targets = targets.to_kind(logits.kind());
-    let pos = pos_weight.map(|w| Tensor::full([1], w, (logits.kind(), logits.device())));
-    logits
-        .binary_cross_entropy_with_logits(&targets, None::<Tensor>, pos, Reduction::None)
-        .sum_dim_intlist(-1, false, logits.kind())
-}
-
-/// 1 for the frames of `targets` (`[.., pitches]`) that are real, 0 for padded frames (whose cells
-/// are [`PAD_TARGET`]); Float, the shape of `targets` without its last dimension.
-pub fn padding_mask(targets: &Tensor) -> Tensor {
-    targets.select(-1, 0).ge(0.0).to_kind(Kind::Float)
-}
+pub use crate::data::{padding_mask, PAD_TARGET};
+use crate::data::{Batches, RollBatches};
+pub use crate::model::losses::frame_bce;
+use crate::model::{FrameLstm, Model};
+use tch::{Kind, Tensor};
 
 /// Sum of the per-frame NLL over the frames where `mask` is 1 (all frames when `None`), and the
 /// number of those frames: add these up over batches and divide at the end.
@@ -51,6 +35,26 @@ pub fn frame_nll_sum(logits: &Tensor, targets: &Tensor, mask: Option<&Tensor>) -
 /// frame is counted).
 pub fn frame_nll(logits: &Tensor, targets: &Tensor, mask: Option<&Tensor>) -> f64 {
     let (sum, count) = frame_nll_sum(logits, targets, mask);
+    if count > 0.0 {
+        sum / count
+    } else {
+        f64::NAN
+    }
+}
+
+/// NLL per predicted frame of a piano-roll model over whole pieces (evaluation mode), summed in
+/// double precision: the benchmark's figure.
+pub fn roll_nll(model: &FrameLstm, data: &RollBatches) -> f64 {
+    let (mut sum, mut count) = (0.0, 0.0);
+    tch::no_grad(|| {
+        for batch in data.evaluation_batches(usize::MAX, model.device()) {
+            let logits = model.batch_logits(&batch, false);
+            let mask = padding_mask(&batch.targets);
+            let (s, c) = frame_nll_sum(&logits, &batch.targets, Some(&mask));
+            sum += s;
+            count += c;
+        }
+    });
     if count > 0.0 {
         sum / count
     } else {

@@ -6,7 +6,7 @@
 use super::copying::CopyIndex;
 use super::tune_stats::{tune_stats, TuneStats};
 use crate::abc::to_score::{abc_to_score_with, bar_check, AbcToScoreOptions};
-use crate::notebook::Html;
+use crate::render::Html;
 use html_escape::encode_text as esc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! LSTM state carried from one chunk to the next ([`stream_nll`]), or separate sequences (tunes),
 //! each from a zero state ([`sequences_nll`]).
 
-use crate::model::{LstmLm, LstmState};
+use crate::model::{LstmLm, LstmState, Model};
 use anyhow::{ensure, Result};
 use tch::{Kind, Tensor};
 

@@ -1,6 +1,6 @@
 //! Figures as an HTML table (shown inline in a notebook) or a Markdown table (for docs).
 
-use crate::notebook::Html;
+use crate::render::Html;
 use html_escape::encode_text as esc;
 
 /// A table of figures: a header row and rows of text cells (escaped for HTML).
@@ -8,7 +8,7 @@ pub fn figures_table(headers: &[&str], rows: &[Vec<String>]) -> Html {
     let escaped = rows
         .iter()
         .map(|row| row.iter().map(|cell| esc(cell).into_owned()).collect());
-    Html(crate::notebook::classed_table(
+    Html(crate::render::classed_table(
         "tunesmith-figures",
         headers,
         escaped,

@@ -6,23 +6,29 @@
 //!
 //! The loss is the binary cross-entropy summed over the pitches of a frame and averaged over the
 //! frames that are not padding. For training on sparse rolls (the seed's "mostly zeros") the on
-//! cells can be weighted by a positive-class weight; the benchmark NLL is always the unweighted one
-//! ([`crate::metrics::frame_nll`]).
+//! cells can be weighted by a positive-class weight; evaluation always reports the unweighted NLL
+//! per frame, the unit of the polyphonic benchmark.
 //!
 //! Parameter names follow PyTorch's (`proj.weight`, `lstm.weight_ih_l0`, …, `head.weight`,
 //! `skip.weight`).
 
-use super::LstmState;
-use crate::metrics::frame_nll::{frame_bce, padding_mask, PAD_TARGET};
-use crate::train::Trainable;
+use super::{
+    linear_layer, losses::frame_bce, state_as, to_f64s, LstmStack, LstmState, Model, Sizes,
+    StepState, Stepper, FrameStepper,
+};
+use crate::data::{padding_mask, Batch};
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
+/// The architecture name of [`FrameLstm`] in checkpoints.
+pub const ARCHITECTURE: &str = "frame_lstm";
+
 /// Sizes and regularisation of a [`FrameLstm`]. (Missing optional fields in JSON take their
 /// defaults.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FrameLstmConfig {
     /// Pitches per frame (88: the piano keys A0..C8).
     pub num_pitches: i64,
@@ -50,6 +56,12 @@ pub struct FrameLstmConfig {
     /// independent given the past.
     #[serde(default)]
     pub pitch_autoregression: bool,
+    /// Weight of the on cells in the training loss (sparse rolls: the off/on ratio, see
+    /// [`crate::encode::positive_weight`]); `None` is 1. Evaluation always reports the unweighted
+    /// NLL, and sampling divides the weight out of the odds, so notes are drawn with calibrated
+    /// probabilities.
+    #[serde(default)]
+    pub positive_weight: Option<f64>,
 }
 
 impl FrameLstmConfig {
@@ -64,6 +76,7 @@ impl FrameLstmConfig {
             input_projection: None,
             skip_connection: false,
             pitch_autoregression: false,
+            positive_weight: None,
         }
     }
 
@@ -73,11 +86,7 @@ impl FrameLstmConfig {
             num_pitches,
             hidden_size: 16,
             num_layers: 2,
-            dropout: 0.0,
-            input_dropout: 0.0,
-            input_projection: None,
-            skip_connection: false,
-            pitch_autoregression: false,
+            ..FrameLstmConfig::piano(16, 2, 0.0)
         }
     }
 
@@ -88,6 +97,10 @@ impl FrameLstmConfig {
         ensure!(
             self.input_projection.is_none_or(|w| w > 0),
             "input_projection must be positive"
+        );
+        ensure!(
+            self.positive_weight.is_none_or(|w| w > 0.0 && w.is_finite()),
+            "positive_weight must be positive"
         );
         for (name, p) in [
             ("dropout", self.dropout),
@@ -106,11 +119,8 @@ pub struct FrameLstm {
     pub config: FrameLstmConfig,
     /// The parameters.
     pub vs: nn::VarStore,
-    /// Weight of the on cells in the training loss of [`Trainable::batch_loss`] (`None`: 1).
-    /// Evaluation (`train = false`) always reports the unweighted NLL.
-    pub pos_weight: Option<f64>,
     proj: Option<(Tensor, Tensor)>,
-    lstm_weights: Vec<Tensor>,
+    lstm: LstmStack,
     head_weight: Tensor,
     head_bias: Tensor,
     skip_weight: Option<Tensor>,
@@ -118,16 +128,12 @@ pub struct FrameLstm {
     pitch: Option<(Tensor, Tensor)>,
 }
 
-/// PyTorch's default initialisation of a linear layer `[out, inp]`: uniform in ±1/√inp.
-fn linear(path: &nn::Path, out: i64, inp: i64, bias: bool) -> (Tensor, Option<Tensor>) {
-    let bound = 1.0 / (inp as f64).sqrt();
-    let init = Init::Uniform {
-        lo: -bound,
-        up: bound,
-    };
-    let w = path.var("weight", &[out, inp], init);
-    let b = bias.then(|| path.var("bias", &[out], init));
-    (w, b)
+/// What a frame model carries between generation steps: the LSTM state and the logits of the
+/// next frame given the past.
+#[derive(Debug)]
+struct FrameStep {
+    state: LstmState,
+    logits: Vec<f64>,
 }
 
 impl FrameLstm {
@@ -139,33 +145,17 @@ impl FrameLstm {
         let root = vs.root();
         let p = config.num_pitches;
         let h = config.hidden_size;
-        let proj = config.input_projection.map(|width| {
-            let (w, b) = linear(&root.sub("proj"), width, p, true);
-            (
-                w,
-                b.unwrap_or_else(|| Tensor::zeros([width], (Kind::Float, device))),
-            )
-        });
-        let lstm = root.sub("lstm");
-        let bound = 1.0 / (h as f64).sqrt();
-        let uniform = Init::Uniform {
-            lo: -bound,
-            up: bound,
-        };
-        let mut lstm_weights = Vec::new();
-        for layer in 0..config.num_layers {
-            let input = match (layer, config.input_projection) {
-                (0, Some(width)) => width,
-                (0, None) => p,
-                _ => h,
-            };
-            lstm_weights.push(lstm.var(&format!("weight_ih_l{layer}"), &[4 * h, input], uniform));
-            lstm_weights.push(lstm.var(&format!("weight_hh_l{layer}"), &[4 * h, h], uniform));
-            lstm_weights.push(lstm.var(&format!("bias_ih_l{layer}"), &[4 * h], uniform));
-            lstm_weights.push(lstm.var(&format!("bias_hh_l{layer}"), &[4 * h], uniform));
-        }
-        let (head_weight, head_bias) = linear(&root.sub("head"), p, h, true);
-        let head_bias = head_bias.unwrap_or_else(|| Tensor::zeros([p], (Kind::Float, device)));
+        let proj = config
+            .input_projection
+            .map(|width| linear_layer(&root.sub("proj"), width, p));
+        let lstm = LstmStack::new(
+            &root.sub("lstm"),
+            config.input_projection.unwrap_or(p),
+            h,
+            config.num_layers,
+            config.dropout,
+        );
+        let (head_weight, head_bias) = linear_layer(&root.sub("head"), p, h);
         let skip_weight = config
             .skip_connection
             .then(|| root.sub("skip").var("weight", &[p, p], Init::Const(0.0)));
@@ -178,9 +168,8 @@ impl FrameLstm {
         Ok(FrameLstm {
             config,
             vs,
-            pos_weight: None,
             proj,
-            lstm_weights,
+            lstm,
             head_weight,
             head_bias,
             skip_weight,
@@ -188,29 +177,9 @@ impl FrameLstm {
         })
     }
 
-    /// The device the parameters live on.
-    pub fn device(&self) -> Device {
-        self.vs.device()
-    }
-
-    /// Total number of parameters.
-    pub fn parameter_count(&self) -> i64 {
-        super::parameter_count(&self.vs)
-    }
-
-    /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        super::sorted_parameters(&self.vs)
-    }
-
     /// A zero state for `batch` sequences.
     pub fn zero_state(&self, batch: i64) -> LstmState {
-        LstmState::zeros(
-            self.config.num_layers,
-            batch,
-            self.config.hidden_size,
-            self.device(),
-        )
+        self.lstm.zero_state(batch, self.device())
     }
 
     /// Runs frames `[batch, T, pitches]` (Float, 0/1) from `state` (zeros when `None`); returns
@@ -222,37 +191,18 @@ impl FrameLstm {
         state: Option<&LstmState>,
         train: bool,
     ) -> (Tensor, LstmState) {
-        let batch = frames.size()[0];
-        let zero;
-        let state = match state {
-            Some(s) => s,
-            None => {
-                zero = self.zero_state(batch);
-                &zero
-            }
-        };
         let frames = frames.to_kind(Kind::Float);
         let mut x = frames.dropout(self.config.input_dropout, train);
         if let Some((w, b)) = &self.proj {
             x = x.linear(w, Some(b)).tanh();
         }
-        let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
-        let (out, h, c) = x.lstm(
-            &[&state.h, &state.c],
-            &weights,
-            true,
-            self.config.num_layers,
-            self.config.dropout,
-            train,
-            false,
-            true,
-        );
+        let (out, state) = self.lstm.run(&x, state, train);
         let out = out.dropout(self.config.dropout, train);
         let mut logits = out.linear(&self.head_weight, Some(&self.head_bias));
         if let Some(skip) = &self.skip_weight {
             logits += frames.linear::<&Tensor>(skip, None);
         }
-        (logits, LstmState { h, c })
+        (logits, state)
     }
 
     /// The logits of the frames `next` (`[.., pitches]`, 0/1) given the history logits of
@@ -289,44 +239,125 @@ impl FrameLstm {
         (logits.squeeze_dim(1), state)
     }
 
-    /// Loss of predicting `targets` from `inputs` (both `[batch, T, pitches]`): binary
-    /// cross-entropy summed over the pitches, averaged over the frames where `mask` (`[batch, T]`,
-    /// 1 for real frames, 0 for padding; `None`: all real) is set. `pos_weight` weights the on
-    /// cells (training on sparse rolls); leave it `None` for the NLL.
-    pub fn loss(
-        &self,
-        inputs: &Tensor,
-        targets: &Tensor,
-        mask: Option<&Tensor>,
-        pos_weight: Option<f64>,
-        train: bool,
-    ) -> Tensor {
-        let (logits, _) = self.forward(inputs, None, train);
-        let logits = self.conditional_logits(&logits, targets);
-        let per_frame = frame_bce(&logits, targets, pos_weight);
-        match mask {
-            Some(m) => {
-                let m = m.to_kind(Kind::Float);
-                (per_frame * &m).sum(Kind::Float) / m.sum(Kind::Float).clamp_min(1.0)
-            }
-            None => per_frame.mean(Kind::Float),
-        }
+    /// The conditional logits of a batch's targets given its inputs (padded target frames read
+    /// as silence).
+    pub fn batch_logits(&self, batch: &Batch, train: bool) -> Tensor {
+        let (logits, _) = self.forward(&batch.inputs, None, train);
+        self.conditional_logits(&logits, &batch.targets.clamp_min(0.0))
+    }
+
+    fn frame_step(&self, state: LstmState, logits: &Tensor) -> Result<StepState> {
+        let offset = self.config.positive_weight.map_or(0.0, f64::ln);
+        let logits = to_f64s(logits)?.into_iter().map(|l| l - offset).collect();
+        Ok(Box::new(FrameStep { state, logits }))
     }
 }
 
-impl Trainable for FrameLstm {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        FrameLstm::named_parameters(self)
+impl Model for FrameLstm {
+    fn architecture(&self) -> &'static str {
+        ARCHITECTURE
     }
 
-    /// Targets `[batch, T, pitches]`; frames whose targets are [`PAD_TARGET`] are padding. With
-    /// `train` the on cells are weighted by [`FrameLstm::pos_weight`]; without, this is the
-    /// unweighted NLL per frame.
-    fn batch_loss(&self, inputs: &Tensor, targets: &Tensor, train: bool) -> Tensor {
-        let mask = padding_mask(targets);
-        let clean = targets.clamp_min(0.0);
-        let weight = if train { self.pos_weight } else { None };
-        self.loss(inputs, &clean, Some(&mask), weight, train)
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
+    }
+
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn sizes(&self) -> Sizes {
+        Sizes::Frames {
+            pitches: self.config.num_pitches as usize,
+        }
+    }
+
+    /// Binary cross-entropy summed over the pitches of each predicted frame, averaged over the
+    /// real (not padded) frames of the batch. With `train` the on cells are weighted by
+    /// [`FrameLstmConfig::positive_weight`]; without, this is the NLL per frame.
+    fn loss(&self, batch: &Batch, train: bool) -> Tensor {
+        let mask = padding_mask(&batch.targets);
+        let logits = self.batch_logits(batch, train);
+        let weight = if train {
+            self.config.positive_weight
+        } else {
+            None
+        };
+        let per_frame = frame_bce(&logits, &batch.targets.clamp_min(0.0), weight);
+        (per_frame * &mask).sum(Kind::Float) / mask.sum(Kind::Float).clamp_min(1.0)
+    }
+
+    fn stepper(&self) -> Stepper<'_> {
+        Stepper::Frames(self)
+    }
+
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl FrameStepper for FrameLstm {
+    fn num_pitches(&self) -> usize {
+        self.config.num_pitches as usize
+    }
+
+    fn start(&self, primer: &Tensor) -> Result<StepState> {
+        let p = self.config.num_pitches;
+        ensure!(
+            primer.dim() == 2 && primer.size()[1] == p,
+            "the primer has frames of {:?}, the model reads {p} pitches",
+            primer.size()
+        );
+        tch::no_grad(|| {
+            let frames = if primer.size()[0] == 0 {
+                Tensor::zeros([1, p], (Kind::Float, self.device()))
+            } else {
+                primer.to_kind(Kind::Float).to(self.device())
+            };
+            let (logits, state) = self.forward(&frames.unsqueeze(0), None, false);
+            self.frame_step(state, &logits.get(0).get(-1))
+        })
+    }
+
+    fn next_frame(
+        &self,
+        state: &StepState,
+        draw: &mut dyn FnMut(usize, f64) -> bool,
+    ) -> Result<Vec<f32>> {
+        let step = state
+            .downcast_ref::<FrameStep>()
+            .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))?;
+        let p = self.num_pitches();
+        let within: Option<Vec<f64>> = self
+            .pitch_weights()
+            .map(|w| to_f64s(&w))
+            .transpose()?;
+        let mut cells = vec![0f32; p];
+        for j in 0..p {
+            let mut logit = step.logits[j];
+            if let Some(w) = &within {
+                logit += w[j * p..j * p + j]
+                    .iter()
+                    .zip(&cells)
+                    .map(|(w, &c)| w * f64::from(c))
+                    .sum::<f64>();
+            }
+            if draw(j, logit) {
+                cells[j] = 1.0;
+            }
+        }
+        Ok(cells)
+    }
+
+    fn advance(&self, state: StepState, frame: &[f32]) -> Result<StepState> {
+        let step = state_as::<FrameStep>(state)?;
+        let input = Tensor::from_slice(frame)
+            .view([1, frame.len() as i64])
+            .to(self.device());
+        tch::no_grad(|| {
+            let (logits, state) = self.step(&input, Some(&step.state));
+            self.frame_step(state, &logits.get(0))
+        })
     }
 }
 
@@ -347,9 +378,13 @@ impl std::fmt::Display for FrameLstm {
         } else {
             ""
         };
+        let weight = c
+            .positive_weight
+            .map(|w| format!("; training weights the on cells by {w:.1}"))
+            .unwrap_or_default();
         write!(
             f,
-            "FrameLstm: frames ×{} (input dropout {}) → {input}LSTM {}×{} (dropout {}) → linear {}→{}{skip}{chords} → sigmoid; {} parameters on {:?}",
+            "FrameLstm: frames ×{} (input dropout {}) → {input}LSTM {}×{} (dropout {}) → linear {}→{}{skip}{chords} → sigmoid; {} parameters on {:?}{weight}",
             c.num_pitches,
             c.input_dropout,
             c.num_layers,
@@ -363,70 +398,11 @@ impl std::fmt::Display for FrameLstm {
     }
 }
 
-impl crate::notebook::ToHtml for FrameLstm {
-    fn to_html(&self) -> String {
-        let rows: String = self
-            .named_parameters()
-            .iter()
-            .map(|(name, t)| {
-                format!(
-                    "<tr><td><code>{}</code></td><td>{:?}</td><td>{}</td></tr>",
-                    html_escape::encode_text(name),
-                    t.size(),
-                    t.numel()
-                )
-            })
-            .collect();
-        let weight = self
-            .pos_weight
-            .map(|w| format!("<br>training loss weights the on cells by {w:.1}"))
-            .unwrap_or_default();
-        format!(
-            "<div><b>{}</b>{weight}<table><tr><th>parameter</th><th>shape</th><th>count</th></tr>{rows}</table></div>",
-            html_escape::encode_text(&self.to_string())
-        )
-    }
-}
-
-impl FrameLstm {
-    /// Shows the model inline in an evcxr notebook: its layers and a table of its parameters.
-    pub fn evcxr_display(&self) {
-        crate::notebook::emit("text/html", &crate::notebook::ToHtml::to_html(self));
-    }
-}
-
-/// Pads pieces (each `[T_i, pitches]`) into one batch for next-frame prediction: inputs are frames
-/// `0..T_i-1`, targets frames `1..T_i`, both `[batch, max T_i - 1, pitches]`; padded target rows are
-/// [`PAD_TARGET`] (what [`Trainable::batch_loss`] expects). Pieces shorter than 2 frames are
-/// skipped; `None` when none is left.
-pub fn next_frame_batch(pieces: &[&Tensor]) -> Option<(Tensor, Tensor)> {
-    let pieces: Vec<&&Tensor> = pieces.iter().filter(|p| p.size()[0] >= 2).collect();
-    let first = pieces.first()?;
-    let pitches = first.size()[1];
-    let options = (Kind::Float, first.device());
-    let longest = pieces.iter().map(|p| p.size()[0]).max().unwrap_or(2) - 1;
-    let n = pieces.len() as i64;
-    let inputs = Tensor::zeros([n, longest, pitches], options);
-    let targets = Tensor::full([n, longest, pitches], PAD_TARGET, options);
-    for (i, piece) in pieces.iter().enumerate() {
-        let t = piece.size()[0] - 1;
-        let piece = piece.to_kind(Kind::Float);
-        inputs
-            .get(i as i64)
-            .narrow(0, 0, t)
-            .copy_(&piece.narrow(0, 0, t));
-        targets
-            .get(i as i64)
-            .narrow(0, 0, t)
-            .copy_(&piece.narrow(0, 1, t));
-    }
-    Some((inputs, targets))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::{evaluate_batches, fit, AdamConfig, FitOptions};
+    use crate::data::{next_frame_batch, RollBatches};
+    use crate::train::{evaluate, TrainConfig, Trainer};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -470,7 +446,7 @@ mod tests {
     }
 
     #[test]
-    fn padding_does_not_change_the_loss_and_pos_weight_raises_it() -> Result<()> {
+    fn padding_does_not_change_the_loss_and_the_positive_weight_raises_it() -> Result<()> {
         tch::manual_seed(4);
         let model = FrameLstm::new(FrameLstmConfig::debug(4), Device::Cpu)?;
         let long = Tensor::from_slice(&[
@@ -478,16 +454,18 @@ mod tests {
         ])
         .view([4, 4]);
         let short = long.narrow(0, 0, 2);
-        let (x, y) = next_frame_batch(&[&long, &short]).expect("a batch");
-        assert_eq!(x.size(), vec![2, 3, 4]);
+        let both = next_frame_batch(&[&long, &short]).expect("a batch");
+        assert_eq!(both.inputs.size(), vec![2, 3, 4]);
         // By hand: 3 predicted frames of `long` and 1 of `short`, averaged per frame.
-        let (xl, yl) = next_frame_batch(&[&long]).expect("long");
-        let (xs, ys) = next_frame_batch(&[&short]).expect("short");
-        let l_long = model.batch_loss(&xl, &yl, false).double_value(&[]);
-        let l_short = model.batch_loss(&xs, &ys, false).double_value(&[]);
-        let together = model.batch_loss(&x, &y, false).double_value(&[]);
-        assert!((together - (3.0 * l_long + l_short) / 4.0).abs() < 1e-5);
-        let mut weighted = FrameLstm::new(FrameLstmConfig::debug(4), Device::Cpu)?;
+        let alone = |piece: &Tensor| -> Result<f64> {
+            let batch = next_frame_batch(&[piece]).expect("a batch");
+            Ok(model.loss(&batch, false).double_value(&[]))
+        };
+        let together = model.loss(&both, false).double_value(&[]);
+        assert!((together - (3.0 * alone(&long)? + alone(&short)?) / 4.0).abs() < 1e-5);
+        let mut config = FrameLstmConfig::debug(4);
+        config.positive_weight = Some(5.0);
+        let weighted = FrameLstm::new(config, Device::Cpu)?;
         tch::no_grad(|| {
             for ((_, a), (_, b)) in weighted
                 .named_parameters()
@@ -497,13 +475,12 @@ mod tests {
                 a.shallow_clone().copy_(&b);
             }
         });
-        weighted.pos_weight = Some(5.0);
-        let plain = weighted.batch_loss(&x, &y, false).double_value(&[]);
+        let plain = weighted.loss(&both, false).double_value(&[]);
         assert!(
             (plain - together).abs() < 1e-6,
-            "evaluation ignores pos_weight"
+            "evaluation ignores the positive weight"
         );
-        let train = weighted.batch_loss(&x, &y, true).double_value(&[]);
+        let train = weighted.loss(&both, true).double_value(&[]);
         assert!(
             train > plain + 0.1,
             "weighted training loss {train} vs {plain}"
@@ -511,49 +488,39 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn learns_a_repeating_pattern_with_fit() -> Result<()> {
+    /// Trains `config` on `pieces` (pitches 0..n) and returns the NLL per frame on `held_out`.
+    fn trained_nll(
+        config: FrameLstmConfig,
+        pieces: Vec<Vec<Vec<u8>>>,
+        held_out: Vec<Vec<Vec<u8>>>,
+        epochs: usize,
+        lr: f64,
+    ) -> Result<(f64, f64)> {
+        let n = config.num_pitches as usize;
+        let train = RollBatches::from_frames(pieces, 0, n, 0, 4)?;
+        let valid = RollBatches::from_frames(held_out, 0, n, 0, 4)?;
         tch::manual_seed(0);
-        let model = FrameLstm::new(FrameLstmConfig::debug(3), Device::Cpu)?;
-        // C, E, G arpeggio as one-hot frames, repeated.
-        let cells: Vec<f32> = (0..24)
-            .flat_map(|i| {
-                let mut f = [0f32; 3];
-                f[i % 3] = 1.0;
-                f
-            })
-            .collect();
-        let piece = Tensor::from_slice(&cells).view([24, 3]);
-        let batch = next_frame_batch(&[&piece]).expect("batch");
-        let data = vec![batch];
-        let before = evaluate_batches(&model, &data).loss;
-        let options = quiet_fit(60, 3e-2);
-        fit(&model, &options, &mut |_| copies(&data), &copies(&data))?;
-        let after = evaluate_batches(&model, &data).loss;
+        let model = FrameLstm::new(config, Device::Cpu)?;
+        let before = evaluate(&model, &valid, usize::MAX).loss;
+        let mut trainer = Trainer::new(model, TrainConfig::quiet(epochs, lr));
+        trainer.fit(&train, &valid)?;
+        Ok((before, evaluate(trainer.model(), &valid, usize::MAX).loss))
+    }
+
+    #[test]
+    fn learns_a_repeating_arpeggio() -> Result<()> {
+        // C, E, G as one-hot frames, repeated.
+        let arpeggio: Vec<Vec<u8>> = (0..24).map(|i| vec![(i % 3) as u8]).collect();
+        let (before, after) = trained_nll(
+            FrameLstmConfig::debug(3),
+            vec![arpeggio.clone()],
+            vec![arpeggio],
+            60,
+            3e-2,
+        )?;
         assert!(before > 1.5, "untrained NLL {before}");
         assert!(after < 0.3, "trained NLL {after}");
         Ok(())
-    }
-
-    /// Shallow copies of batches (what `fit` takes for each epoch).
-    fn copies(batches: &[(Tensor, Tensor)]) -> Vec<(Tensor, Tensor)> {
-        batches
-            .iter()
-            .map(|(a, b)| (a.shallow_clone(), b.shallow_clone()))
-            .collect()
-    }
-
-    /// Silent fitting for `epochs` at learning rate `lr`.
-    fn quiet_fit(epochs: usize, lr: f64) -> FitOptions {
-        FitOptions {
-            epochs,
-            adam: AdamConfig {
-                lr,
-                ..AdamConfig::default()
-            },
-            verbose: false,
-            ..FitOptions::default()
-        }
     }
 
     fn autoregressive(pitches: i64) -> FrameLstmConfig {
@@ -604,29 +571,65 @@ mod tests {
         // so independent pitches are stuck at 4 ln 2 = 2.77 nats and chords can reach ln 2 = 0.69.
         let coin_flip_chords = |seed: u64| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let cells: Vec<f32> = (0..2000)
-                .flat_map(|_| {
+            let frames: Vec<Vec<u8>> = (0..2000)
+                .map(|_| {
                     if rng.random::<bool>() {
-                        [1f32, 0., 1., 0.]
+                        vec![0, 2]
                     } else {
-                        [0f32, 1., 0., 1.]
+                        vec![1, 3]
                     }
                 })
                 .collect();
-            let piece = Tensor::from_slice(&cells).view([2000, 4]);
-            vec![next_frame_batch(&[&piece]).expect("batch")]
+            vec![frames]
         };
-        let (data, held_out) = (coin_flip_chords(11), coin_flip_chords(12));
-        let options = quiet_fit(100, 1e-1);
-        let mut nll = Vec::new();
-        for config in [FrameLstmConfig::debug(4), autoregressive(4)] {
-            tch::manual_seed(0);
-            let model = FrameLstm::new(config, Device::Cpu)?;
-            fit(&model, &options, &mut |_| copies(&data), &copies(&data))?;
-            nll.push(evaluate_batches(&model, &held_out).loss);
-        }
-        assert!(nll[0] > 2.6, "independent pitches reached {}", nll[0]);
-        assert!(nll[1] < 0.9, "pitch autoregression reached {}", nll[1]);
+        let independent = trained_nll(
+            FrameLstmConfig::debug(4),
+            coin_flip_chords(11),
+            coin_flip_chords(12),
+            100,
+            1e-1,
+        )?
+        .1;
+        let chords = trained_nll(
+            autoregressive(4),
+            coin_flip_chords(11),
+            coin_flip_chords(12),
+            100,
+            1e-1,
+        )?
+        .1;
+        assert!(independent > 2.6, "independent pitches reached {independent}");
+        assert!(chords < 0.9, "pitch autoregression reached {chords}");
+        Ok(())
+    }
+
+    #[test]
+    fn generation_draws_each_pitch_given_the_lower_ones_and_undoes_the_weight() -> Result<()> {
+        let mut config = autoregressive(3);
+        config.positive_weight = Some(std::f64::consts::E);
+        let model = FrameLstm::new(config, Device::Cpu)?;
+        tch::no_grad(|| {
+            for (name, t) in model.named_parameters() {
+                let _ = t.shallow_clone().zero_();
+                if name == "pitch.weight" {
+                    let mut w = [0f32; 9];
+                    w[2 * 3] = 5.0; // pitch 2 reads pitch 0
+                    t.shallow_clone().copy_(&Tensor::from_slice(&w).view([3, 3]));
+                }
+            }
+        });
+        let state = model.start(&Tensor::zeros([0, 3], (Kind::Float, Device::Cpu)))?;
+        let mut seen = Vec::new();
+        let frame = model.next_frame(&state, &mut |j, logit| {
+            seen.push((j, logit));
+            j == 0
+        })?;
+        assert_eq!(frame, vec![1.0, 0.0, 0.0]);
+        // Logit 0 less ln e = -1 for every pitch; pitch 2 gains 5 from pitch 0.
+        assert_eq!(seen.len(), 3);
+        assert!((seen[0].1 + 1.0).abs() < 1e-6 && (seen[2].1 - 4.0).abs() < 1e-6);
+        let state = model.advance(state, &frame)?;
+        assert!(model.next_frame(&state, &mut |_, _| false)?.iter().all(|&c| c == 0.0));
         Ok(())
     }
 
@@ -638,5 +641,9 @@ mod tests {
         let mut config = FrameLstmConfig::debug(5);
         config.input_projection = Some(0);
         assert!(FrameLstm::new(config, Device::Cpu).is_err());
+        let mut config = FrameLstmConfig::debug(5);
+        config.positive_weight = Some(-1.0);
+        let err = FrameLstm::new(config, Device::Cpu).expect_err("negative weight");
+        assert!(format!("{err:#}").contains("positive_weight"));
     }
 }

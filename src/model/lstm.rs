@@ -1,15 +1,26 @@
-//! An LSTM language model over token ids: embedding → LSTM × n → dropout → linear.
+//! An LSTM language model over token ids, many-to-many: embedding → LSTM × n → dropout → linear,
+//! predicting the next token at every step. The character model of ABC tunes; it trains on any
+//! token stream.
 //!
 //! Parameter names follow PyTorch's (`embed.weight`, `lstm.weight_ih_l0`, …, `head.weight`), so a
 //! checkpoint can be compared with, or loaded into, the same model written in Python.
 
+use super::{
+    linear_layer, state_as, to_f64s, LstmStack, LstmState, Model, Sizes,
+    StepState, Stepper, TokenStepper,
+};
+use crate::data::Batch;
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::{Device, Tensor};
 
+/// The architecture name of [`LstmLm`] in checkpoints.
+pub const ARCHITECTURE: &str = "lstm_lm";
+
 /// Sizes of an [`LstmLm`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LstmConfig {
     /// Number of distinct tokens (input and output).
     pub vocab_size: i64,
@@ -48,26 +59,16 @@ impl LstmConfig {
 
     fn validate(&self) -> Result<()> {
         ensure!(self.vocab_size > 0, "vocab_size must be positive");
-        ensure!(
-            self.embed_dim > 0 && self.hidden_size > 0,
-            "layer sizes must be positive"
-        );
+        ensure!(self.embed_dim > 0, "embed_dim must be positive");
+        ensure!(self.hidden_size > 0, "hidden_size must be positive");
         ensure!(self.num_layers > 0, "num_layers must be at least 1");
         ensure!(
             (0.0..1.0).contains(&self.dropout),
-            "dropout must be in [0, 1)"
+            "dropout must be in [0, 1), not {}",
+            self.dropout
         );
         Ok(())
     }
-}
-
-/// The recurrent state carried from one step to the next: (h, c), each `[layers, batch, hidden]`.
-#[derive(Debug)]
-pub struct LstmState {
-    /// Hidden state.
-    pub h: Tensor,
-    /// Cell state.
-    pub c: Tensor,
 }
 
 /// An LSTM language model that owns its parameters (so a notebook can keep it across cells).
@@ -78,7 +79,7 @@ pub struct LstmLm {
     /// The parameters.
     pub vs: nn::VarStore,
     embed: Tensor,
-    lstm_weights: Vec<Tensor>,
+    lstm: LstmStack,
     head_weight: Tensor,
     head_bias: Tensor,
 }
@@ -97,74 +98,28 @@ impl LstmLm {
                 stdev: 1.0,
             },
         );
-        let lstm = root.sub("lstm");
-        let bound = 1.0 / (config.hidden_size as f64).sqrt();
-        let uniform = Init::Uniform {
-            lo: -bound,
-            up: bound,
-        };
-        let mut lstm_weights = Vec::new();
-        for layer in 0..config.num_layers {
-            let input = if layer == 0 {
-                config.embed_dim
-            } else {
-                config.hidden_size
-            };
-            let gates = 4 * config.hidden_size;
-            lstm_weights.push(lstm.var(&format!("weight_ih_l{layer}"), &[gates, input], uniform));
-            lstm_weights.push(lstm.var(
-                &format!("weight_hh_l{layer}"),
-                &[gates, config.hidden_size],
-                uniform,
-            ));
-            lstm_weights.push(lstm.var(&format!("bias_ih_l{layer}"), &[gates], uniform));
-            lstm_weights.push(lstm.var(&format!("bias_hh_l{layer}"), &[gates], uniform));
-        }
-        let head = root.sub("head");
-        let head_bound = 1.0 / (config.hidden_size as f64).sqrt();
-        let head_init = Init::Uniform {
-            lo: -head_bound,
-            up: head_bound,
-        };
-        let head_weight = head.var(
-            "weight",
-            &[config.vocab_size, config.hidden_size],
-            head_init,
+        let lstm = LstmStack::new(
+            &root.sub("lstm"),
+            config.embed_dim,
+            config.hidden_size,
+            config.num_layers,
+            config.dropout,
         );
-        let head_bias = head.var("bias", &[config.vocab_size], head_init);
+        let (head_weight, head_bias) =
+            linear_layer(&root.sub("head"), config.vocab_size, config.hidden_size);
         Ok(LstmLm {
             config,
             vs,
             embed,
-            lstm_weights,
+            lstm,
             head_weight,
             head_bias,
         })
     }
 
-    /// The device the parameters live on.
-    pub fn device(&self) -> Device {
-        self.vs.device()
-    }
-
-    /// Total number of parameters.
-    pub fn parameter_count(&self) -> i64 {
-        super::parameter_count(&self.vs)
-    }
-
-    /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        super::sorted_parameters(&self.vs)
-    }
-
     /// A zero state for `batch` sequences.
     pub fn zero_state(&self, batch: i64) -> LstmState {
-        LstmState::zeros(
-            self.config.num_layers,
-            batch,
-            self.config.hidden_size,
-            self.device(),
-        )
+        self.lstm.zero_state(batch, self.device())
     }
 
     /// Runs token ids `[batch, time]` from `state` (zeros when `None`); returns logits
@@ -175,30 +130,12 @@ impl LstmLm {
         state: Option<&LstmState>,
         train: bool,
     ) -> (Tensor, LstmState) {
-        let batch = ids.size()[0];
-        let zero;
-        let state = match state {
-            Some(s) => s,
-            None => {
-                zero = self.zero_state(batch);
-                &zero
-            }
-        };
         let x = Tensor::embedding(&self.embed, ids, -1, false, false);
-        let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
-        let (out, h, c) = x.lstm(
-            &[&state.h, &state.c],
-            &weights,
-            true,
-            self.config.num_layers,
-            self.config.dropout,
-            train,
-            false,
-            true,
-        );
-        let out = out.dropout(self.config.dropout, train);
-        let logits = out.linear(&self.head_weight, Some(&self.head_bias));
-        (logits, LstmState { h, c })
+        let (out, state) = self.lstm.run(&x, state, train);
+        let logits = out
+            .dropout(self.config.dropout, train)
+            .linear(&self.head_weight, Some(&self.head_bias));
+        (logits, state)
     }
 
     /// One step for generation: ids `[batch]` → logits `[batch, vocab]` and the next state.
@@ -206,14 +143,71 @@ impl LstmLm {
         let (logits, state) = self.forward(&ids.unsqueeze(1), state, false);
         (logits.squeeze_dim(1), state)
     }
+}
 
-    /// Mean cross-entropy (nats per token) of predicting `targets` from `inputs`, both `[batch, time]`.
-    pub fn loss(&self, inputs: &Tensor, targets: &Tensor, train: bool) -> Tensor {
-        let (logits, _) = self.forward(inputs, None, train);
-        let v = self.config.vocab_size;
+impl Model for LstmLm {
+    fn architecture(&self) -> &'static str {
+        ARCHITECTURE
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
+    }
+
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn sizes(&self) -> Sizes {
+        Sizes::Tokens {
+            vocab: self.config.vocab_size as usize,
+        }
+    }
+
+    /// Mean cross-entropy (nats per token) of predicting the targets `[batch, time]` from the
+    /// inputs `[batch, time]`.
+    fn loss(&self, batch: &Batch, train: bool) -> Tensor {
+        let (logits, _) = self.forward(&batch.inputs, None, train);
         logits
-            .view([-1, v])
-            .cross_entropy_for_logits(&targets.view([-1]))
+            .view([-1, self.config.vocab_size])
+            .cross_entropy_for_logits(&batch.targets.view([-1]))
+    }
+
+    fn stepper(&self) -> Stepper<'_> {
+        Stepper::Tokens(self)
+    }
+
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl TokenStepper for LstmLm {
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size as usize
+    }
+
+    fn start(&self, primer: &[i64]) -> Result<(Vec<f64>, StepState)> {
+        ensure!(
+            !primer.is_empty(),
+            "the primer must hold at least one token"
+        );
+        tch::no_grad(|| {
+            let ids = Tensor::from_slice(primer).view([1, -1]).to(self.device());
+            let (logits, state) = self.forward(&ids, None, false);
+            Ok((to_f64s(&logits.select(1, -1))?, Box::new(state) as StepState))
+        })
+    }
+
+    fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)> {
+        let state = state_as::<LstmState>(state)?;
+        tch::no_grad(|| {
+            let (logits, state) = self.step(
+                &Tensor::from_slice(&[id]).to(self.device()),
+                Some(&*state),
+            );
+            Ok((to_f64s(&logits)?, Box::new(state) as StepState))
+        })
     }
 }
 
@@ -259,15 +253,18 @@ mod tests {
         let model = LstmLm::new(LstmConfig::debug(7), Device::Cpu)?;
         let ids = [3i64, 1, 4, 1, 5];
         let (whole, _) = model.forward(&Tensor::from_slice(&ids).view([1, 5]), None, false);
-        let mut state = None;
-        for (t, &id) in ids.iter().enumerate() {
-            let (logits, next) = model.step(&Tensor::from_slice(&[id]), state.as_ref());
-            let diff = (logits - whole.get(0).get(t as i64))
-                .abs()
-                .max()
-                .double_value(&[]);
+        let (mut logits, mut state) = model.start(&ids[..1])?;
+        for t in 0..ids.len() {
+            let expected = to_f64s(&whole.get(0).get(t as i64))?;
+            let diff = logits
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
             assert!(diff < 1e-5, "step {t} differs by {diff}");
-            state = Some(next);
+            if t + 1 < ids.len() {
+                (logits, state) = model.advance(state, ids[t + 1])?;
+            }
         }
         Ok(())
     }
@@ -276,6 +273,7 @@ mod tests {
     fn rejects_bad_configs() {
         let mut config = LstmConfig::debug(5);
         config.num_layers = 0;
-        assert!(LstmLm::new(config, Device::Cpu).is_err());
+        let err = LstmLm::new(config, Device::Cpu).expect_err("no layers");
+        assert!(format!("{err:#}").contains("num_layers"));
     }
 }

@@ -1,16 +1,184 @@
-//! tch models, one readable file each.
+//! tch models, one readable file each, all behind one [`Model`] trait: the trainer, the checkpoint
+//! format, headless runs, the sampler and the displays are written once against it.
+//!
+//! - [`LstmLm`] (`lstm_lm`): many-to-many next-token LSTM (ABC characters, or any token stream).
+//! - [`WindowLstm`] (`window_lstm`): many-to-one, a window of ids → the next id, optional attention.
+//! - [`FrameLstm`] (`frame_lstm`): multi-hot piano-roll frames → the next frame.
+//!
+//! They share one LSTM stack ([`LstmStack`]: weights, zero state, step, run). A new model
+//! implements [`Model`], says how it generates ([`Stepper`]) and adds one line to [`build`].
 
 pub mod frame_lstm;
+pub mod losses;
 pub mod lstm;
+pub mod stack;
 pub mod window;
 
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
-pub use lstm::{LstmConfig, LstmLm, LstmState};
+pub use lstm::{LstmConfig, LstmLm};
+pub use stack::{LstmStack, LstmState};
 pub use window::{WindowConfig, WindowLstm};
 
+use crate::data::Batch;
+use anyhow::{bail, Context, Result};
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::fmt::Debug;
 use tch::{nn, Device, Kind, Tensor};
 
-/// Number of trainable parameters in `vs` (shared by the models' `parameter_count`).
+/// What a model reads and predicts, as an encoding must match it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sizes {
+    /// Token ids `0..vocab`.
+    Tokens {
+        /// Number of ids.
+        vocab: usize,
+    },
+    /// Multi-hot frames of `pitches` cells.
+    Frames {
+        /// Cells per frame.
+        pitches: usize,
+    },
+}
+
+impl std::fmt::Display for Sizes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sizes::Tokens { vocab } => write!(f, "token ids of a vocabulary of {vocab}"),
+            Sizes::Frames { pitches } => write!(f, "frames of {pitches} pitches"),
+        }
+    }
+}
+
+/// A model the trainer, checkpoints and the sampler can use. It owns its parameters (so a
+/// notebook can keep it across cells).
+pub trait Model: Any + Debug {
+    /// The architecture's name in checkpoints (`lstm_lm`, `window_lstm`, `frame_lstm`).
+    fn architecture(&self) -> &'static str;
+
+    /// The config the model was built with, as JSON ([`build`] takes it back).
+    fn config_json(&self) -> serde_json::Value;
+
+    /// The parameters.
+    fn var_store(&self) -> &nn::VarStore;
+
+    /// What the model reads and predicts.
+    fn sizes(&self) -> Sizes;
+
+    /// Mean loss over the batch's predictions (a scalar attached to the graph; nats per token,
+    /// window or frame); `train` turns dropout and training-only weighting on.
+    fn loss(&self, batch: &Batch, train: bool) -> Tensor;
+
+    /// Share of the batch's targets the model ranks first (evaluation mode), when accuracy means
+    /// something for the model.
+    fn accuracy(&self, _batch: &Batch) -> Option<f64> {
+        None
+    }
+
+    /// How the model generates, one step at a time.
+    fn stepper(&self) -> Stepper<'_>;
+
+    /// One line saying what the model is.
+    fn summary(&self) -> String;
+
+    /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        sorted_parameters(self.var_store())
+    }
+
+    /// The device the parameters live on.
+    fn device(&self) -> Device {
+        self.var_store().device()
+    }
+
+    /// Number of trainable parameters.
+    fn parameter_count(&self) -> i64 {
+        parameter_count(self.var_store())
+    }
+}
+
+/// Whatever a model carries from one generation step to the next (its own type inside).
+pub type StepState = Box<dyn Any>;
+
+/// How a model generates: token by token, or frame by frame.
+pub enum Stepper<'a> {
+    /// A token model.
+    Tokens(&'a dyn TokenStepper),
+    /// A piano-roll model.
+    Frames(&'a dyn FrameStepper),
+}
+
+/// A model that predicts the next token from the ones before it.
+pub trait TokenStepper {
+    /// Number of ids the model scores.
+    fn vocab_size(&self) -> usize;
+
+    /// Reads the primer (at least one id); returns the logits for the next id and the state.
+    fn start(&self, primer: &[i64]) -> Result<(Vec<f64>, StepState)>;
+
+    /// Reads one more id; returns the logits for the id after it and the new state.
+    fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)>;
+}
+
+/// A model that predicts the next piano-roll frame from the frames before it.
+pub trait FrameStepper {
+    /// Cells per frame.
+    fn num_pitches(&self) -> usize;
+
+    /// Reads the primer frames `[T, pitches]` (0/1; with `T = 0` a silent frame) and returns the
+    /// state from which the next frame is drawn.
+    fn start(&self, primer: &Tensor) -> Result<StepState>;
+
+    /// Draws the next frame, pitch by pitch from low to high: `draw(pitch, logit)` gets each
+    /// pitch's logit given the pitches already drawn below it (calibrated: a training-only
+    /// weighting is undone) and says whether it sounds. Returns the frame as 0/1 cells.
+    fn next_frame(
+        &self,
+        state: &StepState,
+        draw: &mut dyn FnMut(usize, f64) -> bool,
+    ) -> Result<Vec<f32>>;
+
+    /// Reads the drawn frame; returns the state for the frame after it.
+    fn advance(&self, state: StepState, frame: &[f32]) -> Result<StepState>;
+}
+
+/// Builds the model an architecture name and config describe, freshly initialised on `device`
+/// (a checkpoint then copies its weights in). Errors name the architecture and the bad field.
+pub fn build(
+    architecture: &str,
+    config: &serde_json::Value,
+    device: Device,
+) -> Result<Box<dyn Model>> {
+    fn parse<C: DeserializeOwned>(architecture: &str, config: &serde_json::Value) -> Result<C> {
+        serde_json::from_value(config.clone())
+            .with_context(|| format!("bad {architecture} model config"))
+    }
+    Ok(match architecture {
+        lstm::ARCHITECTURE => Box::new(LstmLm::new(parse(architecture, config)?, device)?),
+        window::ARCHITECTURE => Box::new(WindowLstm::new(parse(architecture, config)?, device)?),
+        frame_lstm::ARCHITECTURE => Box::new(FrameLstm::new(parse(architecture, config)?, device)?),
+        other => bail!(
+            "unknown model architecture {other:?} (this tunesmith knows {})",
+            ARCHITECTURES.join(", ")
+        ),
+    })
+}
+
+/// The architectures [`build`] knows.
+pub const ARCHITECTURES: [&str; 3] = [
+    lstm::ARCHITECTURE,
+    window::ARCHITECTURE,
+    frame_lstm::ARCHITECTURE,
+];
+
+impl dyn Model {
+    /// The model as its own type, when it is one.
+    pub fn downcast_ref<M: Model>(&self) -> Option<&M> {
+        (self as &dyn Any).downcast_ref::<M>()
+    }
+}
+
+/// Number of trainable parameters in `vs`.
 pub(crate) fn parameter_count(vs: &nn::VarStore) -> i64 {
     vs.trainable_variables()
         .iter()
@@ -25,13 +193,74 @@ pub(crate) fn sorted_parameters(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
     vars
 }
 
-impl LstmState {
-    /// A zero state of `layers` × `batch` × `hidden` on `device`.
-    pub fn zeros(layers: i64, batch: i64, hidden: i64, device: Device) -> Self {
-        let zeros = Tensor::zeros([layers, batch, hidden], (Kind::Float, device));
-        LstmState {
-            h: zeros.shallow_clone(),
-            c: zeros,
-        }
+/// PyTorch's default initialisation of a linear layer `[out, inp]`: uniform in ±1/√inp.
+pub(crate) fn linear_layer(path: &nn::Path, out: i64, inp: i64) -> (Tensor, Tensor) {
+    let bound = 1.0 / (inp as f64).sqrt();
+    let init = nn::Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
+    (
+        path.var("weight", &[out, inp], init),
+        path.var("bias", &[out], init),
+    )
+}
+
+/// Share of rows whose highest logit is the target: `logits` `[n, vocab]`, `targets` `[n]`.
+pub fn argmax_accuracy(logits: &Tensor, targets: &Tensor) -> f64 {
+    logits
+        .argmax(-1, false)
+        .eq_tensor(targets)
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[])
+}
+
+/// A tensor's values as `f64`s, on the CPU.
+pub(crate) fn to_f64s(t: &Tensor) -> Result<Vec<f64>> {
+    let flat = t.to_kind(Kind::Double).to_device(Device::Cpu).view([-1]);
+    Vec::<f64>::try_from(&flat).context("reading the model's outputs")
+}
+
+/// The state a stepper made, as its own type (a state of another model is an error).
+pub(crate) fn state_as<T: 'static>(state: StepState) -> Result<Box<T>> {
+    state
+        .downcast::<T>()
+        .map_err(|_| anyhow::anyhow!("a generation state of another model was passed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_makes_every_architecture_and_names_bad_fields() -> Result<()> {
+        let lm = build(
+            "lstm_lm",
+            &serde_json::to_value(LstmConfig::debug(5))?,
+            Device::Cpu,
+        )?;
+        assert_eq!(lm.architecture(), "lstm_lm");
+        assert_eq!(lm.sizes(), Sizes::Tokens { vocab: 5 });
+        assert!(lm.downcast_ref::<LstmLm>().is_some());
+        assert!(lm.downcast_ref::<WindowLstm>().is_none());
+        let window = build(
+            "window_lstm",
+            &serde_json::to_value(WindowConfig::debug(7, true))?,
+            Device::Cpu,
+        )?;
+        assert_eq!(window.sizes(), Sizes::Tokens { vocab: 7 });
+        let frames = build(
+            "frame_lstm",
+            &serde_json::to_value(FrameLstmConfig::debug(6))?,
+            Device::Cpu,
+        )?;
+        assert_eq!(frames.sizes(), Sizes::Frames { pitches: 6 });
+        let err = build("lstm_lm", &serde_json::json!({"vocab_size": 3}), Device::Cpu)
+            .expect_err("missing fields");
+        assert!(format!("{err:#}").contains("embed_dim"), "{err:#}");
+        let err = build("gru", &serde_json::json!({}), Device::Cpu).expect_err("unknown");
+        assert!(format!("{err:#}").contains("\"gru\""), "{err:#}");
+        Ok(())
     }
 }

@@ -8,19 +8,30 @@
 //! Attention pooling is additive (Bahdanau style): a score `v · tanh(W h_t + b)` per step, a
 //! softmax over the window, and the weighted sum of the LSTM outputs, concatenated with the last
 //! hidden state before the output layer.
+//!
+//! Generation slides a window of the last [`WindowConfig::window`] ids along the piece.
 
-use super::LstmState;
-use crate::train::{argmax_accuracy, Trainable};
+use super::{
+    argmax_accuracy, linear_layer, state_as, to_f64s, LstmStack, Model, Sizes, StepState,
+    Stepper, TokenStepper,
+};
+use crate::data::Batch;
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
+/// The architecture name of [`WindowLstm`] in checkpoints.
+pub const ARCHITECTURE: &str = "window_lstm";
+
 /// Sizes of a [`WindowLstm`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WindowConfig {
     /// Number of distinct tokens (input and output).
     pub vocab_size: i64,
+    /// Ids per input window (the window it trains on and generates with).
+    pub window: usize,
     /// Width of the token embedding.
     pub embed_dim: i64,
     /// Width of each LSTM layer.
@@ -34,10 +45,12 @@ pub struct WindowConfig {
 }
 
 impl WindowConfig {
-    /// The seed's model: 2 LSTM layers of `hidden_size`, embedding 64 wide, attention on.
+    /// The seed's model: windows of 100 ids, 2 LSTM layers of `hidden_size`, embedding 64 wide,
+    /// attention on.
     pub fn seed(vocab_size: usize, hidden_size: i64) -> Self {
         WindowConfig {
             vocab_size: vocab_size as i64,
+            window: 100,
             embed_dim: 64.min(hidden_size),
             hidden_size,
             num_layers: 2,
@@ -46,10 +59,11 @@ impl WindowConfig {
         }
     }
 
-    /// A tiny model for fast tests.
+    /// A tiny model for fast tests (windows of 6 ids).
     pub fn debug(vocab_size: usize, attention: bool) -> Self {
         WindowConfig {
             vocab_size: vocab_size as i64,
+            window: 6,
             embed_dim: 8,
             hidden_size: 16,
             num_layers: 1,
@@ -60,14 +74,14 @@ impl WindowConfig {
 
     fn validate(&self) -> Result<()> {
         ensure!(self.vocab_size > 0, "vocab_size must be positive");
-        ensure!(
-            self.embed_dim > 0 && self.hidden_size > 0,
-            "layer sizes must be positive"
-        );
+        ensure!(self.window > 0, "window must be positive");
+        ensure!(self.embed_dim > 0, "embed_dim must be positive");
+        ensure!(self.hidden_size > 0, "hidden_size must be positive");
         ensure!(self.num_layers > 0, "num_layers must be at least 1");
         ensure!(
             (0.0..1.0).contains(&self.dropout),
-            "dropout must be in [0, 1)"
+            "dropout must be in [0, 1), not {}",
+            self.dropout
         );
         Ok(())
     }
@@ -90,7 +104,7 @@ pub struct WindowLstm {
     /// The parameters.
     pub vs: nn::VarStore,
     embed: Tensor,
-    lstm_weights: Vec<Tensor>,
+    lstm: LstmStack,
     attention: Option<Attention>,
     head_weight: Tensor,
     head_bias: Tensor,
@@ -112,82 +126,44 @@ impl WindowLstm {
                 stdev: 1.0,
             },
         );
-        let uniform = |fan_in: i64| {
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            Init::Uniform {
-                lo: -bound,
-                up: bound,
-            }
-        };
-        let lstm = root.sub("lstm");
-        let mut lstm_weights = Vec::new();
-        for layer in 0..config.num_layers {
-            let input = if layer == 0 { config.embed_dim } else { h };
-            lstm_weights.push(lstm.var(
-                &format!("weight_ih_l{layer}"),
-                &[4 * h, input],
-                uniform(h),
-            ));
-            lstm_weights.push(lstm.var(&format!("weight_hh_l{layer}"), &[4 * h, h], uniform(h)));
-            lstm_weights.push(lstm.var(&format!("bias_ih_l{layer}"), &[4 * h], uniform(h)));
-            lstm_weights.push(lstm.var(&format!("bias_hh_l{layer}"), &[4 * h], uniform(h)));
-        }
+        let lstm = LstmStack::new(
+            &root.sub("lstm"),
+            config.embed_dim,
+            h,
+            config.num_layers,
+            config.dropout,
+        );
         let attention = config.attention.then(|| {
             let a = root.sub("attn");
-            Attention {
-                weight: a.var("weight", &[h, h], uniform(h)),
-                bias: a.var("bias", &[h], uniform(h)),
-                v: a.var("v", &[h], uniform(h)),
-            }
+            let (weight, bias) = linear_layer(&a, h, h);
+            let bound = 1.0 / (h as f64).sqrt();
+            let v = a.var(
+                "v",
+                &[h],
+                Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                },
+            );
+            Attention { weight, bias, v }
         });
         let head_in = if config.attention { 2 * h } else { h };
-        let head = root.sub("head");
-        let head_weight = head.var("weight", &[config.vocab_size, head_in], uniform(head_in));
-        let head_bias = head.var("bias", &[config.vocab_size], uniform(head_in));
+        let (head_weight, head_bias) = linear_layer(&root.sub("head"), config.vocab_size, head_in);
         Ok(WindowLstm {
             config,
             vs,
             embed,
-            lstm_weights,
+            lstm,
             attention,
             head_weight,
             head_bias,
         })
     }
 
-    /// The device the parameters live on.
-    pub fn device(&self) -> Device {
-        self.vs.device()
-    }
-
-    /// Total number of parameters.
-    pub fn parameter_count(&self) -> i64 {
-        super::parameter_count(&self.vs)
-    }
-
-    /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        super::sorted_parameters(&self.vs)
-    }
-
     /// LSTM outputs `[batch, window, hidden]` for ids `[batch, window]`.
     fn encode(&self, ids: &Tensor, train: bool) -> Tensor {
-        let c = &self.config;
-        let batch = ids.size()[0];
-        let zero = LstmState::zeros(c.num_layers, batch, c.hidden_size, self.device());
         let x = Tensor::embedding(&self.embed, ids, -1, false, false);
-        let weights: Vec<&Tensor> = self.lstm_weights.iter().collect();
-        let (out, _, _) = x.lstm(
-            &[&zero.h, &zero.c],
-            &weights,
-            true,
-            c.num_layers,
-            c.dropout,
-            train,
-            false,
-            true,
-        );
-        out
+        self.lstm.run(&x, None, train).0
     }
 
     /// Attention weights `[batch, window]` (summing to 1 over the window) for LSTM outputs.
@@ -226,28 +202,74 @@ impl WindowLstm {
         }))
     }
 
-    /// Mean cross-entropy (nats per window) of predicting `targets` `[batch]` from windows
-    /// `[batch, window]`.
-    pub fn loss(&self, inputs: &Tensor, targets: &Tensor, train: bool) -> Tensor {
-        self.forward(inputs, train)
-            .cross_entropy_for_logits(&targets.view([-1]))
+    fn logits_of(&self, context: &[i64]) -> Result<Vec<f64>> {
+        let ids = Tensor::from_slice(context).view([1, -1]).to(self.device());
+        tch::no_grad(|| to_f64s(&self.forward(&ids, false)))
     }
 }
 
-impl Trainable for WindowLstm {
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        WindowLstm::named_parameters(self)
+impl Model for WindowLstm {
+    fn architecture(&self) -> &'static str {
+        ARCHITECTURE
     }
 
-    fn batch_loss(&self, inputs: &Tensor, targets: &Tensor, train: bool) -> Tensor {
-        self.loss(inputs, targets, train)
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
     }
 
-    fn batch_accuracy(&self, inputs: &Tensor, targets: &Tensor) -> Option<f64> {
-        Some(argmax_accuracy(
-            &self.forward(inputs, false),
-            &targets.view([-1]),
-        ))
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn sizes(&self) -> Sizes {
+        Sizes::Tokens {
+            vocab: self.config.vocab_size as usize,
+        }
+    }
+
+    /// Mean cross-entropy (nats per window) of predicting the targets `[batch]` from the windows
+    /// `[batch, window]`.
+    fn loss(&self, batch: &Batch, train: bool) -> Tensor {
+        self.forward(&batch.inputs, train)
+            .cross_entropy_for_logits(&batch.targets.view([-1]))
+    }
+
+    fn accuracy(&self, batch: &Batch) -> Option<f64> {
+        let logits = tch::no_grad(|| self.forward(&batch.inputs, false));
+        Some(argmax_accuracy(&logits, &batch.targets.view([-1])))
+    }
+
+    fn stepper(&self) -> Stepper<'_> {
+        Stepper::Tokens(self)
+    }
+
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Generation reads the last `window` ids (a shorter primer as it is).
+impl TokenStepper for WindowLstm {
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size as usize
+    }
+
+    fn start(&self, primer: &[i64]) -> Result<(Vec<f64>, StepState)> {
+        ensure!(
+            !primer.is_empty(),
+            "the primer must hold at least one token"
+        );
+        let context = primer[primer.len().saturating_sub(self.config.window)..].to_vec();
+        Ok((self.logits_of(&context)?, Box::new(context)))
+    }
+
+    fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)> {
+        let mut context = *state_as::<Vec<i64>>(state)?;
+        context.push(id);
+        if context.len() > self.config.window {
+            context.drain(..context.len() - self.config.window);
+        }
+        Ok((self.logits_of(&context)?, Box::new(context)))
     }
 }
 
@@ -266,7 +288,8 @@ impl std::fmt::Display for WindowLstm {
         };
         write!(
             f,
-            "WindowLstm (many-to-one): embedding {}×{} → LSTM {}×{} (dropout {}) → {pooling} → linear {}→{}; {} parameters on {:?}",
+            "WindowLstm (many-to-one, windows of {}): embedding {}×{} → LSTM {}×{} (dropout {}) → {pooling} → linear {}→{}; {} parameters on {:?}",
+            c.window,
             c.vocab_size,
             c.embed_dim,
             c.num_layers,
@@ -280,35 +303,9 @@ impl std::fmt::Display for WindowLstm {
     }
 }
 
-impl WindowLstm {
-    /// The model as HTML: its summary line and a table of parameters.
-    pub fn to_html(&self) -> String {
-        use html_escape::encode_text as esc;
-        let mut rows = String::new();
-        for (name, t) in self.named_parameters() {
-            rows.push_str(&format!(
-                "<tr><td><code>{}</code></td><td>{:?}</td><td>{}</td></tr>",
-                esc(&name),
-                t.size(),
-                t.numel()
-            ));
-        }
-        format!(
-            "<div><b>{}</b><table class=\"tunesmith\"><thead><tr><th>parameter</th><th>shape</th><th>count</th></tr></thead><tbody>{rows}</tbody></table></div>",
-            esc(&self.to_string())
-        )
-    }
-
-    /// Shows the model inline in an evcxr notebook (layers and parameter counts).
-    pub fn evcxr_display(&self) {
-        crate::notebook::emit("text/html", &self.to_html());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::{evaluate_batches, fit, AdamConfig, FitOptions};
 
     #[test]
     fn shapes_and_parameter_counts() -> Result<()> {
@@ -328,7 +325,19 @@ mod tests {
         let sums = weights.sum_dim_intlist(1, false, Kind::Float);
         assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-5);
         assert!(attn.to_string().contains("attention"));
-        assert!(attn.to_html().contains("attn.v"));
+        Ok(())
+    }
+
+    #[test]
+    fn generation_slides_a_window_of_the_trained_length() -> Result<()> {
+        let mut config = WindowConfig::debug(5, false);
+        config.window = 3;
+        let model = WindowLstm::new(config, Device::Cpu)?;
+        let (logits, state) = model.start(&[1, 2, 3, 4])?;
+        assert_eq!(logits.len(), 5);
+        let (_, state) = model.advance(state, 0)?;
+        let context = state_as::<Vec<i64>>(state)?;
+        assert_eq!(*context, vec![3, 4, 0]);
         Ok(())
     }
 
@@ -336,58 +345,7 @@ mod tests {
     fn rejects_bad_configs() {
         let mut config = WindowConfig::debug(5, true);
         config.dropout = 1.5;
-        assert!(WindowLstm::new(config, Device::Cpu).is_err());
-    }
-
-    /// The next token is the one that was `lag` steps back: the model must look past the last
-    /// step, which attention makes easy.
-    #[test]
-    fn learns_a_lagged_copy_with_and_without_attention() -> Result<()> {
-        tch::set_num_threads(1);
-        for attention in [true, false] {
-            tch::manual_seed(7);
-            let model = WindowLstm::new(WindowConfig::debug(4, attention), Device::Cpu)?;
-            let stream: Vec<i64> = (0..600u64)
-                .map(|i| ((i * 2654435761) >> 7) as i64 % 4)
-                .collect();
-            let window = 6;
-            let mut xs = Vec::new();
-            let mut ys = Vec::new();
-            for s in 0..stream.len() - window {
-                xs.extend_from_slice(&stream[s..s + window]);
-                ys.push(stream[s + window - 3]);
-            }
-            let n = ys.len() as i64;
-            let x = Tensor::from_slice(&xs).view([n, window as i64]);
-            let y = Tensor::from_slice(&ys);
-            let batches: Vec<(Tensor, Tensor)> = (0..n / 32)
-                .map(|b| (x.narrow(0, b * 32, 32), y.narrow(0, b * 32, 32)))
-                .collect();
-            let before = evaluate_batches(&model, &batches);
-            let options = FitOptions {
-                epochs: 15,
-                adam: AdamConfig {
-                    lr: 1e-2,
-                    ..AdamConfig::default()
-                },
-                verbose: false,
-                ..FitOptions::default()
-            };
-            let copy = |b: &[(Tensor, Tensor)]| {
-                b.iter()
-                    .map(|(a, c)| (a.shallow_clone(), c.shallow_clone()))
-                    .collect::<Vec<_>>()
-            };
-            fit(&model, &options, &mut |_| copy(&batches), &batches)?;
-            let after = evaluate_batches(&model, &batches);
-            assert!(before.loss > 1.2, "untrained loss {}", before.loss);
-            let accuracy = after.accuracy.unwrap_or(0.0);
-            assert!(
-                accuracy > 0.95,
-                "attention {attention}: accuracy {accuracy}, loss {}",
-                after.loss
-            );
-        }
-        Ok(())
+        let err = WindowLstm::new(config, Device::Cpu).expect_err("bad dropout");
+        assert!(format!("{err:#}").contains("dropout"));
     }
 }

@@ -117,15 +117,6 @@ impl Audio {
             ),
         }
     }
-
-    /// Shows a player inline in an evcxr Jupyter notebook (evcxr calls this for the last
-    /// expression of a cell).
-    pub fn evcxr_display(&self) {
-        println!(
-            "{}",
-            crate::notebook::evcxr_block("text/html", &self.to_html())
-        );
-    }
 }
 
 /// Converts a float sample to 16-bit PCM, clamping to the representable range.

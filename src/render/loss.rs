@@ -1,6 +1,6 @@
 //! Plots drawn with plotters into SVG strings, for showing inline in a notebook.
 
-use crate::notebook::Svg;
+use super::Svg;
 use crate::train::History;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;

@@ -1,18 +1,21 @@
 //! Listening to and looking at music in notebooks: rendering a [`Score`](crate::score::Score)
-//! to audio ([`render_score`]) with a SoundFont or a built-in synth, inline audio players
-//! ([`Audio::evcxr_display`]), and SVG piano rolls and heatmaps ([`piano_roll_svg`],
-//! [`heatmap_svg`]).
+//! to audio ([`render_score`]) with a SoundFont or a built-in synth, audio players
+//! ([`Audio::to_html`]), SVG piano rolls and heatmaps ([`piano_roll_svg`], [`heatmap_svg`]), loss
+//! curves, and the HTML fragments every display is made of ([`html`]). The notebook layer shows
+//! them inline.
 
 pub mod audio;
+pub mod html;
 pub mod listen;
 pub mod loss;
 pub mod plot;
+pub mod roll;
 pub mod synth;
 
 #[cfg(test)]
 mod tests;
 
-pub use crate::notebook::Svg;
+pub use html::{classed_table, pre, table, Html, Svg, ToHtml};
 pub use audio::Audio;
 pub use listen::{listen, listen_abc, listen_midi};
 pub use loss::loss_curve_svg;

@@ -2,7 +2,7 @@
 //! SVG backend into a string (no system fonts needed: text becomes SVG `<text>` elements that
 //! the browser lays out).
 
-use crate::notebook::Svg;
+use super::Svg;
 
 use anyhow::{anyhow, ensure, Result};
 use plotters::prelude::*;
@@ -14,16 +14,7 @@ fn plot_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> anyhow::E
     move |e| anyhow!("drawing {what}: {e}")
 }
 
-const NOTE_NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
-
-/// Scientific pitch name of a MIDI pitch: 60 → `C4`, 69 → `A4`, 61 → `C#4`.
-pub fn pitch_name(pitch: i32) -> String {
-    let pc = pitch.rem_euclid(12) as usize;
-    let octave = pitch.div_euclid(12) - 1;
-    format!("{}{}", NOTE_NAMES[pc], octave)
-}
+pub use crate::score::pitch_name;
 
 fn is_black_key(pitch: i32) -> bool {
     matches!(pitch.rem_euclid(12), 1 | 3 | 6 | 8 | 10)

@@ -14,23 +14,35 @@ pub struct EpochRecord {
     pub valid_loss: f64,
     /// Wall time of the epoch's training, in seconds.
     pub seconds: f64,
-    /// Training tokens per second.
+    /// Training targets (tokens, windows or frames) per second.
     pub tokens_per_second: f64,
     /// Share of the epoch's batches that ran (below 1 when a time budget cut it short).
     pub fraction: f64,
+    /// Learning rate of the epoch (0 in checkpoints written before it was recorded).
+    #[serde(default)]
+    pub lr: f64,
+    /// Share of validation targets ranked first, for models where accuracy means something.
+    #[serde(default)]
+    pub valid_accuracy: Option<f64>,
 }
 
 impl fmt::Display for EpochRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "epoch {:>3}  train {:.4}  valid {:.4}  ({:.1} bits/token)  {:.1} s  {:.0} tokens/s",
+            "epoch {:>3}  train {:.4}  valid {:.4}  ({:.2} bits)",
             self.epoch,
             self.train_loss,
             self.valid_loss,
             self.valid_loss / std::f64::consts::LN_2,
-            self.seconds,
-            self.tokens_per_second
+        )?;
+        if let Some(a) = self.valid_accuracy {
+            write!(f, "  valid accuracy {:.1}%", 100.0 * a)?;
+        }
+        write!(
+            f,
+            "  lr {:.1e}  {:.1} s  {:.0} targets/s",
+            self.lr, self.seconds, self.tokens_per_second
         )?;
         if self.fraction < 1.0 {
             write!(f, "  ({:.0}% of the epoch)", self.fraction * 100.0)?;
@@ -53,6 +65,15 @@ impl History {
             .iter()
             .map(|r| r.valid_loss)
             .min_by(f64::total_cmp)
+    }
+
+    /// The epoch (1-based) with the lowest validation loss so far (the first of equals).
+    pub fn best_epoch(&self) -> Option<usize> {
+        let best = self.best_valid_loss()?;
+        self.records
+            .iter()
+            .find(|r| r.valid_loss == best)
+            .map(|r| r.epoch)
     }
 
     /// The last epoch's validation loss.

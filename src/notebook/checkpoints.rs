@@ -1,13 +1,11 @@
-//! What a checkpoint holds, shown inline in a notebook: its metadata (model, vocabulary, progress,
+//! What a checkpoint holds, shown inline in a notebook: its metadata (model, encoding, progress,
 //! optimizer, files) with the loss curve so far, and the list of a run's checkpoints.
 
-use super::format::{CheckpointKind, EncodingMeta, Meta};
-use super::snapshot::Checkpoint;
-use super::store::{self, best};
-use crate::notebook::{emit, table, ToHtml};
-use anyhow::Result;
+use crate::checkpoint::format::CheckpointKind;
+use crate::checkpoint::store::best;
+use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
+use crate::render::{loss_curve_svg, table, ToHtml};
 use html_escape::encode_text as esc;
-use std::path::{Path, PathBuf};
 
 fn kind_name(kind: CheckpointKind) -> &'static str {
     match kind {
@@ -16,15 +14,20 @@ fn kind_name(kind: CheckpointKind) -> &'static str {
     }
 }
 
-fn encoding_summary(encoding: &EncodingMeta) -> String {
-    match encoding {
-        EncodingMeta::Chars { vocab } => format!("characters, {} symbols", vocab.len()),
+/// The model's config as `key value` pairs, for one table cell.
+fn config_summary(config: &serde_json::Value) -> String {
+    match config.as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(k, v)| format!("{} {}", esc(k), esc(&v.to_string())))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => esc(&config.to_string()).into_owned(),
     }
 }
 
 impl ToHtml for Meta {
     fn to_html(&self) -> String {
-        let c = &self.model.config;
         let loss = self
             .valid_loss
             .or_else(|| self.history.last_valid_loss())
@@ -51,17 +54,13 @@ impl ToHtml for Meta {
             vec![
                 "model".into(),
                 format!(
-                    "{}: embedding {} → LSTM {}×{} → {} outputs, dropout {}; {} parameters",
+                    "{}: {}; {} parameters",
                     esc(&self.model.architecture),
-                    c.embed_dim,
-                    c.num_layers,
-                    c.hidden_size,
-                    c.vocab_size,
-                    c.dropout,
+                    config_summary(&self.model.config),
                     self.model.parameters
                 ),
             ],
-            vec!["encoding".into(), encoding_summary(&self.encoding)],
+            vec!["encoding".into(), esc(&self.encoding.describe()).into_owned()],
             vec![
                 "progress".into(),
                 format!(
@@ -92,7 +91,7 @@ impl ToHtml for Meta {
         let plot = if self.history.records.is_empty() {
             String::new()
         } else {
-            crate::render::loss_curve_svg(&self.history, None)
+            loss_curve_svg(&self.history, None)
                 .map(|s| s.0)
                 .unwrap_or_default()
         };
@@ -116,24 +115,6 @@ impl ToHtml for Checkpoint {
             self.meta.to_html()
         )
     }
-}
-
-/// The checkpoints of one run folder, oldest first, as a table (damaged ones are listed with the
-/// reason they cannot be read, and the best by validation loss is marked).
-#[derive(Debug)]
-pub struct RunCheckpoints {
-    /// The run folder.
-    pub run_dir: PathBuf,
-    /// Its checkpoints.
-    pub entries: Vec<store::Entry>,
-}
-
-/// Lists the checkpoints in a run folder (a missing folder has none).
-pub fn run_checkpoints(run_dir: &Path) -> Result<RunCheckpoints> {
-    Ok(RunCheckpoints {
-        run_dir: run_dir.to_path_buf(),
-        entries: store::list(run_dir)?,
-    })
 }
 
 impl ToHtml for RunCheckpoints {
@@ -173,22 +154,12 @@ impl ToHtml for RunCheckpoints {
     }
 }
 
-macro_rules! show_html {
-    ($($t:ty),*) => {$(
-        impl $t {
-            /// Shows what it holds inline in an evcxr notebook.
-            pub fn evcxr_display(&self) {
-                emit("text/html", &self.to_html());
-            }
-        }
-    )*};
-}
-
-show_html!(Meta, Checkpoint, RunCheckpoints);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint::run_checkpoints;
+    use anyhow::Result;
+    use std::path::PathBuf;
 
     fn fixture_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint-v1")

@@ -1,115 +1,13 @@
-//! Inline display in evcxr notebooks: every type a user inspects shows itself as HTML or SVG when it
-//! is the last expression of a cell (evcxr calls its `evcxr_display` method).
+//! How music and its encodings show themselves: tunes, corpora and load reports, vocabularies,
+//! scores (summary, piano roll, player), token views and lists of generated tunes.
 
 use crate::abc::{CleanTune, Tune};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, TokenEncoding};
-use crate::model::LstmLm;
+use crate::render::{pre, table, ToHtml};
 use crate::report::LoadReport;
 use crate::score::Score;
-use crate::train::History;
 use html_escape::encode_text as esc;
-
-/// The text evcxr reads from standard output to show `content` (of MIME type `mime`) inline.
-pub fn evcxr_block(mime: &str, content: &str) -> String {
-    format!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT")
-}
-
-/// Prints a value for evcxr with the given MIME type.
-pub fn emit(mime: &str, content: &str) {
-    println!("{}", evcxr_block(mime, content));
-}
-
-/// Anything that can render itself as an HTML fragment.
-pub trait ToHtml {
-    /// The HTML fragment.
-    fn to_html(&self) -> String;
-}
-
-/// An HTML fragment, shown inline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Html(pub String);
-
-impl ToHtml for Html {
-    fn to_html(&self) -> String {
-        self.0.clone()
-    }
-}
-
-/// An SVG picture, shown inline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Svg(pub String);
-
-impl Svg {
-    /// Shows the picture in a notebook.
-    pub fn evcxr_display(&self) {
-        emit("image/svg+xml", &self.0);
-    }
-
-    /// The SVG markup.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Writes the picture to a file, atomically; the error names the file.
-    pub fn save(&self, path: impl AsRef<std::path::Path>) -> anyhow::Result<()> {
-        crate::fsutil::write_atomic(path.as_ref(), self.0.as_bytes())
-    }
-}
-
-impl std::fmt::Display for Svg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Adds the inherent `evcxr_display` method to types that implement [`ToHtml`].
-macro_rules! display_as_html {
-    ($($t:ty),* $(,)?) => {$(
-        impl $t {
-            /// Shows the value inline as HTML in an evcxr notebook.
-            pub fn evcxr_display(&self) {
-                emit("text/html", &ToHtml::to_html(self));
-            }
-        }
-    )*};
-}
-
-display_as_html!(
-    Html, Tune, CleanTune, CharVocab, LoadReport, AbcCorpus, History, LstmLm, TuneList, Score,
-    TokenView
-);
-
-/// An HTML table of class `tunesmith`: escaped header cells, row cells taken as HTML.
-pub(crate) fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    classed_table("tunesmith", headers, rows)
-}
-
-/// An HTML table of CSS class `class`: escaped header cells, row cells taken as HTML.
-pub(crate) fn classed_table(
-    class: &str,
-    headers: &[&str],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> String {
-    let mut html = format!("<table class=\"{class}\"><thead><tr>");
-    for h in headers {
-        html.push_str(&format!("<th>{}</th>", esc(h)));
-    }
-    html.push_str("</tr></thead><tbody>");
-    for row in rows {
-        html.push_str("<tr>");
-        for cell in row {
-            html.push_str(&format!("<td>{cell}</td>"));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</tbody></table>");
-    html
-}
-
-fn pre(text: &str) -> String {
-    format!("<pre>{}</pre>", esc(text))
-}
 
 impl ToHtml for Tune {
     fn to_html(&self) -> String {
@@ -235,47 +133,6 @@ impl ToHtml for AbcCorpus {
     }
 }
 
-impl ToHtml for History {
-    fn to_html(&self) -> String {
-        let rows = self.records.iter().map(|r| {
-            vec![
-                r.epoch.to_string(),
-                format!("{:.4}", r.train_loss),
-                format!("{:.4}", r.valid_loss),
-                format!("{:.1}", r.seconds),
-                format!("{:.0}", r.tokens_per_second),
-            ]
-        });
-        let plot = crate::render::loss_curve_svg(self, None)
-            .map(|s| s.0)
-            .unwrap_or_default();
-        format!(
-            "<div>{plot}{}</div>",
-            table(
-                &["epoch", "train loss", "valid loss", "seconds", "tokens/s"],
-                rows
-            )
-        )
-    }
-}
-
-impl ToHtml for LstmLm {
-    fn to_html(&self) -> String {
-        let rows = self.named_parameters().into_iter().map(|(name, t)| {
-            vec![
-                format!("<code>{}</code>", esc(&name)),
-                format!("{:?}", t.size()),
-                t.numel().to_string(),
-            ]
-        });
-        format!(
-            "<div><b>{}</b>{}</div>",
-            esc(&self.to_string()),
-            table(&["parameter", "shape", "count"], rows)
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,8 +168,8 @@ impl ToHtml for Score {
             let range = match (pitches.clone().min(), pitches.max()) {
                 (Some(lo), Some(hi)) => format!(
                     "{}–{}",
-                    crate::render::pitch_name(i32::from(lo)),
-                    crate::render::pitch_name(i32::from(hi))
+                    crate::score::pitch_name(i32::from(lo)),
+                    crate::score::pitch_name(i32::from(hi))
                 ),
                 _ => "–".into(),
             };

@@ -1,0 +1,305 @@
+//! Piano-roll batches: pieces of frames (the pitches sounding at each step) padded to the longest
+//! piece of a batch, for next-frame prediction. Training may cut pieces into windows; evaluation
+//! always reads whole pieces. Padded target frames hold [`PAD_TARGET`] and count for nothing.
+
+use super::{epoch_rng, Batch, Batches, Fnv};
+use crate::encode::PianoRoll;
+use anyhow::{ensure, Result};
+use rand::seq::SliceRandom;
+use serde_json::json;
+use tch::{Device, Kind, Tensor};
+
+/// Value of the target cells of a padded frame (see [`padding_mask`]).
+pub const PAD_TARGET: f64 = -1.0;
+
+/// 1 for the frames of `targets` (`[.., pitches]`) that are real, 0 for padded frames (whose cells
+/// are [`PAD_TARGET`]); Float, the shape of `targets` without its last dimension.
+pub fn padding_mask(targets: &Tensor) -> Tensor {
+    targets.select(-1, 0).ge(0.0).to_kind(Kind::Float)
+}
+
+/// Pads pieces (each `[T_i, pitches]`) into one batch for next-frame prediction: inputs are frames
+/// `0..T_i-1`, targets frames `1..T_i`, both `[batch, max T_i - 1, pitches]`; padded target rows are
+/// [`PAD_TARGET`]. Pieces shorter than 2 frames are skipped; `None` when none is left.
+pub fn next_frame_batch(pieces: &[&Tensor]) -> Option<Batch> {
+    let pieces: Vec<&&Tensor> = pieces.iter().filter(|p| p.size()[0] >= 2).collect();
+    let first = pieces.first()?;
+    let pitches = first.size()[1];
+    let options = (Kind::Float, first.device());
+    let longest = pieces.iter().map(|p| p.size()[0]).max().unwrap_or(2) - 1;
+    let n = pieces.len() as i64;
+    let inputs = Tensor::zeros([n, longest, pitches], options);
+    let targets = Tensor::full([n, longest, pitches], PAD_TARGET, options);
+    let mut count = 0.0;
+    for (i, piece) in pieces.iter().enumerate() {
+        let t = piece.size()[0] - 1;
+        count += t as f64;
+        let piece = piece.to_kind(Kind::Float);
+        inputs
+            .get(i as i64)
+            .narrow(0, 0, t)
+            .copy_(&piece.narrow(0, 0, t));
+        targets
+            .get(i as i64)
+            .narrow(0, 0, t)
+            .copy_(&piece.narrow(0, 1, t));
+    }
+    Some(Batch {
+        inputs,
+        targets,
+        count,
+    })
+}
+
+/// One piece: for each frame, the MIDI pitches sounding in it.
+type Frames = Vec<Vec<u8>>;
+
+/// Piano-roll pieces served as padded batches of similar length.
+#[derive(Debug, Clone)]
+pub struct RollBatches {
+    /// Whole pieces (evaluation reads these).
+    pieces: Vec<Frames>,
+    /// Training examples: (piece, first frame, frames), windows of `window_frames + 1` frames or
+    /// whole pieces.
+    examples: Vec<(usize, usize, usize)>,
+    /// Lowest pitch of the keyboard (the first cell of a frame).
+    pub low_pitch: u8,
+    /// Pitches per frame.
+    pub num_pitches: usize,
+    /// Predicted frames per training window (0: whole pieces).
+    pub window_frames: usize,
+    /// Pieces (or windows) per batch.
+    pub batch_size: usize,
+}
+
+impl RollBatches {
+    /// Batches of piano rolls, which must share one keyboard. `window_frames` cuts the pieces
+    /// into windows of that many predicted frames for training (consecutive windows share a
+    /// frame, so every transition is trained on once; 0 trains on whole pieces).
+    pub fn new(rolls: &[PianoRoll], window_frames: usize, batch_size: usize) -> Result<Self> {
+        let first = rolls.first().map(|r| r.config);
+        let config = first.ok_or_else(|| anyhow::anyhow!("no piano rolls to batch"))?;
+        ensure!(
+            rolls.iter().all(|r| r.config.low_pitch == config.low_pitch
+                && r.config.num_pitches == config.num_pitches),
+            "the piano rolls do not share one keyboard"
+        );
+        let pieces = rolls.iter().map(|r| r.frames.clone()).collect();
+        Self::from_frames(
+            pieces,
+            config.low_pitch,
+            config.num_pitches,
+            window_frames,
+            batch_size,
+        )
+    }
+
+    /// Batches of pieces given as frames of MIDI pitches on a keyboard of `num_pitches` keys from
+    /// `low_pitch`; a pitch off the keyboard is an error naming the piece and frame.
+    pub fn from_frames(
+        pieces: Vec<Frames>,
+        low_pitch: u8,
+        num_pitches: usize,
+        window_frames: usize,
+        batch_size: usize,
+    ) -> Result<Self> {
+        ensure!(batch_size > 0, "batch_size must be positive");
+        ensure!(num_pitches > 0, "num_pitches must be positive");
+        for (i, piece) in pieces.iter().enumerate() {
+            for (t, frame) in piece.iter().enumerate() {
+                for &p in frame {
+                    ensure!(
+                        p >= low_pitch && usize::from(p - low_pitch) < num_pitches,
+                        "piece {i} frame {t} has pitch {p}, off the keyboard of {num_pitches} keys from {low_pitch}"
+                    );
+                }
+            }
+        }
+        let mut examples = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let len = piece.len();
+            if window_frames == 0 {
+                if len >= 2 {
+                    examples.push((i, 0, len));
+                }
+                continue;
+            }
+            let mut start = 0;
+            while start + 1 < len {
+                examples.push((i, start, (window_frames + 1).min(len - start)));
+                start += window_frames;
+            }
+        }
+        ensure!(
+            !examples.is_empty(),
+            "no piece has the two frames next-frame prediction needs ({} pieces)",
+            pieces.len()
+        );
+        Ok(RollBatches {
+            pieces,
+            examples,
+            low_pitch,
+            num_pitches,
+            window_frames,
+            batch_size,
+        })
+    }
+
+    /// Number of pieces.
+    pub fn pieces(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// Frames `start..start + len` of piece `piece` as a `[len, pitches]` tensor of 0s and 1s.
+    fn tensor(&self, piece: usize, start: usize, len: usize) -> Tensor {
+        let mut cells = vec![0f32; len * self.num_pitches];
+        for (t, frame) in self.pieces[piece][start..start + len].iter().enumerate() {
+            for &p in frame {
+                cells[t * self.num_pitches + usize::from(p - self.low_pitch)] = 1.0;
+            }
+        }
+        Tensor::from_slice(&cells).view([len as i64, self.num_pitches as i64])
+    }
+
+    fn padded(&self, parts: &[(usize, usize, usize)], device: Device) -> Batch {
+        let tensors: Vec<Tensor> = parts
+            .iter()
+            .map(|&(p, s, l)| self.tensor(p, s, l).to(device))
+            .collect();
+        let refs: Vec<&Tensor> = tensors.iter().collect();
+        next_frame_batch(&refs).unwrap_or_else(|| Batch {
+            inputs: Tensor::zeros([0, 1, self.num_pitches as i64], (Kind::Float, device)),
+            targets: Tensor::zeros([0, 1, self.num_pitches as i64], (Kind::Float, device)),
+            count: 0.0,
+        })
+    }
+}
+
+impl Batches for RollBatches {
+    fn settings(&self) -> serde_json::Value {
+        json!({"kind": "piano_rolls", "window_frames": self.window_frames,
+               "batch_size": self.batch_size, "low_pitch": self.low_pitch,
+               "num_pitches": self.num_pitches})
+    }
+
+    /// Predicted frames in the training examples.
+    fn items(&self) -> usize {
+        self.examples.iter().map(|e| e.2 - 1).sum()
+    }
+
+    /// A 64-bit FNV-1a hash of every frame of every piece.
+    fn fingerprint(&self) -> u64 {
+        let mut hash = Fnv::default();
+        for piece in &self.pieces {
+            hash.add(-1);
+            for frame in piece {
+                hash.add(-2);
+                for &p in frame {
+                    hash.add(i64::from(p));
+                }
+            }
+        }
+        hash.0
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        let pool = self.batch_size * 16;
+        let n = self.examples.len();
+        (n / pool) * 16 + (n % pool).div_ceil(self.batch_size)
+    }
+
+    /// Examples shuffled by `(seed, epoch)`, grouped with examples of similar length (so little is
+    /// padded), the groups in shuffled order; keys index the training examples.
+    fn epoch_plan(&self, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+        let mut rng = epoch_rng(seed, epoch);
+        let mut order: Vec<usize> = (0..self.examples.len()).collect();
+        order.shuffle(&mut rng);
+        let mut batches = Vec::new();
+        for pool in order.chunks(self.batch_size * 16) {
+            let mut pool = pool.to_vec();
+            pool.sort_by_key(|&i| (self.examples[i].2, i));
+            batches.extend(pool.chunks(self.batch_size).map(<[usize]>::to_vec));
+        }
+        batches.shuffle(&mut rng);
+        batches
+    }
+
+    fn batch(&self, keys: &[usize], device: Device) -> Batch {
+        let parts: Vec<(usize, usize, usize)> = keys.iter().map(|&k| self.examples[k]).collect();
+        self.padded(&parts, device)
+    }
+
+    /// At most `limit` whole pieces (in their order), grouped by length.
+    fn evaluation_batches(&self, limit: usize, device: Device) -> Vec<Batch> {
+        let mut order: Vec<usize> = (0..self.pieces.len().min(limit))
+            .filter(|&i| self.pieces[i].len() >= 2)
+            .collect();
+        order.sort_by_key(|&i| (self.pieces[i].len(), i));
+        order
+            .chunks(self.batch_size)
+            .map(|chunk| {
+                let parts: Vec<(usize, usize, usize)> = chunk
+                    .iter()
+                    .map(|&i| (i, 0, self.pieces[i].len()))
+                    .collect();
+                self.padded(&parts, device)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(len: usize) -> Frames {
+        (0..len).map(|t| vec![60 + (t % 4) as u8]).collect()
+    }
+
+    #[test]
+    fn padding_is_marked_and_counted_out() {
+        let long = Tensor::ones([4, 3], (Kind::Float, Device::Cpu));
+        let short = Tensor::ones([2, 3], (Kind::Float, Device::Cpu));
+        let batch = next_frame_batch(&[&long, &short]).expect("a batch");
+        assert_eq!(batch.inputs.size(), vec![2, 3, 3]);
+        assert_eq!(batch.count, 4.0);
+        let mask = padding_mask(&batch.targets);
+        let rows: Vec<f32> = Vec::try_from(mask.view([-1])).unwrap_or_default();
+        assert_eq!(rows, vec![1., 1., 1., 1., 0., 0.]);
+    }
+
+    #[test]
+    fn windows_keep_every_transition_once() -> Result<()> {
+        let batches = RollBatches::from_frames(vec![piece(7)], 60, 4, 3, 2)?;
+        assert_eq!(batches.items(), 6);
+        let plan = batches.epoch_plan(1, 0);
+        let batch = batches.batch(&plan.concat(), Device::Cpu);
+        assert_eq!(batch.count, 6.0);
+        let whole = batches.evaluation_batches(usize::MAX, Device::Cpu);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].inputs.size(), vec![1, 6, 4]);
+        Ok(())
+    }
+
+    #[test]
+    fn plans_cover_every_example_once_and_depend_on_the_seed() -> Result<()> {
+        let pieces: Vec<Frames> = (2..40).map(piece).collect();
+        let batches = RollBatches::from_frames(pieces, 60, 4, 0, 2)?;
+        let a = batches.epoch_plan(7, 1);
+        assert_eq!(a.len(), batches.batches_per_epoch());
+        let mut seen: Vec<usize> = a.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..38).collect::<Vec<_>>());
+        assert!(a.iter().all(|b| b.len() <= 2));
+        assert_eq!(a, batches.epoch_plan(7, 1));
+        assert_ne!(a, batches.epoch_plan(7, 2));
+        Ok(())
+    }
+
+    #[test]
+    fn pitches_off_the_keyboard_are_refused() {
+        let err = RollBatches::from_frames(vec![vec![vec![60], vec![99]]], 60, 4, 0, 1)
+            .expect_err("off the keyboard");
+        assert!(format!("{err:#}").contains("frame 1 has pitch 99"));
+    }
+}

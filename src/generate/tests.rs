@@ -1,0 +1,328 @@
+//! The sampler with each model kind: seeds, lengths, primers, the end marker, greedy sampling.
+
+use super::*;
+use crate::encode::{CharVocab, NoteVocab, NoteVocabConfig, PianoRollConfig};
+use crate::model::{
+    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, WindowConfig, WindowLstm,
+};
+use crate::score::{Note, Track};
+
+/// Eight quarter notes C4..C5 in 4/4: every token of its vocabulary (but `<unk>`) is one
+/// quarter note.
+fn scale() -> Score {
+    let mut score = Score::new(480);
+    score.tracks.push(Track {
+        notes: [60u8, 62, 64, 65, 67, 69, 71, 72]
+            .iter()
+            .enumerate()
+            .map(|(i, &pitch)| Note {
+                pitch,
+                start: 480 * i as u32,
+                duration: 480,
+                velocity: 80,
+            })
+            .collect(),
+        ..Track::default()
+    });
+    score
+}
+
+fn quarter_notes() -> Result<Encoding> {
+    let config = NoteVocabConfig {
+        transpose_to_c: false,
+        ..NoteVocabConfig::default()
+    };
+    Ok(Encoding::from(NoteVocab::build(&[scale()], &config)?))
+}
+
+fn no_unk(config: SampleConfig) -> SampleConfig {
+    SampleConfig {
+        banned: vec![crate::encode::notes::UNK_ID],
+        ..config
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_piece_for_both_token_models() -> Result<()> {
+    let encoding = quarter_notes()?;
+    let vocab = encoding.vocab_size().unwrap_or(0);
+    tch::manual_seed(0);
+    let lm = LstmLm::new(LstmConfig::debug(vocab), Device::Cpu)?;
+    let window = WindowLstm::new(WindowConfig::debug(vocab, true), Device::Cpu)?;
+    let config = no_unk(SampleConfig {
+        temperature: 1.5,
+        length: Length::Steps(40),
+        seed: 9,
+        ..SampleConfig::default()
+    });
+    let other = SampleConfig {
+        seed: 10,
+        ..config.clone()
+    };
+    let primer = Primer::ids(vec![1, 2]);
+    for model in [&lm as &dyn Model, &window] {
+        let a = generate(model, &encoding, &primer, &config)?;
+        assert_eq!(a, generate(model, &encoding, &primer, &config)?);
+        assert_ne!(a.ids, generate(model, &encoding, &primer, &other)?.ids);
+        assert_eq!((a.primer_steps, a.new_steps()), (2, 40));
+        assert_eq!(a.note_count(), 42);
+        assert_eq!(&a.ids[..2], &[1, 2]);
+    }
+    Ok(())
+}
+
+#[test]
+fn lengths_in_notes_bars_and_seconds_stop_at_the_new_material() -> Result<()> {
+    let encoding = quarter_notes()?;
+    tch::manual_seed(0);
+    let lm = LstmLm::new(
+        LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
+        Device::Cpu,
+    )?;
+    let with = |length| {
+        no_unk(SampleConfig {
+            length,
+            max_steps: 100,
+            ..SampleConfig::default()
+        })
+    };
+    let primer = Primer::ids(vec![3]);
+    let piece = generate(&lm, &encoding, &primer, &with(Length::Notes(7)))?;
+    assert_eq!(piece.new_steps(), 7);
+    // Quarter notes in 4/4: 3 bars are reached by the 9th note (it starts bar 3).
+    let piece = generate(&lm, &encoding, &primer, &with(Length::Bars(3)))?;
+    assert_eq!(piece.new_steps(), 9);
+    // At 120 BPM a quarter note lasts half a second.
+    let piece = generate(&lm, &encoding, &primer, &with(Length::Seconds(2.0)))?;
+    assert_eq!(piece.new_steps(), 4);
+    // No end marker in this encoding: `End` runs to max_steps.
+    let piece = generate(&lm, &encoding, &primer, &with(Length::End))?;
+    assert_eq!(piece.new_steps(), 100);
+    Ok(())
+}
+
+#[test]
+fn a_midi_primer_is_read_encoded_cut_and_continued() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("primer.mid");
+    crate::midi::write_midi_file(&scale(), &path)?;
+    let encoding = quarter_notes()?;
+    tch::manual_seed(0);
+    let lm = LstmLm::new(
+        LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
+        Device::Cpu,
+    )?;
+    let config = no_unk(SampleConfig {
+        length: Length::Steps(10),
+        ..SampleConfig::default()
+    });
+    let piece = generate(&lm, &encoding, &Primer::midi(&path).first(5), &config)?;
+    assert_eq!((piece.primer_steps, piece.note_count()), (5, 15));
+    let score = piece.score.as_ref().expect("decoded");
+    let opening: Vec<u8> = score.tracks[0].notes[..5].iter().map(|n| n.pitch).collect();
+    assert_eq!(opening, vec![60, 62, 64, 65, 67]);
+    let out = piece.write(dir.path(), "piece")?;
+    assert_eq!(out.extension().and_then(|e| e.to_str()), Some("mid"));
+    assert_eq!(crate::midi::read_midi_file(&out)?.note_count(), 15);
+    let err = generate(&lm, &encoding, &Primer::ids(vec![999]), &config).expect_err("bad id");
+    assert!(format!("{err:#}").contains("999"));
+    let err = generate(&lm, &encoding, &Primer::midi(dir.path().join("no.mid")), &config)
+        .expect_err("missing file");
+    assert!(format!("{err:#}").contains("no.mid"));
+    let err = generate(&lm, &encoding, &Primer::none(), &config).expect_err("no primer");
+    assert!(format!("{err:#}").contains("needs a primer"));
+    Ok(())
+}
+
+#[test]
+fn a_character_model_writes_a_tune_that_ends_at_the_blank_line() -> Result<()> {
+    tch::manual_seed(0);
+    let vocab = CharVocab::from_texts(["M:6/8\nK:G\nabc|\n\n"]);
+    let encoding = Encoding::from(vocab.clone());
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let config = SampleConfig {
+        max_steps: 200,
+        seed: 5,
+        temperature: 1.5,
+        ..SampleConfig::default()
+    };
+    let a = generate(&model, &encoding, &Primer::abc("M:"), &config)?;
+    assert_eq!(a, generate(&model, &encoding, &Primer::abc("M:"), &config)?);
+    let text = a.abc.clone().unwrap_or_default();
+    assert!(text.starts_with("M:"), "{text:?}");
+    assert_eq!(a.primer_steps, 2);
+    let stopped_at_the_end = vocab.decode(a.new_ids())?.ends_with("\n\n");
+    assert!(
+        stopped_at_the_end || a.new_steps() == 200,
+        "stopped early only at the end marker: {text:?}"
+    );
+    assert_eq!(a.extension(), "abc");
+    let dir = tempfile::tempdir()?;
+    let written = std::fs::read_to_string(a.write(dir.path(), "tune")?)?;
+    assert!(written.starts_with("X:1\nT:tune\nM:"), "{written:?}");
+    let greedy = SampleConfig {
+        temperature: 0.0,
+        ..config.clone()
+    };
+    let g1 = generate(&model, &encoding, &Primer::abc("M:"), &greedy)?;
+    let g2 = generate(
+        &model,
+        &encoding,
+        &Primer::abc("M:"),
+        &SampleConfig { seed: 77, ..greedy },
+    )?;
+    assert_eq!(g1.ids, g2.ids, "greedy sampling ignores the seed");
+    Ok(())
+}
+
+fn small_roll() -> PianoRollConfig {
+    PianoRollConfig {
+        steps_per_quarter: 2,
+        low_pitch: 60,
+        num_pitches: 8,
+        transpose_to_c: false,
+    }
+}
+
+#[test]
+fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result<()> {
+    tch::manual_seed(9);
+    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
+    let encoding = Encoding::from(small_roll());
+    let primer = Primer::roll(PianoRoll::from_frames(vec![vec![60, 64], vec![62]], small_roll()));
+    let config = SampleConfig {
+        temperature: 3.0,
+        seed: 4,
+        length: Length::Steps(40),
+        ..SampleConfig::default()
+    };
+    let a = generate(&model, &encoding, &primer, &config)?;
+    let roll = a.roll.clone().expect("a roll");
+    assert_eq!((roll.len(), a.primer_steps), (42, 2));
+    assert_eq!(roll.frames[..2], [vec![60, 64], vec![62]]);
+    assert_eq!(a, generate(&model, &encoding, &primer, &config)?);
+    let other = SampleConfig {
+        seed: 5,
+        ..config.clone()
+    };
+    assert_ne!(a.roll, generate(&model, &encoding, &primer, &other)?.roll);
+    // At a high temperature an untrained model turns on about half the cells.
+    assert!(roll.density() > 0.2, "density {}", roll.density());
+    let capped = SampleConfig {
+        max_notes_per_frame: Some(1),
+        ..config.clone()
+    };
+    let capped = generate(&model, &encoding, &Primer::none(), &capped)?;
+    let frames = capped.roll.expect("a roll").frames;
+    assert_eq!(frames.len(), 40);
+    assert!(frames.iter().all(|f| f.len() <= 1));
+    // Two bars of 4/4 on a grid of 2 frames per quarter: 16 frames.
+    let bars = SampleConfig {
+        length: Length::Bars(2),
+        ..config
+    };
+    assert_eq!(generate(&model, &encoding, &Primer::none(), &bars)?.new_steps(), 16);
+    Ok(())
+}
+
+#[test]
+fn greedy_piano_roll_sampling_ignores_the_seed() -> Result<()> {
+    tch::manual_seed(1);
+    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
+    let encoding = Encoding::from(small_roll());
+    let run = |seed| {
+        let config = SampleConfig {
+            temperature: 0.0,
+            seed,
+            length: Length::Steps(10),
+            ..SampleConfig::default()
+        };
+        generate(&model, &encoding, &Primer::none(), &config)
+    };
+    assert_eq!(run(1)?.roll, run(2)?.roll);
+    Ok(())
+}
+
+#[test]
+fn autoregressive_sampling_reads_the_lower_pitches_of_the_frame() -> Result<()> {
+    // Pitch 0 sounds by coin flip; pitch 2 sounds exactly when pitch 0 does (its own logit is
+    // -10, +20 when pitch 0 is on); pitches 1 and 3 never sound.
+    let config = FrameLstmConfig {
+        pitch_autoregression: true,
+        ..FrameLstmConfig::debug(4)
+    };
+    let model = FrameLstm::new(config, Device::Cpu)?;
+    tch::no_grad(|| {
+        for (name, t) in model.named_parameters() {
+            match name.as_str() {
+                "head.weight" => {
+                    let _ = t.shallow_clone().zero_();
+                }
+                "head.bias" => {
+                    t.shallow_clone()
+                        .copy_(&tch::Tensor::from_slice(&[0f32, -10., -10., -10.]));
+                }
+                "pitch.weight" => {
+                    let mut w = [0f32; 16];
+                    w[2 * 4] = 20.0;
+                    t.shallow_clone()
+                        .copy_(&tch::Tensor::from_slice(&w).view([4, 4]));
+                }
+                _ => {}
+            }
+        }
+    });
+    let roll_config = PianoRollConfig {
+        num_pitches: 4,
+        ..PianoRollConfig::default()
+    };
+    let encoding = Encoding::from(roll_config);
+    let sample = SampleConfig {
+        length: Length::Steps(200),
+        seed: 4,
+        ..SampleConfig::default()
+    };
+    let roll = generate(&model, &encoding, &Primer::none(), &sample)?
+        .roll
+        .expect("a roll");
+    let low = roll_config.low_pitch;
+    let with_root = roll.frames.iter().filter(|f| f.contains(&low)).count();
+    assert!((60..140).contains(&with_root), "{with_root} of 200 frames");
+    for frame in &roll.frames {
+        let expected: Vec<u8> = if frame.contains(&low) {
+            vec![low, low + 2]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(frame, &expected);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_model_and_an_encoding_that_do_not_fit_are_refused() -> Result<()> {
+    let model = FrameLstm::new(FrameLstmConfig::debug(5), Device::Cpu)?;
+    let err = generate(
+        &model,
+        &Encoding::from(small_roll()),
+        &Primer::none(),
+        &SampleConfig::default(),
+    )
+    .expect_err("5 pitches against 8");
+    assert!(format!("{err:#}").contains("frame_lstm"), "{err:#}");
+    let lm = LstmLm::new(LstmConfig::debug(5), Device::Cpu)?;
+    assert!(Generator::new(lm, small_roll()).is_err());
+    Ok(())
+}
+
+#[test]
+fn lengths_parse_from_text() -> Result<()> {
+    assert_eq!("notes:64".parse::<Length>()?, Length::Notes(64));
+    assert_eq!("end".parse::<Length>()?, Length::End);
+    assert_eq!("seconds:2.5".parse::<Length>()?, Length::Seconds(2.5));
+    assert_eq!("tokens:7".parse::<Length>()?, Length::Steps(7));
+    let err = "beats:3".parse::<Length>().expect_err("unknown");
+    assert!(format!("{err:#}").contains("beats:3"));
+    assert!("notes:x".parse::<Length>().is_err());
+    Ok(())
+}
