@@ -130,7 +130,12 @@ mod tests {
         // The same as the model's own mean loss over one sequence.
         let x = Tensor::from_slice(&ids[..60]).view([1, 60]);
         let y = Tensor::from_slice(&ids[1..]).view([1, 60]);
-        let direct = model.loss(&x, &y, false).double_value(&[]);
+        let batch = crate::data::Batch {
+            inputs: x,
+            targets: y,
+            count: 60.0,
+        };
+        let direct = model.loss(&batch, false).double_value(&[]);
         assert!((direct - whole.nats_per_token).abs() < 1e-5);
         Ok(())
     }

@@ -108,6 +108,8 @@ mod tests {
             seconds: 1.0,
             tokens_per_second: 1.0,
             fraction: 1.0,
+            lr: 1e-3,
+            valid_accuracy: None,
         };
         let history = History {
             records: vec![record(1, 3.0, 2.8), record(2, 2.0, 2.1)],

@@ -431,10 +431,12 @@ impl Trainer {
     /// One optimizer step on a batch; returns the batch's mean loss. Dropout is seeded from
     /// `(seed, step)`, so a resumed run draws the same masks.
     pub fn train_step(&mut self, batch: &Batch) -> Result<f64> {
-        tch::manual_seed(self.config.seed.wrapping_add(self.step) as i64);
-        self.optimizer.zero_grad();
-        let loss = self.model.loss(batch, true);
-        loss.backward();
+        let loss = seeded(self.config.seed.wrapping_add(self.step), || {
+            self.optimizer.zero_grad();
+            let loss = self.model.loss(batch, true);
+            loss.backward();
+            loss
+        });
         if self.config.clip_norm > 0.0 {
             self.optimizer.clip_grad_norm(self.config.clip_norm);
         }
@@ -482,6 +484,18 @@ pub fn copy_into(model: &dyn Model, saved: &[(String, Tensor)]) -> Result<()> {
         tch::no_grad(|| param.shallow_clone().copy_(tensor));
     }
     Ok(())
+}
+
+/// libtorch's random generator is one per process: dropout and initialisation draw from it.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Seeds libtorch's generator and runs `f` (building a model, say) while no training step of
+/// another thread can draw from the generator in between, so the result depends on `seed` alone.
+/// Every training step holds the same lock from its seeding to its backward pass.
+pub fn seeded<T>(seed: u64, f: impl FnOnce() -> T) -> T {
+    let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(seed as i64);
+    f()
 }
 
 #[cfg(test)]

@@ -89,8 +89,7 @@ fn the_window_model_learns_a_lagged_copy_with_and_without_attention() -> Result<
 fn the_same_seed_gives_the_same_weights_and_another_does_not() -> Result<()> {
     let (train, valid) = pattern_batches()?;
     let run = |seed| -> Result<Vec<Tensor>> {
-        tch::manual_seed(1);
-        let model = LstmLm::new(LstmConfig::debug(4), Device::Cpu)?;
+        let model = seeded(1, || LstmLm::new(LstmConfig::debug(4), Device::Cpu))?;
         let mut config = TrainConfig::quiet(2, 1e-2);
         config.seed = seed;
         let mut trainer = Trainer::new(model, config);
@@ -106,13 +105,10 @@ fn the_same_seed_gives_the_same_weights_and_another_does_not() -> Result<()> {
 fn fit_called_again_after_a_stop_continues_exactly() -> Result<()> {
     let (train, valid) = pattern_batches()?;
     let fresh = || -> Result<Trainer> {
-        tch::manual_seed(3);
         let mut config = LstmConfig::debug(4);
         config.dropout = 0.3;
-        Ok(Trainer::new(
-            LstmLm::new(config, Device::Cpu)?,
-            TrainConfig::quiet(3, 1e-2),
-        ))
+        let model = seeded(3, || LstmLm::new(config, Device::Cpu))?;
+        Ok(Trainer::new(model, TrainConfig::quiet(3, 1e-2)))
     };
     let mut whole = fresh()?;
     whole.fit(&train, &valid)?;
