@@ -1,14 +1,17 @@
-//! Compatibility: the checkpoint committed in `tests/fixtures/checkpoint-v1/` (written by
-//! `examples/make_checkpoint_fixture.rs`) loads and generates in this and every later version.
-//! Damaged copies of it (truncated, wrong shape, newer format, a pickle, garbage) are refused
-//! with an error naming the file.
+//! Compatibility: the checkpoints committed in `tests/fixtures/` load and generate in this and
+//! every later version: `checkpoint-v1/` (tunesmith 0.1's character model) and one checkpoint of
+//! each model kind in `checkpoint-v2/` (written by `examples/make_checkpoint_fixtures.rs`), each
+//! giving the greedy piece it recorded, in the library and through `tunesmith generate`. Damaged
+//! copies (truncated, wrong shape, newer format, a pickle, garbage) are refused with an error
+//! naming the file.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use tch::{Device, Kind, Tensor};
 use tunesmith::checkpoint::save::digest;
-use tunesmith::checkpoint::{open_for_generation, tensors, Checkpoint};
-use tunesmith::generate::{sample_text, SampleConfig};
+use tunesmith::checkpoint::{tensors, Checkpoint};
+use tunesmith::generate::{open_for_generation, Length, Primer, SampleConfig};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint-v1")
@@ -38,25 +41,143 @@ fn error_of(dir: &Path) -> String {
 
 #[test]
 fn the_v1_fixture_loads_and_generates_its_recorded_sample() -> Result<()> {
-    let (model, vocab, meta) = open_for_generation(&checkpoint(), Device::Cpu)?;
+    let generator = open_for_generation(&checkpoint(), Device::Cpu)?;
+    let meta = generator.meta.clone().context("opened from a checkpoint")?;
     assert_eq!(meta.format_version, 1);
     assert_eq!(meta.progress.epoch, 8);
-    assert_eq!(model.parameter_count(), meta.model.parameters);
+    assert_eq!(meta.model.architecture, "lstm_lm");
+    assert_eq!(generator.model.parameter_count(), meta.model.parameters);
+    // Greedy, from the primer "M:", until the blank line (at most 60 characters): what tunesmith
+    // 0.1 recorded with top-k 1.
     let sampling = SampleConfig {
-        top_k: 1,
-        max_len: 60,
+        temperature: 0.0,
+        length: Length::End,
+        max_steps: 60,
         ..SampleConfig::default()
     };
     let expected = std::fs::read_to_string(fixture().join("expected-sample.txt"))?;
-    assert_eq!(sample_text(&model, &vocab, &sampling)?, expected);
+    let piece = generator.generate(&Primer::abc("M:"), &sampling)?;
+    assert_eq!(piece.abc, Some(format!("{}\n", expected.trim_end())));
     // The whole training state loads too, and the run folder finds the checkpoint by itself.
     let full = Checkpoint::load(&checkpoint())?;
     assert_eq!(
         full.optimizer.map(|o| o.len()),
         Some(2 * full.weights.len())
     );
-    let (_, _, by_run) = open_for_generation(&fixture(), Device::Cpu)?;
-    assert_eq!(by_run.name, "epoch-0008");
+    let by_run = open_for_generation(&fixture(), Device::Cpu)?;
+    assert_eq!(by_run.meta.map(|m| m.name), Some("epoch-0008".into()));
+    Ok(())
+}
+
+/// The current format's fixtures, one folder per model kind.
+fn v2_fixtures() -> Result<Vec<PathBuf>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint-v2");
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .with_context(|| format!("{}", root.display()))?
+        .map(|e| Ok(e?.path()))
+        .collect::<Result<_>>()?;
+    runs.sort();
+    Ok(runs)
+}
+
+fn recorded_primer(value: &serde_json::Value) -> Result<Primer> {
+    Ok(match value {
+        serde_json::Value::Object(map) if map.contains_key("abc") => {
+            Primer::abc(map["abc"].as_str().unwrap_or_default())
+        }
+        serde_json::Value::Object(map) if map.contains_key("ids") => {
+            Primer::ids(serde_json::from_value(map["ids"].clone())?)
+        }
+        serde_json::Value::Object(map) if map.contains_key("frames") => {
+            Primer::roll(tunesmith::encode::PianoRoll::from_frames(
+                serde_json::from_value(map["frames"].clone())?,
+                serde_json::from_value(map["config"].clone())?,
+            ))
+        }
+        _ => Primer::none(),
+    })
+}
+
+#[test]
+fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<()> {
+    let runs = v2_fixtures()?;
+    let kinds: Vec<String> = runs
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "frame_lstm-piano_roll",
+            "lstm_lm-chars",
+            "lstm_lm-events",
+            "window_lstm-notes"
+        ]
+    );
+    for run in runs {
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("expected.json"))?)?;
+        let generator = open_for_generation(&run, Device::Cpu)?;
+        let meta = generator.meta.clone().context("from a checkpoint")?;
+        assert_eq!(meta.format_version, 2);
+        let name = run.file_name().map(|n| n.to_string_lossy().into_owned());
+        assert_eq!(
+            name,
+            Some(format!("{}-{}", meta.model.architecture, meta.encoding.kind()))
+        );
+        let sampling: SampleConfig = serde_json::from_value(expected["sampling"].clone())?;
+        let piece = generator.generate(&recorded_primer(&expected["primer"])?, &sampling)?;
+        assert_eq!(
+            serde_json::to_value(&piece.ids)?,
+            expected["ids"],
+            "{}",
+            run.display()
+        );
+        assert_eq!(serde_json::to_value(&piece.abc)?, expected["abc"]);
+        let frames = piece.roll.as_ref().map(|r| r.frames.clone());
+        assert_eq!(serde_json::to_value(&frames)?, expected["frames"]);
+        assert!(piece.note_count() > 0, "{}: the piece has notes", run.display());
+        // Its whole training state loads as well.
+        let full = Checkpoint::load(&tunesmith::checkpoint::resolve_checkpoint(&run)?)?;
+        assert!(full.optimizer.is_some());
+    }
+    Ok(())
+}
+
+#[test]
+fn the_binary_generates_abc_or_midi_from_every_fixture() -> Result<()> {
+    let mut runs = v2_fixtures()?;
+    runs.push(fixture());
+    for run in runs {
+        let out = tempfile::tempdir()?;
+        let output = Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+            .args(["generate", "--count", "2", "--temperature", "0.8", "--seed", "3"])
+            .args(["--max-steps", "80", "--checkpoint"])
+            .arg(&run)
+            .arg("--out")
+            .arg(out.path())
+            .env_remove("LD_LIBRARY_PATH")
+            .output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{}: {stderr}", run.display());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(out.path())?
+            .map(|e| Ok(e?.path()))
+            .collect::<Result<_>>()?;
+        files.sort();
+        assert_eq!(files.len(), 2, "{}", run.display());
+        let chars = run.ends_with("lstm_lm-chars") || run == fixture();
+        for file in files {
+            let extension = file.extension().and_then(|e| e.to_str());
+            if chars {
+                assert_eq!(extension, Some("abc"));
+                let text = std::fs::read_to_string(&file)?;
+                assert!(text.starts_with("X:1\nT:piece_00"), "{text}");
+            } else {
+                assert_eq!(extension, Some("mid"));
+                tunesmith::midi::read_midi_file(&file)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -106,11 +227,11 @@ fn a_newer_format_version_is_refused_naming_the_file() -> Result<()> {
     let text = std::fs::read_to_string(&meta_path)?;
     std::fs::write(
         &meta_path,
-        text.replace("\"format_version\": 1", "\"format_version\": 2"),
+        text.replace("\"format_version\": 1", "\"format_version\": 3"),
     )?;
     let err = error_of(&ckpt);
     assert!(
-        err.contains("meta.json") && err.contains("format version 2 is newer"),
+        err.contains("meta.json") && err.contains("format version 3 is newer"),
         "{err}"
     );
     Ok(())

@@ -1,5 +1,7 @@
-//! Checkpointing in-process: exact mid-epoch resume, falling back past a damaged checkpoint,
-//! a failing drive, retention, samples, refusing a different setup, and loading for generation.
+//! Checkpointing in-process: for every model kind, exact mid-epoch resume, falling back past a
+//! damaged checkpoint, saving and loading for generation with identical outputs, and refusing a
+//! checkpoint of another model or encoding; then, on the character model, a failing drive,
+//! retention, refusing a different setup, leftovers, interrupts and time-based saves.
 
 mod ckpt_common;
 
@@ -10,87 +12,169 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tch::Device;
-use tunesmith::checkpoint::{open_for_generation, store, Checkpointer};
-use tunesmith::generate::{sample_text, SampleConfig};
-use tunesmith::train::{Callback, Control, DataInfo, StopAtStep, StopReason, Trainer};
+use tunesmith::checkpoint::{load_model, store, Checkpointer};
+use tunesmith::generate::{generate, Length, Primer, SampleConfig, SampleEvery};
+use tunesmith::train::{evaluate, Callback, Control, DataInfo, StopAtStep, StopReason, Trainer};
 
 fn names(run_dir: &Path) -> Result<Vec<String>> {
     Ok(store::list(run_dir)?.iter().map(|e| e.name()).collect())
 }
 
 #[test]
-fn stopping_mid_epoch_and_resuming_in_a_new_trainer_is_exact() -> Result<()> {
+fn stopping_mid_epoch_and_resuming_in_a_new_trainer_is_exact_for_every_model() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
-    let dir = tempfile::tempdir()?;
-    let mut reference = tiny_trainer(&data.vocab, 3)?;
-    reference.fit(&data.train, &data.valid)?;
+    for kind in KINDS {
+        let data = tiny(kind)?;
+        let dir = tempfile::tempdir()?;
+        let mut reference = tiny_trainer(&data, 3)?;
+        fit(&mut reference, &data)?;
 
-    let bpe = data.train.batches_per_epoch() as u64;
-    let stop_at = bpe + bpe / 2; // in the middle of the second epoch
-    let mut first = tiny_trainer(&data.vocab, 3)?
-        .with_callback(checkpointer(dir.path(), &data.vocab, None))
-        .with_callback(StopAtStep(stop_at));
-    first.fit(&data.train, &data.valid)?;
-    assert_eq!(first.last_stop, Some(StopReason::Requested));
-    assert_eq!(first.step, stop_at);
-    let run = dir.path().join("run");
-    assert!(names(&run)?.contains(&format!("step-{stop_at:09}")));
-    drop(first);
+        let bpe = data.train.batches_per_epoch() as u64;
+        let stop_at = bpe + bpe / 2; // in the middle of the second epoch
+        let mut first = tiny_trainer(&data, 3)?
+            .with_callback(checkpointer(dir.path(), &data.encoding, None))
+            .with_callback(StopAtStep(stop_at));
+        fit(&mut first, &data)?;
+        assert_eq!(first.last_stop, Some(StopReason::Requested), "{kind:?}");
+        assert_eq!(first.step, stop_at);
+        let run = dir.path().join("run");
+        assert!(names(&run)?.contains(&format!("step-{stop_at:09}")));
+        drop(first);
 
-    let mut second =
-        tiny_trainer(&data.vocab, 3)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    second.fit(&data.train, &data.valid)?;
-    let resumed = second
-        .callback::<Checkpointer>()
-        .and_then(|c| c.resumed.clone());
-    let resumed = resumed.expect("the second trainer resumed");
-    assert_eq!((resumed.step, resumed.epoch), (stop_at, 1));
-    assert_eq!(resumed.batch_in_epoch as u64, bpe / 2);
-    assert_eq!(second.step, reference.step);
-    assert!(same_weights(&second.model, &reference.model));
-    assert_eq!(losses(&second.history), losses(&reference.history));
+        let mut second = tiny_trainer(&data, 3)?
+            .with_callback(checkpointer(dir.path(), &data.encoding, None));
+        fit(&mut second, &data)?;
+        let resumed = second
+            .callback::<Checkpointer>()
+            .and_then(|c| c.resumed.clone());
+        let resumed = resumed.expect("the second trainer resumed");
+        assert_eq!((resumed.step, resumed.epoch), (stop_at, 1), "{kind:?}");
+        assert_eq!(resumed.batch_in_epoch as u64, bpe / 2);
+        assert_eq!(second.step, reference.step);
+        assert!(
+            same_weights(second.model(), reference.model()),
+            "{kind:?}: resumed weights differ"
+        );
+        assert_eq!(losses(&second.history), losses(&reference.history), "{kind:?}");
+    }
     Ok(())
 }
 
 #[test]
-fn a_damaged_newest_checkpoint_falls_back_to_the_one_before() -> Result<()> {
+fn a_damaged_newest_checkpoint_falls_back_to_the_one_before_for_every_model() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
-    let dir = tempfile::tempdir()?;
-    let mut reference = tiny_trainer(&data.vocab, 3)?;
-    reference.fit(&data.train, &data.valid)?;
-    let mut first =
-        tiny_trainer(&data.vocab, 2)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    first.fit(&data.train, &data.valid)?;
-    let run = dir.path().join("run");
-    assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002"]);
-    // Flip bytes in the middle of the newest checkpoint's weights.
-    let weights = run.join("epoch-0002/weights.safetensors");
-    let mut bytes = std::fs::read(&weights)?;
-    let middle = bytes.len() - 40;
-    bytes[middle] ^= 0xff;
-    std::fs::write(&weights, bytes)?;
+    for kind in KINDS {
+        let data = tiny(kind)?;
+        let dir = tempfile::tempdir()?;
+        let mut reference = tiny_trainer(&data, 3)?;
+        fit(&mut reference, &data)?;
+        let mut first =
+            tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+        fit(&mut first, &data)?;
+        let run = dir.path().join("run");
+        assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002"]);
+        // Flip bytes in the middle of the newest checkpoint's weights.
+        let weights = run.join("epoch-0002/weights.safetensors");
+        let mut bytes = std::fs::read(&weights)?;
+        let middle = bytes.len() - 40;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&weights, bytes)?;
 
-    let mut second =
-        tiny_trainer(&data.vocab, 3)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    second.fit(&data.train, &data.valid)?;
-    let resumed = second
-        .callback::<Checkpointer>()
-        .and_then(|c| c.resumed.clone());
-    let resumed = resumed.expect("resumed from the earlier checkpoint");
-    assert_eq!(resumed.from, run.join("epoch-0001"));
-    assert_eq!(resumed.skipped.len(), 1);
-    assert!(resumed.skipped[0].reason.contains("weights.safetensors"));
-    assert!(resumed.skipped[0].reason.contains("damaged"));
-    assert!(
-        run.join("epoch-0002.damaged").is_dir(),
-        "set aside for inspection"
-    );
-    // Training from epoch 1 again reaches the same end as never stopping.
-    assert!(same_weights(&second.model, &reference.model));
-    assert_eq!(losses(&second.history), losses(&reference.history));
-    assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002", "epoch-0003"]);
+        let mut second =
+            tiny_trainer(&data, 3)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+        fit(&mut second, &data)?;
+        let resumed = second
+            .callback::<Checkpointer>()
+            .and_then(|c| c.resumed.clone());
+        let resumed = resumed.expect("resumed from the earlier checkpoint");
+        assert_eq!(resumed.from, run.join("epoch-0001"), "{kind:?}");
+        assert_eq!(resumed.skipped.len(), 1);
+        assert!(resumed.skipped[0].reason.contains("weights.safetensors"));
+        assert!(resumed.skipped[0].reason.contains("damaged"));
+        assert!(
+            run.join("epoch-0002.damaged").is_dir(),
+            "set aside for inspection"
+        );
+        // Training from epoch 1 again reaches the same end as never stopping.
+        assert!(same_weights(second.model(), reference.model()), "{kind:?}");
+        assert_eq!(losses(&second.history), losses(&reference.history));
+        assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002", "epoch-0003"]);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_saved_model_of_every_kind_loads_with_identical_outputs() -> Result<()> {
+    let _lock = serial();
+    for kind in KINDS {
+        let data = tiny(kind)?;
+        let dir = tempfile::tempdir()?;
+        let mut trainer =
+            tiny_trainer(&data, 1)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+        fit(&mut trainer, &data)?;
+        let loaded = load_model(&dir.path().join("run"), Device::Cpu)?;
+        assert_eq!(loaded.encoding, data.encoding, "{kind:?}");
+        assert_eq!(loaded.model.architecture(), trainer.model().architecture());
+        assert!(same_weights(loaded.model.as_ref(), trainer.model()), "{kind:?}");
+        let before = evaluate(trainer.model(), data.valid.as_ref(), usize::MAX);
+        let after = evaluate(loaded.model.as_ref(), data.valid.as_ref(), usize::MAX);
+        assert_eq!(before.loss.to_bits(), after.loss.to_bits(), "{kind:?}");
+        let primer = match kind {
+            Kind::Chars => Primer::abc("M:4/4\n"),
+            Kind::Roll => Primer::none(),
+            _ => Primer::ids(vec![1, 2, 3]),
+        };
+        let config = SampleConfig {
+            length: Length::Steps(30),
+            seed: 3,
+            ..SampleConfig::default()
+        };
+        let original = generate(trainer.model(), &data.encoding, &primer, &config)?;
+        let reloaded = generate(loaded.model.as_ref(), &loaded.encoding, &primer, &config)?;
+        assert_eq!(original, reloaded, "{kind:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_checkpoint_of_another_model_or_encoding_is_refused_naming_both() -> Result<()> {
+    let _lock = serial();
+    let pairs = [
+        (Kind::Chars, Kind::WindowAttention, "lstm_lm", "window_lstm"),
+        (Kind::WindowAttention, Kind::Roll, "window_lstm", "frame_lstm"),
+        (Kind::Roll, Kind::Chars, "piano_roll", "chars"),
+    ];
+    for (saved, resumed, theirs, ours) in pairs {
+        let first_data = tiny(saved)?;
+        let dir = tempfile::tempdir()?;
+        let mut first = tiny_trainer(&first_data, 1)?
+            .with_callback(checkpointer(dir.path(), &first_data.encoding, None));
+        fit(&mut first, &first_data)?;
+        let data = tiny(resumed)?;
+        let mut other = tiny_trainer(&data, 2)?.with_callback({
+            let mut c = checkpointer(dir.path(), &data.encoding, None);
+            c.config.allow_config_change = true;
+            c
+        });
+        let err = format!("{:#}", fit(&mut other, &data).expect_err("another kind"));
+        assert!(
+            err.contains(theirs) && err.contains(ours) && err.contains("epoch-0001"),
+            "{saved:?} → {resumed:?}: {err}"
+        );
+        assert_eq!(other.step, 0, "nothing was trained");
+    }
+    // The same architecture with another encoding (characters, then events) is refused too.
+    let chars = tiny(Kind::Chars)?;
+    let dir = tempfile::tempdir()?;
+    let mut first =
+        tiny_trainer(&chars, 1)?.with_callback(checkpointer(dir.path(), &chars.encoding, None));
+    fit(&mut first, &chars)?;
+    let events = tunesmith::encode::EventVocab::new(tunesmith::encode::EventConfig::default());
+    let err = tunesmith::checkpoint::Checkpoint::load(&dir.path().join("run/epoch-0001"))?
+        .check_same_kind(first.model(), &events.into())
+        .expect_err("another encoding");
+    let err = format!("{err:#}");
+    assert!(err.contains("chars") && err.contains("events"), "{err}");
     Ok(())
 }
 
@@ -105,7 +189,7 @@ struct FlakyDrive {
 }
 
 impl Callback for FlakyDrive {
-    fn on_epoch_end(&mut self, trainer: &Trainer, _: &DataInfo) -> anyhow::Result<Control> {
+    fn on_epoch_end(&mut self, trainer: &mut Trainer, _: &DataInfo) -> anyhow::Result<Control> {
         // Runs before the checkpointer (added first), so this epoch's save sees the change.
         if trainer.epoch == self.fail_after_epoch {
             std::fs::rename(&self.run_dir, &self.parked)?;
@@ -122,24 +206,24 @@ impl Callback for FlakyDrive {
 #[test]
 fn a_vanished_checkpoint_folder_is_reported_and_the_next_checkpoint_lands() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let run = dir.path().join("run");
-    let mut reference = tiny_trainer(&data.vocab, 5)?;
-    reference.fit(&data.train, &data.valid)?;
+    let mut reference = tiny_trainer(&data, 5)?;
+    fit(&mut reference, &data)?;
 
-    let mut trainer = tiny_trainer(&data.vocab, 5)?
+    let mut trainer = tiny_trainer(&data, 5)?
         .with_callback(FlakyDrive {
             run_dir: run.clone(),
             parked: dir.path().join("parked"),
             fail_after_epoch: 2,
             heal_after_epoch: 4,
         })
-        .with_callback(checkpointer(dir.path(), &data.vocab, None));
-    trainer.fit(&data.train, &data.valid)?;
+        .with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut trainer, &data)?;
 
     assert_eq!(trainer.epoch, 5, "training went on");
-    assert!(same_weights(&trainer.model, &reference.model));
+    assert!(same_weights(trainer.model(), reference.model()));
     let ckpt = trainer.callback::<Checkpointer>().expect("checkpointer");
     let failed: Vec<u64> = ckpt.failures.iter().map(|f| f.step).collect();
     let bpe = data.train.batches_per_epoch() as u64;
@@ -159,23 +243,23 @@ fn a_vanished_checkpoint_folder_is_reported_and_the_next_checkpoint_lands() -> R
 #[test]
 fn a_disk_that_fills_up_mid_write_leaves_the_previous_checkpoint_intact() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let run = dir.path().join("run");
     let full = Arc::new(AtomicBool::new(false));
-    let mut ckpt = checkpointer(dir.path(), &data.vocab, None);
+    let mut ckpt = checkpointer(dir.path(), &data.encoding, None);
     let flag = full.clone();
     ckpt.config.hooks.fault = Some(Arc::new(move |path: &Path| {
         (flag.load(Ordering::SeqCst) && path.ends_with("optimizer.safetensors"))
             .then(|| io::Error::from_raw_os_error(libc::ENOSPC))
     }));
-    let mut trainer = tiny_trainer(&data.vocab, 1)?.with_callback(ckpt);
-    trainer.fit(&data.train, &data.valid)?;
+    let mut trainer = tiny_trainer(&data, 1)?.with_callback(ckpt);
+    fit(&mut trainer, &data)?;
     let good = std::fs::read(run.join("epoch-0001/weights.safetensors"))?;
 
     full.store(true, Ordering::SeqCst);
     trainer.config.epochs = 2;
-    trainer.fit(&data.train, &data.valid)?;
+    fit(&mut trainer, &data)?;
     assert_eq!(trainer.epoch, 2);
     let failures = &trainer
         .callback::<Checkpointer>()
@@ -197,7 +281,7 @@ fn a_disk_that_fills_up_mid_write_leaves_the_previous_checkpoint_intact() -> Res
 
     full.store(false, Ordering::SeqCst);
     trainer.config.epochs = 3;
-    trainer.fit(&data.train, &data.valid)?;
+    fit(&mut trainer, &data)?;
     assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0003"]);
     Ok(())
 }
@@ -205,16 +289,19 @@ fn a_disk_that_fills_up_mid_write_leaves_the_previous_checkpoint_intact() -> Res
 #[test]
 fn retention_keeps_the_last_k_and_the_best_and_samples_are_written() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let run = dir.path().join("run");
-    let mut ckpt = checkpointer(dir.path(), &data.vocab, Some(5));
+    let mut ckpt = checkpointer(dir.path(), &data.encoding, Some(5));
     ckpt.config.keep_last = 2;
-    ckpt.config.sample_every_epochs = Some(2);
-    ckpt.config.sample_count = 2;
-    ckpt.config.sample.max_len = 60;
-    let mut trainer = tiny_trainer(&data.vocab, 4)?.with_callback(ckpt);
-    trainer.fit(&data.train, &data.valid)?;
+    let mut samples = SampleEvery::into_run(2, &run, data.encoding.clone());
+    samples.count = 2;
+    samples.verbose = false;
+    samples.config.max_steps = 60;
+    let mut trainer = tiny_trainer(&data, 4)?
+        .with_callback(ckpt)
+        .with_callback(samples);
+    fit(&mut trainer, &data)?;
     let saved = &trainer
         .callback::<Checkpointer>()
         .expect("checkpointer")
@@ -240,24 +327,29 @@ fn retention_keeps_the_last_k_and_the_best_and_samples_are_written() -> Result<(
         .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
         .collect::<Result<_>>()?;
     samples.sort();
-    assert_eq!(samples, vec!["epoch-0002.abc", "epoch-0004.abc"]);
-    let text = std::fs::read_to_string(run.join("samples/epoch-0004.abc"))?;
-    assert!(
-        text.starts_with("X:1\n") && text.contains("X:2\n"),
-        "{text}"
+    assert_eq!(
+        samples,
+        vec![
+            "epoch-0002-1.abc",
+            "epoch-0002-2.abc",
+            "epoch-0004-1.abc",
+            "epoch-0004-2.abc"
+        ]
     );
+    let text = std::fs::read_to_string(run.join("samples/epoch-0004-2.abc"))?;
+    assert!(text.starts_with("X:1\nT:epoch-0004-2\n"), "{text}");
     Ok(())
 }
 
 #[test]
 fn retention_spares_the_best_epoch_even_when_it_is_old() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let run = dir.path().join("run");
     let mut trainer =
-        tiny_trainer(&data.vocab, 3)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    trainer.fit(&data.train, &data.valid)?;
+        tiny_trainer(&data, 3)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut trainer, &data)?;
     // Pretend epoch 1 validated best.
     let meta_path = run.join("epoch-0001/meta.json");
     let mut meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&meta_path)?)?;
@@ -274,24 +366,35 @@ fn retention_spares_the_best_epoch_even_when_it_is_old() -> Result<()> {
 #[test]
 fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let mut first =
-        tiny_trainer(&data.vocab, 1)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    first.fit(&data.train, &data.valid)?;
+        tiny_trainer(&data, 1)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut first, &data)?;
 
-    let mut changed = tiny_trainer(&data.vocab, 2)?;
+    let mut changed = tiny_trainer(&data, 2)?;
     changed.config.adam.lr = 5e-3;
-    changed.config.batch_size = 2;
-    let mut changed = changed.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    let err = format!("{:#}", changed.fit(&data.train, &data.valid).unwrap_err());
+    let mut changed = changed.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    // The same tokens cut into sequences of another length.
+    let tokens = match &data.encoding {
+        tunesmith::encode::Encoding::Chars(vocab) => vocab.encode(&tiny_tunes(30))?,
+        _ => unreachable!("the character kind"),
+    };
+    let cut = tokens.len() * 4 / 5;
+    let other = Tiny {
+        kind: Kind::Chars,
+        encoding: data.encoding.clone(),
+        train: Box::new(tunesmith::data::SequenceBatches::new(tokens[..cut].to_vec(), 12, 4)?),
+        valid: Box::new(tunesmith::data::SequenceBatches::new(tokens[cut..].to_vec(), 16, 4)?),
+    };
+    let err = format!("{:#}", fit(&mut changed, &other).unwrap_err());
     assert!(err.contains("different setup"), "{err}");
     assert!(
         err.contains("train.adam.lr: checkpoint 0.01, now 0.005"),
         "{err}"
     );
     assert!(
-        err.contains("train.batch_size: checkpoint 4, now 2"),
+        err.contains("data.batches.seq_len: checkpoint 16, now 12"),
         "{err}"
     );
     assert!(err.contains("allow_config_change"), "{err}");
@@ -302,11 +405,15 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
         .expect("checkpointer")
         .config
         .allow_config_change = true;
-    changed.fit(&data.train, &data.valid)?;
+    fit(&mut changed, &other)?;
     let report = changed
         .callback::<Checkpointer>()
         .and_then(|c| c.resumed.clone());
-    assert_eq!(report.map(|r| r.differences.len()), Some(2));
+    let differences = report.map(|r| r.differences).unwrap_or_default();
+    assert!(
+        differences.len() >= 3,
+        "the learning rate, the sequence length and the data: {differences:?}"
+    );
     assert_eq!(changed.epoch, 2);
     Ok(())
 }
@@ -314,24 +421,28 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
 #[test]
 fn a_checkpoint_opens_for_generation_without_its_training_state() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let mut trainer =
-        tiny_trainer(&data.vocab, 1)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    trainer.fit(&data.train, &data.valid)?;
+        tiny_trainer(&data, 1)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut trainer, &data)?;
     let checkpoint = dir.path().join("run/epoch-0001");
     std::fs::remove_file(checkpoint.join("optimizer.safetensors"))?;
 
     for path in [checkpoint.clone(), dir.path().join("run")] {
-        let (model, vocab, meta) = open_for_generation(&path, Device::Cpu)?;
-        assert_eq!(meta.progress.epoch, 1, "{}", path.display());
-        assert!(same_weights(&model, &trainer.model));
+        let generator = tunesmith::generate::open_for_generation(&path, Device::Cpu)?;
+        let meta = generator.meta.as_ref().map(|m| m.progress.epoch);
+        assert_eq!(meta, Some(1), "{}", path.display());
+        assert!(same_weights(generator.model.as_ref(), trainer.model()));
         let config = SampleConfig {
-            max_len: 40,
+            max_steps: 40,
             ..SampleConfig::default()
         };
-        let text = sample_text(&model, &vocab, &config)?;
-        assert_eq!(text, sample_text(&trainer.model, &data.vocab, &config)?);
+        let piece = generator.generate(&Primer::none(), &config)?;
+        assert_eq!(
+            piece,
+            generate(trainer.model(), &data.encoding, &Primer::none(), &config)?
+        );
     }
     // Training state is gone, so resuming from it is refused with the file named.
     let err = tunesmith::checkpoint::Checkpoint::load(&checkpoint).unwrap_err();
@@ -342,12 +453,12 @@ fn a_checkpoint_opens_for_generation_without_its_training_state() -> Result<()> 
 #[test]
 fn a_leftover_temporary_is_never_taken_for_a_checkpoint() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let run = dir.path().join("run");
     let mut trainer =
-        tiny_trainer(&data.vocab, 2)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    trainer.fit(&data.train, &data.valid)?;
+        tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut trainer, &data)?;
     // A complete-looking copy of a later state under a temporary name, as a kill between the last
     // file and the rename leaves it.
     let fake = run.join(".tmp-epoch-0009-123-456");
@@ -357,8 +468,8 @@ fn a_leftover_temporary_is_never_taken_for_a_checkpoint() -> Result<()> {
     }
     assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002"]);
     let mut again =
-        tiny_trainer(&data.vocab, 2)?.with_callback(checkpointer(dir.path(), &data.vocab, None));
-    again.fit(&data.train, &data.valid)?;
+        tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut again, &data)?;
     let from = again
         .callback::<Checkpointer>()
         .and_then(|c| c.resumed.clone());
@@ -370,7 +481,7 @@ fn a_leftover_temporary_is_never_taken_for_a_checkpoint() -> Result<()> {
 #[test]
 fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
 
     /// Sends SIGINT to this process at a given step, as Ctrl-C would.
@@ -384,12 +495,12 @@ fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
             Ok(Control::Continue)
         }
     }
-    let mut ckpt = checkpointer(dir.path(), &data.vocab, None);
+    let mut ckpt = checkpointer(dir.path(), &data.encoding, None);
     ckpt.config.handle_signals = true;
-    let mut trainer = tiny_trainer(&data.vocab, 2)?
+    let mut trainer = tiny_trainer(&data, 2)?
         .with_callback(CtrlC(7))
         .with_callback(ckpt);
-    trainer.fit(&data.train, &data.valid)?;
+    fit(&mut trainer, &data)?;
     assert_eq!(trainer.last_stop, Some(StopReason::Interrupted));
     assert_eq!(trainer.step, 7);
     assert_eq!(
@@ -397,23 +508,23 @@ fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
         vec![format!("step-{:09}", 7)]
     );
     // The same trainer continues where it stopped.
-    trainer.fit(&data.train, &data.valid)?;
+    fit(&mut trainer, &data)?;
     assert_eq!(trainer.last_stop, Some(StopReason::Completed));
-    let mut reference = tiny_trainer(&data.vocab, 2)?;
-    reference.fit(&data.train, &data.valid)?;
-    assert!(same_weights(&trainer.model, &reference.model));
+    let mut reference = tiny_trainer(&data, 2)?;
+    fit(&mut reference, &data)?;
+    assert!(same_weights(trainer.model(), reference.model()));
     Ok(())
 }
 
 #[test]
 fn a_time_based_checkpoint_is_taken_when_its_minutes_have_passed() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
-    let mut ckpt = checkpointer(dir.path(), &data.vocab, None);
+    let mut ckpt = checkpointer(dir.path(), &data.encoding, None);
     ckpt.config.every_minutes = Some(0.0); // always due: one after every step
-    let mut trainer = tiny_trainer(&data.vocab, 1)?.with_callback(ckpt);
-    trainer.fit(&data.train, &data.valid)?;
+    let mut trainer = tiny_trainer(&data, 1)?.with_callback(ckpt);
+    fit(&mut trainer, &data)?;
     let bpe = data.train.batches_per_epoch();
     let kept = names(&dir.path().join("run"))?;
     assert_eq!(

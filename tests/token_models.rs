@@ -1,17 +1,19 @@
-//! Token encodings of scores (notes and chords, events) through both model shapes: many-to-many
-//! (`LstmLm` + `SequenceBatches` + `Trainer`) and many-to-one (`WindowLstm` + `WindowBatches` +
-//! `fit`), then generation back to MIDI.
+//! Token encodings of scores (notes and chords, events) through both model shapes, on the one
+//! trainer: many-to-many (`LstmLm` + `SequenceBatches`) and many-to-one (`WindowLstm` +
+//! `WindowBatches`), then generation back to MIDI with the one sampler.
 
 use anyhow::Result;
 use tch::Device;
 use tunesmith::abc::abc_to_score;
 use tunesmith::data::{SequenceBatches, WindowBatches};
-use tunesmith::encode::{EventConfig, EventVocab, NoteVocab, NoteVocabConfig, TokenEncoding};
-use tunesmith::generate::{generate_piece, primer_ids_from_midi, TokenSampleConfig};
+use tunesmith::encode::{
+    Encoding, EventConfig, EventVocab, NoteVocab, NoteVocabConfig, TokenEncoding,
+};
+use tunesmith::generate::{generate, Length, Primer, SampleConfig};
 use tunesmith::midi::{read_midi_file, write_midi_file};
 use tunesmith::model::{LstmConfig, LstmLm, WindowConfig, WindowLstm};
 use tunesmith::score::Score;
-use tunesmith::train::{evaluate_batches, fit, AdamConfig, FitOptions, TrainConfig, Trainer};
+use tunesmith::train::{evaluate, seeded, TrainConfig, Trainer};
 
 /// Small tunes built from a few repeated figures, so a tiny model can learn them in seconds.
 fn tunes() -> Result<Vec<Score>> {
@@ -46,27 +48,15 @@ fn train_many_to_many(
     pieces: &[Vec<i64>],
     epochs: usize,
 ) -> Result<(LstmLm, f64, f64)> {
-    tch::manual_seed(0);
     let stream: Vec<i64> = pieces.concat();
     let train = SequenceBatches::new(stream.clone(), 8, 4)?;
     let valid = SequenceBatches::new(stream, 8, 4)?;
-    let model = LstmLm::new(LstmConfig::debug(vocab_size), Device::Cpu)?;
-    let config = TrainConfig {
-        epochs,
-        batch_size: 4,
-        seq_len: 8,
-        adam: AdamConfig {
-            lr: 1e-2,
-            ..AdamConfig::default()
-        },
-        verbose: false,
-        ..TrainConfig::default()
-    };
-    let mut trainer = Trainer::new(model, config);
-    let before = trainer.evaluate(&valid);
+    let model = seeded(0, || LstmLm::new(LstmConfig::debug(vocab_size), Device::Cpu))?;
+    let mut trainer = Trainer::new(model, TrainConfig::quiet(epochs, 1e-2));
+    let before = trainer.evaluate(&valid).loss;
     trainer.fit(&train, &valid)?;
-    let after = trainer.evaluate(&valid);
-    Ok((trainer.model, before, after))
+    let after = trainer.evaluate(&valid).loss;
+    Ok((trainer.into_model()?, before, after))
 }
 
 #[test]
@@ -82,23 +72,24 @@ fn note_vocabulary_ids_train_a_many_to_many_lstm_and_generate_midi() -> Result<(
     let dir = tempfile::tempdir()?;
     let primer_path = dir.path().join("primer.mid");
     write_midi_file(&scores[0], &primer_path)?;
-    let primer = primer_ids_from_midi(&vocab, &primer_path, 8)?;
-    assert_eq!(primer, pieces[0][..8]);
-    let config = TokenSampleConfig {
+    let config = SampleConfig {
         temperature: 0.8,
         top_p: 0.9,
-        max_tokens: 200,
-        max_notes: Some(24),
+        max_steps: 200,
+        length: Length::Notes(24),
         banned: vec![tunesmith::encode::notes::UNK_ID],
         seed: 3,
-        ..TokenSampleConfig::default()
+        ..SampleConfig::default()
     };
-    let piece = generate_piece(&model, &vocab, &primer, &config)?;
-    assert!(piece.continuation.note_count() >= 24, "stopped at 24 notes");
+    let encoding = Encoding::from(vocab.clone());
+    let piece = generate(&model, &encoding, &Primer::midi(&primer_path).first(8), &config)?;
+    assert_eq!(piece.ids[..8], pieces[0][..8]);
+    let new = vocab.decode_ids(piece.new_ids())?;
+    assert!(new.note_count() >= 24, "stopped at 24 new notes");
+    assert!(piece.new_steps() < 200, "stopped before max_steps");
     assert!(!piece.ids.contains(&tunesmith::encode::notes::UNK_ID));
-    let out = dir.path().join("generated.mid");
-    piece.write_midi(&out)?;
-    assert_eq!(read_midi_file(&out)?.note_count(), piece.score.note_count());
+    let out = piece.write(dir.path(), "generated")?;
+    assert_eq!(read_midi_file(&out)?.note_count(), piece.note_count());
     Ok(())
 }
 
@@ -120,17 +111,18 @@ fn event_ids_train_a_many_to_many_lstm_and_generate_midi() -> Result<()> {
         after < before * 0.6,
         "loss fell from {before:.3} to {after:.3}"
     );
-    let config = TokenSampleConfig {
+    let config = SampleConfig {
         temperature: 0.9,
         top_k: 20,
-        max_tokens: 400,
-        max_bars: Some(2),
+        max_steps: 400,
+        length: Length::Bars(2),
         seed: 1,
-        ..TokenSampleConfig::default()
+        ..SampleConfig::default()
     };
-    let piece = generate_piece(&model, &events, &pieces[1][..12], &config)?;
-    assert_eq!(piece.primer, pieces[1][..12]);
-    assert!(piece.score.note_count() > 0);
+    let primer = Primer::ids(pieces[1][..12].to_vec());
+    let piece = generate(&model, &Encoding::from(events), &primer, &config)?;
+    assert_eq!(piece.ids[..12], pieces[1][..12]);
+    assert!(piece.note_count() > 0);
     let dir = tempfile::tempdir()?;
     piece.write_midi(&dir.path().join("events.mid"))?;
     Ok(())
@@ -143,53 +135,37 @@ fn note_vocabulary_windows_train_the_many_to_one_model() -> Result<()> {
     let pieces = encode_all(&vocab, &scores)?;
     let window = 8;
     let data = WindowBatches::from_pieces(pieces.clone(), window, 16)?;
-    tch::manual_seed(0);
-    let model = WindowLstm::new(
-        WindowConfig {
-            vocab_size: vocab.vocab_size() as i64,
-            embed_dim: 16,
-            hidden_size: 32,
-            num_layers: 1,
-            dropout: 0.0,
-            attention: true,
-        },
-        Device::Cpu,
-    )?;
-    let valid = data.sequential(usize::MAX, Device::Cpu);
-    let before = evaluate_batches(&model, &valid);
-    let options = FitOptions {
-        epochs: 25,
-        adam: AdamConfig {
-            lr: 1e-2,
-            ..AdamConfig::default()
-        },
-        verbose: false,
-        ..FitOptions::default()
-    };
-    let history = fit(
-        &model,
-        &options,
-        &mut |epoch| data.epoch_batches(7, epoch, Device::Cpu),
-        &valid,
-    )?;
-    let after = evaluate_batches(&model, &valid);
-    assert_eq!(history.records.len(), 25);
+    let model = seeded(0, || {
+        WindowLstm::new(
+            WindowConfig {
+                vocab_size: vocab.vocab_size() as i64,
+                window,
+                embed_dim: 16,
+                hidden_size: 32,
+                num_layers: 1,
+                dropout: 0.0,
+                attention: true,
+            },
+            Device::Cpu,
+        )
+    })?;
+    let before = evaluate(&model, &data, usize::MAX);
+    let mut trainer = Trainer::new(model, TrainConfig::quiet(25, 1e-2));
+    trainer.fit(&data, &data)?;
+    let after = trainer.evaluate(&data);
+    assert_eq!(trainer.history.records.len(), 25);
     assert!(after.loss < before.loss * 0.5, "{before:?} → {after:?}");
     let accuracy = after.accuracy.unwrap_or(0.0);
     assert!(accuracy > 0.8, "accuracy on the training tunes {accuracy}");
-    let config = TokenSampleConfig {
+    let config = SampleConfig {
         temperature: 0.5,
-        max_tokens: 30,
+        length: Length::Steps(30),
         seed: 2,
-        ..TokenSampleConfig::default()
+        ..SampleConfig::default()
     };
-    let piece = generate_piece(
-        &model.sliding(window),
-        &vocab,
-        &pieces[2][..window],
-        &config,
-    )?;
-    assert_eq!(piece.ids.len(), 30);
-    assert!(piece.continuation.note_count() > 0);
+    let primer = Primer::ids(pieces[2][..window].to_vec());
+    let piece = generate(trainer.model(), &Encoding::from(vocab), &primer, &config)?;
+    assert_eq!(piece.new_steps(), 30);
+    assert!(piece.note_count() > 0);
     Ok(())
 }

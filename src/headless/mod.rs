@@ -205,7 +205,13 @@ impl RunConfig {
     /// reported before any data is loaded.
     pub fn check(&self) -> Result<()> {
         EncodingSpec::from_value(&self.encoding)?;
-        self.model_settings(Some(1.0))?;
+        // Build the model once with placeholder sizes, so its own checks run now.
+        let mut settings = self.model_settings(Some(1.0))?;
+        match self.architecture()? {
+            "frame_lstm" => settings["num_pitches"] = json!(2),
+            _ => settings["vocab_size"] = json!(2),
+        }
+        crate::model::build(self.architecture()?, &settings, Device::Cpu).context("model")?;
         self.samples
             .sampling
             .validate()

@@ -1,5 +1,6 @@
-//! Helpers shared by the checkpoint tests: a tiny synthetic ABC corpus, a tiny model and trainer,
-//! and a lock that keeps in-process training tests from sharing libtorch's global RNG at once.
+//! Helpers shared by the checkpoint tests: tiny corpora, a tiny run of each model kind (the
+//! character LSTM, the notes-and-chords window model with and without attention, the piano-roll
+//! model), and a lock that keeps in-process training tests from running at once.
 #![allow(dead_code)]
 
 use anyhow::Result;
@@ -7,17 +8,21 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use tch::Device;
 use tunesmith::checkpoint::{CheckpointConfig, Checkpointer};
-use tunesmith::data::SequenceBatches;
-use tunesmith::encode::CharVocab;
-use tunesmith::model::{LstmConfig, LstmLm};
-use tunesmith::train::{AdamConfig, History, TrainConfig, Trainer};
+use tunesmith::data::{Batches, RollBatches, SequenceBatches, WindowBatches};
+use tunesmith::encode::{
+    CharVocab, Encoding, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
+};
+use tunesmith::model::{
+    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, WindowConfig, WindowLstm,
+};
+use tunesmith::score::Score;
+use tunesmith::train::{seeded, AdamConfig, History, TrainConfig, Trainer};
 
-static TORCH_RNG: Mutex<()> = Mutex::new(());
+static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Holds libtorch's global RNG for one test (dropout and initialisation draw from it). Tiny
-/// models train fastest on one thread, and do not slow down when other work shares the cores.
+/// One training test at a time (they compare runs, and tiny models train fastest on one thread).
 pub fn serial() -> MutexGuard<'static, ()> {
-    let guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     guard
 }
@@ -53,30 +58,99 @@ pub fn write_tiny_corpus(dir: &Path, n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Vocabulary and batches for in-process tests.
-pub struct Tiny {
-    pub vocab: CharVocab,
-    pub train: SequenceBatches,
-    pub valid: SequenceBatches,
+/// Writes the tiny corpus as MIDI files into `dir/midi/`.
+pub fn write_tiny_midi_corpus(dir: &Path, n: usize) -> Result<()> {
+    for (i, score) in tiny_scores(n)?.iter().enumerate() {
+        tunesmith::midi::write_midi_file(score, &dir.join(format!("midi/tune_{i:03}.mid")))?;
+    }
+    Ok(())
 }
 
-pub fn tiny_data() -> Result<Tiny> {
-    let text = tiny_tunes(30);
-    let vocab = CharVocab::from_texts([text.as_str()]);
-    let ids = vocab.encode(&text)?;
-    let cut = ids.len() * 4 / 5;
-    Ok(Tiny {
-        train: SequenceBatches::new(ids[..cut].to_vec(), 16, 4)?,
-        valid: SequenceBatches::new(ids[cut..].to_vec(), 16, 4)?,
-        vocab,
+/// The tiny tunes as scores.
+pub fn tiny_scores(n: usize) -> Result<Vec<Score>> {
+    tiny_tunes(n)
+        .split("\n\n")
+        .filter(|t| !t.trim().is_empty())
+        .map(tunesmith::abc::abc_to_score)
+        .collect()
+}
+
+/// The model kinds the checkpoint tests cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `lstm_lm` on ABC characters.
+    Chars,
+    /// `window_lstm` with attention on notes and chords.
+    WindowAttention,
+    /// `window_lstm` without attention on notes and chords.
+    Window,
+    /// `frame_lstm` on piano rolls.
+    Roll,
+}
+
+pub const KINDS: [Kind; 4] = [Kind::Chars, Kind::WindowAttention, Kind::Window, Kind::Roll];
+
+/// The data of a tiny run of one kind.
+pub struct Tiny {
+    pub kind: Kind,
+    pub encoding: Encoding,
+    pub train: Box<dyn Batches>,
+    pub valid: Box<dyn Batches>,
+}
+
+/// Tiny data for a kind (the character kind's vocabulary is `encoding`).
+pub fn tiny(kind: Kind) -> Result<Tiny> {
+    Ok(match kind {
+        Kind::Chars => {
+            let text = tiny_tunes(30);
+            let vocab = CharVocab::from_texts([text.as_str()]);
+            let ids = vocab.encode(&text)?;
+            let cut = ids.len() * 4 / 5;
+            Tiny {
+                kind,
+                train: Box::new(SequenceBatches::new(ids[..cut].to_vec(), 16, 4)?),
+                valid: Box::new(SequenceBatches::new(ids[cut..].to_vec(), 16, 4)?),
+                encoding: vocab.into(),
+            }
+        }
+        Kind::Window | Kind::WindowAttention => {
+            let scores = tiny_scores(24)?;
+            let vocab = NoteVocab::build(&scores[..20], &NoteVocabConfig::default())?;
+            let pieces: Vec<Vec<i64>> = scores
+                .iter()
+                .map(|s| vocab.encode_score(s))
+                .collect::<Result<_>>()?;
+            Tiny {
+                kind,
+                train: Box::new(WindowBatches::from_pieces(pieces[..20].to_vec(), 6, 8)?),
+                valid: Box::new(WindowBatches::from_pieces(pieces[20..].to_vec(), 6, 16)?),
+                encoding: vocab.into(),
+            }
+        }
+        Kind::Roll => {
+            let config = PianoRollConfig {
+                steps_per_quarter: 2,
+                low_pitch: 55,
+                num_pitches: 36,
+                transpose_to_c: true,
+            };
+            let rolls: Vec<PianoRoll> = tiny_scores(24)?
+                .iter()
+                .map(|s| PianoRoll::from_score(s, &config))
+                .collect::<Result<_>>()?;
+            Tiny {
+                kind,
+                train: Box::new(RollBatches::new(&rolls[..20], 8, 4)?),
+                valid: Box::new(RollBatches::new(&rolls[20..], 0, 4)?),
+                encoding: config.into(),
+            }
+        }
     })
 }
 
 pub fn train_config(epochs: usize) -> TrainConfig {
     TrainConfig {
         epochs,
-        batch_size: 4,
-        seq_len: 16,
         adam: AdamConfig {
             lr: 1e-2,
             ..AdamConfig::default()
@@ -87,21 +161,47 @@ pub fn train_config(epochs: usize) -> TrainConfig {
     }
 }
 
-/// A fresh trainer with a tiny model (dropout on, so the RNG state matters).
-pub fn tiny_trainer(vocab: &CharVocab, epochs: usize) -> Result<Trainer> {
-    tch::manual_seed(11);
-    let model = LstmLm::new(
-        LstmConfig {
-            dropout: 0.2,
-            ..LstmConfig::debug(vocab.len())
-        },
-        Device::Cpu,
-    )?;
-    Ok(Trainer::new(model, train_config(epochs)))
+/// A fresh tiny model of the kind (dropout on, so the random state matters).
+pub fn tiny_model(data: &Tiny) -> Result<Box<dyn Model>> {
+    let vocab = data.encoding.vocab_size().unwrap_or(0);
+    seeded(11, || -> Result<Box<dyn Model>> {
+        Ok(match data.kind {
+            Kind::Chars => Box::new(LstmLm::new(
+                LstmConfig {
+                    dropout: 0.2,
+                    ..LstmConfig::debug(vocab)
+                },
+                Device::Cpu,
+            )?),
+            Kind::Window | Kind::WindowAttention => Box::new(WindowLstm::new(
+                WindowConfig {
+                    dropout: 0.2,
+                    ..WindowConfig::debug(vocab, data.kind == Kind::WindowAttention)
+                },
+                Device::Cpu,
+            )?),
+            Kind::Roll => Box::new(FrameLstm::new(
+                FrameLstmConfig {
+                    dropout: 0.2,
+                    input_dropout: 0.1,
+                    skip_connection: true,
+                    pitch_autoregression: true,
+                    positive_weight: Some(4.0),
+                    ..FrameLstmConfig::debug(36)
+                },
+                Device::Cpu,
+            )?),
+        })
+    })
+}
+
+/// A fresh trainer with a tiny model of the data's kind.
+pub fn tiny_trainer(data: &Tiny, epochs: usize) -> Result<Trainer> {
+    Ok(Trainer::from_boxed(tiny_model(data)?, train_config(epochs)))
 }
 
 /// Checkpoints into `dir/run` every `every_steps` steps, quietly.
-pub fn checkpointer(dir: &Path, vocab: &CharVocab, every_steps: Option<u64>) -> Checkpointer {
+pub fn checkpointer(dir: &Path, encoding: &Encoding, every_steps: Option<u64>) -> Checkpointer {
     Checkpointer::new(
         CheckpointConfig {
             every_steps,
@@ -110,12 +210,18 @@ pub fn checkpointer(dir: &Path, vocab: &CharVocab, every_steps: Option<u64>) -> 
             verbose: false,
             ..CheckpointConfig::new(dir, "run")
         },
-        vocab.clone(),
+        encoding.clone(),
     )
 }
 
+/// Trains `trainer` on the tiny data.
+pub fn fit(trainer: &mut Trainer, data: &Tiny) -> Result<()> {
+    trainer.fit(data.train.as_ref(), data.valid.as_ref())?;
+    Ok(())
+}
+
 /// True when every parameter is equal bit for bit.
-pub fn same_weights(a: &LstmLm, b: &LstmLm) -> bool {
+pub fn same_weights(a: &dyn Model, b: &dyn Model) -> bool {
     let (a, b) = (a.named_parameters(), b.named_parameters());
     a.len() == b.len()
         && a.iter().zip(&b).all(|((na, ta), (nb, tb))| {
