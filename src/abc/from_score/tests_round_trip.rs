@@ -68,14 +68,20 @@ fn jig_in_six_eight_with_a_pickup_and_repeats() {
 fn waltz_in_three_four_with_a_pickup_a_tie_and_a_natural() {
     let waltz = "X:1\nT:Waltz\nM:3/4\nL:1/8\nK:G\n\
                  D2|G4 B2|d4 B2|c2 B2 A2|G6|=F2 G2 A2|B4 ^A2|B6-|B4|]\n";
+    // Pinned: the estimate hears this short tune in B minor.
     let options = ScoreToAbcOptions {
         anacrusis_ticks: 2 * EIGHTH,
+        key: KeyChoice::Fixed {
+            fifths: 1,
+            minor: false,
+        },
         ..ScoreToAbcOptions::default()
     };
     let written = assert_abc_round_trip(waltz, &options);
     assert!(written.contains("K:G\n"), "{written}");
+    // The pick-up counts as a bar of the line; the last bar is the pick-up's complement.
     assert!(
-        written.contains("=F2 G2 A2 | B4 ^A2 | B6- | B4 |]"),
+        music(&written).ends_with("G6 | =F2 G2 A2 | B4 ^A2 | B6- |\nB4 |]\n"),
         "{written}"
     );
 }
@@ -92,16 +98,30 @@ fn reel_in_a_flat_key_with_carried_accidentals_rests_and_dotted_notes() {
         ..ScoreToAbcOptions::default()
     };
     let written = assert_abc_round_trip(reel, &options);
-    // The natural holds to the bar line, so the second e needs none.
-    assert!(written.contains("=e2 e2 f2 z2"), "{written}");
-    assert!(written.contains("A3/2G/2 F2 =B,2"), "{written}");
+    // Mostly sixteenths and dotted eighths: the unit that writes them shortest is 1/16.
+    assert!(written.contains("L:1/16\n"), "{written}");
+    // The natural holds to the bar line, so the second e needs none; the next bar's e is flat.
+    assert!(
+        written.contains("=e4 e4 f4 z4 | edcB A3G F4 =B,4"),
+        "{written}"
+    );
+    let in_eighths = ScoreToAbcOptions {
+        unit_denominator: Some(8),
+        ..options
+    };
+    let written = assert_abc_round_trip(reel, &in_eighths);
+    assert!(
+        written.contains("e/2d/2c/2B/2 A3/2G/2 F2 =B,2"),
+        "{written}"
+    );
 }
 
 #[test]
 fn minor_key_with_four_flats_chords_and_rests() {
     let tune = "X:1\nT:Chords\nM:2/4\nL:1/16\nK:Fm\n[FAc]4 z2 =A2|[EGB]8|c3d =e4|[Fc]8|]\n";
     let written = assert_abc_round_trip(tune, &ScoreToAbcOptions::default());
-    assert!(written.contains("[FAc]2 z =A"), "{written}");
+    // A natural against the flat of the signature; the rest and the A share the second beat.
+    assert!(written.contains("[FAc]4 z2=A2 | [EGB]8"), "{written}");
 }
 
 #[test]
