@@ -2,7 +2,8 @@
 //! evenly spread) is read with `abc_to_score` and written again with `score_to_abc`. The
 //! originals go to `OUT/original/` and the rewritten tunes to `OUT/written/`, one `.abc` file
 //! each, ready for `/work/shared/tools/abc_bars_music21.py`. Prints how many rewritten tunes give
-//! back exactly the same notes and how many add up bar by bar by the crate's own `bar_check`.
+//! back exactly the same notes (overall, and among the tunes whose notes all lie on the default
+//! sixteenth grid) and how many add up bar by bar by the crate's own `bar_check`.
 //!
 //! Usage: `cargo run --example score_to_abc_corpus -- OUT [COUNT]` (COUNT defaults to 300).
 
@@ -32,6 +33,7 @@ fn main() -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let (mut unreadable, mut failed, mut same_notes, mut adds_up) = (0, 0, 0, 0);
+    let (mut on_grid, mut on_grid_same) = (0, 0);
     for (i, tune) in chosen.iter().enumerate() {
         let original = tune.to_abc_file_text(1);
         let Ok(score) = abc_to_score(&original) else {
@@ -50,14 +52,22 @@ fn main() -> Result<()> {
         std::fs::write(original_dir.join(&name), &original)?;
         std::fs::write(written_dir.join(&name), &written)?;
         let again = abc_to_score(&written)?;
-        same_notes += usize::from(again.note_timings() == score.note_timings());
+        let same = again.note_timings() == score.note_timings();
+        same_notes += usize::from(same);
+        let sixteenth = u32::from(score.ticks_per_quarter / 4).max(1);
+        let fits_grid = |n: &(u8, u32, u32)| n.1 % sixteenth == 0 && n.2 % sixteenth == 0;
+        if score.note_timings().iter().all(fits_grid) {
+            on_grid += 1;
+            on_grid_same += usize::from(same);
+        }
         adds_up += usize::from(bar_check(&written).is_ok_and(|c| c.adds_up()));
     }
     let written = chosen.len() - unreadable - failed;
     println!(
         "{} tunes chosen (every {step}th of {}); {unreadable} unreadable by abc_to_score, \
-         {failed} refused by score_to_abc; of the {written} written: same notes back {same_notes}, \
-         every bar adds up (bar_check) {adds_up}",
+         {failed} refused by score_to_abc; of the {written} written: same notes back {same_notes} \
+         ({on_grid_same} of the {on_grid} on the sixteenth grid), every bar adds up (bar_check) \
+         {adds_up}",
         chosen.len(),
         corpus.tunes.len()
     );

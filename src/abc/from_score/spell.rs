@@ -9,6 +9,9 @@ use std::collections::HashMap;
 /// Semitones above C of the natural letters C D E F G A B.
 const NATURAL_SEMITONES: [i32; 7] = [0, 2, 4, 5, 7, 9, 11];
 
+/// Place of the natural letters C D E F G A B on the line of fifths (C = 0, G = 1, F = -1).
+const LETTER_FIFTHS: [i32; 7] = [0, 2, 4, -1, 1, 3, 5];
+
 /// Letters in the order sharps are added (F C G D A E B), as letter indices.
 const SHARP_ORDER: [usize; 7] = [3, 0, 4, 1, 5, 2, 6];
 
@@ -22,16 +25,13 @@ const MINOR_NAMES: [&str; 15] = [
     "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#",
 ];
 
-/// A key: its signature and, for minor keys, the raised sixth and seventh degrees that are
-/// spelled from the scale's own letters (C# rather than Db in D minor).
+/// A key: its signature and whether it is minor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Key {
     fifths: i8,
     minor: bool,
     /// Alteration of each letter C..B in semitones.
     signature: [i8; 7],
-    /// (letter, alteration) spellings preferred for notes outside the signature.
-    preferred: Vec<(usize, i8)>,
 }
 
 /// A note spelled: letter index (C = 0), alteration in semitones, ABC octave (`C` is 4, `c` 5).
@@ -100,20 +100,11 @@ impl Key {
                 .iter()
                 .for_each(|&l| signature[l] = -1);
         }
-        let mut key = Key {
+        Key {
             fifths,
             minor,
             signature,
-            preferred: Vec::new(),
-        };
-        if minor {
-            let tonic = key.tonic_letter();
-            for degree in [5, 6] {
-                let letter = (tonic + degree) % 7;
-                key.preferred.push((letter, signature[letter] + 1));
-            }
         }
-        key
     }
 
     /// The `K:` value: `D`, `Bb`, `Em`, `F#m`.
@@ -126,28 +117,26 @@ impl Key {
         }
     }
 
-    fn tonic_letter(&self) -> usize {
-        let index = (i32::from(self.fifths) + 7) as usize;
-        let names = if self.minor {
-            &MINOR_NAMES
-        } else {
-            &MAJOR_NAMES
-        };
-        "CDEFGAB".find(&names[index][..1]).unwrap_or(0)
-    }
-
-    /// How a MIDI pitch is spelled in this key: the signature's own letter when the pitch is in
-    /// the scale, else the simplest neighbour (naturals before sharps in sharp keys and C, before
-    /// flats in flat keys; E#, B#, Cb and Fb last).
+    /// How a MIDI pitch is spelled in this key: with a natural or one sharp or flat, whichever
+    /// lies nearest the key's centre on the line of fifths (the scale's own notes always do; in
+    /// C major the others are C#, Eb, F#, G#, Bb; in A minor Bb, C#, D#, F#, G#). A tie goes to
+    /// the sharp in sharp keys and C, to the flat in flat keys.
     pub fn spell(&self, pitch: u8) -> Spelling {
         let pitch = i32::from(pitch);
         let pitch_class = pitch.rem_euclid(12);
+        // The middle of the signature's seven fifths, one fifth higher for minor (its raised
+        // sixth and seventh lie above the signature).
+        let centre = i32::from(self.fifths) + if self.minor { 3 } else { 2 };
+        let toward_signature = if self.fifths >= 0 { -1 } else { 1 };
         let (letter, alteration) = (0..7)
             .filter_map(|letter| {
                 let alteration = (pitch_class - NATURAL_SEMITONES[letter] + 18).rem_euclid(12) - 6;
                 (alteration.abs() <= 1).then_some((letter, alteration as i8))
             })
-            .min_by_key(|&(letter, alteration)| (self.spelling_cost(letter, alteration), letter))
+            .min_by_key(|&(letter, alteration)| {
+                let position = LETTER_FIFTHS[letter] + 7 * i32::from(alteration);
+                ((position - centre).abs(), toward_signature * position)
+            })
             .unwrap_or((0, 0));
         let octave = (pitch - NATURAL_SEMITONES[letter] - i32::from(alteration)).div_euclid(12) - 1;
         Spelling {
@@ -155,20 +144,6 @@ impl Key {
             alteration,
             octave,
         }
-    }
-
-    fn spelling_cost(&self, letter: usize, alteration: i8) -> u32 {
-        if alteration == self.signature[letter] {
-            return 0;
-        }
-        if self.preferred.contains(&(letter, alteration)) {
-            return 1;
-        }
-        let against_signature =
-            (alteration > 0 && self.fifths < 0) || (alteration < 0 && self.fifths >= 0);
-        let awkward = (alteration > 0 && matches!(letter, 2 | 6))
-            || (alteration < 0 && matches!(letter, 0 | 3));
-        2 + u32::from(against_signature) + 2 * u32::from(awkward)
     }
 }
 

@@ -184,6 +184,26 @@ fn naturals_in_a_flat_key_and_the_minor_leading_note() {
 }
 
 #[test]
+fn chromatic_notes_are_spelled_nearest_the_key() {
+    let quarters = |pitches: &[u8]| {
+        let notes = pitches.iter().enumerate();
+        let notes = notes.map(|(i, &p)| note(p, i as u32 * QUARTER, QUARTER));
+        score_of(notes.collect(), Some((pitches.len() as u8, 4)))
+    };
+    let c_major = write(&quarters(&[61, 63, 66, 68, 70]), &in_c());
+    assert_eq!(music(&c_major), "^C2 _E2 ^F2 ^G2 _B2 |]\n");
+    let d_minor = ScoreToAbcOptions {
+        key: KeyChoice::Fixed {
+            fifths: -1,
+            minor: true,
+        },
+        ..ScoreToAbcOptions::default()
+    };
+    let written = write(&quarters(&[66, 73, 71, 63]), &d_minor);
+    assert_eq!(music(&written), "^F2 ^c2 =B2 _E2 |]\n");
+}
+
+#[test]
 fn a_tied_note_repeats_its_accidental_after_the_bar_line() {
     let score = score_of(vec![note(61, QUARTER, 2 * QUARTER)], Some((2, 4)));
     let written = write(&score, &in_c());
@@ -230,14 +250,15 @@ fn sixteenth_note_tunes_get_a_sixteenth_unit_unless_one_is_given() {
     let score = score_of(notes.collect(), Some((2, 4)));
     let written = write(&score, &in_c());
     assert!(written.contains("L:1/16\n"), "{written}");
-    assert_eq!(music(&written), "C^CD^D EF^FG |]\n");
+    // Chromatic notes are spelled nearest the key on the line of fifths: E flat, not D sharp, in C.
+    assert_eq!(music(&written), "C^CD_E =EF^FG |]\n");
     let options = ScoreToAbcOptions {
         unit_denominator: Some(4),
         ..in_c()
     };
     let written = write(&score, &options);
     assert!(written.contains("L:1/4\n"), "{written}");
-    assert!(music(&written).starts_with("C/4^C/4D/4^D/4 "), "{written}");
+    assert!(music(&written).starts_with("C/4^C/4D/4_E/4 "), "{written}");
 }
 
 #[test]
