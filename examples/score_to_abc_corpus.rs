@@ -55,7 +55,8 @@ fn main() -> Result<()> {
         let same = again.note_timings() == score.note_timings();
         same_notes += usize::from(same);
         let sixteenth = u32::from(score.ticks_per_quarter / 4).max(1);
-        let fits_grid = |n: &(u8, u32, u32)| n.1 % sixteenth == 0 && n.2 % sixteenth == 0;
+        let fits_grid =
+            |n: &(u8, u32, u32)| n.1.is_multiple_of(sixteenth) && n.2.is_multiple_of(sixteenth);
         if score.note_timings().iter().all(fits_grid) {
             on_grid += 1;
             on_grid_same += usize::from(same);

@@ -157,7 +157,8 @@ fn triplets_are_rounded_to_the_grid() {
     assert!(
         timings
             .iter()
-            .all(|&(_, start, duration)| start % sixteenth == 0 && duration % sixteenth == 0),
+            .all(|&(_, start, duration)| start.is_multiple_of(sixteenth)
+                && duration.is_multiple_of(sixteenth)),
         "{written}"
     );
     assert!(bar_check(&written).unwrap().adds_up(), "{written}");
