@@ -29,10 +29,12 @@
 //!   `M:` field, and a bar it interrupts is left short. The last bar is filled up with rests (or,
 //!   after a pick-up, up to the pick-up's complement). The tune ends with `|]`; lines hold
 //!   [`ScoreToAbcOptions::bars_per_line`] bars.
-//! - **Pitches**: spelled in the key (`C,` `C` `c` `c'` for MIDI 48, 60, 72, 84); accidentals
-//!   follow ABC's rule that an accidental holds for its letter and octave until the bar line,
-//!   so one is written exactly where the note would otherwise be read with another pitch, and
-//!   again on a tied continuation after a bar line.
+//! - **Pitches**: spelled in the key (`C,` `C` `c` `c'` for MIDI 48, 60, 72, 84), chromatic
+//!   notes nearest the key on the line of fifths. The writer follows ABC's rule that an
+//!   accidental holds for its letter and octave until the bar line (a natural is written where
+//!   an earlier sign would otherwise hold); by default every note off the key signature also
+//!   carries its own sign, so readers that do not carry accidentals read the same pitches
+//!   ([`AccidentalStyle`]).
 //!
 //! Lost on the way: velocities, programs, tempo changes after the first, and everything finer
 //! than the grid.
@@ -98,6 +100,20 @@ pub enum KeyChoice {
     },
 }
 
+/// How accidentals are written. Both styles are read the same by readers that follow ABC 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccidentalStyle {
+    /// A sign on every note off the key signature (`^c ^c`), and a natural where an earlier sign
+    /// in the bar would otherwise hold: read alike by readers that carry accidentals to the bar
+    /// line and by those that do not (music21 carries them only in files marked `%abc-2.1`).
+    #[default]
+    Explicit,
+    /// ABC 2.1's economy: an accidental holds for its letter and octave to the bar line, so a
+    /// sign is written only where the note would otherwise be read with another pitch (`^c c`),
+    /// and again on a tied note after a bar line.
+    CarriedInBar,
+}
+
 /// Settings for [`score_to_abc`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScoreToAbcOptions {
@@ -110,6 +126,8 @@ pub struct ScoreToAbcOptions {
     pub chords: ChordMode,
     /// The key to write (default: estimated from the notes).
     pub key: KeyChoice,
+    /// How accidentals are written (default: explicitly on every note off the key signature).
+    pub accidentals: AccidentalStyle,
     /// The quantisation grid as a note value: 16 rounds onsets and lengths to sixteenth notes
     /// (the default), 32 to thirty-seconds. A power of two from 1 to 128.
     pub grid_denominator: u32,
@@ -127,14 +145,15 @@ pub struct ScoreToAbcOptions {
 }
 
 impl Default for ScoreToAbcOptions {
-    /// Title from the tracks, all pitched tracks merged, chords kept, key estimated, sixteenth
-    /// grid, automatic unit length, no pick-up, four bars a line, the whole score.
+    /// Title from the tracks, all pitched tracks merged, chords kept, key estimated, explicit
+    /// accidentals, sixteenth grid, automatic unit length, no pick-up, four bars a line, the whole score.
     fn default() -> Self {
         ScoreToAbcOptions {
             title: None,
             tracks: TrackChoice::default(),
             chords: ChordMode::default(),
             key: KeyChoice::default(),
+            accidentals: AccidentalStyle::default(),
             grid_denominator: 16,
             unit_denominator: None,
             anacrusis_ticks: 0,
@@ -223,6 +242,7 @@ pub fn score_to_abc(score: &Score, options: &ScoreToAbcOptions) -> Result<String
         grid_denominator: options.grid_denominator,
         unit_denominator: unit,
         bars_per_line: options.bars_per_line,
+        accidentals: options.accidentals,
     };
     body::write_music(&mut abc, &bars, &bar_pieces, &key, &layout);
     Ok(abc)

@@ -8,6 +8,8 @@ pub mod to_score;
 pub mod tunebook;
 
 pub use clean::{clean_tune, CleanOptions, CleanTune};
-pub use from_score::{score_to_abc, ChordMode, KeyChoice, ScoreToAbcOptions, TrackChoice};
+pub use from_score::{
+    score_to_abc, AccidentalStyle, ChordMode, KeyChoice, ScoreToAbcOptions, TrackChoice,
+};
 pub use to_score::{abc_to_score, abc_to_score_with, AbcToScoreOptions};
 pub use tunebook::{split_tunebook, Tune};

@@ -3,6 +3,7 @@
 use super::meter::Bar;
 use super::spell::{AccidentalWriter, Key};
 use super::voice::GridNote;
+use super::AccidentalStyle;
 use std::fmt::Write as _;
 
 /// A note, chord or rest of a drawable length, inside one bar.
@@ -140,6 +141,7 @@ pub(super) struct Layout {
     pub grid_denominator: u32,
     pub unit_denominator: u32,
     pub bars_per_line: usize,
+    pub accidentals: AccidentalStyle,
 }
 
 /// Appends the music: bars separated by ` | `, a final `|]`, a line break every
@@ -151,7 +153,7 @@ pub(super) fn write_music(
     key: &Key,
     layout: &Layout,
 ) {
-    let mut accidentals = AccidentalWriter::new(key);
+    let mut accidentals = AccidentalWriter::new(key, layout.accidentals);
     let mut line = String::new();
     let mut bars_on_line = 0;
     for (i, (bar, pieces)) in bars.iter().zip(bar_pieces).enumerate() {

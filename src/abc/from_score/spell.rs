@@ -1,7 +1,7 @@
 //! Keys, pitch spelling and the accidentals a bar needs.
 
 use super::voice::GridNote;
-use super::KeyChoice;
+use super::{AccidentalStyle, KeyChoice};
 use crate::encode::estimate_key;
 use crate::score::{Note, Score, Track};
 use std::collections::HashMap;
@@ -120,7 +120,8 @@ impl Key {
     /// How a MIDI pitch is spelled in this key: with a natural or one sharp or flat, whichever
     /// lies nearest the key's centre on the line of fifths (the scale's own notes always do; in
     /// C major the others are C#, Eb, F#, G#, Bb; in A minor Bb, C#, D#, F#, G#). A tie goes to
-    /// the sharp in sharp keys and C, to the flat in flat keys.
+    /// a natural (C, not B#, in F# minor), else to the sharp in sharp keys and C, to the flat in
+    /// flat keys.
     pub fn spell(&self, pitch: u8) -> Spelling {
         let pitch = i32::from(pitch);
         let pitch_class = pitch.rem_euclid(12);
@@ -135,7 +136,8 @@ impl Key {
             })
             .min_by_key(|&(letter, alteration)| {
                 let position = LETTER_FIFTHS[letter] + 7 * i32::from(alteration);
-                ((position - centre).abs(), toward_signature * position)
+                let distance = (position - centre).abs();
+                (distance, alteration != 0, toward_signature * position)
             })
             .unwrap_or((0, 0));
         let octave = (pitch - NATURAL_SEMITONES[letter] - i32::from(alteration)).div_euclid(12) - 1;
@@ -170,10 +172,12 @@ fn score_of(notes: &[GridNote]) -> Score {
 
 /// Writes notes with the accidentals ABC needs, following the reader's rules: an accidental
 /// holds for its letter and octave until the bar line, and a note tied from the element before
-/// keeps that note's pitch.
+/// keeps that note's pitch. In the [`AccidentalStyle::Explicit`] style every note off the key
+/// signature gets its sign as well.
 #[derive(Debug)]
 pub(super) struct AccidentalWriter<'k> {
     key: &'k Key,
+    style: AccidentalStyle,
     /// Accidentals written in the current bar, by (letter, octave).
     in_bar: HashMap<(usize, i32), i8>,
     /// (letter, octave, pitch) of the notes tied from the previous element.
@@ -184,9 +188,10 @@ pub(super) struct AccidentalWriter<'k> {
 
 impl<'k> AccidentalWriter<'k> {
     /// A writer at the start of the music.
-    pub fn new(key: &'k Key) -> Self {
+    pub fn new(key: &'k Key, style: AccidentalStyle) -> Self {
         AccidentalWriter {
             key,
+            style,
             in_bar: HashMap::new(),
             tied_from_previous: Vec::new(),
             tied_from_current: Vec::new(),
@@ -202,7 +207,8 @@ impl<'k> AccidentalWriter<'k> {
     ///
     /// The accidental is written when a reader would otherwise hear another pitch, and also
     /// when the note differs from the key and the bar's accidentals and only the tie would
-    /// carry its pitch (a tied note after a bar line), which not every reader follows.
+    /// carry its pitch (a tied note after a bar line), which not every reader follows; in the
+    /// explicit style, also whenever the note differs from the key signature.
     pub fn note(&mut self, pitch: u8, tied_on: bool) -> String {
         let spelling = self.key.spell(pitch);
         let slot = (spelling.letter, spelling.octave);
@@ -222,8 +228,10 @@ impl<'k> AccidentalWriter<'k> {
             Some(_) => heard_without_tie,
             None => by_tie.unwrap_or(heard_without_tie),
         };
+        let off_signature = spelling.alteration != self.key.signature[spelling.letter];
+        let explicit = self.style == AccidentalStyle::Explicit && off_signature;
         let mut text = String::new();
-        if read_as != spelling.pitch() || by_bar_or_key != spelling.alteration {
+        if read_as != spelling.pitch() || by_bar_or_key != spelling.alteration || explicit {
             self.in_bar.insert(slot, spelling.alteration);
             text.push_str(accidental_text(spelling.alteration));
         }

@@ -143,12 +143,24 @@ fn octaves_from_c_two_to_c_seven() {
 
 #[test]
 fn an_accidental_holds_to_the_bar_line_and_no_further() {
-    // C# C# C C | C#, eighth notes in 2/4: the second C# needs no sign, the first C a natural.
+    // C# C# C C | C#, eighth notes in 2/4: carried, the second C# needs no sign; the first C
+    // needs a natural.
     let pitches = [61, 61, 60, 60, 61];
     let notes = (0..5).map(|i| note(pitches[i], i as u32 * QUARTER / 2, QUARTER / 2));
     let score = score_of(notes.collect(), Some((2, 4)));
-    let written = write(&score, &in_c());
+    let carried = ScoreToAbcOptions {
+        accidentals: AccidentalStyle::CarriedInBar,
+        ..in_c()
+    };
+    let written = write(&score, &carried);
     assert_eq!(music(&written), "^CC =CC | ^Cz3 |]\n");
+    assert_eq!(
+        abc_to_score(&written).unwrap().note_timings(),
+        score.note_timings()
+    );
+    // The explicit style repeats the sharp; the natural is needed in both.
+    let written = write(&score, &in_c());
+    assert_eq!(music(&written), "^C^C =CC | ^Cz3 |]\n");
     assert_eq!(
         abc_to_score(&written).unwrap().note_timings(),
         score.note_timings()
@@ -201,6 +213,16 @@ fn chromatic_notes_are_spelled_nearest_the_key() {
     };
     let written = write(&quarters(&[66, 73, 71, 63]), &d_minor);
     assert_eq!(music(&written), "^F2 ^c2 =B2 _E2 |]\n");
+    // C natural and B sharp are equally far from F sharp minor: the natural wins.
+    let f_sharp_minor = ScoreToAbcOptions {
+        key: KeyChoice::Fixed {
+            fifths: 3,
+            minor: true,
+        },
+        ..ScoreToAbcOptions::default()
+    };
+    let written = write(&quarters(&[72, 77]), &f_sharp_minor);
+    assert!(written.contains("K:F#m\n=c2 ^e2 |]"), "{written}");
 }
 
 #[test]

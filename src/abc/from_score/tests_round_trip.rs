@@ -96,6 +96,7 @@ fn reel_in_a_flat_key_with_carried_accidentals_rests_and_dotted_notes() {
             fifths: -2,
             minor: false,
         },
+        accidentals: AccidentalStyle::CarriedInBar,
         ..ScoreToAbcOptions::default()
     };
     let written = assert_abc_round_trip(reel, &options);
@@ -154,13 +155,10 @@ fn triplets_are_rounded_to_the_grid() {
     let sixteenth = 120;
     let timings = again.note_timings();
     assert_eq!(timings.len(), 5, "{written}");
-    assert!(
-        timings
-            .iter()
-            .all(|&(_, start, duration)| start.is_multiple_of(sixteenth)
-                && duration.is_multiple_of(sixteenth)),
-        "{written}"
-    );
+    let on_grid = |&(_, start, duration): &(u8, u32, u32)| {
+        start.is_multiple_of(sixteenth) && duration.is_multiple_of(sixteenth)
+    };
+    assert!(timings.iter().all(on_grid), "{written}");
     assert!(bar_check(&written).unwrap().adds_up(), "{written}");
 }
 
@@ -217,8 +215,14 @@ fn random_polyphony_survives_in_every_key() {
                 minor: rng.random_bool(0.5),
             }
         };
+        let accidentals = if case % 2 == 0 {
+            AccidentalStyle::Explicit
+        } else {
+            AccidentalStyle::CarriedInBar
+        };
         let options = ScoreToAbcOptions {
             key,
+            accidentals,
             bars_per_line: rng.random_range(1..6),
             ..ScoreToAbcOptions::default()
         };
