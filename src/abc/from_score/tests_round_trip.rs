@@ -248,3 +248,44 @@ fn random_scores_on_a_thirty_second_grid_with_a_fixed_unit() {
         assert!(written.contains("L:1/16\n"), "{written}");
     }
 }
+
+#[test]
+fn midi_like_scores_keep_every_pitched_onset() {
+    for seed in 0..6 {
+        let score = crate::midi::synthetic_score(seed, 150);
+        let sixteenth = u32::from(score.ticks_per_quarter / 4);
+        let rounded_onset = |tick: u32| (tick + sixteenth / 2) / sixteenth * sixteenth;
+        let mut expected: Vec<(u8, u32)> = score
+            .tracks
+            .iter()
+            .filter(|t| !t.is_drum)
+            .flat_map(|t| &t.notes)
+            .map(|n| (n.pitch, rounded_onset(n.start)))
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        let written = score_to_abc(&score, &ScoreToAbcOptions::default()).unwrap();
+        let again = abc_to_score(&written).unwrap_or_else(|e| panic!("{e:#}\n{written}"));
+        let onsets: Vec<(u8, u32)> = again.note_timings().iter().map(|n| (n.0, n.1)).collect();
+        assert_eq!(onsets, expected, "seed {seed}:\n{written}");
+        let check = bar_check(&written).unwrap();
+        assert!(check.adds_up(), "seed {seed}:\n{written}");
+        assert!(
+            written.contains("M:4/4\n") && written.contains("\nM:"),
+            "{written}"
+        );
+
+        let melody = ScoreToAbcOptions {
+            chords: ChordMode::TopNote,
+            ..ScoreToAbcOptions::default()
+        };
+        let written = score_to_abc(&score, &melody).unwrap();
+        let mut line = abc_to_score(&written).unwrap().note_timings();
+        line.sort_by_key(|&(_, start, _)| start);
+        assert!(!written.contains('['), "a melody has no chords:\n{written}");
+        assert!(
+            line.windows(2).all(|w| w[0].1 + w[0].2 <= w[1].1),
+            "{written}"
+        );
+    }
+}
