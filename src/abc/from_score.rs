@@ -1,7 +1,9 @@
 //! [`Score`] → ABC notation (one tune, one voice): the opposite of [`abc_to_score`].
 //!
 //! Used to prime an ABC language model with the opening of a MIDI file (see
-//! [`ScoreToAbcOptions::max_bars`]) and to engrave any score through an ABC engraver.
+//! [`ScoreToAbcOptions::max_bars`]; the text is a complete tune ending in `|]`: cut that off, and
+//! the `X:`, `T:` and `Q:` lines if the model was trained on cleaned tunes, to let it continue)
+//! and to engrave any score through an ABC engraver.
 //!
 //! How a score becomes a tune:
 //!
