@@ -18,10 +18,10 @@ Dependencies go in the first cell only (a `:dep` added later resets the notebook
 code(""":cache 2000
 :dep tunesmith = { path = ".." }"""),
 code("""use tunesmith::prelude::*;
-use std::path::PathBuf;
 let device = best_device();
-let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/01_abc_char_lstm".into()));
-std::fs::create_dir_all(&out_dir)?;
+// Where files go (TUNESMITH_OUT, else ../out/01_abc_char_lstm) and the figures this notebook records.
+let mut run = NotebookRun::start("01_abc_char_lstm")?;
+let out_dir = run.out_dir.clone();
 println!("training on {}; files go to {}", describe_device(device), out_dir.display());"""),
 md("""## 1 · The corpus
 The default corpus is the ABC collections shipped inside the `music21` Python package: the Essen
@@ -65,18 +65,17 @@ let valid = SequenceBatches::new(valid_ids, seq_len, 32)?;
 println!("{} batches of 32 × {} characters per epoch", train.batches_per_epoch(), seq_len);"""),
 md("""## 4 · The model
 Embedding → 2 LSTM layers → dropout → linear, as in the seed. Parameters are named as in PyTorch."""),
-code("""tch::manual_seed(42);
-let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 48, hidden_size: 256, num_layers: 2, dropout: 0.1 }, device)?;
+code("""let model = seeded(42, || LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 48, hidden_size: 256, num_layers: 2, dropout: 0.1 }, device))?;
 model"""),
 md("""## 5 · Training
 Adam with gradient clipping; one line per epoch with train and validation loss (nats per character),
 time and throughput, and the loss curve every four epochs (`PlotEvery`). Twelve epochs take about two
 minutes on 2 CPU cores; raise `epochs` for better tunes (`max_seconds` is only a safety cap)."""),
-code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
-let config = TrainConfig { epochs, batch_size: 32, seq_len, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
-                           clip_norm: 1.0, seed: 42, max_seconds: Some(1200.0), valid_tokens: 60_000, verbose: true };
+code("""let epochs = run.epochs(12)?; // TUNESMITH_EPOCHS overrides it (the tests run it short)
+let config = TrainConfig { epochs, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
+                           seed: 42, max_seconds: Some(1200.0), valid_limit: 60_000, ..TrainConfig::default() };
 let mut trainer = Trainer::new(model, config).with_callback(PlotEvery::new(4));
-let untrained = trainer.evaluate(&valid);
+let untrained = trainer.evaluate(&valid).loss;
 println!("before training: valid loss {untrained:.4} (unigram entropy {unigram:.4})");
 trainer.fit(&train, &valid)?;
 println!("done: {} epochs, {} steps", trainer.epoch, trainer.step);"""),
@@ -86,24 +85,24 @@ curve"""),
 md("""## 6 · New tunes
 Sampling runs the LSTM one step per new character, carrying its state, and stops at the blank line
 that ends a tune. Temperature below 1 makes the model more conservative."""),
-code("""let sampling = SampleConfig { temperature: 0.8, seed: 7, max_len: 1200, ..SampleConfig::default() };
-let tunes = generate_tunes(&trainer.model, &vocab, 8, &sampling)?;
-let paths = write_abc_tunes(&out_dir, "generated", &tunes)?;
+code("""let encoding = Encoding::from(vocab.clone());
+let sampling = SampleConfig { temperature: 0.8, seed: 7, max_steps: 1200, ..SampleConfig::default() };
+let pieces = generate_many(trainer.model(), &encoding, 8, &Primer::none(), &sampling)?;
+let paths = write_pieces(&out_dir, "generated", &pieces)?;
 println!("wrote {} tunes to {}", paths.len(), out_dir.display());
+let tunes: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
 TuneList(tunes.clone())"""),
 md("""## 7 · How did it do?"""),
 code("""let last = trainer.history.last_valid_loss().unwrap_or(f64::NAN);
 let share = well_formed_share(&tunes);
-let summary = serde_json::json!({
+run.finish(serde_json::json!({
     "tunes_loaded": corpus.tunes.len(), "tunes_skipped": corpus.report.skipped.len(),
     "vocab_size": vocab.len(), "unigram_entropy": unigram, "valid_loss_untrained": untrained,
     "valid_loss_first_epoch": trainer.history.records.first().map(|r| r.valid_loss),
     "valid_loss_last": last, "bits_per_char": nats_to_bits(last), "epochs": trainer.epoch,
     "tokens_per_second": trainer.history.records.iter().map(|r| r.tokens_per_second).sum::<f64>() / trainer.history.records.len().max(1) as f64,
     "generated": tunes.len(), "well_formed_share": share,
-});
-tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-println!("{}", serde_json::to_string_pretty(&summary)?);"""),
+}))?;"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},

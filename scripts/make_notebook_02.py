@@ -9,16 +9,13 @@ The seed of this project encoded piano music as piano rolls (frames × 88 keys) 
 nothing: the rolls were **mostly zeros** (predicting silence everywhere is almost right) and **every
 piece was in a different key**. This tutorial builds a MIDI corpus from the ABC corpus, looks at the
 rolls, fixes both problems (transposition to C; a sigmoid loss with positive-class weighting), trains a
-multi-hot LSTM (`FrameLstm`), and writes a generated piece as a `.mid` file."""),
+multi-hot LSTM (`FrameLstm`) with checkpoints on a drive (interrupted and resumed on the way, music written
+every few epochs), and writes a piece generated from the reloaded checkpoint as a `.mid` file."""),
 code(""":cache 2000
 :dep tunesmith = { path = ".." }"""),
 code("""use tunesmith::prelude::*;
-use tunesmith::bench::polyphonic::windows;
-use tunesmith::model::frame_lstm::next_frame_batch;
-use tunesmith::train::{fit, FitOptions};
-use std::path::PathBuf;
-let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/02_midi_piano_roll".into()));
-std::fs::create_dir_all(&out_dir)?;
+let mut run = NotebookRun::start("02_midi_piano_roll")?;
+let out_dir = run.out_dir.clone();
 // Small LSTM steps gain nothing from several threads, and lose a lot on a busy machine.
 tch::set_num_threads(1);
 const NAMES: [&str; 12] = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];"""),
@@ -68,60 +65,97 @@ md("""## 4 · A multi-hot LSTM with positive-class weighting
 (sigmoid, binary cross-entropy summed over the keys). With `pitch_autoregression` each key of the next
 frame also reads the keys below it in that frame, so the model learns which notes sound together
 (chords) instead of guessing every key on its own; the probabilities still multiply to an exact
-distribution over frames. Weighting the on cells by the off/on
-ratio makes "all silence" an expensive answer. Training windows are 64 frames of the transposed rolls;
-ten percent of the tunes are held out. The training loss below is the weighted one; the validation
-loss is the plain NLL per frame (nats), the unit of the polyphonic benchmark."""),
+distribution over frames. Weighting the on cells by the off/on ratio (`positive_weight`) makes "all
+silence" an expensive answer. `RollBatches` cuts the transposed rolls into windows of 64 frames, 32 to a
+batch, in an order that depends only on (seed, epoch); ten percent of the tunes are held out. The
+training loss is the weighted one; the validation loss is the plain NLL per frame (nats), the unit of the
+polyphonic benchmark."""),
 code("""let rolls: Vec<PianoRoll> = midi.scores.iter().map(|(_, s)| PianoRoll::from_score(s, &config)).collect::<Result<_>>()?;
 let n_valid = rolls.len() / 10;
 let valid_rolls: Vec<PianoRoll> = rolls[..n_valid].to_vec();
 let train_rolls: Vec<PianoRoll> = rolls[n_valid..].to_vec();
 let weight = positive_weight(&train_rolls);
 let device = Device::Cpu;
-/// Windows of 64 frames in an order that depends on `seed`, 32 to a batch.
-fn to_batches(rs: &[PianoRoll], seed: u64, device: Device) -> Vec<(tch::Tensor, tch::Tensor)> {
-    let pieces = windows(&rs.iter().map(|r| r.to_tensor(device)).collect::<Vec<_>>(), 64);
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_by_key(|&i| (i as u64).wrapping_mul(2654435761).wrapping_add(seed) % 1_000_003);
-    order.chunks(32).filter_map(|c| next_frame_batch(&c.iter().map(|&i| &pieces[i]).collect::<Vec<_>>())).collect()
-}
-let valid_batches = to_batches(&valid_rolls, 0, device);
-println!("{} training rolls, {} held out; positive-class weight {weight:.1}", train_rolls.len(), valid_rolls.len());
-tch::manual_seed(2);
-let mut model = FrameLstm::new(FrameLstmConfig { input_dropout: 0.1, skip_connection: true, pitch_autoregression: true, ..FrameLstmConfig::piano(128, 1, 0.2) }, device)?;
-model.pos_weight = Some(weight);
-model"""),
-code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
-let options = FitOptions { epochs, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, clip_norm: 5.0, seed: 2, max_seconds: Some(1200.0), verbose: true };
-let history = fit(&model, &options, &mut |epoch| to_batches(&train_rolls, epoch as u64 + 1, device), &valid_batches)?;
+let train = RollBatches::new(&train_rolls, 64, 32)?;
+let valid = RollBatches::new(&valid_rolls, 0, 32)?;
+println!("{} training rolls ({} batches per epoch), {} held out; positive-class weight {weight:.1}",
+    train_rolls.len(), train.batches_per_epoch(), valid_rolls.len());
+let model_config = FrameLstmConfig { input_dropout: 0.1, skip_connection: true, pitch_autoregression: true,
+    positive_weight: Some(weight), ..FrameLstmConfig::piano(128, 1, 0.2) };
+FrameLstm::new(model_config.clone(), device)?"""),
+md("""## 5 · Training that survives the runtime
+The seed lost whole days of training when the notebook's runtime died. Here every epoch (and every 10
+steps) is checkpointed to a folder that stands for the mounted drive (`TUNESMITH_DRIVE` points it at a
+real one), and every 4 epochs the model writes four bars of music into the run's `samples/` folder as
+`.mid` files. Every session builds its trainer the same way: the model from its seed, the checkpointer,
+the samples and a loss plot."""),
+code("""let drive = run.drive()?;
+let run_name = "piano-roll";
+// A demonstration starts afresh; a real notebook keeps the folder, that is the point.
+let _ = std::fs::remove_dir_all(drive.join(run_name));
+let checkpoint = CheckpointConfig { every_steps: Some(10), ..CheckpointConfig::new(&drive, run_name) };
+let train_config = TrainConfig { epochs: run.epochs(12)?, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
+    clip_norm: 5.0, seed: 2, max_seconds: Some(1200.0), ..TrainConfig::default() };
+let sampling = SampleConfig { temperature: 0.9, length: Length::Bars(4), max_notes_per_frame: Some(4), ..SampleConfig::default() };
+let primer_path = midi.scores[n_valid / 2].0.clone();
+/// A trainer as every session builds it; `interrupt_at` stands for the kernel dying at that step.
+fn session(model: &FrameLstmConfig, train: &TrainConfig, checkpoint: &CheckpointConfig, roll: PianoRollConfig,
+           sampling: &SampleConfig, primer: &std::path::Path, interrupt_at: Option<u64>) -> Result<Trainer> {
+    let model = seeded(2, || FrameLstm::new(model.clone(), Device::Cpu))?;
+    let mut trainer = Trainer::new(model, train.clone());
+    if let Some(step) = interrupt_at { trainer.add_callback(InterruptAt(step)); }
+    let samples = SampleEvery::into_run(4, &checkpoint.run_dir(), roll)
+        .with_config(sampling.clone()).with_primer(Primer::midi(primer).first(16));
+    Ok(trainer.with_callback(Checkpointer::new(checkpoint.clone(), roll)).with_callback(samples).with_callback(PlotEvery::new(4)))
+}"""),
+md("""Session 1 is interrupted in the middle of epoch 3 (a SIGINT to this process, as Ctrl-C would send):
+the trainer finishes its step, saves and returns. Then the trainer is dropped, as a dead kernel drops
+it."""),
+code("""let interrupt_at = 2 * train.batches_per_epoch() as u64 + 5;
+let mut trainer = session(&model_config, &train_config, &checkpoint, config, &sampling, &primer_path, Some(interrupt_at))?;
+trainer.fit(&train, &valid)?;
+println!("session 1 stopped: {:?} at step {}, after {} epochs", trainer.last_stop, trainer.step, trainer.epoch);
+drop(trainer);
+run_checkpoints(&drive.join(run_name))?"""),
+md("""Session 2 runs the same cell again: `fit` finds the newest checkpoint, restores the weights, the
+optimizer, the counters and the loss history, and continues with the next batch, ending exactly where an
+uninterrupted run would."""),
+code("""let mut trainer = session(&model_config, &train_config, &checkpoint, config, &sampling, &primer_path, None)?;
+trainer.fit(&train, &valid)?;
+let resumed = trainer.callback::<Checkpointer>().and_then(|c| c.resumed.clone()).context("no resume")?;
+println!("session 2 {resumed}; {:?} after {} epochs", trainer.last_stop, trainer.epoch);
+let history = trainer.history.clone();
+let samples_written: Vec<String> = std::fs::read_dir(drive.join(run_name).join("samples"))?
+    .filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+println!("music written while training: {samples_written:?}");
 loss_curve_svg(&history, None)?"""),
-md("""## 5 · Generate, look, write MIDI
-Sixteen frames of a held-out tune's MIDI file prime the model; it then writes eight bars of 4/4, frame by
-frame. Sampling divides out the positive-class weight, so notes are drawn with calibrated probabilities."""),
-code("""let primer_path = midi.scores[n_valid / 2].0.clone();
-let primer = primer_from_midi(&primer_path, &config, 16)?;
-let sample = RollSampleConfig { temperature: 0.9, seed: 7, length: RollLength::Bars { bars: 8, numerator: 4, denominator: 4 }, max_notes: Some(4), undo_pos_weight: true };
-let generated = sample_roll(&model, config, Some(&primer), &sample)?;
-let new_notes = PianoRoll::from_frames(generated.frames[primer.len()..].to_vec(), config).to_score().note_count();
-println!("primer: {} frames of {}; generated {} frames with {new_notes} notes", primer.len(), primer_path.display(), generated.len() - primer.len());
+md("""## 6 · Generate from the reloaded checkpoint
+`open_for_generation` needs only the drive: it finds the newest checkpoint, rebuilds whichever model was
+saved (here the `FrameLstm` with its config) and its encoding (the piano-roll grid). Sixteen frames of a
+held-out tune's MIDI file prime it; it then writes eight bars of 4/4, frame by frame, each key drawn from
+low to high given the keys below it. Sampling divides out the positive-class weight, so notes are drawn
+with calibrated probabilities."""),
+code("""let generator = open_for_generation(&drive.join(run_name), device)?;
+let sample = SampleConfig { temperature: 0.9, seed: 7, length: Length::Bars(8), max_notes_per_frame: Some(4), ..SampleConfig::default() };
+let piece = generator.generate(&Primer::midi(&primer_path).first(16), &sample)?;
+let generated = piece.roll.clone().context("a piano roll")?;
+let new_notes = PianoRoll::from_frames(generated.frames[piece.primer_steps..].to_vec(), config).to_score().note_count();
+println!("primer: {} frames of {}; generated {} frames with {new_notes} notes", piece.primer_steps, primer_path.display(), piece.new_steps());
 generated"""),
-code("""let mid_path = out_dir.join("generated_piano_roll.mid");
-let generated_score = generated.to_score();
-write_midi_file(&generated_score, &mid_path)?;
+code("""let mid_path = piece.write(&out_dir, "generated_piano_roll")?;
 let back = read_midi_file(&mid_path)?;
-println!("{} written: {} notes, read back {}", mid_path.display(), generated_score.note_count(), back.note_count());
-let summary = serde_json::json!({
+println!("{} written: {} notes, read back {}", mid_path.display(), piece.note_count(), back.note_count());
+run.finish(serde_json::json!({
     "midi_written": written.read, "midi_read": midi.scores.len(),
     "mean_density": mean_density, "positive_weight": weight,
     "tonics_before": before.iter().filter(|&&n| n > 0).count(), "tonics_after": after.iter().filter(|&&n| n > 0).count(),
-    "parameters": model.parameter_count(),
+    "parameters": generator.model.parameter_count(),
     "train_loss_first": history.records.first().map(|r| r.train_loss), "train_loss_last": history.records.last().map(|r| r.train_loss),
     "valid_nll_first": history.records.first().map(|r| r.valid_loss), "valid_nll_last": history.records.last().map(|r| r.valid_loss),
     "epochs": history.records.len(), "seconds": history.records.iter().map(|r| r.seconds).sum::<f64>(),
-    "generated_frames": generated.len() - primer.len(), "generated_notes": new_notes, "notes_with_primer": generated_score.note_count(),
-    "mid": mid_path.file_name().map(|n| n.to_string_lossy().into_owned()) });
-tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-println!("{}", serde_json::to_string_pretty(&summary)?);"""),
+    "interrupted_at_step": interrupt_at, "resumed_from": resumed.from, "samples_written": samples_written.len(),
+    "generated_frames": piece.new_steps(), "generated_notes": new_notes, "notes_with_primer": piece.note_count(),
+    "mid": mid_path.file_name().map(|n| n.to_string_lossy().into_owned()) }))?;"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},

@@ -28,8 +28,8 @@ code("""use tunesmith::prelude::*;
 use tunesmith::encode::notes::UNK_ID;
 use std::path::PathBuf;
 use std::time::Instant;
-let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/03_midi_note_vocabulary".into()));
-std::fs::create_dir_all(&out_dir)?;
+let mut run = NotebookRun::start("03_midi_note_vocabulary")?;
+let out_dir = run.out_dir.clone();
 let device = best_device();
 // A model this small trains fastest on one CPU thread: more threads mostly wait on each other.
 if device == Device::Cpu { tch::set_num_threads(1); }
@@ -78,11 +78,11 @@ code("""let first_ids = vocab.encode_score(&train_set[0].1)?;
 println!("{}: {} tokens", train_set[0].0.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), first_ids.len());
 TokenView::new(&vocab, &first_ids[..first_ids.len().min(40)])"""),
 md("""## 3 · The many-to-one window model
-Each example is a window of `window` token ids inside one piece and the id that follows it.
-`WindowLstm` embeds the ids (a learned vector per token, not a scalar), runs an LSTM over the window,
-pools all its outputs with additive attention (as the seed's reference model did), and predicts the next
-id. `fit` trains any such model with Adam, gradient clipping and a seeded batch order, printing the loss
-and the validation accuracy after every epoch."""),
+Each example is a window of `window` token ids inside one piece and the id that follows it: the seed's
+"100 notes predict the next", here 32. `WindowLstm` embeds the ids (a learned vector per token, not a
+scalar), runs an LSTM over the window, pools all its outputs with additive attention (as the seed's
+reference model did), and predicts the next id. The one `Trainer` trains it as it trains every model:
+Adam, gradient clipping, a seeded batch order, a line per epoch with the validation accuracy."""),
 code("""let window = 32;
 fn encode_all(vocab: &NoteVocab, set: &[(PathBuf, Score)]) -> Result<Vec<Vec<i64>>> {
     set.iter().map(|(_, s)| vocab.encode_score(s)).collect()
@@ -90,23 +90,58 @@ fn encode_all(vocab: &NoteVocab, set: &[(PathBuf, Score)]) -> Result<Vec<Vec<i64
 let train = WindowBatches::from_pieces(encode_all(&vocab, &train_set)?, window, 64)?;
 let valid = WindowBatches::from_pieces(encode_all(&vocab, &valid_set)?, window, 256)?;
 println!("{} training windows, {} validation windows of {} tokens", train.len(), valid.len(), window);
-tch::manual_seed(3);
-let model = WindowLstm::new(WindowConfig { vocab_size: vocab.len() as i64, embed_dim: 64, hidden_size: 128,
-    num_layers: 1, dropout: 0.3, attention: true }, device)?;
-model"""),
-code("""let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
-let options = FitOptions { epochs, seed: 3, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, ..FitOptions::default() };
-let valid_batches = valid.sequential(usize::MAX, device);
+let model_config = WindowConfig { vocab_size: vocab.len() as i64, window, embed_dim: 64, hidden_size: 128,
+    num_layers: 1, dropout: 0.3, attention: true };
+WindowLstm::new(model_config.clone(), device)?"""),
+md("""The seed lost days of training to dying runtimes, and fixed it with a checkpoint every epoch on a
+mounted drive and music every ten epochs. Here the `Checkpointer` saves every epoch (and every 25 steps)
+into a folder that stands for the drive (`TUNESMITH_DRIVE` points it at a real one), and `SampleEvery`
+writes two pieces every two epochs into the run's `samples/` folder as `.mid` files, continuing the
+opening of a validation piece. Every session builds its trainer the same way."""),
+code("""let drive = run.drive()?;
+let run_name = "notes-window";
+// A demonstration starts afresh; a real notebook keeps the folder, that is the point.
+let _ = std::fs::remove_dir_all(drive.join(run_name));
+let checkpoint = CheckpointConfig { every_steps: Some(25), ..CheckpointConfig::new(&drive, run_name) };
+let train_config = TrainConfig { epochs: run.epochs(6)?, seed: 3, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
+    ..TrainConfig::default() };
+let sampling = SampleConfig { temperature: 0.9, top_p: 0.92, length: Length::Notes(32), banned: vec![UNK_ID], ..SampleConfig::default() };
+let primer_path = valid_set[0].0.clone();
+/// A trainer as every session builds it; `interrupt_at` stands for the kernel dying at that step.
+fn session(config: &WindowConfig, train: &TrainConfig, checkpoint: &CheckpointConfig, vocab: &NoteVocab,
+           sampling: &SampleConfig, primer: &std::path::Path, interrupt_at: Option<u64>) -> Result<Trainer> {
+    let model = seeded(3, || WindowLstm::new(config.clone(), best_device()))?;
+    let mut trainer = Trainer::new(model, train.clone());
+    if let Some(step) = interrupt_at { trainer.add_callback(InterruptAt(step)); }
+    let samples = SampleEvery::into_run(2, &checkpoint.run_dir(), vocab.clone()).with_count(2)
+        .with_config(sampling.clone()).with_primer(Primer::midi(primer).first(config.window));
+    Ok(trainer.with_callback(Checkpointer::new(checkpoint.clone(), vocab.clone())).with_callback(samples))
+}"""),
+md("""Session 1 dies in the middle of epoch 2 (a SIGINT to this process stands for it: the trainer finishes
+its step, saves and returns), and the trainer is dropped as a dead kernel drops it."""),
+code("""let interrupt_at = train.batches_per_epoch() as u64 + 20;
 let started = Instant::now();
-let history = fit(&model, &options, &mut |epoch| train.epoch_batches(3, epoch, device), &valid_batches)?;
+let mut trainer = session(&model_config, &train_config, &checkpoint, &vocab, &sampling, &primer_path, Some(interrupt_at))?;
+trainer.fit(&train, &valid)?;
+println!("session 1 stopped: {:?} at step {}, after {} epochs", trainer.last_stop, trainer.step, trainer.epoch);
+drop(trainer);
+run_checkpoints(&drive.join(run_name))?"""),
+md("""Session 2 runs the same cell again and continues from the checkpoint the interrupt wrote."""),
+code("""let mut trainer = session(&model_config, &train_config, &checkpoint, &vocab, &sampling, &primer_path, None)?;
+trainer.fit(&train, &valid)?;
 let train_seconds = started.elapsed().as_secs_f64();
-println!("trained {} epochs in {:.0} s", history.records.len(), train_seconds);
+let resumed = trainer.callback::<Checkpointer>().and_then(|c| c.resumed.clone()).context("no resume")?;
+println!("session 2 {resumed}; {:?} after {} epochs ({:.0} s for both sessions)", trainer.last_stop, trainer.epoch, train_seconds);
+let history = trainer.history.clone();
 loss_curve_svg(&history, Some((vocab.unigram_entropy(), "unigram entropy")))?"""),
-code("""let train_eval = evaluate_batches(&model, &train.sequential(5000, device));
-let valid_eval = evaluate_batches(&model, &valid_batches);
+code("""let train_eval = evaluate(trainer.model(), &train, 5000);
+let valid_eval = evaluate(trainer.model(), &valid, usize::MAX);
 println!("train: loss {:.3} nats, accuracy {:.1}% (first 5000 windows)", train_eval.loss, 100.0 * train_eval.accuracy.unwrap_or(f64::NAN));
 println!("valid: loss {:.3} nats ({:.2} bits), accuracy {:.1}%", valid_eval.loss, nats_to_bits(valid_eval.loss), 100.0 * valid_eval.accuracy.unwrap_or(f64::NAN));
 println!("a model that ignored the context would score the unigram entropy, {:.3} nats", vocab.unigram_entropy());
+let samples_written: Vec<String> = std::fs::read_dir(drive.join(run_name).join("samples"))?
+    .filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+println!("music written while training: {samples_written:?}");
 history"""),
 md("""## 4 · Event tokens keep timing exactly
 The event encoding writes a piece as note-on, note-off, time-shift and velocity tokens on a grid of 12
@@ -127,23 +162,24 @@ fn in_quarters(s: &Score) -> Vec<(u8, String, String)> {
 let events_exact = in_quarters(&piece) == in_quarters(&back);
 println!("{} events for {} notes; decoded notes identical in pitch, start and duration: {}", event_ids.len(), piece.note_count(), events_exact);
 TokenView::new(&events, &event_ids[..event_ids.len().min(30)])"""),
-md("""## 5 · Generate from a MIDI primer
-The primer is the opening of a validation piece, read from its MIDI file and encoded with the same
-vocabulary. Sampling uses temperature 0.9 and nucleus (top-p 0.92) filtering, never samples `<unk>`, and
-stops after 64 new notes. The piece (primer included) is decoded to a `Score` and written as `.mid`."""),
-code("""let primer_path = valid_set[0].0.clone();
-let primer = primer_ids_from_midi(&vocab, &primer_path, window)?;
-println!("primer: the first {} tokens of {}", primer.len(), primer_path.display());
-let sample = TokenSampleConfig { temperature: 0.9, top_p: 0.92, seed: 7, max_tokens: 500, max_notes: Some(64),
-    banned: vec![UNK_ID], ..TokenSampleConfig::default() };
-let generated = generate_piece(&model.sliding(window), &vocab, &primer, &sample)?;
-let midi_path = out_dir.join("generated.mid");
-generated.write_midi(&midi_path)?;
-println!("{} new tokens, {} new notes → {}", generated.ids.len(), generated.continuation.note_count(), midi_path.display());
-TokenView::new(&vocab, &generated.ids[..generated.ids.len().min(24)])"""),
-code("""generated.score.clone()"""),
+md("""## 5 · Generate from the reloaded checkpoint, with a MIDI primer
+`open_for_generation` rebuilds whichever model the drive holds (here the window model with its config)
+with its vocabulary. The primer is the opening of a validation piece, read from its MIDI file and encoded
+with that vocabulary. Sampling uses temperature 0.9 and nucleus (top-p 0.92) filtering, never samples
+`<unk>`, and stops after 64 new notes. The piece (primer included) is decoded to a `Score` and written as
+`.mid`."""),
+code("""let generator = open_for_generation(&drive.join(run_name), device)?;
+let sample = SampleConfig { temperature: 0.9, top_p: 0.92, seed: 7, max_steps: 500, length: Length::Notes(64),
+    banned: vec![UNK_ID], ..SampleConfig::default() };
+let generated = generator.generate(&Primer::midi(&primer_path).first(window), &sample)?;
+let midi_path = generated.write(&out_dir, "generated")?;
+let new_notes = vocab.decode_ids(generated.new_ids())?.note_count();
+println!("primer: the first {} tokens of {}", generated.primer_steps, primer_path.display());
+println!("{} new tokens, {new_notes} new notes → {}", generated.new_steps(), midi_path.display());
+TokenView::new(&vocab, &generated.new_ids()[..generated.new_steps().min(24)])"""),
+code("""generated.score.clone().context("the piece decodes")?"""),
 code("""let last = history.records.last().cloned().context("no epoch was trained")?;
-let summary = serde_json::json!({
+run.finish(serde_json::json!({
     "midi_files_read": corpus.report.read, "midi_files_skipped": corpus.report.skipped.len(),
     "midi_files_per_second": corpus.scores.len() as f64 / read_seconds.max(1e-9),
     "vocab_size": vocab.len(), "seed_vocab_size": seed_vocab.len(), "unigram_entropy": vocab.unigram_entropy(),
@@ -152,11 +188,10 @@ let summary = serde_json::json!({
     "train_loss_first": history.records[0].train_loss, "train_loss": last.train_loss,
     "valid_loss_first": history.records[0].valid_loss, "valid_loss": valid_eval.loss,
     "train_accuracy": train_eval.accuracy, "valid_accuracy": valid_eval.accuracy,
+    "interrupted_at_step": interrupt_at, "resumed_from": resumed.from, "samples_written": samples_written.len(),
     "event_round_trip_exact": events_exact, "event_vocab_size": events.vocab_size(),
-    "generated_tokens": generated.ids.len(), "generated_notes": generated.continuation.note_count(),
-    "generated_midi": "generated.mid" });
-tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-println!("{}", serde_json::to_string_pretty(&summary)?);"""),
+    "generated_tokens": generated.new_steps(), "generated_notes": new_notes,
+    "generated_midi": "generated.mid" }))?;"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},

@@ -9,7 +9,8 @@ A notebook kernel can die at any moment: a laptop lid, a lost connection, *Inter
 drive. tunesmith checkpoints so that none of that loses training:
 
 * a **checkpoint** is a folder `<dir>/<run>/epoch-0007/` (or `step-000000123/` inside an epoch) with
-  `weights.safetensors`, `optimizer.safetensors` and `meta.json`: no pickle anywhere;
+  `weights.safetensors`, `optimizer.safetensors` and `meta.json` (the model, its config and the
+  vocabulary, for any of the crate's models): no pickle anywhere;
 * it is written to a temporary sibling, flushed and **renamed** into place, so a crash at any instant
   leaves the previous checkpoint intact;
 * running the same training again **resumes** from the newest valid checkpoint, and ends with the same
@@ -21,14 +22,13 @@ interrupted. It runs in a few minutes on 2 CPU cores."""),
 code(""":cache 2000
 :dep tunesmith = { path = ".." }"""),
 code("""use tunesmith::prelude::*;
-use std::path::PathBuf;
-let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/04_checkpoint_resume".into()));
-// Point this at a mounted drive (for example /content/drive/MyDrive/tunesmith) to survive a lost machine.
-let checkpoint_dir = out_dir.join("checkpoints");
+let mut run = NotebookRun::start("04_checkpoint_resume")?;
+// The drive: TUNESMITH_DRIVE, for example a mounted /content/drive/MyDrive/tunesmith, survives a lost
+// machine; by default a folder beside the notebook's outputs stands for it.
+let checkpoint_dir = run.drive()?;
 let run_name = "abc-small";
 // A demonstration starts afresh; a real notebook keeps the folder, that is the point.
 let _ = std::fs::remove_dir_all(checkpoint_dir.join(run_name));
-std::fs::create_dir_all(&out_dir)?;
 // Bit-for-bit resumption is promised on the CPU (GPU kernels are not all deterministic).
 let device = Device::Cpu;
 println!("checkpoints go to {}", checkpoint_dir.join(run_name).display());"""),
@@ -39,8 +39,8 @@ lets a resumed run see exactly the batches the uninterrupted one would."""),
 code("""let corpus = load_default_abc_corpus(&CleanOptions::default())?;
 let vocab = CharVocab::from_texts(corpus.tunes.iter().map(|t| t.text.as_str()));
 let (train_tunes, valid_tunes) = split_train_valid(&corpus.tunes, 0.1, 42);
-let train_ids = tunesmith::headless::encode_tunes(&vocab, &train_tunes[..400])?;
-let valid_ids = tunesmith::headless::encode_tunes(&vocab, &valid_tunes[..60])?;
+let train_ids = vocab.encode_tunes(train_tunes[..400].iter().map(|t| t.text.as_str()))?;
+let valid_ids = vocab.encode_tunes(valid_tunes[..60].iter().map(|t| t.text.as_str()))?;
 let train = SequenceBatches::new(train_ids, 64, 32)?;
 let valid = SequenceBatches::new(valid_ids, 64, 32)?;
 let unigram = vocab.unigram_entropy();
@@ -48,40 +48,33 @@ println!("{} tunes in the corpus; training on 400 ({} characters, {} batches per
          corpus.tunes.len(), train.len(), train.batches_per_epoch(), vocab.len());"""),
 md("""Every session builds its trainer the same way: a model initialised from the seed, and a
 `Checkpointer` callback that saves at every epoch end and every 15 steps (use `every_minutes` for long
-epochs), keeps the last 3 checkpoints and the best one, writes sample tunes every 2 epochs, and resumes
-from the newest valid checkpoint when training starts."""),
-code("""let train_config = TrainConfig { epochs: 6, batch_size: 32, seq_len: 64, seed: 42, valid_tokens: 20_000,
+epochs), keeps the last 3 checkpoints and the best one, and resumes from the newest valid checkpoint when
+training starts; a `SampleEvery` callback writes sample tunes every 2 epochs, as the seed's author did
+by hand every ten."""),
+code("""let train_config = TrainConfig { epochs: 6, seed: 42, valid_limit: 20_000,
                                  adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, ..TrainConfig::default() };
-let checkpoint_config = CheckpointConfig {
-    every_steps: Some(15), keep_last: 3, keep_best: true, sample_every_epochs: Some(2), sample_count: 2,
-    ..CheckpointConfig::new(&checkpoint_dir, run_name)
-};
-fn fresh_trainer(vocab: &CharVocab, train: &TrainConfig, ckpt: Option<&CheckpointConfig>, device: Device) -> Result<Trainer> {
-    tch::manual_seed(42);
-    let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 32, hidden_size: 128, num_layers: 2, dropout: 0.1 }, device)?;
-    let mut trainer = Trainer::new(model, train.clone());
-    if let Some(c) = ckpt { trainer.add_callback(Checkpointer::new(c.clone(), vocab.clone())); }
-    Ok(trainer)
+let checkpoint_config = CheckpointConfig { every_steps: Some(15), keep_last: 3, keep_best: true,
+                                           ..CheckpointConfig::new(&checkpoint_dir, run_name) };
+/// A model built from the seed and a trainer for it (the same in every session).
+fn fresh_trainer(vocab: &CharVocab, train: &TrainConfig, device: Device) -> Result<Trainer> {
+    let model = seeded(42, || LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 32, hidden_size: 128, num_layers: 2, dropout: 0.1 }, device))?;
+    Ok(Trainer::new(model, train.clone()))
+}
+/// What every session adds: checkpoints to the drive, and two tunes every two epochs in its samples/ folder.
+fn checkpointing(trainer: Trainer, ckpt: &CheckpointConfig, vocab: &CharVocab) -> Trainer {
+    let samples = SampleEvery::into_run(2, &ckpt.run_dir(), vocab.clone())
+        .with_count(2)
+        .with_config(SampleConfig { temperature: 0.8, max_steps: 600, ..SampleConfig::default() });
+    trainer.with_callback(Checkpointer::new(ckpt.clone(), vocab.clone())).with_callback(samples)
 }"""),
 md("""## 2 · Session 1: train until interrupted
 Pressing Ctrl-C in a terminal sends SIGINT; `kill` sends SIGTERM. While training, the first of either
 makes the trainer finish its step, save a checkpoint and return normally (a second one ends the process).
 Here a small callback sends SIGINT to this very process in the middle of epoch 3."""),
-code("""#[derive(Debug)]
-struct CtrlCAt(u64);
-impl Callback for CtrlCAt {
-    fn on_step_end(&mut self, trainer: &Trainer, _data: &DataInfo) -> Result<Control> {
-        if trainer.step == self.0 {
-            println!("(step {}: sending SIGINT to this process, as Ctrl-C would)", trainer.step);
-            tunesmith::train::interrupt::send_sigint_to_self()?;
-        }
-        Ok(Control::Continue)
-    }
-}
-let interrupt_at = 2 * train.batches_per_epoch() as u64 + 7;
-let mut trainer = fresh_trainer(&vocab, &train_config, None, device)?;
-trainer.add_callback(CtrlCAt(interrupt_at)); // callbacks run in the order they are added
-trainer.add_callback(Checkpointer::new(checkpoint_config.clone(), vocab.clone()));
+code("""let interrupt_at = 2 * train.batches_per_epoch() as u64 + 7;
+// Callbacks run in the order they are added: the interrupt comes first, so the checkpointer sees it.
+let trainer = fresh_trainer(&vocab, &train_config, device)?.with_callback(InterruptAt(interrupt_at));
+let mut trainer = checkpointing(trainer, &checkpoint_config, &vocab);
 trainer.fit(&train, &valid)?;
 println!("fit returned: {:?} after {} epochs and {} steps", trainer.last_stop, trainer.epoch, trainer.step);
 let epochs_before_resume = trainer.epoch;"""),
@@ -99,7 +92,7 @@ md("""## 4 · Session 2: the same cell again resumes
 A fresh model and trainer, built exactly as in session 1: `fit` finds the checkpoint, restores weights,
 optimizer moments, counters, the open epoch's running loss and the loss history, and continues with the
 next batch of epoch 3."""),
-code("""let mut trainer = fresh_trainer(&vocab, &train_config, Some(&checkpoint_config), device)?;
+code("""let mut trainer = checkpointing(fresh_trainer(&vocab, &train_config, device)?, &checkpoint_config, &vocab);
 trainer.fit(&train, &valid)?;
 let resumed = trainer.callback::<Checkpointer>().and_then(|c| c.resumed.clone()).context("no resume")?;
 println!("session 2 {resumed}; fit returned {:?} after {} epochs and {} steps", trainer.last_stop, trainer.epoch, trainer.step);"""),
@@ -110,33 +103,33 @@ code("""for r in &trainer.history.records {
     println!("{r}   [{session}]");
 }
 let curve = loss_curve_svg(&trainer.history, Some((unigram, "unigram entropy")))?;
-curve.save(&out_dir.join("loss.svg"))?;
+curve.save(&run.path("loss.svg"))?;
 curve"""),
 md("""## 5 · Exactly as if it had never stopped
 The same training without interruption, for comparison: same seed, same data, no checkpoints."""),
-code("""let mut reference = fresh_trainer(&vocab, &train_config, None, device)?;
+code("""let mut reference = fresh_trainer(&vocab, &train_config, device)?;
 reference.fit(&train, &valid)?;
-let same_weights = reference.model.named_parameters().iter().zip(trainer.model.named_parameters().iter())
+let same_weights = reference.model().named_parameters().iter().zip(trainer.model().named_parameters().iter())
     .all(|((na, a), (nb, b))| na == nb && a.equal(b));
 let same_history = reference.history.records.iter().zip(&trainer.history.records)
     .all(|(a, b)| a.train_loss.to_bits() == b.train_loss.to_bits() && a.valid_loss.to_bits() == b.valid_loss.to_bits());
 println!("identical weights: {same_weights}; identical loss history: {same_history}");"""),
 md("""## 6 · Generating from a checkpoint
 `open_for_generation` needs only the weights and `meta.json` (model config and vocabulary): no trainer,
-no optimizer state. Given a run folder, it takes the newest valid checkpoint."""),
-code("""let (model, gen_vocab, meta) = open_for_generation(&checkpoint_dir.join(run_name), device)?;
-println!("{} from {} (epoch {}, step {}), written by tunesmith {}", model, meta.name, meta.progress.epoch, meta.progress.step, meta.crate_version);
-let tunes = generate_tunes(&model, &gen_vocab, 3, &SampleConfig { temperature: 0.8, seed: 1, max_len: 800, ..SampleConfig::default() })?;
-TuneList(tunes.clone())"""),
+no optimizer state, and no knowledge of which model it was. Given a run folder, it takes the newest valid
+checkpoint."""),
+code("""let generator = open_for_generation(&checkpoint_dir.join(run_name), device)?;
+let meta = generator.meta.clone().context("opened from a checkpoint")?;
+println!("{} from {} (epoch {}, step {}), written by tunesmith {}", generator.model.summary(), meta.name, meta.progress.epoch, meta.progress.step, meta.crate_version);
+let pieces = generator.generate_many(3, &Primer::none(), &SampleConfig { temperature: 0.8, seed: 1, max_steps: 800, ..SampleConfig::default() })?;
+TuneList(pieces.iter().filter_map(|p| p.abc.clone()).collect())"""),
 md("""What the checkpoint holds, as its `meta.json` tells it:"""),
 code("""meta"""),
-code("""let summary = serde_json::json!({
+code("""run.finish(serde_json::json!({
     "interrupted_at_step": interrupt_at, "resumed_from": resumed.from, "epochs": trainer.epoch, "steps": trainer.step,
     "identical_weights": same_weights, "identical_history": same_history,
     "valid_loss_last": trainer.history.last_valid_loss(), "unigram_entropy": unigram,
-});
-tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-println!("{}", serde_json::to_string_pretty(&summary)?);"""),
+}))?;"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},

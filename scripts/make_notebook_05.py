@@ -13,8 +13,8 @@ code(""":cache 2000
 code("""use tunesmith::prelude::*;
 use tunesmith::render::{find_soundfont, render_score_builtin};
 use std::path::PathBuf;
-let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/05_listen_and_look".into()));
-std::fs::create_dir_all(&out_dir)?;
+let mut run = NotebookRun::start("05_listen_and_look")?;
+let out_dir: PathBuf = run.out_dir.clone();
 match find_soundfont() {
     Some(sf) => println!("SoundFont: {}", sf.display()),
     None => println!("no SoundFont found: the built-in synthesizer will play"),
@@ -59,15 +59,15 @@ progress line per epoch shows loss, time and throughput."""),
 code("""let (train_tunes, valid_tunes) = split_train_valid(&corpus.tunes, 0.1, 5);
 let train = SequenceBatches::new(vocab.encode_tunes(train_tunes.iter().take(1000).map(|t| t.text.as_str()))?, 100, 32)?;
 let valid = SequenceBatches::new(vocab.encode_tunes(valid_tunes.iter().take(200).map(|t| t.text.as_str()))?, 100, 32)?;
-tch::manual_seed(5);
-let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 32, hidden_size: 192, num_layers: 2, dropout: 0.0 }, best_device())?;
-let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
-let mut trainer = Trainer::new(model, TrainConfig { epochs, seq_len: 100, seed: 5, max_seconds: Some(1200.0),
-    adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, valid_tokens: 40_000, ..TrainConfig::default() });
+let model = seeded(5, || LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 32, hidden_size: 192, num_layers: 2, dropout: 0.0 }, best_device()))?;
+let mut trainer = Trainer::new(model, TrainConfig { epochs: run.epochs(8)?, seed: 5, max_seconds: Some(1200.0),
+    adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, valid_limit: 40_000, ..TrainConfig::default() });
 trainer.fit(&train, &valid)?;
-trainer.model"""),
+trainer.model_as::<LstmLm>()?"""),
 code("""trainer.history"""),
-code("""let generated = generate_tunes(&trainer.model, &vocab, 4, &SampleConfig { temperature: 0.7, seed: 11, ..SampleConfig::default() })?;
+code("""let sampling = SampleConfig { temperature: 0.7, seed: 11, max_steps: 1500, ..SampleConfig::default() };
+let pieces = generate_many(trainer.model(), &Encoding::from(vocab.clone()), 4, &Primer::none(), &sampling)?;
+let generated: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
 let mut played = Vec::new();
 for (i, text) in generated.iter().enumerate() {
     match abc_to_score(text) {
@@ -85,11 +85,9 @@ for (i, text) in generated.iter().enumerate() {
 println!("{} of {} generated tunes are playable", played.len(), generated.len());
 TuneList(generated.clone())"""),
 code("""played.first().cloned().context("no playable tune was generated")?"""),
-code("""let summary = serde_json::json!({ "generated": generated.len(), "playable": played.len(),
+code("""run.finish(serde_json::json!({ "generated": generated.len(), "playable": played.len(),
     "wav_files": std::fs::read_dir(&out_dir)?.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "wav")).count(),
-    "valid_loss_last": trainer.history.last_valid_loss() });
-tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-println!("{}", serde_json::to_string_pretty(&summary)?);"""),
+    "valid_loss_last": trainer.history.last_valid_loss() }))?;"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},

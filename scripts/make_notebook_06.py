@@ -26,8 +26,8 @@ code("""use tunesmith::prelude::*;
 use tunesmith::metrics::{fixed_split, sequences_nll, stream_nll, sample_quality, quality_table, figures_table, CopyIndex, SPLIT_VERSION};
 use std::path::PathBuf;
 let device = best_device();
-let out_dir = PathBuf::from(std::env::var("TUNESMITH_OUT").unwrap_or_else(|_| "../out/06_benchmark".into()));
-std::fs::create_dir_all(&out_dir)?;
+let mut run = NotebookRun::start("06_benchmark")?;
+let out_dir: PathBuf = run.out_dir.clone();
 println!("running on {}; files go to {}", describe_device(device), out_dir.display());"""),
 md("""## 1 · The fixed split
 Each tune goes to test when the 64-bit FNV-1a hash of its cleaned text is 0 modulo 20, to valid when it
@@ -51,11 +51,9 @@ let valid_ids = vocab.encode_tunes(valid_texts.iter().map(|t| t.as_str()))?;
 let test_ids = vocab.encode_tunes(test_texts.iter().map(|t| t.as_str()))?;
 let train = SequenceBatches::new(train_ids, 100, 32)?;
 let valid = SequenceBatches::new(valid_ids.clone(), 100, 32)?;
-tch::manual_seed(42);
-let model = LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 48, hidden_size: 128, num_layers: 2, dropout: 0.1 }, device)?;
-let epochs: usize = std::env::var("TUNESMITH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
-let config = TrainConfig { epochs, batch_size: 32, seq_len: 100, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
-                           clip_norm: 1.0, seed: 42, max_seconds: Some(1800.0), valid_tokens: 60_000, verbose: true };
+let model = seeded(42, || LstmLm::new(LstmConfig { vocab_size: vocab.len() as i64, embed_dim: 48, hidden_size: 128, num_layers: 2, dropout: 0.1 }, device))?;
+let config = TrainConfig { epochs: run.epochs(4)?, adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() },
+                           seed: 42, max_seconds: Some(1800.0), valid_limit: 60_000, ..TrainConfig::default() };
 let mut trainer = Trainer::new(model, config);
 trainer.fit(&train, &valid)?;
 println!("{} epochs, {} steps", trainer.epoch, trainer.step);"""),
@@ -67,10 +65,10 @@ first 60,000 characters, all Essen songs; the whole part also holds the Irish co
 code("""// Each tune after the blank line that precedes it in training, ending with its own blank line.
 let valid_seqs: Vec<Vec<i64>> = valid_texts.iter().map(|t| vocab.encode_tunes([format!("\\n\\n{t}").as_str()])).collect::<Result<_>>()?;
 let test_seqs: Vec<Vec<i64>> = test_texts.iter().map(|t| vocab.encode_tunes([format!("\\n\\n{t}").as_str()])).collect::<Result<_>>()?;
-let valid_nll = sequences_nll(&trainer.model, &valid_seqs)?;
-let test_nll = sequences_nll(&trainer.model, &test_seqs)?;
-let valid_stream = stream_nll(&trainer.model, &valid_ids, 100, 16)?;
-let test_stream = stream_nll(&trainer.model, &test_ids, 100, 16)?;
+let valid_nll = sequences_nll(trainer.model_as::<LstmLm>()?, &valid_seqs)?;
+let test_nll = sequences_nll(trainer.model_as::<LstmLm>()?, &test_seqs)?;
+let valid_stream = stream_nll(trainer.model_as::<LstmLm>()?, &valid_ids, 100, 16)?;
+let test_stream = stream_nll(trainer.model_as::<LstmLm>()?, &test_ids, 100, 16)?;
 let bpc_rows = vec![
     vec!["this notebook: LSTM 2×128, 800 tunes, each tune from a zero state".to_string(), format!("{} epochs", trainer.epoch),
          format!("{:.3}", valid_nll.bits_per_token()), format!("{:.3}", test_nll.bits_per_token())],
@@ -84,9 +82,10 @@ md("""## 3 · Sample quality
 Twenty tunes at temperature 0.8, measured against the held-out test tunes and the training tunes
 (copies are looked for in the training tunes; a test tune's longest copied run shows how much real
 tunes share with the corpus)."""),
-code("""let sampling = SampleConfig { temperature: 0.8, seed: 7, max_len: 1000, ..SampleConfig::default() };
-let tunes = generate_tunes(&trainer.model, &vocab, 20, &sampling)?;
-write_abc_tunes(&out_dir, "generated", &tunes)?;
+code("""let sampling = SampleConfig { temperature: 0.8, seed: 7, max_steps: 1000, ..SampleConfig::default() };
+let pieces = generate_many(trainer.model(), &Encoding::from(vocab.clone()), 20, &Primer::none(), &sampling)?;
+write_pieces(&out_dir, "generated", &pieces)?;
+let tunes: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
 let index = CopyIndex::new(train_texts.iter().map(|t| t.as_str()));
 let generated = sample_quality(&tunes, Some(&index));
 let held_out = sample_quality(&test_texts, Some(&index));
@@ -127,16 +126,15 @@ let published = vec![
     vec!["Nottingham".to_string(), "not run".to_string(), "3.29".to_string(), "3.46".to_string(), "3.07".to_string(), "10.26".to_string()],
 ];
 figures_table(&["test NLL per frame", "tunesmith, short run", "LSTM (published)", "GRU (published)", "TCN (published)", "independent Bernoulli floor"], &published)"""),
-code("""let summary = serde_json::json!({
+code("""let summary = run.finish(serde_json::json!({
     "split": SPLIT_VERSION, "train_tunes": train_texts.len(), "valid_tunes": valid_texts.len(), "test_tunes": test_texts.len(),
     "epochs": trainer.epoch, "valid_bpc": valid_nll.bits_per_token(), "test_bpc": test_nll.bits_per_token(),
     "valid_bpc_stream": valid_stream.bits_per_token(), "test_bpc_stream": test_stream.bits_per_token(),
     "unigram_bits": nats_to_bits(unigram),
     "jsb_short_run": short_run.as_ref().map(|r| serde_json::json!({"test_nll": r.test_nll, "epochs": r.epochs, "seconds": r.seconds, "parameters": r.parameters})),
     "generated": generated, "test": held_out, "train": training,
-});
-tunesmith::fsutil::write_atomic(&out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-println!("{}", serde_json::to_string_pretty(&summary["test_bpc"])?);"""),
+}))?;
+println!("summary written to {}", summary.display());"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata = {"kernelspec": {"name": "tunesmith", "display_name": "Rust (tunesmith)", "language": "rust"},

@@ -63,8 +63,9 @@ pub mod prelude {
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
     pub use crate::train::{
-        evaluate, evaluate_batches, AdamConfig, Callback, Control, DataInfo, EarlyStopping,
-        Evaluation, History, KeepBest, LrOnPlateau, StopAtStep, StopReason, TrainConfig, Trainer,
+        evaluate, evaluate_batches, seeded, AdamConfig, Callback, Control, DataInfo,
+        EarlyStopping, Evaluation, History, InterruptAt, KeepBest, LrOnPlateau, StopAtStep,
+        StopReason, TrainConfig, Trainer,
     };
     pub use anyhow::{Context, Result};
     pub use serde_json;

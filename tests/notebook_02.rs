@@ -1,6 +1,8 @@
 //! Executes notebook 02 through the real evcxr kernel and checks its executed copy holds what it
-//! promises: piano rolls drawn inline (a corpus tune, the same tune in C, a generated piece), a loss
-//! curve, a loss that fell, and a generated `.mid` file.
+//! promises: piano rolls drawn inline (a corpus tune, the same tune in C, a generated piece), an
+//! interrupted training session resumed from the drive in a fresh trainer, music written every few
+//! epochs, a loss curve, a loss that fell, and a `.mid` file generated from the reloaded
+//! checkpoint.
 
 mod common;
 
@@ -28,9 +30,9 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
         svgs.iter().any(|s| s.contains("Loss per epoch")),
         "loss curve missing"
     );
-    let stdout = run.stdout();
-    assert!(stdout.contains("mean density"), "density line missing");
-    assert!(stdout.contains("tonics before"), "key table missing");
+    let printed = run.stdout();
+    assert!(printed.contains("mean density"), "density line missing");
+    assert!(printed.contains("tonics before"), "key table missing");
 
     let summary = run.read_json("summary.json");
     let number = |key: &str| {
@@ -57,6 +59,28 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
         "validation NLL did not fall: {summary}"
     );
     assert!(number("generated_notes") > 0.0, "{summary}");
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("session 1 stopped: Some(Interrupted)"),
+        "the interrupted session is missing"
+    );
+    assert!(
+        stdout.contains("session 2 resumed from"),
+        "the resumed session is missing"
+    );
+    let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
+    assert!(resumed_from.contains("step-"), "resumed mid-epoch: {summary}");
+    assert!(
+        html.iter()
+            .any(|h| h.contains("checkpoints<table") && h.contains("inside an epoch")),
+        "the drive's checkpoint table is missing"
+    );
+    let samples = run.files.join("drive/piano-roll/samples");
+    for name in ["epoch-0004-1.mid", "epoch-0012-4.mid"] {
+        let score = tunesmith::midi::read_midi_file(&samples.join(name))
+            .unwrap_or_else(|e| panic!("sample {name}: {e:#}"));
+        assert!(score.note_count() > 0, "{name} holds its primer at least");
+    }
     let mid = run.files.join("generated_piano_roll.mid");
     let size = std::fs::metadata(&mid).map(|m| m.len()).unwrap_or(0);
     assert!(size > 50, "{} missing or empty", mid.display());

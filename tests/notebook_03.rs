@@ -1,7 +1,8 @@
 //! Executes notebook 03 through the real evcxr kernel and checks its executed copy holds what it
 //! promises: the MIDI corpus report, the vocabulary table with counts, token sequences, a loss
-//! curve that fell, an exact event round trip, and a generated piece shown with its piano roll and
-//! written as a readable `.mid` file.
+//! curve that fell, an interrupted training session resumed from the drive, music written every two
+//! epochs, an exact event round trip, and a piece generated from the reloaded checkpoint, shown with
+//! its piano roll and written as a readable `.mid` file.
 
 mod common;
 
@@ -71,6 +72,20 @@ fn notebook_03_builds_the_vocabulary_trains_and_writes_midi() {
     assert_eq!(summary["event_round_trip_exact"], true, "{summary}");
     assert!(num("generated_notes") >= 64.0, "{summary}");
 
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("session 1 stopped: Some(Interrupted)")
+            && stdout.contains("session 2 resumed from"),
+        "the interrupted and resumed sessions are missing"
+    );
+    let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
+    assert!(resumed_from.contains("step-"), "resumed mid-epoch: {summary}");
+    let samples = run.files.join("drive/notes-window/samples");
+    for name in ["epoch-0002-1.mid", "epoch-0006-2.mid"] {
+        let score = tunesmith::midi::read_midi_file(&samples.join(name))
+            .unwrap_or_else(|e| panic!("sample {name}: {e:#}"));
+        assert!(score.note_count() >= 32, "{name}: primer and 32 new notes");
+    }
     let midi = run.files.join("generated.mid");
     let score = tunesmith::midi::read_midi_file(&midi)
         .unwrap_or_else(|e| panic!("{} unreadable: {e:#}", midi.display()));

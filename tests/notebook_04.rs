@@ -35,8 +35,12 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
         resumed_from.contains("step-"),
         "resumed mid-epoch: {summary}"
     );
-    let samples = run.files.join("checkpoints/abc-small/samples");
-    assert!(samples.join("epoch-0002.abc").exists() && samples.join("epoch-0006.abc").exists());
+    let samples = run.files.join("drive/abc-small/samples");
+    for name in ["epoch-0002-1.abc", "epoch-0002-2.abc", "epoch-0006-2.abc"] {
+        let text = std::fs::read_to_string(samples.join(name))
+            .unwrap_or_else(|e| panic!("{name} missing: {e}"));
+        assert!(text.starts_with("X:1\n"), "{name}: {text}");
+    }
     assert!(run
         .displays("text/html")
         .iter()

@@ -49,6 +49,24 @@ impl SampleEvery {
         }
     }
 
+    /// Sets how many pieces each time.
+    pub fn with_count(mut self, count: usize) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Sets how to sample.
+    pub fn with_config(mut self, config: SampleConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets what each piece starts from.
+    pub fn with_primer(mut self, primer: Primer) -> Self {
+        self.primer = primer;
+        self
+    }
+
     /// Samples into `run_dir/samples/`.
     pub fn into_run(every: usize, run_dir: &Path, encoding: impl Into<Encoding>) -> Self {
         Self::new(every, run_dir.join("samples"), encoding)

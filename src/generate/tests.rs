@@ -129,8 +129,9 @@ fn a_midi_primer_is_read_encoded_cut_and_continued() -> Result<()> {
     let err = generate(&lm, &encoding, &Primer::midi(dir.path().join("no.mid")), &config)
         .expect_err("missing file");
     assert!(format!("{err:#}").contains("no.mid"));
-    let err = generate(&lm, &encoding, &Primer::none(), &config).expect_err("no primer");
-    assert!(format!("{err:#}").contains("needs a primer"));
+    // Without a primer a notes model starts from its most frequent token.
+    let start = generate(&lm, &encoding, &Primer::none(), &config)?;
+    assert_eq!((start.ids[0], start.primer_steps), (1, 1));
     Ok(())
 }
 
@@ -172,6 +173,28 @@ fn a_character_model_writes_a_tune_that_ends_at_the_blank_line() -> Result<()> {
         &SampleConfig { seed: 77, ..greedy },
     )?;
     assert_eq!(g1.ids, g2.ids, "greedy sampling ignores the seed");
+    Ok(())
+}
+
+#[test]
+fn a_character_model_is_primed_with_a_midi_file_written_as_abc() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("scale.mid");
+    crate::midi::write_midi_file(&scale(), &path)?;
+    let text = "M:4/4\nL:1/8\nK:C\nCDEF GABc|c2B2 A2G2|^F_B=c z|\n\n";
+    let vocab = CharVocab::from_texts([text]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let config = SampleConfig {
+        length: Length::Steps(5),
+        ..SampleConfig::default()
+    };
+    let piece = generate(&model, &Encoding::from(vocab), &Primer::midi(&path), &config)?;
+    let tune = piece.abc.clone().unwrap_or_default();
+    assert!(tune.starts_with("M:4/4\nL:1/8\nK:"), "{tune}");
+    assert!(!tune.contains("X:") && !tune.contains("|]"), "{tune}");
+    assert!(piece.primer_steps > 20 && piece.new_steps() == 5, "{tune}");
+    let head = super::tokens::primer_text(&Primer::midi(&path).first(9))?;
+    assert_eq!(head.chars().count(), 9);
     Ok(())
 }
 

@@ -53,7 +53,7 @@ pub(crate) fn generate_tokens(
     match encoding {
         Encoding::Chars(vocab) => generate_abc(stepper, vocab, primer, config),
         other => match other.token_encoding() {
-            Some(tokens) => generate_score_tokens(stepper, tokens, other.kind(), primer, config),
+            Some(tokens) => generate_score_tokens(stepper, other, tokens, primer, config),
             None => bail!("a token model cannot read the {} encoding", other.kind()),
         },
     }
@@ -71,12 +71,15 @@ fn long_enough(length: Length, new: &Score, new_steps: usize) -> bool {
 }
 
 /// The primer of a character model as ABC text.
-fn primer_text(primer: &Primer) -> Result<String> {
+pub(crate) fn primer_text(primer: &Primer) -> Result<String> {
     let mut text = match &primer.source {
         PrimerSource::Nothing => String::new(),
         PrimerSource::Abc(text) => text.clone(),
         PrimerSource::Midi(_) | PrimerSource::Score(_) => {
-            bail!("MERGE-PENDING: score_to_abc")
+            let score = primer.as_score()?.context("the primer has no notes")?;
+            let tune = crate::abc::score_to_abc(&score, &crate::abc::ScoreToAbcOptions::default())
+                .context("cannot write the primer as ABC for a character model")?;
+            abc_as_primer(&tune)
         }
         PrimerSource::Ids(_) | PrimerSource::Roll(_) => {
             bail!("a character model is primed with ABC text, MIDI or a score, not ids or frames")
@@ -86,6 +89,21 @@ fn primer_text(primer: &Primer) -> Result<String> {
         text = text.chars().take(n).collect();
     }
     Ok(text)
+}
+
+/// A written tune as the head of a tune a character model continues: the fields a cleaned
+/// tune keeps (meter, unit, key) and the music, without the final bar line.
+fn abc_as_primer(tune: &str) -> String {
+    let kept: Vec<&str> = tune
+        .lines()
+        .filter(|l| !["X:", "T:", "Q:"].iter().any(|f| l.starts_with(f)))
+        .collect();
+    let text = kept.join("\n");
+    let text = text.trim_end();
+    match text.strip_suffix("|]") {
+        Some(head) => format!("{}|", head.trim_end()),
+        None => text.to_string(),
+    }
 }
 
 /// An ABC tune from a character model: the primer's text, then characters until the blank line
@@ -142,14 +160,27 @@ fn generate_abc(
     })
 }
 
+/// The token a score-token model starts from without a primer: the most frequent note or
+/// chord (ids after `<unk>` run from the most frequent), or for events, one step of silence.
+fn start_token(encoding: &Encoding) -> Result<Vec<i64>> {
+    match encoding {
+        Encoding::Notes(vocab) if vocab.len() > 1 => Ok(vec![1]),
+        Encoding::Events(vocab) => Ok(vocab
+            .id(crate::encode::Event::TimeShift(1))
+            .into_iter()
+            .collect()),
+        _ => bail!(
+            "this model needs a primer (the opening of a piece: Primer::midi, Primer::abc, \
+             Primer::score or Primer::ids)"
+        ),
+    }
+}
+
 /// The primer of a score-token model as ids.
-fn primer_ids(tokens: &dyn TokenEncoding, primer: &Primer) -> Result<Vec<i64>> {
+fn primer_ids(encoding: &Encoding, tokens: &dyn TokenEncoding, primer: &Primer) -> Result<Vec<i64>> {
     let mut ids = match &primer.source {
         PrimerSource::Ids(ids) => ids.clone(),
-        PrimerSource::Nothing => bail!(
-            "a notes or events model needs a primer (the opening of a piece: Primer::midi, \
-             Primer::abc, Primer::score or Primer::ids)"
-        ),
+        PrimerSource::Nothing => start_token(encoding)?,
         PrimerSource::Roll(_) => bail!("a token model is not primed with piano-roll frames"),
         _ => {
             let score = primer.as_score()?.context("the primer has no notes")?;
@@ -174,12 +205,12 @@ fn primer_ids(tokens: &dyn TokenEncoding, primer: &Primer) -> Result<Vec<i64>> {
 /// ones decode to the length asked for.
 fn generate_score_tokens(
     stepper: &dyn TokenStepper,
+    encoding: &Encoding,
     tokens: &dyn TokenEncoding,
-    kind: &'static str,
     primer: &Primer,
     config: &SampleConfig,
 ) -> Result<Piece> {
-    let primer_ids = primer_ids(tokens, primer)?;
+    let primer_ids = primer_ids(encoding, tokens, primer)?;
     let mut stop = |ids: &[i64]| -> bool {
         if let Length::Steps(n) = config.length {
             return ids.len() >= n;
@@ -196,7 +227,7 @@ fn generate_score_tokens(
         Err(e) => (None, Some(format!("{e:#}"))),
     };
     Ok(Piece {
-        encoding: kind,
+        encoding: encoding.kind(),
         primer_steps: primer_ids.len(),
         ids,
         roll: None,

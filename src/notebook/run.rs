@@ -81,6 +81,15 @@ impl NotebookRun {
         Ok(())
     }
 
+    /// Records every field of a JSON object of figures, then writes the summary.
+    pub fn finish(&mut self, figures: serde_json::Value) -> Result<PathBuf> {
+        match figures {
+            serde_json::Value::Object(map) => self.summary.extend(map),
+            other => anyhow::bail!("the summary figures must be a JSON object, not {other}"),
+        }
+        self.write_summary()
+    }
+
     /// Writes the figures to `summary.json` in the output folder (atomically), prints them and
     /// returns the path.
     pub fn write_summary(&self) -> Result<PathBuf> {

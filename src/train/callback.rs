@@ -107,6 +107,26 @@ impl Callback for StopAtStep {
     }
 }
 
+/// Sends SIGINT to this process after a given optimizer step, as Ctrl-C in a terminal would: for
+/// demonstrations of an interrupted run (a checkpointer added after it saves and stops training).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterruptAt(pub u64);
+
+impl Callback for InterruptAt {
+    fn on_step_end(&mut self, trainer: &Trainer, _data: &DataInfo) -> Result<Control> {
+        if trainer.step == self.0 {
+            if trainer.config.verbose {
+                println!(
+                    "(step {}: sending SIGINT to this process, as Ctrl-C would)",
+                    trainer.step
+                );
+            }
+            super::interrupt::send_sigint_to_self()?;
+        }
+        Ok(Control::Continue)
+    }
+}
+
 /// Cuts the learning rate when the validation loss has not improved for a while. (Missing fields
 /// in JSON take their defaults.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

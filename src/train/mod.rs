@@ -19,8 +19,8 @@ pub mod interrupt;
 
 pub use adam::{Adam, AdamConfig};
 pub use callback::{
-    Callback, Control, DataInfo, EarlyStopping, KeepBest, LrOnPlateau, Plateau, StopAtStep,
-    StopReason,
+    Callback, Control, DataInfo, EarlyStopping, InterruptAt, KeepBest, LrOnPlateau, Plateau,
+    StopAtStep, StopReason,
 };
 pub use history::{EpochRecord, History};
 
