@@ -19,14 +19,14 @@ use std::time::Instant;
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::data::SequenceBatches;
-use tunesmith::encode::CharVocab;
-use tunesmith::generate::{generate_tunes, write_abc_tunes, SampleConfig};
+use tunesmith::encode::{CharVocab, Encoding};
+use tunesmith::generate::{generate_many, write_pieces, Length, Primer, SampleConfig};
 use tunesmith::metrics::{
     fixed_split, nats_to_bits, quality_markdown, sample_quality, sequences_nll, stream_nll,
     CopyIndex, SPLIT_VERSION,
 };
 use tunesmith::model::{LstmConfig, LstmLm};
-use tunesmith::train::{AdamConfig, TrainConfig, Trainer};
+use tunesmith::train::{seeded, AdamConfig, TrainConfig, Trainer};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,7 +73,6 @@ fn main() -> Result<()> {
     let seq_len = 100;
     let train = SequenceBatches::new(train_ids, seq_len, 32)?;
     let valid = SequenceBatches::new(valid_ids.clone(), seq_len, 32)?;
-    tch::manual_seed(42);
     let config = LstmConfig {
         vocab_size: vocab.len() as i64,
         embed_dim: 48,
@@ -81,11 +80,10 @@ fn main() -> Result<()> {
         num_layers: 2,
         dropout: 0.1,
     };
-    let model = LstmLm::new(config, device)?;
+    let model = seeded(42, || LstmLm::new(config, device))?;
+    // The best epoch's weights are kept and put back when the budget runs out.
     let train_config = TrainConfig {
         epochs: 1000,
-        batch_size: 32,
-        seq_len,
         adam: AdamConfig {
             lr: 3e-3,
             ..AdamConfig::default()
@@ -93,32 +91,37 @@ fn main() -> Result<()> {
         clip_norm: 1.0,
         seed: 42,
         max_seconds: Some(seconds),
-        valid_tokens: usize::MAX,
+        valid_limit: usize::MAX,
+        keep_best: true,
         verbose: true,
+        ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(model, train_config);
     println!(
         "training {} for {seconds:.0} s, {} threads",
-        trainer.model,
+        trainer.model().summary(),
         tch::get_num_threads()
     );
     let started = Instant::now();
-    let best = train_keeping_best(&mut trainer, &train, &valid)?;
+    trainer.fit(&train, &valid)?;
     let train_seconds = started.elapsed().as_secs_f64();
-    best.restore(&mut trainer.model)?;
+    // The weights now in the model are the best epoch's (none is kept when every validation
+    // loss was not finite; then the last weights stay, and the best epoch prints as 0).
+    let best_epoch = trainer.best.as_ref().map_or(0, |b| b.epoch);
+    let model = trainer.model_as::<LstmLm>()?;
 
     let chunk = 100;
     let lanes = 16;
-    let valid_nll = stream_nll(&trainer.model, &valid_ids, chunk, lanes)?;
-    let test_nll = stream_nll(&trainer.model, &test_ids, chunk, lanes)?;
+    let valid_nll = stream_nll(model, &valid_ids, chunk, lanes)?;
+    let test_nll = stream_nll(model, &test_ids, chunk, lanes)?;
     let per_tune = |texts: &[String]| -> Result<Vec<Vec<i64>>> {
         texts
             .iter()
             .map(|t| vocab.encode_tunes([format!("\n\n{t}").as_str()]))
             .collect()
     };
-    let valid_tunes = sequences_nll(&trainer.model, &per_tune(&valid_texts)?)?;
-    let test_tunes = sequences_nll(&trainer.model, &per_tune(&test_texts)?)?;
+    let valid_tunes = sequences_nll(model, &per_tune(&valid_texts)?)?;
+    let test_tunes = sequences_nll(model, &per_tune(&test_texts)?)?;
     let unigram_train = nats_to_bits(train_vocab.unigram_entropy());
     println!();
     println!(
@@ -131,7 +134,7 @@ fn main() -> Result<()> {
             .iter()
             .map(|r| r.fraction)
             .sum::<f64>(),
-        best.epoch,
+        best_epoch,
         trainer.history.records.len()
     );
     println!("| measure | valid | test |");
@@ -156,13 +159,28 @@ fn main() -> Result<()> {
     let sampling = SampleConfig {
         temperature: 0.8,
         seed: 7,
-        max_len: 1200,
+        length: Length::End,
+        max_steps: 1200,
         ..SampleConfig::default()
     };
     let gen_started = Instant::now();
-    let tunes = generate_tunes(&trainer.model, &vocab, samples, &sampling)?;
+    let pieces = generate_many(
+        trainer.model(),
+        &Encoding::from(vocab.clone()),
+        samples,
+        &Primer::abc("M:"),
+        &sampling,
+    )?;
     let gen_seconds = gen_started.elapsed().as_secs_f64();
-    write_abc_tunes(&out_dir, "generated", &tunes)?;
+    write_pieces(&out_dir, "generated", &pieces)?;
+    let tunes: Vec<String> = pieces
+        .iter()
+        .map(|p| {
+            p.abc
+                .clone()
+                .context("a character model's piece has no ABC text")
+        })
+        .collect::<Result<_>>()?;
     let index = CopyIndex::new(train_texts.iter().map(String::as_str));
     let generated = sample_quality(&tunes, Some(&index));
     let held_out = sample_quality(&test_texts, Some(&index));
@@ -183,7 +201,7 @@ fn main() -> Result<()> {
     let summary = serde_json::json!({
         "split": SPLIT_VERSION,
         "hidden": hidden, "seconds_budget": seconds, "train_seconds": train_seconds,
-        "steps": trainer.step, "best_epoch": best.epoch,
+        "steps": trainer.step, "best_epoch": best_epoch,
         "device": format!("{device:?}"), "threads": tch::get_num_threads(),
         "valid_bpc": valid_tunes.bits_per_token(), "test_bpc": test_tunes.bits_per_token(),
         "valid_bpc_stream": valid_nll.bits_per_token(), "test_bpc_stream": test_nll.bits_per_token(),
@@ -212,63 +230,4 @@ fn unigram_cross_entropy_bits(train_vocab: &CharVocab, vocab: &CharVocab, ids: &
         .map(|&c| -(((count(c) + 1) as f64) / total as f64).log2())
         .collect();
     ids.iter().map(|&i| bits[i as usize]).sum::<f64>() / ids.len().max(1) as f64
-}
-
-/// The weights of the epoch with the lowest validation loss so far.
-#[derive(Default)]
-struct Best {
-    loss: Option<f64>,
-    epoch: usize,
-    weights: Vec<(String, tch::Tensor)>,
-}
-
-impl Best {
-    fn restore(&self, model: &mut LstmLm) -> Result<()> {
-        tch::no_grad(|| {
-            for (name, value) in &self.weights {
-                let mut var = model
-                    .vs
-                    .variables()
-                    .remove(name)
-                    .with_context(|| format!("no parameter {name}"))?;
-                var.copy_(value);
-            }
-            Ok(())
-        })
-    }
-}
-
-/// Runs the trainer one epoch at a time (so the time budget still applies overall) and keeps
-/// the best epoch's weights.
-fn train_keeping_best(
-    trainer: &mut Trainer,
-    train: &SequenceBatches,
-    valid: &SequenceBatches,
-) -> Result<Best> {
-    let mut best = Best::default();
-    let budget = trainer.config.max_seconds.unwrap_or(f64::INFINITY);
-    let started = Instant::now();
-    loop {
-        let left = budget - started.elapsed().as_secs_f64();
-        if left <= 0.0 {
-            break;
-        }
-        trainer.config.max_seconds = Some(left);
-        trainer.config.epochs = trainer.epoch + 1;
-        trainer.fit(train, valid)?;
-        let Some(record) = trainer.history.records.last() else {
-            break;
-        };
-        if best.loss.is_none_or(|l| record.valid_loss < l) {
-            best.loss = Some(record.valid_loss);
-            best.epoch = record.epoch;
-            best.weights = trainer
-                .model
-                .named_parameters()
-                .into_iter()
-                .map(|(n, t)| (n, t.detach().copy()))
-                .collect();
-        }
-    }
-    Ok(best)
 }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use tch::Device;
 use tunesmith::checkpoint::save::SaveHooks;
 use tunesmith::checkpoint::snapshot::{save_trainer, Checkpoint};
-use tunesmith::data::SequenceBatches;
-use tunesmith::encode::CharVocab;
+use tunesmith::data::{Batches, SequenceBatches};
+use tunesmith::encode::{CharVocab, Encoding};
 use tunesmith::model::{LstmConfig, LstmLm};
 use tunesmith::train::{DataInfo, TrainConfig, Trainer};
 
@@ -44,19 +44,21 @@ fn main() -> Result<()> {
         },
     );
     let plan = train.epoch_plan(0, 0);
-    for i in 0..3 {
-        let (x, y) = train.batch(&plan, i, Device::Cpu);
-        trainer.train_step(&x, &y);
+    for keys in &plan[..3] {
+        let batch = train.batch(keys, Device::Cpu);
+        trainer.train_step(&batch)?;
     }
     trainer.progress.batch = 3;
     let data = DataInfo {
-        tokens: train.len(),
+        items: train.items(),
         fingerprint: train.fingerprint(),
         batches_per_epoch: train.batches_per_epoch(),
+        settings: train.settings(),
     };
+    let encoding = Encoding::from(vocab);
     println!(
         "model: {} parameters; saving {repeats} times into {}",
-        trainer.model.parameter_count(),
+        trainer.model().parameter_count(),
         dir.display()
     );
 
@@ -65,7 +67,7 @@ fn main() -> Result<()> {
     for i in 0..repeats {
         trainer.step = 1000 + i as u64; // a new name each time
         let t = Instant::now();
-        path = save_trainer(&dir, &trainer, &data, &vocab, &SaveHooks::default())?;
+        path = save_trainer(&dir, &trainer, &data, &encoding, &SaveHooks::default())?;
         save_s.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         Checkpoint::load(&path)?;

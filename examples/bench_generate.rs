@@ -9,7 +9,8 @@
 use anyhow::{Context, Result};
 use std::time::Instant;
 use tch::{Device, Tensor};
-use tunesmith::generate::{sample_ids, SampleConfig};
+use tunesmith::generate::tokens::sample_ids;
+use tunesmith::generate::{Length, SampleConfig};
 use tunesmith::model::{LstmConfig, LstmLm};
 
 const VOCAB: i64 = 83;
@@ -64,13 +65,15 @@ fn main() -> Result<()> {
                 }),
             ),
             (
-                "tunesmith::generate::sample_ids (stateful, sampling, temperature 0.8)",
+                "tunesmith::generate::tokens::sample_ids (stateful, sampling, temperature 0.8)",
                 Box::new(|| {
                     let config = SampleConfig {
-                        max_len: tokens,
+                        temperature: 0.8,
+                        length: Length::Steps(tokens),
+                        max_steps: tokens,
                         ..SampleConfig::default()
                     };
-                    let ids = sample_ids(&model, &primer, &config, &[])?;
+                    let ids = sample_ids(&model, &primer, &config, &mut |_| false)?;
                     anyhow::ensure!(ids.len() == tokens, "sampler stopped early");
                     Ok(())
                 }),

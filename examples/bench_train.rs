@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use std::process::Command;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
+use tunesmith::data::Batch;
 use tunesmith::model::{LstmConfig, LstmLm};
 use tunesmith::train::{AdamConfig, TrainConfig, Trainer};
 
@@ -53,15 +54,18 @@ fn main() -> Result<()> {
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(model, train);
-    let x = Tensor::randint(vocab, [batch, seq], (Kind::Int64, device));
-    let y = Tensor::randint(vocab, [batch, seq], (Kind::Int64, device));
+    let data = Batch {
+        inputs: Tensor::randint(vocab, [batch, seq], (Kind::Int64, device)),
+        targets: Tensor::randint(vocab, [batch, seq], (Kind::Int64, device)),
+        count: (batch * seq) as f64,
+    };
     let sync = || {
         if let Device::Cuda(_) = device {
             tch::Cuda::synchronize(0);
         }
     };
     for _ in 0..3 {
-        trainer.train_step(&x, &y);
+        trainer.train_step(&data)?;
     }
     sync();
 
@@ -74,7 +78,7 @@ fn main() -> Result<()> {
     for round in 1..=rounds {
         let start = Instant::now();
         for _ in 0..steps {
-            trainer.train_step(&x, &y);
+            trainer.train_step(&data)?;
         }
         sync();
         let ours = start.elapsed().as_secs_f64() / steps as f64;
@@ -132,7 +136,7 @@ fn main() -> Result<()> {
     for _ in 0..steps {
         let t = Instant::now();
         trainer.optimizer.zero_grad();
-        let loss = trainer.model.loss(&x, &y, true);
+        let loss = trainer.model().loss(&data, true);
         loss.backward();
         let _ = loss.double_value(&[]);
         sync();

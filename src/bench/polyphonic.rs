@@ -171,7 +171,10 @@ pub fn run_benchmark(
     let started = Instant::now();
     trainer.fit(&train, &valid)?;
     let seconds = started.elapsed().as_secs_f64();
-    trainer.restore_best()?;
+    // A final stop has put the best weights back already; a pause (an interrupt) has not.
+    if !trainer.last_stop.is_some_and(|r| r.is_final()) {
+        trainer.restore_best()?;
+    }
     let best = trainer
         .best
         .as_ref()
