@@ -25,7 +25,8 @@ use tunesmith::score::Score;
 use tunesmith::train::{seeded, TrainConfig, Trainer};
 
 /// Tunes every fixture learns from.
-const TUNES: &str = "M:4/4\nL:1/8\nK:G\nGABc dedB|cBAG A2G2|\n\nM:6/8\nL:1/8\nK:D\nFAd fed|cBA A2F|\n\n";
+const TUNES: &str =
+    "M:4/4\nL:1/8\nK:G\nGABc dedB|cBAG A2G2|\n\nM:6/8\nL:1/8\nK:D\nFAd fed|cBA A2F|\n\n";
 
 fn scores() -> Result<Vec<Score>> {
     TUNES

@@ -31,10 +31,11 @@ pub mod train;
 pub mod prelude {
     pub use crate::abc::{abc_to_score, clean_tune, split_tunebook, CleanOptions, CleanTune, Tune};
     pub use crate::checkpoint::{
-        load_model, load_model_as, run_checkpoints, CheckpointConfig, Checkpointer,
-        RunCheckpoints,
+        load_model, load_model_as, run_checkpoints, CheckpointConfig, Checkpointer, RunCheckpoints,
     };
-    pub use crate::corpus::{load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus};
+    pub use crate::corpus::{
+        load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
+    };
     pub use crate::data::{
         split_train_valid, Batch, Batches, RollBatches, SequenceBatches, WindowBatches,
     };
@@ -63,9 +64,9 @@ pub mod prelude {
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
     pub use crate::train::{
-        evaluate, evaluate_batches, seeded, AdamConfig, Callback, Control, DataInfo,
-        EarlyStopping, Evaluation, History, InterruptAt, KeepBest, LrOnPlateau, StopAtStep,
-        StopReason, TrainConfig, Trainer,
+        evaluate, evaluate_batches, seeded, AdamConfig, Callback, Control, DataInfo, EarlyStopping,
+        Evaluation, History, InterruptAt, KeepBest, LrOnPlateau, StopAtStep, StopReason,
+        TrainConfig, Trainer,
     };
     pub use anyhow::{Context, Result};
     pub use serde_json;

@@ -154,6 +154,17 @@ impl Score {
     }
 }
 
+const NOTE_NAMES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
+
+/// Scientific pitch name of a MIDI pitch: 60 → `C4`, 69 → `A4`, 61 → `C#4`.
+pub fn pitch_name(pitch: i32) -> String {
+    let pc = pitch.rem_euclid(12) as usize;
+    let octave = pitch.div_euclid(12) - 1;
+    format!("{}{}", NOTE_NAMES[pc], octave)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,15 +209,4 @@ mod tests {
         assert_eq!(score.end_tick(), 1200);
         assert_eq!(score.note_count(), 2);
     }
-}
-
-const NOTE_NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
-
-/// Scientific pitch name of a MIDI pitch: 60 → `C4`, 69 → `A4`, 61 → `C#4`.
-pub fn pitch_name(pitch: i32) -> String {
-    let pc = pitch.rem_euclid(12) as usize;
-    let octave = pitch.div_euclid(12) - 1;
-    format!("{}{}", NOTE_NAMES[pc], octave)
 }

@@ -2,7 +2,8 @@
 //! `../shared/data/bl2012`, which CI has beside the repository).
 
 use std::path::PathBuf;
-use tunesmith::bench::{baseline_nlls, evaluate_nll, PolyDataset};
+use tunesmith::bench::{baseline_nlls, split_batches, PolyDataset};
+use tunesmith::metrics::roll_nll;
 use tunesmith::model::{FrameLstm, FrameLstmConfig};
 
 fn jsb_path() -> PathBuf {
@@ -47,8 +48,8 @@ fn an_untrained_model_costs_about_a_coin_per_key() {
     tch::manual_seed(0);
     let model =
         FrameLstm::new(FrameLstmConfig::piano(16, 1, 0.0), tch::Device::Cpu).expect("model");
-    let test = tunesmith::bench::polyphonic::split_tensors(&data.test, tch::Device::Cpu);
-    let nll = evaluate_nll(&model, &test);
+    let test = split_batches(&data.test, 0, 32).expect("the test split");
+    let nll = roll_nll(&model, &test);
     assert!(
         (nll - 88.0 * std::f64::consts::LN_2).abs() < 5.0,
         "untrained NLL {nll}"

@@ -123,7 +123,11 @@ fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<
         let name = run.file_name().map(|n| n.to_string_lossy().into_owned());
         assert_eq!(
             name,
-            Some(format!("{}-{}", meta.model.architecture, meta.encoding.kind()))
+            Some(format!(
+                "{}-{}",
+                meta.model.architecture,
+                meta.encoding.kind()
+            ))
         );
         let sampling: SampleConfig = serde_json::from_value(expected["sampling"].clone())?;
         let piece = generator.generate(&recorded_primer(&expected["primer"])?, &sampling)?;
@@ -136,7 +140,11 @@ fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<
         assert_eq!(serde_json::to_value(&piece.abc)?, expected["abc"]);
         let frames = piece.roll.as_ref().map(|r| r.frames.clone());
         assert_eq!(serde_json::to_value(&frames)?, expected["frames"]);
-        assert!(piece.note_count() > 0, "{}: the piece has notes", run.display());
+        assert!(
+            piece.note_count() > 0,
+            "{}: the piece has notes",
+            run.display()
+        );
         // Its whole training state loads as well.
         let full = Checkpoint::load(&tunesmith::checkpoint::resolve_checkpoint(&run)?)?;
         assert!(full.optimizer.is_some());
@@ -151,7 +159,15 @@ fn the_binary_generates_abc_or_midi_from_every_fixture() -> Result<()> {
     for run in runs {
         let out = tempfile::tempdir()?;
         let output = Command::new(env!("CARGO_BIN_EXE_tunesmith"))
-            .args(["generate", "--count", "2", "--temperature", "0.8", "--seed", "3"])
+            .args([
+                "generate",
+                "--count",
+                "2",
+                "--temperature",
+                "0.8",
+                "--seed",
+                "3",
+            ])
             .args(["--max-steps", "80", "--checkpoint"])
             .arg(&run)
             .arg("--out")

@@ -250,8 +250,7 @@ fn the_notes_window_model_with_attention_killed_and_resumed_ends_bit_identical()
 }
 
 #[test]
-fn the_notes_window_model_without_attention_killed_and_resumed_ends_bit_identical() -> Result<()>
-{
+fn the_notes_window_model_without_attention_killed_and_resumed_ends_bit_identical() -> Result<()> {
     interrupted_runs_end_like_an_uninterrupted_one("notes-plain", &short_plan())
 }
 
@@ -324,12 +323,28 @@ fn a_bad_config_is_one_line_naming_the_field_and_help_works_everywhere() -> Resu
     let dir = tempfile::tempdir()?;
     let config = setup(dir.path(), "notes")?;
     let cases = [
-        ("\"hidden_size\": 16", "\"hiden_size\": 16", "model.hiden_size: unknown field"),
+        (
+            "\"hidden_size\": 16",
+            "\"hiden_size\": 16",
+            "model.hiden_size: unknown field",
+        ),
         ("\"epochs\": 6", "\"epoch\": 6", "unknown field `epoch`"),
-        ("\"kind\": \"notes\"", "\"kind\": \"words\"", "encoding.kind"),
+        (
+            "\"kind\": \"notes\"",
+            "\"kind\": \"words\"",
+            "encoding.kind",
+        ),
         ("\"window_lstm\"", "\"gru\"", "model.architecture"),
-        ("\"dropout\": 0.2", "\"dropout\": 1.5", "dropout must be in [0, 1)"),
-        ("\"midi\": \"midi\"", "\"midi\": \"no_such_folder\"", "no_such_folder"),
+        (
+            "\"dropout\": 0.2",
+            "\"dropout\": 1.5",
+            "dropout must be in [0, 1)",
+        ),
+        (
+            "\"midi\": \"midi\"",
+            "\"midi\": \"no_such_folder\"",
+            "no_such_folder",
+        ),
     ];
     let text = std::fs::read_to_string(&config)?;
     for (from, to, expected) in cases {
@@ -341,7 +356,10 @@ fn a_bad_config_is_one_line_naming_the_field_and_help_works_everywhere() -> Resu
         assert_eq!(output.status.code(), Some(1), "{to}: {stderr}");
         assert!(stderr.contains(expected), "{to}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-        assert!(stderr.contains("bad.json") || to.contains("no_such_folder"), "{stderr}");
+        assert!(
+            stderr.contains("bad.json") || to.contains("no_such_folder"),
+            "{stderr}"
+        );
     }
     for args in [
         vec!["--help"],

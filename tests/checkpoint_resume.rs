@@ -41,8 +41,8 @@ fn stopping_mid_epoch_and_resuming_in_a_new_trainer_is_exact_for_every_model() -
         assert!(names(&run)?.contains(&format!("step-{stop_at:09}")));
         drop(first);
 
-        let mut second = tiny_trainer(&data, 3)?
-            .with_callback(checkpointer(dir.path(), &data.encoding, None));
+        let mut second =
+            tiny_trainer(&data, 3)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
         fit(&mut second, &data)?;
         let resumed = second
             .callback::<Checkpointer>()
@@ -55,7 +55,11 @@ fn stopping_mid_epoch_and_resuming_in_a_new_trainer_is_exact_for_every_model() -
             same_weights(second.model(), reference.model()),
             "{kind:?}: resumed weights differ"
         );
-        assert_eq!(losses(&second.history), losses(&reference.history), "{kind:?}");
+        assert_eq!(
+            losses(&second.history),
+            losses(&reference.history),
+            "{kind:?}"
+        );
     }
     Ok(())
 }
@@ -115,7 +119,10 @@ fn a_saved_model_of_every_kind_loads_with_identical_outputs() -> Result<()> {
         let loaded = load_model(&dir.path().join("run"), Device::Cpu)?;
         assert_eq!(loaded.encoding, data.encoding, "{kind:?}");
         assert_eq!(loaded.model.architecture(), trainer.model().architecture());
-        assert!(same_weights(loaded.model.as_ref(), trainer.model()), "{kind:?}");
+        assert!(
+            same_weights(loaded.model.as_ref(), trainer.model()),
+            "{kind:?}"
+        );
         let before = evaluate(trainer.model(), data.valid.as_ref(), usize::MAX);
         let after = evaluate(loaded.model.as_ref(), data.valid.as_ref(), usize::MAX);
         assert_eq!(before.loss.to_bits(), after.loss.to_bits(), "{kind:?}");
@@ -141,14 +148,22 @@ fn a_checkpoint_of_another_model_or_encoding_is_refused_naming_both() -> Result<
     let _lock = serial();
     let pairs = [
         (Kind::Chars, Kind::WindowAttention, "lstm_lm", "window_lstm"),
-        (Kind::WindowAttention, Kind::Roll, "window_lstm", "frame_lstm"),
+        (
+            Kind::WindowAttention,
+            Kind::Roll,
+            "window_lstm",
+            "frame_lstm",
+        ),
         (Kind::Roll, Kind::Chars, "piano_roll", "chars"),
     ];
     for (saved, resumed, theirs, ours) in pairs {
         let first_data = tiny(saved)?;
         let dir = tempfile::tempdir()?;
-        let mut first = tiny_trainer(&first_data, 1)?
-            .with_callback(checkpointer(dir.path(), &first_data.encoding, None));
+        let mut first = tiny_trainer(&first_data, 1)?.with_callback(checkpointer(
+            dir.path(),
+            &first_data.encoding,
+            None,
+        ));
         fit(&mut first, &first_data)?;
         let data = tiny(resumed)?;
         let mut other = tiny_trainer(&data, 2)?.with_callback({
@@ -384,8 +399,16 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
     let other = Tiny {
         kind: Kind::Chars,
         encoding: data.encoding.clone(),
-        train: Box::new(tunesmith::data::SequenceBatches::new(tokens[..cut].to_vec(), 12, 4)?),
-        valid: Box::new(tunesmith::data::SequenceBatches::new(tokens[cut..].to_vec(), 16, 4)?),
+        train: Box::new(tunesmith::data::SequenceBatches::new(
+            tokens[..cut].to_vec(),
+            12,
+            4,
+        )?),
+        valid: Box::new(tunesmith::data::SequenceBatches::new(
+            tokens[cut..].to_vec(),
+            16,
+            4,
+        )?),
     };
     let err = format!("{:#}", fit(&mut changed, &other).unwrap_err());
     assert!(err.contains("different setup"), "{err}");

@@ -69,7 +69,10 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
         "the resumed session is missing"
     );
     let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
-    assert!(resumed_from.contains("step-"), "resumed mid-epoch: {summary}");
+    assert!(
+        resumed_from.contains("step-"),
+        "resumed mid-epoch: {summary}"
+    );
     assert!(
         html.iter()
             .any(|h| h.contains("checkpoints<table") && h.contains("inside an epoch")),

@@ -79,7 +79,10 @@ fn notebook_03_builds_the_vocabulary_trains_and_writes_midi() {
         "the interrupted and resumed sessions are missing"
     );
     let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
-    assert!(resumed_from.contains("step-"), "resumed mid-epoch: {summary}");
+    assert!(
+        resumed_from.contains("step-"),
+        "resumed mid-epoch: {summary}"
+    );
     let samples = run.files.join("drive/notes-window/samples");
     for name in ["epoch-0002-1.mid", "epoch-0006-2.mid"] {
         let score = tunesmith::midi::read_midi_file(&samples.join(name))

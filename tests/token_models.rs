@@ -51,7 +51,9 @@ fn train_many_to_many(
     let stream: Vec<i64> = pieces.concat();
     let train = SequenceBatches::new(stream.clone(), 8, 4)?;
     let valid = SequenceBatches::new(stream, 8, 4)?;
-    let model = seeded(0, || LstmLm::new(LstmConfig::debug(vocab_size), Device::Cpu))?;
+    let model = seeded(0, || {
+        LstmLm::new(LstmConfig::debug(vocab_size), Device::Cpu)
+    })?;
     let mut trainer = Trainer::new(model, TrainConfig::quiet(epochs, 1e-2));
     let before = trainer.evaluate(&valid).loss;
     trainer.fit(&train, &valid)?;
@@ -82,7 +84,12 @@ fn note_vocabulary_ids_train_a_many_to_many_lstm_and_generate_midi() -> Result<(
         ..SampleConfig::default()
     };
     let encoding = Encoding::from(vocab.clone());
-    let piece = generate(&model, &encoding, &Primer::midi(&primer_path).first(8), &config)?;
+    let piece = generate(
+        &model,
+        &encoding,
+        &Primer::midi(&primer_path).first(8),
+        &config,
+    )?;
     assert_eq!(piece.ids[..8], pieces[0][..8]);
     let new = vocab.decode_ids(piece.new_ids())?;
     assert!(new.note_count() >= 24, "stopped at 24 new notes");

@@ -165,8 +165,8 @@ pub fn run_benchmark(
     let model = FrameLstm::new(config.model.clone(), device)?;
     let train = split_batches(&data.train, config.window_frames, config.batch_size)
         .with_context(|| format!("{} train split", data.name))?;
-    let valid = split_batches(&data.valid, 0, 32)
-        .with_context(|| format!("{} valid split", data.name))?;
+    let valid =
+        split_batches(&data.valid, 0, 32).with_context(|| format!("{} valid split", data.name))?;
     let mut trainer = Trainer::new(model, config.train_config());
     let started = Instant::now();
     trainer.fit(&train, &valid)?;
@@ -181,8 +181,8 @@ pub fn run_benchmark(
         .context("no epoch was validated (max_epochs is 0?)")?;
     let (best_valid_nll, best_epoch) = (best.valid_loss, best.epoch);
     let model = trainer.model_as::<FrameLstm>()?;
-    let test = split_batches(&data.test, 0, 32)
-        .with_context(|| format!("{} test split", data.name))?;
+    let test =
+        split_batches(&data.test, 0, 32).with_context(|| format!("{} test split", data.name))?;
     let test_nll = roll_nll(model, &test);
     let mut elapsed = 0.0;
     let history = trainer

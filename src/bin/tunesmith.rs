@@ -120,10 +120,7 @@ fn primer_from_file(path: Option<PathBuf>, steps: Option<usize>) -> Result<Prime
                     .with_context(|| format!("cannot read the primer {}", path.display()))?,
             ),
             Some("mid" | "midi") => Primer::midi(path),
-            _ => anyhow::bail!(
-                "the primer {} is neither .abc nor .mid",
-                path.display()
-            ),
+            _ => anyhow::bail!("the primer {} is neither .abc nor .mid", path.display()),
         },
     };
     Ok(match steps {

@@ -88,7 +88,10 @@ fn trajectory(train: &Value) -> Value {
         "early_stopping",
         "keep_best",
     ] {
-        out.insert(key.to_string(), full.get(key).cloned().unwrap_or(Value::Null));
+        out.insert(
+            key.to_string(),
+            full.get(key).cloned().unwrap_or(Value::Null),
+        );
     }
     Value::Object(out)
 }

@@ -254,7 +254,10 @@ impl Checkpoint {
     /// Checks that the checkpoint holds the same kind of model and encoding as a run; the error
     /// names both.
     pub fn check_same_kind(&self, model: &dyn Model, encoding: &Encoding) -> Result<()> {
-        let theirs = (self.meta.model.architecture.as_str(), self.meta.encoding.kind());
+        let theirs = (
+            self.meta.model.architecture.as_str(),
+            self.meta.encoding.kind(),
+        );
         let ours = (model.architecture(), encoding.kind());
         ensure!(
             theirs == ours,

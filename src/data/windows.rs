@@ -113,7 +113,10 @@ impl Batches for WindowBatches {
     fn epoch_plan(&self, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
         let mut order: Vec<usize> = (0..self.examples.len()).collect();
         order.shuffle(&mut epoch_rng(seed, epoch));
-        order.chunks(self.batch_size).map(<[usize]>::to_vec).collect()
+        order
+            .chunks(self.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect()
     }
 
     fn batch(&self, keys: &[usize], device: Device) -> Batch {

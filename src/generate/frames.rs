@@ -53,7 +53,11 @@ fn frames_for(length: Length, config: &PianoRollConfig, primer: &Primer) -> Resu
         }
         Length::Seconds(s) => {
             let bpm = score
-                .and_then(|sc| sc.tempos.first().map(|t| 60e6 / f64::from(t.micros_per_quarter.max(1))))
+                .and_then(|sc| {
+                    sc.tempos
+                        .first()
+                        .map(|t| 60e6 / f64::from(t.micros_per_quarter.max(1)))
+                })
                 .unwrap_or(120.0);
             Some((s * bpm / 60.0 * per_quarter).round() as usize)
         }

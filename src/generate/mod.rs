@@ -132,7 +132,10 @@ impl SampleConfig {
         );
         ensure!(self.max_steps > 0, "max_steps must be positive");
         if let Length::Seconds(s) = self.length {
-            ensure!(s > 0.0 && s.is_finite(), "length in seconds must be positive");
+            ensure!(
+                s > 0.0 && s.is_finite(),
+                "length in seconds must be positive"
+            );
         }
         Ok(())
     }
@@ -271,7 +274,9 @@ impl Piece {
 
     /// The ABC text as a file: an `X:` number and a title before the tune.
     pub fn abc_file_text(&self, number: usize, title: &str) -> Option<String> {
-        self.abc.as_ref().map(|t| format!("X:{number}\nT:{title}\n{t}\n"))
+        self.abc
+            .as_ref()
+            .map(|t| format!("X:{number}\nT:{title}\n{t}\n"))
     }
 
     /// Writes the piece into `dir` as `{stem}.abc` (character models) or `{stem}.mid`,
@@ -403,9 +408,8 @@ pub(crate) fn ticks_per_bar(score: &Score) -> u64 {
     let (num, den) = score.time_signatures.first().map_or((4, 4), |t| {
         (u32::from(t.numerator), u32::from(t.denominator))
     });
-    (u64::from(score.ticks_per_quarter.max(1)) * 4 * u64::from(num.max(1))
-        / u64::from(den.max(1)))
-    .max(1)
+    (u64::from(score.ticks_per_quarter.max(1)) * 4 * u64::from(num.max(1)) / u64::from(den.max(1)))
+        .max(1)
 }
 
 #[cfg(test)]

@@ -2,9 +2,7 @@
 
 use super::*;
 use crate::encode::{CharVocab, NoteVocab, NoteVocabConfig, PianoRollConfig};
-use crate::model::{
-    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, WindowConfig, WindowLstm,
-};
+use crate::model::{FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, WindowConfig, WindowLstm};
 use crate::score::{Note, Track};
 
 /// Eight quarter notes C4..C5 in 4/4: every token of its vocabulary (but `<unk>`) is one
@@ -126,8 +124,13 @@ fn a_midi_primer_is_read_encoded_cut_and_continued() -> Result<()> {
     assert_eq!(crate::midi::read_midi_file(&out)?.note_count(), 15);
     let err = generate(&lm, &encoding, &Primer::ids(vec![999]), &config).expect_err("bad id");
     assert!(format!("{err:#}").contains("999"));
-    let err = generate(&lm, &encoding, &Primer::midi(dir.path().join("no.mid")), &config)
-        .expect_err("missing file");
+    let err = generate(
+        &lm,
+        &encoding,
+        &Primer::midi(dir.path().join("no.mid")),
+        &config,
+    )
+    .expect_err("missing file");
     assert!(format!("{err:#}").contains("no.mid"));
     // Without a primer a notes model starts from its most frequent token.
     let start = generate(&lm, &encoding, &Primer::none(), &config)?;
@@ -188,7 +191,12 @@ fn a_character_model_is_primed_with_a_midi_file_written_as_abc() -> Result<()> {
         length: Length::Steps(5),
         ..SampleConfig::default()
     };
-    let piece = generate(&model, &Encoding::from(vocab), &Primer::midi(&path), &config)?;
+    let piece = generate(
+        &model,
+        &Encoding::from(vocab),
+        &Primer::midi(&path),
+        &config,
+    )?;
     let tune = piece.abc.clone().unwrap_or_default();
     assert!(tune.starts_with("M:4/4\nL:1/8\nK:"), "{tune}");
     assert!(!tune.contains("X:") && !tune.contains("|]"), "{tune}");
@@ -212,7 +220,10 @@ fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result
     tch::manual_seed(9);
     let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
     let encoding = Encoding::from(small_roll());
-    let primer = Primer::roll(PianoRoll::from_frames(vec![vec![60, 64], vec![62]], small_roll()));
+    let primer = Primer::roll(PianoRoll::from_frames(
+        vec![vec![60, 64], vec![62]],
+        small_roll(),
+    ));
     let config = SampleConfig {
         temperature: 3.0,
         seed: 4,
@@ -244,7 +255,10 @@ fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result
         length: Length::Bars(2),
         ..config
     };
-    assert_eq!(generate(&model, &encoding, &Primer::none(), &bars)?.new_steps(), 16);
+    assert_eq!(
+        generate(&model, &encoding, &Primer::none(), &bars)?.new_steps(),
+        16
+    );
     Ok(())
 }
 

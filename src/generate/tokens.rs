@@ -123,7 +123,8 @@ fn generate_abc(
         "the vocabulary has no newline, so an empty primer cannot start a tune"
     );
     let primer_score = crate::abc::abc_to_score(&text).ok();
-    let whole = |ids: &[i64]| -> String { format!("{text}{}", vocab.decode(ids).unwrap_or_default()) };
+    let whole =
+        |ids: &[i64]| -> String { format!("{text}{}", vocab.decode(ids).unwrap_or_default()) };
     let mut stop = |ids: &[i64]| -> bool {
         let tune = whole(ids);
         if config.length == Length::End {
@@ -177,7 +178,11 @@ fn start_token(encoding: &Encoding) -> Result<Vec<i64>> {
 }
 
 /// The primer of a score-token model as ids.
-fn primer_ids(encoding: &Encoding, tokens: &dyn TokenEncoding, primer: &Primer) -> Result<Vec<i64>> {
+fn primer_ids(
+    encoding: &Encoding,
+    tokens: &dyn TokenEncoding,
+    primer: &Primer,
+) -> Result<Vec<i64>> {
     let mut ids = match &primer.source {
         PrimerSource::Ids(ids) => ids.clone(),
         PrimerSource::Nothing => start_token(encoding)?,

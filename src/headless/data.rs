@@ -46,9 +46,9 @@ impl EncodingSpec {
                 overlay("encoding", serde_json::json!({}), &fields)?;
                 EncodingSpec::Chars
             }
-            "notes" => EncodingSpec::Notes(serde_json::from_value(parse(
-                serde_json::to_value(NoteVocabConfig::default())?,
-            )?)?),
+            "notes" => EncodingSpec::Notes(serde_json::from_value(parse(serde_json::to_value(
+                NoteVocabConfig::default(),
+            )?)?)?),
             "events" => EncodingSpec::Events(serde_json::from_value(parse(
                 serde_json::to_value(EventConfig::default())?,
             )?)?),
@@ -239,8 +239,14 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
     let fits = matches!(
         (&spec, architecture),
         (EncodingSpec::PianoRoll(_), "frame_lstm")
-            | (EncodingSpec::Chars | EncodingSpec::Notes(_) | EncodingSpec::Events(_), "lstm_lm")
-            | (EncodingSpec::Chars | EncodingSpec::Notes(_) | EncodingSpec::Events(_), "window_lstm")
+            | (
+                EncodingSpec::Chars | EncodingSpec::Notes(_) | EncodingSpec::Events(_),
+                "lstm_lm"
+            )
+            | (
+                EncodingSpec::Chars | EncodingSpec::Notes(_) | EncodingSpec::Events(_),
+                "window_lstm"
+            )
     );
     ensure!(
         fits,
@@ -306,7 +312,9 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
             let (train, valid) = split(config, &scores)?;
             let rolls = |set: &[(String, Score)]| -> Result<Vec<PianoRoll>> {
                 set.iter()
-                    .map(|(label, s)| PianoRoll::from_score(s, &roll_config).with_context(|| label.clone()))
+                    .map(|(label, s)| {
+                        PianoRoll::from_score(s, &roll_config).with_context(|| label.clone())
+                    })
                     .collect()
             };
             let (train_rolls, valid_rolls) = (rolls(&train)?, rolls(&valid)?);

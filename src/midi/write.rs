@@ -1,9 +1,6 @@
 //! [`Score`] to a format 1 Standard MIDI File, in memory or atomically on disk.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use midly::num::{u15, u24, u28, u4, u7};
@@ -58,7 +55,7 @@ pub fn score_to_midi_bytes(score: &Score) -> Result<Vec<u8>> {
 pub fn write_midi_file(score: &Score, path: &Path) -> Result<()> {
     let bytes = score_to_midi_bytes(score)
         .with_context(|| format!("cannot write MIDI file {}", path.display()))?;
-    write_atomically(path, &bytes)
+    crate::fsutil::write_atomic(path, &bytes)
         .with_context(|| format!("cannot write MIDI file {}", path.display()))
 }
 
@@ -171,71 +168,12 @@ fn to_track_events(mut events: Vec<Timed<'_>>) -> Result<Vec<TrackEvent<'_>>> {
     Ok(out)
 }
 
-/// Writes `bytes` to a temporary sibling of `path`, syncs it and renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let (temp_path, file) = create_temp_sibling(path)?;
-    let written = write_and_sync(file, bytes)
-        .context("cannot write the temporary file")
-        .and_then(|()| fs::rename(&temp_path, path).context("cannot move the new file in place"));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp_path);
-    }
-    written?;
-    sync_parent(path);
-    Ok(())
-}
-
-fn write_and_sync(mut file: File, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(bytes)?;
-    file.flush()?;
-    file.sync_all()
-}
-
-/// Creates a new, uniquely named hidden file in the same folder as `path`.
-fn create_temp_sibling(path: &Path) -> Result<(PathBuf, File)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("the path has no file name"))?
-        .to_string_lossy();
-    let mut last_error = None;
-    for _ in 0..100 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot create temporary file {}", temp.display()));
-            }
-        }
-    }
-    Err(anyhow!("no free temporary file name: {last_error:?}"))
-}
-
-/// Best effort: makes the rename durable by syncing the folder (Unix only; ignored elsewhere).
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    if let Some(parent) = path.parent() {
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        if let Ok(dir) = File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::midi::read_midi_bytes;
     use crate::score::{Note, TimeSignature};
+    use std::fs;
 
     fn one_track(notes: Vec<Note>) -> Score {
         let mut score = Score::new(96);

@@ -13,8 +13,8 @@
 //! `skip.weight`).
 
 use super::{
-    linear_layer, losses::frame_bce, state_as, to_f64s, LstmStack, LstmState, Model, Sizes,
-    StepState, Stepper, FrameStepper,
+    linear_layer, losses::frame_bce, state_as, to_f64s, FrameStepper, LstmStack, LstmState, Model,
+    Sizes, StepState, Stepper,
 };
 use crate::data::{padding_mask, Batch};
 use anyhow::{ensure, Result};
@@ -99,7 +99,8 @@ impl FrameLstmConfig {
             "input_projection must be positive"
         );
         ensure!(
-            self.positive_weight.is_none_or(|w| w > 0.0 && w.is_finite()),
+            self.positive_weight
+                .is_none_or(|w| w > 0.0 && w.is_finite()),
             "positive_weight must be positive"
         );
         for (name, p) in [
@@ -328,10 +329,7 @@ impl FrameStepper for FrameLstm {
             .downcast_ref::<FrameStep>()
             .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))?;
         let p = self.num_pitches();
-        let within: Option<Vec<f64>> = self
-            .pitch_weights()
-            .map(|w| to_f64s(&w))
-            .transpose()?;
+        let within: Option<Vec<f64>> = self.pitch_weights().map(|w| to_f64s(&w)).transpose()?;
         let mut cells = vec![0f32; p];
         for j in 0..p {
             let mut logit = step.logits[j];
@@ -598,7 +596,10 @@ mod tests {
             1e-1,
         )?
         .1;
-        assert!(independent > 2.6, "independent pitches reached {independent}");
+        assert!(
+            independent > 2.6,
+            "independent pitches reached {independent}"
+        );
         assert!(chords < 0.9, "pitch autoregression reached {chords}");
         Ok(())
     }
@@ -614,7 +615,8 @@ mod tests {
                 if name == "pitch.weight" {
                     let mut w = [0f32; 9];
                     w[2 * 3] = 5.0; // pitch 2 reads pitch 0
-                    t.shallow_clone().copy_(&Tensor::from_slice(&w).view([3, 3]));
+                    t.shallow_clone()
+                        .copy_(&Tensor::from_slice(&w).view([3, 3]));
                 }
             }
         });
@@ -629,7 +631,10 @@ mod tests {
         assert_eq!(seen.len(), 3);
         assert!((seen[0].1 + 1.0).abs() < 1e-6 && (seen[2].1 - 4.0).abs() < 1e-6);
         let state = model.advance(state, &frame)?;
-        assert!(model.next_frame(&state, &mut |_, _| false)?.iter().all(|&c| c == 0.0));
+        assert!(model
+            .next_frame(&state, &mut |_, _| false)?
+            .iter()
+            .all(|&c| c == 0.0));
         Ok(())
     }
 

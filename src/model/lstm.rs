@@ -6,8 +6,8 @@
 //! checkpoint can be compared with, or loaded into, the same model written in Python.
 
 use super::{
-    linear_layer, state_as, to_f64s, LstmStack, LstmState, Model, Sizes,
-    StepState, Stepper, TokenStepper,
+    linear_layer, state_as, to_f64s, LstmStack, LstmState, Model, Sizes, StepState, Stepper,
+    TokenStepper,
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};
@@ -195,17 +195,18 @@ impl TokenStepper for LstmLm {
         tch::no_grad(|| {
             let ids = Tensor::from_slice(primer).view([1, -1]).to(self.device());
             let (logits, state) = self.forward(&ids, None, false);
-            Ok((to_f64s(&logits.select(1, -1))?, Box::new(state) as StepState))
+            Ok((
+                to_f64s(&logits.select(1, -1))?,
+                Box::new(state) as StepState,
+            ))
         })
     }
 
     fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)> {
         let state = state_as::<LstmState>(state)?;
         tch::no_grad(|| {
-            let (logits, state) = self.step(
-                &Tensor::from_slice(&[id]).to(self.device()),
-                Some(&*state),
-            );
+            let (logits, state) =
+                self.step(&Tensor::from_slice(&[id]).to(self.device()), Some(&*state));
             Ok((to_f64s(&logits)?, Box::new(state) as StepState))
         })
     }

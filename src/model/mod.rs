@@ -256,8 +256,12 @@ mod tests {
             Device::Cpu,
         )?;
         assert_eq!(frames.sizes(), Sizes::Frames { pitches: 6 });
-        let err = build("lstm_lm", &serde_json::json!({"vocab_size": 3}), Device::Cpu)
-            .expect_err("missing fields");
+        let err = build(
+            "lstm_lm",
+            &serde_json::json!({"vocab_size": 3}),
+            Device::Cpu,
+        )
+        .expect_err("missing fields");
         assert!(format!("{err:#}").contains("embed_dim"), "{err:#}");
         let err = build("gru", &serde_json::json!({}), Device::Cpu).expect_err("unknown");
         assert!(format!("{err:#}").contains("\"gru\""), "{err:#}");

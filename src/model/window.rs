@@ -12,8 +12,8 @@
 //! Generation slides a window of the last [`WindowConfig::window`] ids along the piece.
 
 use super::{
-    argmax_accuracy, linear_layer, state_as, to_f64s, LstmStack, Model, Sizes, StepState,
-    Stepper, TokenStepper,
+    argmax_accuracy, linear_layer, state_as, to_f64s, LstmStack, Model, Sizes, StepState, Stepper,
+    TokenStepper,
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};

@@ -60,7 +60,10 @@ impl ToHtml for Meta {
                     self.model.parameters
                 ),
             ],
-            vec!["encoding".into(), esc(&self.encoding.describe()).into_owned()],
+            vec![
+                "encoding".into(),
+                esc(&self.encoding.describe()).into_owned(),
+            ],
             vec![
                 "progress".into(),
                 format!(

@@ -15,8 +15,8 @@ pub mod synth;
 #[cfg(test)]
 mod tests;
 
-pub use html::{classed_table, pre, table, Html, Svg, ToHtml};
 pub use audio::Audio;
+pub use html::{classed_table, pre, table, Html, Svg, ToHtml};
 pub use listen::{listen, listen_abc, listen_midi};
 pub use loss::loss_curve_svg;
 pub use plot::{bar_ticks, heatmap_svg, piano_roll_svg, pitch_name};

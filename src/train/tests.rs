@@ -37,7 +37,10 @@ fn a_tiny_lstm_learns_a_repeating_pattern() -> Result<()> {
     trainer.fit(&train, &valid)?;
     let after = trainer.history.last_valid_loss().unwrap_or(f64::NAN);
     assert!(before > 1.0, "an untrained model is uncertain: {before}");
-    assert!(after < 0.2, "the pattern is deterministic given context: {after}");
+    assert!(
+        after < 0.2,
+        "the pattern is deterministic given context: {after}"
+    );
     assert_eq!(trainer.history.records.len(), 8);
     assert_eq!(trainer.last_stop, Some(StopReason::Completed));
     assert!(trainer.history.records.iter().all(|r| r.lr == 1e-2));
@@ -97,7 +100,10 @@ fn the_same_seed_gives_the_same_weights_and_another_does_not() -> Result<()> {
         Ok(weights(&trainer))
     };
     assert!(same(&run(1)?, &run(1)?));
-    assert!(!same(&run(1)?, &run(2)?), "the seed changes the batch order");
+    assert!(
+        !same(&run(1)?, &run(2)?),
+        "the seed changes the batch order"
+    );
     Ok(())
 }
 

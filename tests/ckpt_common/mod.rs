@@ -60,6 +60,7 @@ pub fn write_tiny_corpus(dir: &Path, n: usize) -> Result<()> {
 
 /// Writes the tiny corpus as MIDI files into `dir/midi/`.
 pub fn write_tiny_midi_corpus(dir: &Path, n: usize) -> Result<()> {
+    std::fs::create_dir_all(dir.join("midi"))?;
     for (i, score) in tiny_scores(n)?.iter().enumerate() {
         tunesmith::midi::write_midi_file(score, &dir.join(format!("midi/tune_{i:03}.mid")))?;
     }
