@@ -155,11 +155,23 @@ fn a_character_model_writes_a_tune_that_ends_at_the_blank_line() -> Result<()> {
     let text = a.abc.clone().unwrap_or_default();
     assert!(text.starts_with("M:"), "{text:?}");
     assert_eq!(a.primer_steps, 2);
-    let stopped_at_the_end = vocab.decode(a.new_ids())?.ends_with("\n\n");
-    assert!(
-        stopped_at_the_end || a.new_steps() == 200,
-        "stopped early only at the end marker: {text:?}"
-    );
+    // A model that writes only newlines: the tune ends at the blank line, after two of them.
+    let newline = vocab.id('\n').expect("newline") as usize;
+    tch::no_grad(|| {
+        for (name, t) in model.named_parameters() {
+            if name == "head.weight" {
+                let _ = t.shallow_clone().zero_();
+            }
+            if name == "head.bias" {
+                let mut bias = vec![-20f32; vocab.len()];
+                bias[newline] = 10.0;
+                t.shallow_clone().copy_(&tch::Tensor::from_slice(&bias));
+            }
+        }
+    });
+    let ended = generate(&model, &encoding, &Primer::abc("M:6/8\nK"), &config)?;
+    assert_eq!(ended.new_ids(), vocab.encode("\n\n")?.as_slice());
+    assert_eq!(ended.abc.as_deref(), Some("M:6/8\nK\n"));
     assert_eq!(a.extension(), "abc");
     let dir = tempfile::tempdir()?;
     let written = std::fs::read_to_string(a.write(dir.path(), "tune")?)?;
