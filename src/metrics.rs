@@ -4,6 +4,7 @@
 
 pub mod copying;
 pub mod frame_nll;
+pub mod oracle;
 pub mod quality;
 pub mod split;
 pub mod stream_nll;

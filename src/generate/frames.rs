@@ -140,5 +140,6 @@ pub(crate) fn generate_frames(
         abc: None,
         score: Some(score),
         problem: None,
+        constraint_off: None,
     })
 }

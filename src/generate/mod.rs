@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod abc_constraint;
 pub mod frames;
 pub mod sampler;
 pub mod samples;
@@ -100,6 +101,11 @@ pub struct SampleConfig {
     /// At most this many notes sound in a frame (pitches are drawn from low to high, and a frame
     /// is full once it holds this many). Piano-roll models only.
     pub max_notes_per_frame: Option<usize>,
+    /// Character models: follow the tune with the ABC state machine and never write a character
+    /// that would make it invalid (a note overflowing its bar, a bar line before the bar is full,
+    /// a tune ending with something left open); see [`abc_constraint`]. On by default. It acts
+    /// only on sampling: the model's probabilities are masked, never retrained or rescored.
+    pub abc_constraints: bool,
 }
 
 impl Default for SampleConfig {
@@ -113,6 +119,7 @@ impl Default for SampleConfig {
             max_steps: 2000,
             banned: Vec::new(),
             max_notes_per_frame: None,
+            abc_constraints: true,
         }
     }
 }
@@ -242,6 +249,9 @@ pub struct Piece {
     pub score: Option<Score>,
     /// Why there is no score, when there is none.
     pub problem: Option<String>,
+    /// Character models with `abc_constraints` on: why the constraint stepped aside (a primer
+    /// it cannot follow, a vocabulary without the characters a tune needs), when it did.
+    pub constraint_off: Option<String>,
 }
 
 impl Piece {
@@ -414,3 +424,5 @@ pub(crate) fn ticks_per_bar(score: &Score) -> u64 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_constrained;

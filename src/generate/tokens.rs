@@ -2,6 +2,7 @@
 //! step per new token ([`crate::model::TokenStepper`]), one draw per step from
 //! [`super::sampler::next_token_distribution`], and a stop when the piece is long enough.
 
+use super::abc_constraint::AbcConstraint;
 use super::sampler::{next_token_distribution, sample_index};
 use super::{bar_count, Length, Piece, Primer, PrimerSource, SampleConfig};
 use crate::encode::{CharVocab, Encoding, TokenEncoding};
@@ -14,28 +15,105 @@ use rand_chacha::ChaCha8Rng;
 /// The text a character model reads before a tune: a blank line, as between tunes in training.
 pub const TUNE_START: &str = "\n\n";
 
+/// Something that restricts which ids may come next while a piece is written (the ABC
+/// constraint of [`super::abc_constraint`]): a mask applied to the distribution before each draw.
+pub trait TokenConstraint {
+    /// Sets `allowed[id]` for every id of the vocabulary; `steps_left` is how many ids may still
+    /// be written (including this one). At least one id must be left allowed.
+    fn allowed(&mut self, allowed: &mut [bool], steps_left: usize);
+
+    /// Follows the id that was drawn.
+    fn push(&mut self, id: i64);
+}
+
+/// The distribution of one draw: bans and the constraint's mask set scores to −∞, then
+/// [`next_token_distribution`] (temperature, top-k, top-p). `mask` is scratch space.
+pub fn masked_distribution(
+    logits: &mut [f64],
+    config: &SampleConfig,
+    constraint: Option<&mut (dyn TokenConstraint + '_)>,
+    steps_left: usize,
+    mask: &mut Vec<bool>,
+) -> Result<Vec<f64>> {
+    if let Some(constraint) = constraint {
+        mask.clear();
+        mask.resize(logits.len(), true);
+        constraint.allowed(mask, steps_left);
+        for (score, &ok) in logits.iter_mut().zip(mask.iter()) {
+            if !ok {
+                *score = f64::NEG_INFINITY;
+            }
+        }
+    }
+    next_token_distribution(logits, config)
+}
+
+/// One draw of the one sampler: [`masked_distribution`], then [`sample_index`].
+pub(crate) fn draw(
+    logits: &mut [f64],
+    config: &SampleConfig,
+    constraint: Option<&mut (dyn TokenConstraint + '_)>,
+    steps_left: usize,
+    mask: &mut Vec<bool>,
+    rng: &mut ChaCha8Rng,
+) -> Result<i64> {
+    let probs = masked_distribution(logits, config, constraint, steps_left, mask)?;
+    Ok(sample_index(&probs, rng))
+}
+
+/// Checks a context against the model's vocabulary.
+pub(crate) fn check_context(context: &[i64], vocab: usize) -> Result<()> {
+    let vocab = vocab as i64;
+    if let Some(&bad) = context.iter().find(|&&id| id < 0 || id >= vocab) {
+        bail!("primer id {bad} is outside the model's {vocab} ids");
+    }
+    Ok(())
+}
+
 /// Samples new ids after `context` until `max_steps`, or until `stop` (given the new ids so far)
-/// says so; returns only the new ids.
+/// says so; returns only the new ids. One libtorch step per id (the reference path; see
+/// [`super::fast`] for the fused one).
 pub fn sample_ids(
     stepper: &dyn TokenStepper,
     context: &[i64],
     config: &SampleConfig,
     stop: &mut dyn FnMut(&[i64]) -> bool,
 ) -> Result<Vec<i64>> {
+    sample_ids_with(stepper, context, config, None, config.max_steps, stop)
+}
+
+/// [`sample_ids`] with an optional constraint on what may come next; `limit` is the most new
+/// ids the caller wants (at most `config.max_steps`), which the constraint uses to finish in time.
+pub fn sample_ids_with(
+    stepper: &dyn TokenStepper,
+    context: &[i64],
+    config: &SampleConfig,
+    mut constraint: Option<&mut dyn TokenConstraint>,
+    limit: usize,
+    stop: &mut dyn FnMut(&[i64]) -> bool,
+) -> Result<Vec<i64>> {
     config.validate()?;
-    let vocab = stepper.vocab_size() as i64;
-    if let Some(&bad) = context.iter().find(|&&id| id < 0 || id >= vocab) {
-        bail!("primer id {bad} is outside the model's {vocab} ids");
-    }
+    check_context(context, stepper.vocab_size())?;
+    let limit = limit.min(config.max_steps);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut logits, mut state) = stepper.start(context)?;
+    let mut mask = Vec::new();
     let mut out = Vec::new();
-    while out.len() < config.max_steps {
-        let probs = next_token_distribution(&logits, config)
-            .with_context(|| format!("at new token {}", out.len() + 1))?;
-        let id = sample_index(&probs, &mut rng);
+    while out.len() < limit {
+        let id = draw(
+            &mut logits,
+            config,
+            constraint.as_deref_mut(),
+            limit - out.len(),
+            &mut mask,
+            &mut rng,
+        )
+        .with_context(|| format!("at new token {}", out.len() + 1))?;
         out.push(id);
-        if stop(&out) || out.len() == config.max_steps {
+        if let Some(c) = constraint.as_deref_mut() {
+            c.push(id);
+        }
+        if stop(&out) || out.len() == limit {
             break;
         }
         (logits, state) = stepper.advance(state, id)?;
@@ -106,59 +184,126 @@ fn abc_as_primer(tune: &str) -> String {
     }
 }
 
-/// An ABC tune from a character model: the primer's text, then characters until the blank line
-/// that ends a tune (or the length asked for).
-fn generate_abc(
-    stepper: &dyn TokenStepper,
-    vocab: &CharVocab,
-    primer: &Primer,
-    config: &SampleConfig,
-) -> Result<Piece> {
-    let text = primer_text(primer)?;
-    let primer_ids = vocab.encode(&text).context("the primer")?;
-    let mut context = vocab.encode(TUNE_START).unwrap_or_default();
-    context.extend(&primer_ids);
-    ensure!(
-        !context.is_empty(),
-        "the vocabulary has no newline, so an empty primer cannot start a tune"
-    );
-    let primer_score = crate::abc::abc_to_score(&text).ok();
-    let whole =
-        |ids: &[i64]| -> String { format!("{text}{}", vocab.decode(ids).unwrap_or_default()) };
-    let mut stop = |ids: &[i64]| -> bool {
-        let tune = whole(ids);
-        if config.length == Length::End {
-            return tune.ends_with(TUNE_START);
+/// A tune a character model is about to write: the primer, the context the model reads, the
+/// ABC constraint (when on) and the rule that says when the tune is long enough. Shared by the
+/// per-step and the batched samplers.
+pub(crate) struct AbcJob<'a> {
+    vocab: &'a CharVocab,
+    config: &'a SampleConfig,
+    text: String,
+    primer_ids: Vec<i64>,
+    /// What the model reads before writing: the blank line before a tune, then the primer.
+    pub context: Vec<i64>,
+    primer_score: Option<Score>,
+    /// The ABC constraint, when `config.abc_constraints` is on.
+    pub constraint: Option<AbcConstraint>,
+    /// The most new characters to write.
+    pub limit: usize,
+}
+
+impl<'a> AbcJob<'a> {
+    /// Prepares a tune from `primer` as `config` says.
+    pub fn new(vocab: &'a CharVocab, primer: &Primer, config: &'a SampleConfig) -> Result<Self> {
+        let text = primer_text(primer)?;
+        let primer_ids = vocab.encode(&text).context("the primer")?;
+        let mut context = vocab.encode(TUNE_START).unwrap_or_default();
+        context.extend(&primer_ids);
+        ensure!(
+            !context.is_empty(),
+            "the vocabulary has no newline, so an empty primer cannot start a tune"
+        );
+        let constraint = config.abc_constraints.then(|| {
+            let mut constraint = AbcConstraint::new(vocab);
+            constraint.follow(&text);
+            constraint
+        });
+        let limit = match config.length {
+            Length::Steps(n) => n.min(config.max_steps),
+            _ => config.max_steps,
+        };
+        Ok(AbcJob {
+            vocab,
+            config,
+            primer_score: crate::abc::abc_to_score(&text).ok(),
+            text,
+            primer_ids,
+            context,
+            constraint,
+            limit,
+        })
+    }
+
+    fn whole(&self, ids: &[i64]) -> String {
+        format!(
+            "{}{}",
+            self.text,
+            self.vocab.decode(ids).unwrap_or_default()
+        )
+    }
+
+    /// True when the new ids make the tune long enough. With the constraint on, a tune measured
+    /// in notes, bars or seconds stops only at a bar line.
+    pub fn should_stop(&self, ids: &[i64]) -> bool {
+        let tune = self.whole(ids);
+        match self.config.length {
+            Length::End => return tune.ends_with(TUNE_START),
+            Length::Steps(n) => return ids.len() >= n,
+            _ => {}
         }
-        if let Length::Steps(n) = config.length {
-            return ids.len() >= n;
+        if self.config.abc_constraints && !tune.ends_with(['|', ']']) {
+            return false;
         }
-        let (Ok(now), Some(before)) = (crate::abc::abc_to_score(&tune), primer_score.as_ref())
+        let (Ok(now), Some(before)) = (crate::abc::abc_to_score(&tune), self.primer_score.as_ref())
         else {
             return false;
         };
-        match config.length {
+        match self.config.length {
             Length::Notes(n) => now.note_count().saturating_sub(before.note_count()) >= n,
             Length::Bars(n) => bar_count(&now).saturating_sub(bar_count(before)) >= n,
             Length::Seconds(s) => now.duration_seconds() - before.duration_seconds() >= s,
             _ => false,
         }
-    };
-    let new = sample_ids(stepper, &context, config, &mut stop)?;
-    let tune = format!("{}\n", whole(&new).trim_end());
-    let (score, problem) = match crate::abc::abc_to_score(&tune) {
-        Ok(score) => (Some(score), None),
-        Err(e) => (None, Some(format!("{e:#}"))),
-    };
-    Ok(Piece {
-        encoding: "chars",
-        primer_steps: primer_ids.len(),
-        ids: [primer_ids, new].concat(),
-        roll: None,
-        abc: Some(tune),
-        score,
-        problem,
-    })
+    }
+
+    /// The piece: primer and new characters, read back as a score.
+    pub fn finish(self, new: Vec<i64>, constraint: Option<&AbcConstraint>) -> Piece {
+        let tune = format!("{}\n", self.whole(&new).trim_end());
+        let (score, problem) = match crate::abc::abc_to_score(&tune) {
+            Ok(score) => (Some(score), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        Piece {
+            encoding: "chars",
+            primer_steps: self.primer_ids.len(),
+            ids: [self.primer_ids, new].concat(),
+            roll: None,
+            abc: Some(tune),
+            score,
+            problem,
+            constraint_off: constraint.and_then(|c| c.off_reason().map(str::to_string)),
+        }
+    }
+}
+
+/// An ABC tune from a character model: the primer's text, then characters until the blank line
+/// that ends a tune (or the length asked for), under the ABC constraint when it is on.
+pub(crate) fn generate_abc(
+    stepper: &dyn TokenStepper,
+    vocab: &CharVocab,
+    primer: &Primer,
+    config: &SampleConfig,
+) -> Result<Piece> {
+    let mut job = AbcJob::new(vocab, primer, config)?;
+    let mut constraint = job.constraint.take();
+    let new = sample_ids_with(
+        stepper,
+        &job.context,
+        config,
+        constraint.as_mut().map(|c| c as &mut dyn TokenConstraint),
+        job.limit,
+        &mut |ids| job.should_stop(ids),
+    )?;
+    Ok(job.finish(new, constraint.as_ref()))
 }
 
 /// The token a score-token model starts from without a primer: the most frequent note or
@@ -239,5 +384,6 @@ fn generate_score_tokens(
         abc: None,
         score,
         problem,
+        constraint_off: None,
     })
 }

@@ -1,0 +1,173 @@
+//! Constrained sampling for ABC: while a character model writes a tune, a small ABC state machine
+//! ([`machine`]) follows it, and before each draw the characters that would make the tune invalid
+//! (a note that overflows its bar, a bar line before the bar is full, a line or tune ending in the
+//! middle of a bar or with a bracket, tie, slur, tuplet or repeat left open) get probability 0.
+//! The model's scores are not touched otherwise: the constraint is a mask applied to the
+//! distribution before the draw, exactly as banned ids are ([`super::sampler`]), so temperature,
+//! top-k and top-p then act on the characters that are left.
+//!
+//! Near the end of the step budget the constraint also steers towards an ending (no new slurs,
+//! tuplets, chord symbols, grace notes, decorations, spaces or repeats; a line break, then the
+//! blank line, as soon as one may come), so a tune cut by `max_steps` still ends well.
+//!
+//! If the primer is text the machine cannot follow (another dialect of ABC), or a vocabulary
+//! lacks the characters a tune needs to go on, the constraint steps aside for the rest of the
+//! piece and says why ([`AbcConstraint::off_reason`]).
+//!
+//! ```
+//! use tunesmith::encode::CharVocab;
+//! use tunesmith::generate::abc_constraint::AbcConstraint;
+//! let vocab = CharVocab::from_texts(["M:2/4\nL:1/8\nK:G\nGABc|d4|]\n"]);
+//! let mut constraint = AbcConstraint::new(&vocab);
+//! constraint.follow("M:2/4\nL:1/8\nK:G\nGA");
+//! assert!(constraint.allows('B') && constraint.allows('2'));
+//! assert!(!constraint.allows('4'), "GA4 would overflow a bar of four eighths");
+//! assert!(!constraint.allows('|'), "the bar is not full yet");
+//! ```
+
+mod fields;
+mod machine;
+#[cfg(test)]
+mod tests;
+
+use super::tokens::TokenConstraint;
+use crate::encode::CharVocab;
+use machine::Machine;
+
+/// Steps before the budget runs out at which the constraint starts steering towards an ending.
+pub const FINISH_MARGIN: usize = 160;
+
+/// Characters that open something new; not written while finishing.
+const EXPANDING: [char; 12] = ['(', '"', '{', '.', '~', 'T', 'u', 'v', ' ', '>', '<', '-'];
+
+/// The ABC constraint for one piece: the machine following the tune and the vocabulary's
+/// characters.
+#[derive(Debug, Clone)]
+pub struct AbcConstraint {
+    chars: Vec<char>,
+    machine: Machine,
+    off: Option<String>,
+    written: usize,
+}
+
+impl AbcConstraint {
+    /// A constraint for a character model with this vocabulary, at the start of a tune (before
+    /// its `M:` line).
+    pub fn new(vocab: &CharVocab) -> Self {
+        AbcConstraint {
+            chars: vocab.chars.clone(),
+            machine: Machine::default(),
+            off: None,
+            written: 0,
+        }
+    }
+
+    /// Follows text that is given, not sampled (the primer). Text the machine cannot read turns
+    /// the constraint off for the rest of the piece.
+    pub fn follow(&mut self, text: &str) {
+        for c in text.chars() {
+            self.push_char(c);
+        }
+    }
+
+    /// Why the constraint stepped aside, if it did.
+    pub fn off_reason(&self) -> Option<&str> {
+        self.off.as_deref()
+    }
+
+    /// True when `c` may come next (always, once the constraint is off).
+    pub fn allows(&self, c: char) -> bool {
+        self.off.is_some() || self.try_char(c)
+    }
+
+    /// Tunes completed so far (each ends with a blank line).
+    pub fn tunes_finished(&self) -> u32 {
+        self.machine.tunes
+    }
+
+    /// True just after a bar line that closed a bar (where a piece may stop early).
+    pub fn at_bar_line(&self) -> bool {
+        self.machine.at_bar_start() || self.machine.in_bar_line()
+    }
+
+    fn push_char(&mut self, c: char) {
+        self.written += 1;
+        if self.off.is_none() && !self.machine.feed(c) {
+            self.off = Some(format!(
+                "character {} ({c:?}) is not ABC the constraint can follow",
+                self.written
+            ));
+        }
+    }
+
+    /// Whether `c` may come next when finishing (the steps are nearly used up): nothing that
+    /// opens something new, no first ending, no divided note where a whole unit fits.
+    fn allows_finishing(&self, c: char) -> bool {
+        if EXPANDING.contains(&c)
+            || (c == ':' && !self.machine.owes_repeat())
+            || (c == '/' && self.machine.unit_fits())
+        {
+            return false;
+        }
+        let mut next = self.machine;
+        next.feed(c) && !(next.ending() == 1 && self.machine.ending() == 0)
+    }
+
+    fn try_char(&self, c: char) -> bool {
+        let mut next = self.machine;
+        next.feed(c)
+    }
+
+    fn fill(&self, allowed: &mut [bool], finishing: bool) -> usize {
+        let mut count = 0;
+        for (slot, &c) in allowed.iter_mut().zip(&self.chars) {
+            *slot = if finishing {
+                self.allows_finishing(c)
+            } else {
+                self.try_char(c)
+            };
+            count += usize::from(*slot);
+        }
+        if finishing && !self.machine.in_header() {
+            // Close a slur, a repeat and the line as soon as they may come; then the blank line.
+            for closing in [')', ':', '\n'] {
+                if let Some(id) = self.chars.iter().position(|&c| c == closing) {
+                    if allowed[id] {
+                        allowed.iter_mut().for_each(|a| *a = false);
+                        allowed[id] = true;
+                        return 1;
+                    }
+                }
+            }
+        }
+        count
+    }
+}
+
+impl TokenConstraint for AbcConstraint {
+    fn allowed(&mut self, allowed: &mut [bool], steps_left: usize) {
+        if self.off.is_some() {
+            allowed.iter_mut().for_each(|a| *a = true);
+            return;
+        }
+        let finishing = steps_left <= FINISH_MARGIN;
+        if self.fill(allowed, finishing) > 0 || (finishing && self.fill(allowed, false) > 0) {
+            return;
+        }
+        self.off = Some(format!(
+            "no character of the vocabulary can continue the tune after character {}",
+            self.written
+        ));
+        allowed.iter_mut().for_each(|a| *a = true);
+    }
+
+    fn push(&mut self, id: i64) {
+        match usize::try_from(id).ok().and_then(|i| self.chars.get(i)) {
+            Some(&c) => self.push_char(c),
+            None => {
+                self.off
+                    .get_or_insert_with(|| format!("id {id} is not in the vocabulary"));
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The ABC constraint inside the sampler: it only masks, and a model that knows nothing writes
+//! tunes whose bars add up with it.
+
+use super::tokens::{masked_distribution, TokenConstraint};
+use super::*;
+use crate::abc::to_score::bar_check;
+use crate::encode::CharVocab;
+use crate::model::{LstmConfig, LstmLm};
+
+/// Allows a fixed set of ids.
+struct Only(Vec<usize>);
+
+impl TokenConstraint for Only {
+    fn allowed(&mut self, allowed: &mut [bool], _steps_left: usize) {
+        for (i, a) in allowed.iter_mut().enumerate() {
+            *a = self.0.contains(&i);
+        }
+    }
+
+    fn push(&mut self, _id: i64) {}
+}
+
+#[test]
+fn the_constraint_only_masks_the_distribution() -> Result<()> {
+    let logits = [0.1f64, 0.4, 0.2, 0.3].map(f64::ln);
+    let config = SampleConfig {
+        temperature: 0.5,
+        ..SampleConfig::default()
+    };
+    let mut mask = Vec::new();
+    let masked = masked_distribution(
+        &mut logits.to_vec(),
+        &config,
+        Some(&mut Only(vec![0, 2, 3])),
+        10,
+        &mut mask,
+    )?;
+    // Temperature 0.5 squares the probabilities: 1, 16, 4, 9; id 1 masked: 1, 4, 9 of 14.
+    let expected = [1.0 / 14.0, 0.0, 4.0 / 14.0, 9.0 / 14.0];
+    for (p, e) in masked.iter().zip(expected) {
+        assert!((p - e).abs() < 1e-12, "{masked:?}");
+    }
+    // Without a constraint the same call is the plain distribution.
+    let plain = masked_distribution(&mut logits.to_vec(), &config, None, 10, &mut mask)?;
+    assert!((plain[1] - 16.0 / 30.0).abs() < 1e-12);
+    Ok(())
+}
+
+/// The characters of the corpus's tunes.
+const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
+
+#[test]
+fn an_untrained_model_writes_tunes_whose_bars_add_up_under_the_constraint() -> Result<()> {
+    tch::manual_seed(3);
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let encoding = Encoding::from(vocab.clone());
+    let config = SampleConfig {
+        temperature: 1.0,
+        max_steps: 300,
+        seed: 11,
+        ..SampleConfig::default()
+    };
+    let pieces = generate_many(&model, &encoding, 12, &Primer::none(), &config)?;
+    for piece in &pieces {
+        let tune = piece.abc.as_deref().unwrap_or_default();
+        assert_eq!(piece.constraint_off, None, "{tune}");
+        assert!(piece.score.is_some(), "{tune}: {:?}", piece.problem);
+        assert!(bar_check(tune)?.adds_up(), "{tune}");
+        assert!(tune.starts_with("M:"), "{tune}");
+    }
+    // The same model unconstrained writes no tune at all.
+    let free = SampleConfig {
+        abc_constraints: false,
+        ..config
+    };
+    let pieces = generate_many(&model, &encoding, 12, &Primer::none(), &free)?;
+    let good = pieces
+        .iter()
+        .filter(|p| bar_check(p.abc.as_deref().unwrap_or_default()).is_ok_and(|c| c.adds_up()))
+        .count();
+    assert_eq!(good, 0);
+    Ok(())
+}
+
+#[test]
+fn a_primer_the_constraint_cannot_follow_is_reported() -> Result<()> {
+    tch::manual_seed(3);
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let encoding = Encoding::from(vocab);
+    let config = SampleConfig {
+        max_steps: 20,
+        ..SampleConfig::default()
+    };
+    let piece = generate(&model, &encoding, &Primer::abc("M:none\nK:G\n"), &config)?;
+    assert!(piece
+        .constraint_off
+        .is_some_and(|r| r.contains("character 3")));
+    Ok(())
+}
