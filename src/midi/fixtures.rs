@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::limits::MAX_MIDI_BYTES;
-use crate::score::{Note, Score, TempoChange, TimeSignature, Track};
+pub use crate::score::synthetic_score;
 
 /// The damaged files [`write_damaged_midi_fixtures`] writes: file name, and the start of the
 /// reason the reader gives for refusing it.
@@ -143,78 +143,6 @@ pub fn raw_smf(format: u16, division: u16, tracks: &[&[u8]]) -> Vec<u8> {
         bytes.extend_from_slice(track);
     }
     bytes
-}
-
-/// A deterministic pseudo-random score for tests and benchmarks: piano (with chords), bass,
-/// strings and drums, `notes_per_track` notes each, with tempo and meter changes.
-///
-/// Same-pitch notes in a track may overlap, but never nest (a later note never ends earlier), so
-/// the score survives a MIDI round trip exactly.
-pub fn synthetic_score(seed: u64, notes_per_track: usize) -> Score {
-    let mut rng = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-    let mut next = move |n: u32| {
-        rng = rng
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((rng >> 33) % u64::from(n.max(1))) as u32
-    };
-    let mut score = Score::new(480);
-    score.tempos = vec![
-        TempoChange {
-            tick: 0,
-            micros_per_quarter: 500_000 + next(200_000),
-        },
-        TempoChange {
-            tick: 1920 * (1 + next(8)),
-            micros_per_quarter: 400_000 + next(300_000),
-        },
-    ];
-    score.time_signatures = vec![
-        TimeSignature {
-            tick: 0,
-            numerator: 4,
-            denominator: 4,
-        },
-        TimeSignature {
-            tick: 1920 * (1 + next(8)),
-            numerator: 3 + next(5) as u8,
-            denominator: 8,
-        },
-    ];
-    let parts: [(&str, u8, u8, u8, u32); 4] = [
-        ("Piano", 0, 0, 48, 36),
-        ("Bass", 33, 1, 28, 24),
-        ("Strings", 48, 2, 55, 24),
-        ("Drums", 0, 9, 35, 12),
-    ];
-    for (name, program, channel, low, range) in parts {
-        let mut notes = Vec::with_capacity(notes_per_track);
-        let mut last_end = [0u32; 128];
-        let mut tick = 0u32;
-        while notes.len() < notes_per_track {
-            let pitch = (u32::from(low) + next(range)) as u8;
-            let mut end = tick + 30 * (1 + next(32));
-            end = end.max(last_end[usize::from(pitch)]);
-            last_end[usize::from(pitch)] = end;
-            notes.push(Note {
-                pitch,
-                start: tick,
-                duration: end - tick,
-                velocity: 1 + next(127) as u8,
-            });
-            // A step of 0 stacks a chord on the same onset.
-            tick += 60 * next(5);
-        }
-        score.tracks.push(Track {
-            name: name.to_string(),
-            program,
-            channel,
-            is_drum: channel == 9,
-            notes,
-        });
-    }
-    score.sort();
-    score
 }
 
 #[cfg(test)]

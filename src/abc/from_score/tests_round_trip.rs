@@ -252,7 +252,7 @@ fn random_scores_on_a_thirty_second_grid_with_a_fixed_unit() {
 #[test]
 fn midi_like_scores_keep_every_pitched_onset() {
     for seed in 0..6 {
-        let score = crate::midi::synthetic_score(seed, 150);
+        let score = crate::score::synthetic_score(seed, 150);
         let sixteenth = u32::from(score.ticks_per_quarter / 4);
         let rounded_onset = |tick: u32| (tick + sixteenth / 2) / sixteenth * sixteenth;
         let mut expected: Vec<(u8, u32)> = score

@@ -27,7 +27,11 @@
 //! multiplier (`1//` is a half to music21), grace notes or chord symbols inside
 //! a tuplet (counted as its notes).
 
+mod bars;
+mod notes;
+
 use super::fields::{self, Symbol, METERS, UNITS};
+use notes::{Elem, Len};
 
 /// Where the machine is in the tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,53 +40,6 @@ enum Phase {
     Header(u8),
     /// The music.
     Body,
-}
-
-/// A length being written after a note, rest or chord.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Len {
-    /// The multiplier written (0: none yet).
-    num: i64,
-    /// Slashes written.
-    slashes: u8,
-    /// The divisor written after the slash (0: none yet).
-    den: i64,
-}
-
-impl Len {
-    /// The length in units, as (numerator, denominator), when it is complete.
-    fn value(&self) -> Option<(i64, i64)> {
-        let num = if self.num == 0 { 1 } else { self.num };
-        let den = match (self.slashes, self.den) {
-            (0, _) => 1,
-            (_, 0) => 1 << self.slashes,
-            (_, d) if [2, 4, 8, 16].contains(&d) => d,
-            _ => return None,
-        };
-        Some((num, den))
-    }
-
-    /// The shortest length this can still become, in units (numerator, denominator).
-    fn shortest(&self) -> (i64, i64) {
-        let num = if self.num == 0 { 1 } else { self.num };
-        match (self.slashes, self.den) {
-            (0, _) | (1, 0) | (1, 1) => (num, 16),
-            (_, 0) => (num, 4),
-            (_, d) => (num, d),
-        }
-    }
-}
-
-/// What kind of element a length belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Elem {
-    /// A note: lowercase letter or not, octave marks written.
-    Note {
-        lower: bool,
-        marks: u8,
-    },
-    Chord,
-    Rest,
 }
 
 /// A bar line being written.
@@ -433,214 +390,6 @@ impl Machine {
         }
     }
 
-    /// A note letter after accidentals (or none).
-    fn note_letter(&mut self, c: char) -> bool {
-        self.tok = Tok::Length {
-            elem: Elem::Note {
-                lower: c.is_ascii_lowercase(),
-                marks: 0,
-            },
-            len: Len::default(),
-        };
-        self.fits_at_least(&Len::default())
-    }
-
-    fn extend_length(&mut self, elem: Elem, mut len: Len, c: char) -> Option<bool> {
-        let untouched = len == Len::default();
-        match (elem, c) {
-            (Elem::Note { lower, marks }, '\'' | ',') if untouched => {
-                let ok = marks < 2 && (c == '\'') == lower;
-                let elem = Elem::Note {
-                    lower,
-                    marks: marks + 1,
-                };
-                self.tok = Tok::Length { elem, len };
-                return Some(ok);
-            }
-            (_, '0'..='9') => {
-                let d = i64::from(c.to_digit(10).unwrap_or(0));
-                let ok = if len.slashes == 0 {
-                    len.num = len.num * 10 + d;
-                    len.num > 0 && len.num <= 16 && self.numerator_fits(&len)
-                } else {
-                    len.den = len.den * 10 + d;
-                    len.slashes == 1 && [1, 2, 4, 8, 16].contains(&len.den)
-                };
-                self.tok = Tok::Length { elem, len };
-                return Some(ok && self.fits_at_least(&len));
-            }
-            (_, '/') => {
-                // `//` only without a multiplier: music21 reads `1//` as a half.
-                let ok = len.slashes == 0 || (len.slashes == 1 && len.den == 0 && len.num == 0);
-                len.slashes += 1;
-                self.tok = Tok::Length { elem, len };
-                return Some(ok && self.fits_at_least(&len));
-            }
-            (Elem::Note { .. } | Elem::Chord, '-') => {
-                // The tie ends the element; a note must follow it.
-                let ok = self.finish_element(&len, elem) && !self.last_fixed;
-                self.tie = true;
-                return Some(ok);
-            }
-            _ => {}
-        }
-        None
-    }
-
-    /// The multiplier must fit what is left, or, when odd, half of it must (so that `3/2` can
-    /// still be written, but `c2` is not forced into `c2/`). Inside a tuplet only 1, 2 and 4
-    /// (music21 fails on a tuplet note such as `(3c5`).
-    fn numerator_fits(&self, len: &Len) -> bool {
-        if self.tuplet_left > 0 && ![1, 2, 4].contains(&len.num) {
-            return false;
-        }
-        let fits = |units| self.element_ticks(units).is_some_and(|t| t <= self.room());
-        fits((len.num, 1)) || (len.num % 2 == 1 && fits((len.num, 2)))
-    }
-
-    /// The element can still be made short enough to fit.
-    fn fits_at_least(&self, len: &Len) -> bool {
-        self.element_ticks(len.shortest())
-            .is_some_and(|t| t > 0 && t <= self.room())
-    }
-
-    /// Ticks of an element of `units` (numerator, denominator), with the tuplet and broken
-    /// rhythm in force.
-    fn element_ticks(&self, units: (i64, i64)) -> Option<i64> {
-        let mut t = scale(self.unit, units)?;
-        if self.tuplet_left > 0 {
-            t = scale(t, self.tuplet)?;
-        }
-        if let Some(f) = self.broken {
-            t = scale(t, f)?;
-        }
-        Some(t)
-    }
-
-    /// Ticks the next element may take: what is left of the bar, less what a tuplet still owes.
-    fn room(&self) -> i64 {
-        let owed = i64::from(self.tuplet_left.saturating_sub(1));
-        let shortest = scale(self.unit, (1, 16))
-            .and_then(|t| scale(t, self.tuplet))
-            .unwrap_or(0);
-        self.bar - self.pos - owed * shortest
-    }
-
-    /// Completes an element of length `len`: it must fit.
-    fn finish_element(&mut self, len: &Len, elem: Elem) -> bool {
-        let Some(ticks) = len.value().and_then(|v| self.element_ticks(v)) else {
-            return false;
-        };
-        if ticks <= 0 || ticks > self.room() {
-            return false;
-        }
-        if elem == Elem::Rest && self.tie {
-            return false;
-        }
-        self.tie = false;
-        self.decorated = false;
-        self.pos += ticks;
-        self.last_len = ticks;
-        self.last_fixed = self.broken.is_some() || self.tuplet_left > 0;
-        self.broken = None;
-        self.tuplet_left = self.tuplet_left.saturating_sub(1);
-        self.tok = Tok::None;
-        self.prev = Prev::Element;
-        true
-    }
-
-    /// A character inside `[…]` (a chord) or `{…}` (grace notes).
-    fn inner_note(&mut self, c: char) -> bool {
-        let (grace, notes, signs, marks, lower) = match self.tok {
-            Tok::Chord {
-                notes,
-                signs,
-                marks,
-                lower,
-            } => (false, notes, signs, marks, lower),
-            Tok::Grace {
-                notes,
-                signs,
-                marks,
-                lower,
-            } => (true, notes, signs, marks, lower),
-            _ => return false,
-        };
-        let set = |notes, signs, marks, lower| {
-            if grace {
-                Tok::Grace {
-                    notes,
-                    signs,
-                    marks,
-                    lower,
-                }
-            } else {
-                Tok::Chord {
-                    notes,
-                    signs,
-                    marks,
-                    lower,
-                }
-            }
-        };
-        match c {
-            '^' | '_' | '=' if signs == 0 && notes < 4 => {
-                self.tok = set(notes, 1, 0, lower);
-                true
-            }
-            'A'..='G' | 'a'..='g' if notes < 4 => {
-                self.tok = set(notes + 1, 0, 0, c.is_ascii_lowercase());
-                true
-            }
-            '\'' | ',' if notes > 0 && signs == 0 && marks < 2 && (c == '\'') == lower => {
-                self.tok = set(notes, 0, marks + 1, lower);
-                true
-            }
-            ']' if !grace && notes > 0 && signs == 0 => {
-                self.tok = Tok::Length {
-                    elem: Elem::Chord,
-                    len: Len::default(),
-                };
-                self.fits_at_least(&Len::default())
-            }
-            '}' if grace && notes > 0 && signs == 0 => {
-                self.tok = Tok::None;
-                self.prev = Prev::NeedsNote;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn extend_bar(&mut self, bar: BarTok, c: char) -> Option<bool> {
-        let next = match (bar, c) {
-            (BarTok::Pipe, '|' | ']') => BarTok::Double,
-            (BarTok::Pipe, ':') => BarTok::RepStart,
-            (BarTok::Colon, '|') => BarTok::RepEnd,
-            (BarTok::Colon, _) => return Some(false),
-            (BarTok::Pipe, '1') | (BarTok::RepEnd, '2') => {
-                return Some(self.finish_token() && self.ending_number(c))
-            }
-            _ => return None,
-        };
-        self.tok = Tok::Bar(next);
-        Some(self.bar_reachable(next))
-    }
-
-    /// An ending number right after a bar line (`|1`, `:|2`, `[1`, `[2`).
-    fn ending_number(&mut self, c: char) -> bool {
-        let ok = self.prev == Prev::Bar
-            && self.pos == 0
-            && match c {
-                '1' => self.ending == 0 && !self.needs_second,
-                _ => self.needs_second,
-            };
-        self.ending = if c == '1' { 1 } else { 2 };
-        self.needs_second = false;
-        self.tok = Tok::None;
-        ok
-    }
-
     /// Completes the token in progress before a character that does not continue it.
     fn finish_token(&mut self) -> bool {
         match self.tok {
@@ -654,73 +403,6 @@ impl Machine {
             }
             _ => false,
         }
-    }
-
-    /// `(p`: `p` notes in the time of 3 (p = 2, 4) or 2 (p = 3), all in what is left of the bar.
-    fn start_tuplet(&mut self, p: u8) -> bool {
-        self.tuplet = match p {
-            2 => (3, 2),
-            3 => (2, 3),
-            _ => (3, 4),
-        };
-        self.tuplet_left = p;
-        // Every note the tuplet owes must still fit.
-        self.room()
-            >= scale(self.unit, (1, 16))
-                .and_then(|t| scale(t, self.tuplet))
-                .unwrap_or(i64::MAX)
-    }
-
-    /// True when a bar line of this kind may close the bar now: the bar is full, or short where
-    /// short bars may be; an empty bar only before `|:`; repeats and endings in order.
-    fn bar_acceptable(&self, bar: BarTok) -> bool {
-        let section = bar != BarTok::Pipe;
-        let fits = if self.pos == 0 {
-            // An empty bar: only `|:` opening a section (`|` then `|:` on the next line).
-            bar == BarTok::RepStart && matches!(self.prev, Prev::Bar | Prev::LineStart)
-        } else {
-            self.pos == self.bar || self.edge || section
-        };
-        let repeat_ok = bar != BarTok::RepStart || !self.repeat_open;
-        let ending_ok = self.ending != 1 || !section || bar == BarTok::RepEnd;
-        fits && repeat_ok && ending_ok && !self.needs_second
-    }
-
-    /// True when a bar line token written so far can still become an acceptable bar line.
-    fn bar_reachable(&self, bar: BarTok) -> bool {
-        let ok = |b| self.bar_acceptable(b);
-        match bar {
-            BarTok::Pipe => ok(BarTok::Pipe) || ok(BarTok::Double) || ok(BarTok::RepStart),
-            BarTok::Colon => ok(BarTok::RepEnd),
-            other => ok(other),
-        }
-    }
-
-    /// A bar line is complete: it closes the bar (see [`Machine::bar_acceptable`]).
-    fn finish_bar(&mut self, bar: BarTok) -> bool {
-        let ok = self.bar_acceptable(bar);
-        let section = bar != BarTok::Pipe;
-        match bar {
-            BarTok::RepStart => self.repeat_open = true,
-            BarTok::RepEnd => self.repeat_open = false,
-            _ => {}
-        }
-        if self.ending == 1 && bar == BarTok::RepEnd {
-            self.needs_second = true;
-        } else if self.ending == 2 && section {
-            self.ending = 0;
-        }
-        if self.pos > 0 {
-            self.bars += 1;
-        }
-        if !section {
-            self.plain_bars += 1;
-        }
-        self.edge = section || (self.pos == 0 && self.edge);
-        self.pos = 0;
-        self.tok = Tok::None;
-        self.prev = Prev::Bar;
-        ok
     }
 
     /// The character starts a new token (nothing is in progress).
@@ -807,30 +489,6 @@ impl Machine {
             '\n' => self.newline(bar_ok),
             _ => false,
         }
-    }
-
-    /// `>` or `<` between two elements: the one before grows (or shrinks) and the next one makes
-    /// up the difference, inside the bar.
-    fn broken_rhythm(&mut self, dotted_first: bool) -> bool {
-        let (first, second) = if dotted_first {
-            ((3, 2), (1, 2))
-        } else {
-            ((1, 2), (3, 2))
-        };
-        let ok = self.prev == Prev::Element
-            && !self.last_fixed
-            && !self.tie
-            && self.tuplet_left == 0
-            && self.broken.is_none();
-        let Some(longer) = scale(self.last_len, first) else {
-            return false;
-        };
-        self.pos += longer - self.last_len;
-        self.last_len = longer;
-        self.last_fixed = true;
-        self.broken = Some(second);
-        self.prev = Prev::NeedsNote;
-        ok && self.fits_at_least(&Len::default())
     }
 
     /// A line ends (only after a bar line); a second newline ends the tune.

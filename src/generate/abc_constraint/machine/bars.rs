@@ -1,0 +1,82 @@
+//! Bar lines, repeats and endings: whether a bar line may close the bar, and what it opens.
+
+use super::{BarTok, Machine, Prev, Tok};
+
+impl Machine {
+    pub(super) fn extend_bar(&mut self, bar: BarTok, c: char) -> Option<bool> {
+        let next = match (bar, c) {
+            (BarTok::Pipe, '|' | ']') => BarTok::Double,
+            (BarTok::Pipe, ':') => BarTok::RepStart,
+            (BarTok::Colon, '|') => BarTok::RepEnd,
+            (BarTok::Colon, _) => return Some(false),
+            (BarTok::Pipe, '1') | (BarTok::RepEnd, '2') => {
+                return Some(self.finish_token() && self.ending_number(c))
+            }
+            _ => return None,
+        };
+        self.tok = Tok::Bar(next);
+        Some(self.bar_reachable(next))
+    }
+    /// An ending number right after a bar line (`|1`, `:|2`, `[1`, `[2`).
+    pub(super) fn ending_number(&mut self, c: char) -> bool {
+        let ok = self.prev == Prev::Bar
+            && self.pos == 0
+            && match c {
+                '1' => self.ending == 0 && !self.needs_second,
+                _ => self.needs_second,
+            };
+        self.ending = if c == '1' { 1 } else { 2 };
+        self.needs_second = false;
+        self.tok = Tok::None;
+        ok
+    }
+    /// True when a bar line of this kind may close the bar now: the bar is full, or short where
+    /// short bars may be; an empty bar only before `|:`; repeats and endings in order.
+    pub(super) fn bar_acceptable(&self, bar: BarTok) -> bool {
+        let section = bar != BarTok::Pipe;
+        let fits = if self.pos == 0 {
+            // An empty bar: only `|:` opening a section (`|` then `|:` on the next line).
+            bar == BarTok::RepStart && matches!(self.prev, Prev::Bar | Prev::LineStart)
+        } else {
+            self.pos == self.bar || self.edge || section
+        };
+        let repeat_ok = bar != BarTok::RepStart || !self.repeat_open;
+        let ending_ok = self.ending != 1 || !section || bar == BarTok::RepEnd;
+        fits && repeat_ok && ending_ok && !self.needs_second
+    }
+    /// True when a bar line token written so far can still become an acceptable bar line.
+    pub(super) fn bar_reachable(&self, bar: BarTok) -> bool {
+        let ok = |b| self.bar_acceptable(b);
+        match bar {
+            BarTok::Pipe => ok(BarTok::Pipe) || ok(BarTok::Double) || ok(BarTok::RepStart),
+            BarTok::Colon => ok(BarTok::RepEnd),
+            other => ok(other),
+        }
+    }
+    /// A bar line is complete: it closes the bar (see [`Machine::bar_acceptable`]).
+    pub(super) fn finish_bar(&mut self, bar: BarTok) -> bool {
+        let ok = self.bar_acceptable(bar);
+        let section = bar != BarTok::Pipe;
+        match bar {
+            BarTok::RepStart => self.repeat_open = true,
+            BarTok::RepEnd => self.repeat_open = false,
+            _ => {}
+        }
+        if self.ending == 1 && bar == BarTok::RepEnd {
+            self.needs_second = true;
+        } else if self.ending == 2 && section {
+            self.ending = 0;
+        }
+        if self.pos > 0 {
+            self.bars += 1;
+        }
+        if !section {
+            self.plain_bars += 1;
+        }
+        self.edge = section || (self.pos == 0 && self.edge);
+        self.pos = 0;
+        self.tok = Tok::None;
+        self.prev = Prev::Bar;
+        ok
+    }
+}
