@@ -1,134 +1,134 @@
-//! Generation speed of the notebook-01 LSTM: stateful stepping (one LSTM step per new token,
-//! carrying the state) against re-running the last 100-token window from a zero state for every
-//! new token, and the crate's sampler end to end. Prints a table; each measurement is repeated.
+//! Generation speed of the notebook-01 character LSTM (embedding 48, LSTM 2×256, vocabulary 83),
+//! side by side in one run: today's per-step libtorch sampler (`sample_ids`: one libtorch LSTM
+//! step per character, the reference and the baseline), the crate's fused CPU kernel on one
+//! stream, and the fused kernel sampling 64 streams at once; then whole ABC tunes under the ABC
+//! constraint, per-step against batched. Every method samples (temperature 0.8) and runs each
+//! measurement `REPEATS` times, alternating the methods; the table gives characters per second.
 //!
-//! Usage: `cargo run --release --example bench_generate -- [TOKENS] [HIDDEN] [REPEATS] [THREADS]`
-//! (defaults 400 tokens, hidden 256, 2 repeats, libtorch's thread count; weights are random,
-//! which does not change speed).
+//! Usage: `cargo run --release --example bench_generate -- [TOKENS] [LANES] [REPEATS] [THREADS]`
+//! (defaults 400 characters per stream, 64 lanes, 3 repeats, 1 libtorch thread; weights are
+//! random, which does not change speed).
 
 use anyhow::{Context, Result};
 use std::time::Instant;
-use tch::{Device, Tensor};
+use tch::Device;
+use tunesmith::encode::{CharVocab, Encoding};
+use tunesmith::generate::batch::{sample_lanes, Lane};
 use tunesmith::generate::tokens::sample_ids;
-use tunesmith::generate::{Length, SampleConfig};
-use tunesmith::model::{LstmConfig, LstmLm};
+use tunesmith::generate::{generate_many, Length, Primer, SampleConfig};
+use tunesmith::model::{FusedLm, LstmConfig, LstmLm};
 
-const VOCAB: i64 = 83;
-const WINDOW: usize = 100;
-
-/// A named way of generating `tokens` tokens.
-type Run<'a> = (&'static str, Box<dyn Fn() -> Result<()> + 'a>);
+/// 83 characters, as the default corpus's vocabulary has.
+const ALPHABET: &str =
+    "\n !\"#'(),-./0123456789:<=>ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{|}~";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.into());
     let tokens: usize = arg(0, "400").parse().context("TOKENS")?;
-    let hidden: i64 = arg(1, "256").parse().context("HIDDEN")?;
-    let repeats: usize = arg(2, "2").parse().context("REPEATS")?;
-    if let Some(threads) = args.get(3) {
-        tch::set_num_threads(threads.parse().context("THREADS")?);
-    }
+    let lanes: usize = arg(1, "64").parse().context("LANES")?;
+    let repeats: usize = arg(2, "3").parse().context("REPEATS")?;
+    tch::set_num_threads(arg(3, "1").parse().context("THREADS")?);
+    let vocab = CharVocab::from_texts([ALPHABET]);
     tch::manual_seed(0);
     let config = LstmConfig {
         embed_dim: 48,
         dropout: 0.1,
-        ..LstmConfig::two_layer(VOCAB as usize, hidden)
+        ..LstmConfig::two_layer(vocab.len(), 256)
     };
     let model = LstmLm::new(config, Device::Cpu)?;
-    let primer: Vec<i64> = (0..WINDOW as i64).map(|i| i % VOCAB).collect();
-    // Warm-up.
-    stateful(&model, &primer, 20);
-    windowed(&model, &primer, 5);
-
+    let fused = FusedLm::new(&model)?;
+    let context = vocab.encode("\n\nM:6/8\nL:1/8\nK:G\n")?;
+    let sampling = SampleConfig {
+        temperature: 0.8,
+        length: Length::Steps(tokens),
+        max_steps: tokens,
+        ..SampleConfig::default()
+    };
+    let per_step =
+        || -> Result<usize> { Ok(sample_ids(&model, &context, &sampling, &mut |_| false)?.len()) };
+    let fused_lanes = |n: usize| -> Result<usize> {
+        let configs: Vec<SampleConfig> = (0..n)
+            .map(|i| SampleConfig {
+                seed: i as u64,
+                ..sampling.clone()
+            })
+            .collect();
+        let batch = configs
+            .iter()
+            .map(|config| Lane {
+                context: context.clone(),
+                config,
+                constraint: None,
+                limit: tokens,
+                stop: Box::new(|_: &[i64]| false),
+            })
+            .collect();
+        Ok(sample_lanes(&fused, batch)?.iter().map(Vec::len).sum())
+    };
+    let encoding = Encoding::from(vocab.clone());
+    let tunes = |fused: bool, n: usize| -> Result<usize> {
+        let config = SampleConfig {
+            temperature: 0.8,
+            max_steps: 600,
+            fused,
+            ..SampleConfig::default()
+        };
+        let pieces = generate_many(&model, &encoding, n, &Primer::none(), &config)?;
+        Ok(pieces.iter().map(|p| p.new_steps()).sum())
+    };
+    fused_lanes(2)?; // warm-up
     println!(
-        "generation speed, LSTM 2x{hidden} (embed 48, vocab {VOCAB}), batch 1, {tokens} new tokens, \
-         greedy choice, CPU, {} threads",
+        "generation speed, LSTM 2x256 (embed 48, vocab {}), temperature 0.8, CPU, {} libtorch \
+         thread(s); {tokens} characters per stream, {lanes} lanes",
+        vocab.len(),
         tch::get_num_threads()
     );
-    println!("| method | repeat | seconds | tokens/s |");
-    println!("|---|---|---|---|");
-    let mut rates: Vec<(&str, f64)> = Vec::new();
+    println!("| method | repeat | characters | seconds | characters/s |");
+    println!("|---|---|---|---|---|");
+    type Run<'a> = (&'static str, Box<dyn Fn() -> Result<usize> + 'a>);
+    let runs: [Run; 5] = [
+        (
+            "per-step libtorch sampler (sample_ids), 1 stream",
+            Box::new(per_step),
+        ),
+        ("fused kernel, 1 stream", Box::new(|| fused_lanes(1))),
+        (
+            "fused kernel, batched lanes",
+            Box::new(|| fused_lanes(lanes)),
+        ),
+        (
+            "ABC tunes, constraint on, per-step libtorch (4 tunes)",
+            Box::new(|| tunes(false, 4)),
+        ),
+        (
+            "ABC tunes, constraint on, fused and batched (lanes tunes)",
+            Box::new(|| tunes(true, lanes)),
+        ),
+    ];
+    let mut best = vec![0f64; runs.len()];
     for repeat in 1..=repeats {
-        let runs: [Run; 3] = [
-            (
-                "stateful step (one LSTM step per token)",
-                Box::new(|| {
-                    stateful(&model, &primer, tokens);
-                    Ok(())
-                }),
-            ),
-            (
-                "re-run a 100-token window per token",
-                Box::new(|| {
-                    windowed(&model, &primer, tokens);
-                    Ok(())
-                }),
-            ),
-            (
-                "tunesmith::generate::tokens::sample_ids (stateful, sampling, temperature 0.8)",
-                Box::new(|| {
-                    let config = SampleConfig {
-                        temperature: 0.8,
-                        length: Length::Steps(tokens),
-                        max_steps: tokens,
-                        ..SampleConfig::default()
-                    };
-                    let ids = sample_ids(&model, &primer, &config, &mut |_| false)?;
-                    anyhow::ensure!(ids.len() == tokens, "sampler stopped early");
-                    Ok(())
-                }),
-            ),
-        ];
-        for (name, run) in &runs {
+        for (k, (name, run)) in runs.iter().enumerate() {
             let start = Instant::now();
-            run()?;
+            let chars = run()?;
             let seconds = start.elapsed().as_secs_f64();
-            let rate = tokens as f64 / seconds;
-            println!("| {name} | {repeat} | {seconds:.3} | {rate:.0} |");
-            rates.push((name, rate));
+            let rate = chars as f64 / seconds;
+            best[k] = best[k].max(rate);
+            println!("| {name} | {repeat} | {chars} | {seconds:.3} | {rate:.0} |");
         }
     }
-    let best = |prefix: &str| {
-        rates
-            .iter()
-            .filter(|(n, _)| n.starts_with(prefix))
-            .map(|r| r.1)
-            .fold(0.0, f64::max)
-    };
+    println!();
+    println!("best of {repeats}, against the per-step libtorch sampler on one stream:");
+    for (k, (name, _)) in runs.iter().enumerate() {
+        println!(
+            "  {name}: {:.0} characters/s ({:.1}x)",
+            best[k],
+            best[k] / best[0]
+        );
+    }
     println!(
-        "stateful / windowed tokens per second (best of {repeats}): {:.1}",
-        best("stateful") / best("re-run")
+        "  ABC tunes: fused and batched / per-step = {:.1}x",
+        best[4] / best[3]
     );
     Ok(())
-}
-
-/// Greedy generation carrying the LSTM state: one step per token after reading the primer.
-fn stateful(model: &LstmLm, primer: &[i64], n: usize) -> Vec<i64> {
-    tch::no_grad(|| {
-        let (logits, mut state) =
-            model.forward(&Tensor::from_slice(primer).view([1, -1]), None, false);
-        let mut next = logits.select(1, -1).argmax(-1, false);
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            out.push(next.int64_value(&[0]));
-            let (logits, s) = model.step(&next, Some(&state));
-            state = s;
-            next = logits.argmax(-1, false);
-        }
-        out
-    })
-}
-
-/// Greedy generation re-running the last `WINDOW` tokens from a zero state for every new token.
-fn windowed(model: &LstmLm, primer: &[i64], n: usize) -> Vec<i64> {
-    tch::no_grad(|| {
-        let mut context = primer.to_vec();
-        for _ in 0..n {
-            let window = &context[context.len().saturating_sub(WINDOW)..];
-            let (logits, _) = model.forward(&Tensor::from_slice(window).view([1, -1]), None, false);
-            let id = logits.select(1, -1).argmax(-1, false).int64_value(&[0]);
-            context.push(id);
-        }
-        context.split_off(primer.len())
-    })
 }

@@ -58,6 +58,7 @@ fn main() -> Result<()> {
         inputs: Tensor::randint(vocab, [batch, seq], (Kind::Int64, device)),
         targets: Tensor::randint(vocab, [batch, seq], (Kind::Int64, device)),
         count: (batch * seq) as f64,
+        carry: false,
     };
     let sync = || {
         if let Device::Cuda(_) = device {

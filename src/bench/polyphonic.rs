@@ -137,6 +137,7 @@ impl PolyBenchConfig {
             seed: self.seed,
             max_seconds: self.max_seconds,
             valid_limit: usize::MAX,
+            lr_decay: None,
             lr_plateau: (self.lr_patience > 0).then_some(LrOnPlateau {
                 patience: self.lr_patience,
                 factor: self.lr_factor,

@@ -35,6 +35,9 @@ pub struct Batch {
     /// Predictions the batch holds (tokens, windows or real frames): a model's mean loss over the
     /// batch is weighted by it when batches are averaged.
     pub count: f64,
+    /// Each row continues the same row of the batch before it in the epoch (sequences cut from
+    /// lanes of one stream): a model may carry its recurrent state over from that batch.
+    pub carry: bool,
 }
 
 /// The batches of every epoch: the order is planned per epoch from `(seed, epoch)` alone.

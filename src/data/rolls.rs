@@ -48,6 +48,7 @@ pub fn next_frame_batch(pieces: &[&Tensor]) -> Option<Batch> {
         inputs,
         targets,
         count,
+        carry: false,
     })
 }
 
@@ -171,6 +172,7 @@ impl RollBatches {
             inputs: Tensor::zeros([0, 1, self.num_pitches as i64], (Kind::Float, device)),
             targets: Tensor::zeros([0, 1, self.num_pitches as i64], (Kind::Float, device)),
             count: 0.0,
+            carry: false,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Many-to-many batches: a token stream cut into windows of `seq_len + 1` tokens (targets are the
-//! inputs shifted by one), visited in a seeded shuffle with a random start offset per epoch.
+//! inputs shifted by one), visited in a seeded shuffle with a random start offset per epoch; or,
+//! with carried state ([`SequenceBatches::streams`]), the stream cut into one lane per batch row,
+//! each batch continuing the one before it (truncated backpropagation through time).
 
 use super::{epoch_rng, Batch, Batches, Fnv};
 use anyhow::{ensure, Result};
@@ -16,6 +18,9 @@ pub struct SequenceBatches {
     pub seq_len: usize,
     /// Sequences per batch.
     pub batch_size: usize,
+    /// Rows are lanes of the stream read in order, so a model may carry its state from one
+    /// batch to the next ([`crate::data::Batch::carry`]).
+    pub carry_state: bool,
 }
 
 impl SequenceBatches {
@@ -29,6 +34,7 @@ impl SequenceBatches {
             tokens,
             seq_len,
             batch_size,
+            carry_state: false,
         };
         ensure!(
             batches.whole_batches() > 0,
@@ -38,6 +44,27 @@ impl SequenceBatches {
             seq_len
         );
         Ok(batches)
+    }
+
+    /// The stream cut into `batch_size` lanes read in order: row `i` of every batch continues
+    /// row `i` of the batch before it, so a model can carry its state across batches (each epoch
+    /// starts its lanes at a new random offset, and from a zero state).
+    pub fn streams(tokens: Vec<i64>, seq_len: usize, batch_size: usize) -> Result<Self> {
+        let batches = SequenceBatches {
+            carry_state: true,
+            ..Self::new(tokens, seq_len, batch_size)?
+        };
+        ensure!(
+            batches.lane_len() >= seq_len,
+            "{} tokens are too few for {batch_size} lanes of at least {seq_len} tokens",
+            batches.tokens.len()
+        );
+        Ok(batches)
+    }
+
+    /// Tokens in each lane (the same in every epoch, whatever its offset).
+    fn lane_len(&self) -> usize {
+        self.tokens.len().saturating_sub(self.seq_len + 1) / self.batch_size
     }
 
     /// Number of tokens in the stream.
@@ -56,7 +83,11 @@ impl SequenceBatches {
     }
 
     fn whole_batches(&self) -> usize {
-        self.windows(0) / self.batch_size
+        if self.carry_state {
+            self.lane_len() / self.seq_len
+        } else {
+            self.windows(0) / self.batch_size
+        }
     }
 
     fn windows(&self, offset: usize) -> usize {
@@ -75,13 +106,19 @@ impl SequenceBatches {
             inputs: Tensor::from_slice(&inputs).view(shape).to(device),
             targets: Tensor::from_slice(&targets).view(shape).to(device),
             count: targets.len() as f64,
+            carry: false,
         }
     }
 }
 
 impl Batches for SequenceBatches {
     fn settings(&self) -> serde_json::Value {
-        json!({"kind": "sequences", "seq_len": self.seq_len, "batch_size": self.batch_size})
+        let mut settings =
+            json!({"kind": "sequences", "seq_len": self.seq_len, "batch_size": self.batch_size});
+        if self.carry_state {
+            settings["carry_state"] = json!(true);
+        }
+        settings
     }
 
     fn items(&self) -> usize {
@@ -106,6 +143,18 @@ impl Batches for SequenceBatches {
     /// windows' first tokens.
     fn epoch_plan(&self, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
         let mut rng = epoch_rng(seed, epoch);
+        if self.carry_state {
+            // Lane i starts at offset + i × lane; batch j reads seq_len tokens from each lane.
+            let offset = rng.random_range(0..self.seq_len);
+            let lane = self.lane_len();
+            return (0..self.whole_batches())
+                .map(|j| {
+                    (0..self.batch_size)
+                        .map(|i| offset + i * lane + j * self.seq_len)
+                        .collect()
+                })
+                .collect();
+        }
         let mut offset = rng.random_range(0..self.seq_len);
         let needed = self.batch_size * self.whole_batches();
         if self.windows(offset) < needed {
@@ -120,8 +169,13 @@ impl Batches for SequenceBatches {
             .collect()
     }
 
+    /// With carried state, every batch but an epoch's first continues the one before (its first
+    /// row starts at least `seq_len` tokens in, since offsets are below `seq_len`).
     fn batch(&self, keys: &[usize], device: Device) -> Batch {
-        self.gather(keys, device)
+        Batch {
+            carry: self.carry_state && keys.first().is_some_and(|&k| k >= self.seq_len),
+            ..self.gather(keys, device)
+        }
     }
 
     /// Consecutive, non-overlapping sequences in stream order covering at most `limit` tokens;
@@ -186,6 +240,38 @@ mod tests {
         assert_eq!(all[0].inputs.int64_value(&[1, 0]), 10);
         let some = batches.evaluation_batches(25, Device::Cpu);
         assert_eq!(some.iter().map(|b| b.count).sum::<f64>(), 30.0);
+        Ok(())
+    }
+
+    #[test]
+    fn streams_are_lanes_read_in_order_each_batch_continuing_the_last() -> Result<()> {
+        let batches = SequenceBatches::streams((0..1000).collect(), 10, 4)?;
+        // Lanes of (1000 - 11) / 4 = 247 tokens: 24 batches of 10 per lane.
+        assert_eq!(batches.batches_per_epoch(), 24);
+        let plan = batches.epoch_plan(5, 1);
+        assert_eq!(plan.len(), 24);
+        let offset = plan[0][0];
+        assert!(offset < 10);
+        assert_eq!(
+            plan[0],
+            vec![offset, offset + 247, offset + 494, offset + 741]
+        );
+        assert_eq!(plan[1][2], offset + 494 + 10);
+        let first = batches.batch(&plan[0], Device::Cpu);
+        let second = batches.batch(&plan[1], Device::Cpu);
+        assert!(!first.carry && second.carry);
+        // Row 3 of the second batch starts where row 3 of the first ended.
+        assert_eq!(
+            second.inputs.int64_value(&[3, 0]),
+            first.inputs.int64_value(&[3, 9]) + 1
+        );
+        let last = plan.last().map_or(0, |b| b[3]);
+        assert!(last + 11 <= 1000);
+        assert_eq!(batches.settings()["carry_state"], true);
+        assert!(
+            SequenceBatches::new((0..1000).collect(), 10, 4)?.settings()["carry_state"].is_null()
+        );
+        assert!(SequenceBatches::streams((0..50).collect(), 10, 4).is_err());
         Ok(())
     }
 

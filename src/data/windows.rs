@@ -79,6 +79,7 @@ impl WindowBatches {
                 .to(device),
             targets: Tensor::from_slice(&targets).to(device),
             count: ids.len() as f64,
+            carry: false,
         }
     }
 }

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod abc_constraint;
+pub mod batch;
 pub mod frames;
 pub mod sampler;
 pub mod samples;
@@ -26,7 +27,7 @@ pub use samples::SampleEvery;
 
 use crate::checkpoint::{load_model, Meta};
 use crate::encode::{Encoding, PianoRoll};
-use crate::model::{Model, Stepper};
+use crate::model::{FusedLm, LstmLm, Model, Stepper};
 use crate::score::Score;
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,10 @@ pub struct SampleConfig {
     /// a tune ending with something left open); see [`abc_constraint`]. On by default. It acts
     /// only on sampling: the model's probabilities are masked, never retrained or rescored.
     pub abc_constraints: bool,
+    /// Character models (`LstmLm`): sample through the crate's fused CPU kernel, all pieces of a
+    /// [`generate_many`] at once, with the same distribution as one libtorch step per character
+    /// (which `false` selects; that path is the reference the kernel is tested against).
+    pub fused: bool,
 }
 
 impl Default for SampleConfig {
@@ -120,6 +125,7 @@ impl Default for SampleConfig {
             banned: Vec::new(),
             max_notes_per_frame: None,
             abc_constraints: true,
+            fused: true,
         }
     }
 }
@@ -322,13 +328,17 @@ pub fn generate(
 ) -> Result<Piece> {
     config.validate()?;
     crate::checkpoint::check_encoding(model, encoding)?;
+    if let Some(mut pieces) = fused_abc(model, encoding, primer, std::slice::from_ref(config))? {
+        return pieces.pop().context("the fused sampler wrote no piece");
+    }
     match model.stepper() {
         Stepper::Tokens(stepper) => tokens::generate_tokens(stepper, encoding, primer, config),
         Stepper::Frames(stepper) => frames::generate_frames(stepper, encoding, primer, config),
     }
 }
 
-/// Generates `n` pieces with seeds `config.seed`, `config.seed + 1`, …
+/// Generates `n` pieces with seeds `config.seed`, `config.seed + 1`, … (a character model on the
+/// fused path writes them all at once).
 pub fn generate_many(
     model: &dyn Model,
     encoding: &Encoding,
@@ -336,16 +346,43 @@ pub fn generate_many(
     primer: &Primer,
     config: &SampleConfig,
 ) -> Result<Vec<Piece>> {
-    (0..n)
-        .map(|i| {
-            let config = SampleConfig {
-                seed: config.seed.wrapping_add(i as u64),
-                ..config.clone()
-            };
-            generate(model, encoding, primer, &config)
+    config.validate()?;
+    crate::checkpoint::check_encoding(model, encoding)?;
+    let configs: Vec<SampleConfig> = (0..n)
+        .map(|i| SampleConfig {
+            seed: config.seed.wrapping_add(i as u64),
+            ..config.clone()
+        })
+        .collect();
+    if let Some(pieces) = fused_abc(model, encoding, primer, &configs)? {
+        return Ok(pieces);
+    }
+    configs
+        .iter()
+        .enumerate()
+        .map(|(i, config)| {
+            generate(model, encoding, primer, config)
                 .with_context(|| format!("piece {} of {n}", i + 1))
         })
         .collect()
+}
+
+/// Pieces from a character model through the fused kernel, one lane per config, when the model
+/// is an [`LstmLm`] and every config asks for the fused path; `None` otherwise.
+fn fused_abc(
+    model: &dyn Model,
+    encoding: &Encoding,
+    primer: &Primer,
+    configs: &[SampleConfig],
+) -> Result<Option<Vec<Piece>>> {
+    let (Encoding::Chars(vocab), Some(lm)) = (encoding, model.downcast_ref::<LstmLm>()) else {
+        return Ok(None);
+    };
+    if configs.is_empty() || !configs.iter().all(|c| c.fused) {
+        return Ok(None);
+    }
+    let fused = FusedLm::new(lm)?;
+    batch::generate_abc_lanes(&fused, vocab, primer, configs).map(Some)
 }
 
 /// A model and its encoding, ready to sample: what [`open_for_generation`] returns.
@@ -426,3 +463,5 @@ pub(crate) fn ticks_per_bar(score: &Score) -> u64 {
 mod tests;
 #[cfg(test)]
 mod tests_constrained;
+#[cfg(test)]
+mod tests_fused;

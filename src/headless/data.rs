@@ -2,7 +2,7 @@
 //! MIDI), the train/validation split, the encoding (a vocabulary built from the training pieces,
 //! or a fixed layout) and the batches the model trains on.
 
-use super::{Corpus, RunConfig};
+use super::{Corpus, RunConfig, SplitKind};
 use crate::abc::abc_to_score;
 use crate::corpus::{load_abc_dirs, load_default_abc_corpus};
 use crate::data::{split_train_valid, Batches, RollBatches, SequenceBatches, WindowBatches};
@@ -216,7 +216,11 @@ fn token_batches(
                 stream.extend(piece);
                 stream.extend_from_slice(separator);
             }
-            Box::new(SequenceBatches::new(stream, b.seq_len, b.batch_size)?)
+            if b.carry_state {
+                Box::new(SequenceBatches::streams(stream, b.seq_len, b.batch_size)?)
+            } else {
+                Box::new(SequenceBatches::new(stream, b.seq_len, b.batch_size)?)
+            }
         }
         "window_lstm" => Box::new(WindowBatches::from_pieces(
             pieces,
@@ -259,7 +263,17 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
                 bail!("encoding.kind: characters need an ABC corpus, and this one is MIDI");
             };
             let vocab = CharVocab::from_texts(tunes.iter().map(|(_, t)| t.as_str()));
-            let (train, valid) = split(config, &tunes)?;
+            let (train, valid) = match config.split {
+                SplitKind::Random => split(config, &tunes)?,
+                SplitKind::Benchmark => {
+                    let parts = crate::metrics::fixed_split(&tunes, |(_, t)| t.as_str());
+                    let mut train = parts.train;
+                    let mut valid = parts.valid;
+                    train.truncate(config.train_pieces.unwrap_or(usize::MAX));
+                    valid.truncate(config.valid_pieces.unwrap_or(usize::MAX));
+                    (train, valid)
+                }
+            };
             let encode = |set: &[(String, String)]| -> Result<Vec<Vec<i64>>> {
                 set.iter()
                     .map(|(label, text)| vocab.encode(text).with_context(|| label.clone()))
@@ -276,6 +290,9 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
                 first_valid,
                 positive_weight: None,
             }
+        }
+        _ if config.split == SplitKind::Benchmark => {
+            bail!("split: the benchmark split is for ABC characters (encoding.kind \"chars\")")
         }
         EncodingSpec::Notes(_) | EncodingSpec::Events(_) => {
             let scores = scores_of(pieces);

@@ -57,6 +57,9 @@ pub struct BatchSpec {
     pub seq_len: usize,
     /// Predicted frames per training window (`frame_lstm`; 0 trains on whole pieces).
     pub window_frames: usize,
+    /// `lstm_lm`: cut the training stream into one lane per batch row, read in order, so the
+    /// model can carry its state from batch to batch (with the model's `carry_state`).
+    pub carry_state: bool,
 }
 
 impl Default for BatchSpec {
@@ -65,6 +68,7 @@ impl Default for BatchSpec {
             batch_size: 32,
             seq_len: 128,
             window_frames: 64,
+            carry_state: false,
         }
     }
 }
@@ -102,6 +106,19 @@ impl Default for SamplesSpec {
     }
 }
 
+/// How pieces are divided into training and validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitKind {
+    /// A seeded shuffle (`valid_fraction`, `split_seed`).
+    #[default]
+    Random,
+    /// ABC only: the fixed benchmark split ([`crate::metrics::split`], `fnv1a64-mod20-v1`): the
+    /// train part trains, the valid part validates, the test part is never read, so the bits per
+    /// character of `bench_abc_bpc --checkpoint` compare with every version's.
+    Benchmark,
+}
+
 /// A whole training run, as read from a JSON file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -114,6 +131,8 @@ pub struct RunConfig {
     pub valid_fraction: f64,
     /// Seed of the train/validation split.
     pub split_seed: u64,
+    /// `"random"` (the default) or `"benchmark"` (the fixed split of the ABC benchmark).
+    pub split: SplitKind,
     /// Train on at most this many pieces.
     pub train_pieces: Option<usize>,
     /// Validate on at most this many pieces.
@@ -146,6 +165,7 @@ impl Default for RunConfig {
             clean: CleanOptions::default(),
             valid_fraction: 0.1,
             split_seed: 42,
+            split: SplitKind::Random,
             train_pieces: None,
             valid_pieces: None,
             encoding: json!({"kind": "chars"}),
@@ -163,7 +183,8 @@ impl Default for RunConfig {
 /// The settings an architecture starts from in a run config.
 fn model_defaults(architecture: &str) -> Result<Value> {
     Ok(match architecture {
-        "lstm_lm" => json!({"embed_dim": 48, "hidden_size": 256, "num_layers": 2, "dropout": 0.1}),
+        "lstm_lm" => json!({"embed_dim": 48, "hidden_size": 256, "num_layers": 2, "dropout": 0.1,
+                           "tie_weights": false, "weight_drop": 0.0, "carry_state": false}),
         "window_lstm" => json!({"window": 100, "embed_dim": 64, "hidden_size": 256,
                                 "num_layers": 2, "dropout": 0.2, "attention": true}),
         "frame_lstm" => json!({"hidden_size": 256, "num_layers": 1, "dropout": 0.2,

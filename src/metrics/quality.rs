@@ -1,9 +1,12 @@
 //! Sample quality of a set of ABC tunes (generated ones, or the training data as the reference):
 //! the share that the crate's ABC reader converts fully, the share whose bars add up to the meter,
 //! the musical statistics of [`tune_stats`](super::tune_stats), and the longest run of bars copied
-//! from a training tune.
+//! from a training tune; with [`with_music21`], the same questions answered by music21, a reader
+//! independent of the crate's ([`super::oracle`]): the figures to trust when the crate's own
+//! sampler wrote the tunes.
 
 use super::copying::CopyIndex;
+use super::oracle::{music21_quality_of, OracleQuality};
 use super::tune_stats::{tune_stats, TuneStats};
 use crate::abc::to_score::{abc_to_score_with, bar_check, AbcToScoreOptions};
 use crate::render::Html;
@@ -108,6 +111,19 @@ pub struct SampleQuality {
     pub note_density: Summary,
     /// Longest run of bars copied from one training tune, over all tunes (when measured).
     pub copied_bars: Option<Summary>,
+    /// music21's reading of the same tunes (when measured, by [`with_music21`]).
+    #[serde(default)]
+    pub oracle: Option<OracleQuality>,
+}
+
+/// Adds music21's reading of `tunes` (the tunes `quality` measured) to it, with `python`.
+pub fn with_music21<S: AsRef<str>>(
+    mut quality: SampleQuality,
+    tunes: &[S],
+    python: &std::path::Path,
+) -> anyhow::Result<SampleQuality> {
+    quality.oracle = Some(music21_quality_of(python, tunes)?.summary());
+    Ok(quality)
 }
 
 /// Measures every tune (in parallel) and summarises; `copies` as in [`tune_quality`].
@@ -147,11 +163,42 @@ pub fn summarise(each: &[TuneQuality]) -> SampleQuality {
         pitch_range: of(|s| f64::from(s.pitch_range)),
         note_density: of(|s| s.note_density),
         copied_bars: (!copied.is_empty()).then(|| Summary::of(&copied)),
+        oracle: None,
     }
 }
 
 impl SampleQuality {
-    /// The rows of a comparison table: (measure, formatted value).
+    /// The rows of a comparison table: (measure, formatted value); music21's rows first when
+    /// `music21` is set (`–` where this set was not read by music21).
+    pub fn rows_with(&self, music21: bool) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
+        if music21 {
+            let o = self.oracle.as_ref();
+            let share =
+                |f: fn(&OracleQuality) -> f64| o.map_or("–".into(), |o| format!("{:.3}", f(o)));
+            rows.push(("music21: parses (share)", share(|o| o.parse_share)));
+            rows.push((
+                "music21: every bar adds up (share)",
+                share(|o| o.bars_add_up_share),
+            ));
+            rows.push((
+                "music21: regular phrases, 4·n bars or repeats (share)",
+                share(|o| o.regular_phrase_share),
+            ));
+            rows.push((
+                "music21: pitch-class entropy (bits)",
+                o.map_or("–".into(), |o| o.pitch_class_entropy.mean_std(2)),
+            ));
+            rows.push((
+                "music21: scale consistency",
+                o.map_or("–".into(), |o| o.scale_consistency.mean_std(3)),
+            ));
+        }
+        rows.extend(self.rows());
+        rows
+    }
+
+    /// The rows of a comparison table: (measure, formatted value), by the crate's own reader.
     pub fn rows(&self) -> Vec<(&'static str, String)> {
         let copied = self.copied_bars.map_or("–".to_string(), |c| {
             format!("{} (max {:.0})", c.mean_std(1), c.max)
@@ -180,6 +227,7 @@ impl SampleQuality {
 
 /// Side-by-side columns of named [`SampleQuality`]s as a Markdown table.
 pub fn quality_markdown(columns: &[(&str, &SampleQuality)]) -> String {
+    let music21 = columns.iter().any(|c| c.1.oracle.is_some());
     let mut out = String::from("| measure |");
     for (name, _) in columns {
         out.push_str(&format!(" {name} |"));
@@ -187,16 +235,11 @@ pub fn quality_markdown(columns: &[(&str, &SampleQuality)]) -> String {
     out.push_str("\n|---|");
     out.push_str(&"---|".repeat(columns.len()));
     out.push('\n');
-    for (i, (measure, _)) in columns
-        .first()
-        .map(|c| c.1.rows())
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    let rows: Vec<Vec<(&str, String)>> = columns.iter().map(|c| c.1.rows_with(music21)).collect();
+    for (i, (measure, _)) in rows.first().cloned().unwrap_or_default().iter().enumerate() {
         out.push_str(&format!("| {measure} |"));
-        for (_, q) in columns {
-            out.push_str(&format!(" {} |", q.rows()[i].1));
+        for row in &rows {
+            out.push_str(&format!(" {} |", row[i].1));
         }
         out.push('\n');
     }
@@ -210,7 +253,8 @@ pub fn quality_table(columns: &[(&str, &SampleQuality)]) -> Html {
         html.push_str(&format!("<th>{}</th>", esc(name)));
     }
     html.push_str("</tr></thead><tbody>");
-    let rows: Vec<Vec<(&str, String)>> = columns.iter().map(|c| c.1.rows()).collect();
+    let music21 = columns.iter().any(|c| c.1.oracle.is_some());
+    let rows: Vec<Vec<(&str, String)>> = columns.iter().map(|c| c.1.rows_with(music21)).collect();
     for (i, (measure, _)) in rows.first().cloned().unwrap_or_default().iter().enumerate() {
         html.push_str(&format!("<tr><td>{}</td>", esc(measure)));
         for row in &rows {
@@ -272,5 +316,23 @@ mod tests {
         assert!(md.contains("| bars add up (share) | 1.000 | 1.000 |"));
         let html = quality_table(&[("a<b", &q)]).0;
         assert!(html.contains("<th>a&lt;b</th>") && html.contains("<td>parse fully (share)</td>"));
+        assert!(!md.contains("music21"));
+        // With music21's reading in one column, its rows appear, with – where it is missing.
+        let judged = SampleQuality {
+            oracle: Some(OracleQuality {
+                tunes: 1,
+                parse_share: 1.0,
+                bars_add_up_share: 0.5,
+                regular_phrase_share: 0.25,
+                pitch_class_entropy: Summary::of(&[2.0]),
+                scale_consistency: Summary::of(&[1.0]),
+            }),
+            ..q.clone()
+        };
+        let md = quality_markdown(&[("generated", &judged), ("training", &q)]);
+        assert!(
+            md.contains("| music21: every bar adds up (share) | 0.500 | – |"),
+            "{md}"
+        );
     }
 }

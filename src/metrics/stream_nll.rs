@@ -134,6 +134,7 @@ mod tests {
             inputs: x,
             targets: y,
             count: 60.0,
+            carry: false,
         };
         let direct = model.loss(&batch, false).double_value(&[]);
         assert!((direct - whole.nats_per_token).abs() < 1e-5);

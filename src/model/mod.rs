@@ -9,13 +9,15 @@
 //! implements [`Model`], says how it generates ([`Stepper`]) and adds one line to [`build`].
 
 pub mod frame_lstm;
+pub mod fused;
 pub mod losses;
 pub mod lstm;
 pub mod stack;
 pub mod window;
 
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
-pub use lstm::{LstmConfig, LstmLm};
+pub use fused::{FusedLm, FusedState};
+pub use lstm::{LstmConfig, LstmLm, LstmLmWeights, LstmOptions};
 pub use stack::{LstmStack, LstmState};
 pub use window::{WindowConfig, WindowLstm};
 
@@ -154,7 +156,7 @@ pub fn build(
             .with_context(|| format!("bad {architecture} model config"))
     }
     Ok(match architecture {
-        lstm::ARCHITECTURE => Box::new(LstmLm::new(parse(architecture, config)?, device)?),
+        lstm::ARCHITECTURE => Box::new(LstmLm::from_json(config, device)?),
         window::ARCHITECTURE => Box::new(WindowLstm::new(parse(architecture, config)?, device)?),
         frame_lstm::ARCHITECTURE => Box::new(FrameLstm::new(parse(architecture, config)?, device)?),
         other => bail!(

@@ -37,6 +37,9 @@ pub struct LstmStack {
     pub num_layers: i64,
     /// Dropout between layers (training only).
     pub dropout: f64,
+    /// DropConnect on the hidden-to-hidden weights (training only; one mask per batch, shared by
+    /// every step: dropout on the recurrent connections, as AWD-LSTM does it).
+    pub weight_drop: f64,
     weights: Vec<Tensor>,
 }
 
@@ -73,8 +76,21 @@ impl LstmStack {
             hidden_size,
             num_layers,
             dropout,
+            weight_drop: 0.0,
             weights,
         }
+    }
+
+    /// The same stack with DropConnect on its hidden-to-hidden weights while training.
+    pub fn with_weight_drop(mut self, p: f64) -> Self {
+        self.weight_drop = p;
+        self
+    }
+
+    /// The weights in PyTorch's order: for each layer `weight_ih`, `weight_hh`, `bias_ih`,
+    /// `bias_hh`.
+    pub fn weights(&self) -> &[Tensor] {
+        &self.weights
     }
 
     /// A zero state for `batch` sequences on `device`.
@@ -94,7 +110,24 @@ impl LstmStack {
                 &zero
             }
         };
-        let weights: Vec<&Tensor> = self.weights.iter().collect();
+        let dropped: Vec<Tensor>;
+        let weights: Vec<&Tensor> = if train && self.weight_drop > 0.0 {
+            dropped = self
+                .weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    if i % 4 == 1 {
+                        w.dropout(self.weight_drop, true)
+                    } else {
+                        w.shallow_clone()
+                    }
+                })
+                .collect();
+            dropped.iter().collect()
+        } else {
+            self.weights.iter().collect()
+        };
         let (out, h, c) = x.lstm(
             &[&state.h, &state.c],
             &weights,
@@ -139,5 +172,28 @@ mod tests {
             assert!(diff < 1e-5, "step {t} differs by {diff}");
             state = Some(next);
         }
+    }
+
+    #[test]
+    fn weight_drop_acts_on_the_recurrent_weights_only_while_training() {
+        tch::manual_seed(2);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let stack = LstmStack::new(&vs.root().sub("lstm"), 3, 5, 1, 0.0).with_weight_drop(0.5);
+        let x = Tensor::randn([2, 4, 3], (Kind::Float, Device::Cpu));
+        let (eval_a, _) = stack.run(&x, None, false);
+        let (eval_b, _) = stack.run(&x, None, false);
+        assert!(eval_a.equal(&eval_b));
+        let (train, _) = stack.run(&x, None, true);
+        // The first step reads a zero state, so dropping recurrent weights cannot change it.
+        let first = (train.select(1, 0) - eval_a.select(1, 0))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(first < 1e-6, "{first}");
+        let later = (train.select(1, 3) - eval_a.select(1, 3))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(later > 1e-4, "{later}");
     }
 }

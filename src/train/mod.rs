@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub valid_limit: usize,
     /// Cut the learning rate when the validation loss stops improving.
     pub lr_plateau: Option<LrOnPlateau>,
+    /// Lower the learning rate along a cosine over the time budget (`max_seconds`); ignored
+    /// without a budget. Do not combine with `lr_plateau` (the decay sets the rate every step).
+    pub lr_decay: Option<LrDecay>,
     /// Stop when the validation loss has not improved for this many epochs.
     pub early_stopping: Option<usize>,
     /// Keep the weights of the best epoch (by validation loss) and put them back when training
@@ -73,6 +76,7 @@ impl Default for TrainConfig {
             max_seconds: None,
             valid_limit: 100_000,
             lr_plateau: None,
+            lr_decay: None,
             early_stopping: None,
             keep_best: false,
             verbose: true,
@@ -107,6 +111,35 @@ impl TrainConfig {
             out.push(Box::new(EarlyStopping { patience }));
         }
         out
+    }
+}
+
+/// A learning rate that falls with the time spent: constant until `start` of the budget, then
+/// along a half cosine to `floor` times the starting rate at the end of the budget. (Missing
+/// fields in JSON take their defaults.)
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LrDecay {
+    /// Share of the budget before the rate starts falling.
+    pub start: f64,
+    /// The rate at the end of the budget, as a share of the starting rate.
+    pub floor: f64,
+}
+
+impl Default for LrDecay {
+    fn default() -> Self {
+        LrDecay {
+            start: 0.3,
+            floor: 0.05,
+        }
+    }
+}
+
+impl LrDecay {
+    /// The multiplier of the starting rate when `spent` of the budget (0 to 1) has passed.
+    pub fn factor(&self, spent: f64) -> f64 {
+        let t = ((spent - self.start) / (1.0 - self.start).max(1e-9)).clamp(0.0, 1.0);
+        self.floor + (1.0 - self.floor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
     }
 }
 
@@ -366,6 +399,10 @@ impl Trainer {
             let mut stop = None;
             while self.progress.batch < data.batches_per_epoch {
                 let step_start = Instant::now();
+                if let (Some(decay), Some(budget)) = (self.config.lr_decay, budget) {
+                    let spent = started.elapsed().as_secs_f64() / budget.max(1e-9);
+                    self.optimizer.config.lr = self.config.adam.lr * decay.factor(spent);
+                }
                 let batch = train.batch(&plan[self.progress.batch], device);
                 let loss = self.train_step(&batch)?;
                 self.progress.batch += 1;

@@ -202,3 +202,16 @@ fn the_model_comes_back_as_its_own_type_or_a_clear_error() -> Result<()> {
     assert_eq!(model.config, LstmConfig::debug(4));
     Ok(())
 }
+
+#[test]
+fn the_learning_rate_decays_along_a_cosine_over_the_budget() {
+    let decay = LrDecay {
+        start: 0.5,
+        floor: 0.1,
+    };
+    assert_eq!(decay.factor(0.0), 1.0);
+    assert_eq!(decay.factor(0.5), 1.0);
+    assert!((decay.factor(0.75) - 0.55).abs() < 1e-12);
+    assert!((decay.factor(1.0) - 0.1).abs() < 1e-12);
+    assert!((decay.factor(2.0) - 0.1).abs() < 1e-12);
+}

@@ -7,8 +7,9 @@
 //! top-k and top-p then act on the characters that are left.
 //!
 //! Near the end of the step budget the constraint also steers towards an ending (no new slurs,
-//! tuplets, chord symbols, grace notes, decorations, spaces or repeats; a line break, then the
-//! blank line, as soon as one may come), so a tune cut by `max_steps` still ends well.
+//! tuplets, chord symbols, grace notes, decorations, spaces or repeats; a line break after the
+//! next bar line, then the blank line; in the last few steps a line break as soon as one may
+//! come, leaving a short closing bar), so a tune cut by `max_steps` still ends well.
 //!
 //! If the primer is text the machine cannot follow (another dialect of ABC), or a vocabulary
 //! lacks the characters a tune needs to go on, the constraint steps aside for the rest of the
@@ -118,7 +119,7 @@ impl AbcConstraint {
         next.feed(c)
     }
 
-    fn fill(&self, allowed: &mut [bool], finishing: bool) -> usize {
+    fn fill(&self, allowed: &mut [bool], finishing: bool, steps_left: usize) -> usize {
         let mut count = 0;
         for (slot, &c) in allowed.iter_mut().zip(&self.chars) {
             *slot = if finishing {
@@ -129,8 +130,16 @@ impl AbcConstraint {
             count += usize::from(*slot);
         }
         if finishing && !self.machine.in_header() {
-            // Close a slur, a repeat and the line as soon as they may come; then the blank line.
+            // Close a slur and a repeat as soon as they may come; end the line after a bar line,
+            // then the tune.
+            let at_break = self.machine.at_bar_start()
+                || self.machine.at_line_start()
+                || self.machine.in_bar_line()
+                || steps_left <= FINISH_MARGIN / 4;
             for closing in [')', ':', '\n'] {
+                if closing == '\n' && !at_break {
+                    continue;
+                }
                 if let Some(id) = self.chars.iter().position(|&c| c == closing) {
                     if allowed[id] {
                         allowed.iter_mut().for_each(|a| *a = false);
@@ -151,7 +160,9 @@ impl TokenConstraint for AbcConstraint {
             return;
         }
         let finishing = steps_left <= FINISH_MARGIN;
-        if self.fill(allowed, finishing) > 0 || (finishing && self.fill(allowed, false) > 0) {
+        if self.fill(allowed, finishing, steps_left) > 0
+            || (finishing && self.fill(allowed, false, steps_left) > 0)
+        {
             return;
         }
         self.off = Some(format!(

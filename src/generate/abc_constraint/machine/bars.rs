@@ -17,12 +17,14 @@ impl Machine {
         self.tok = Tok::Bar(next);
         Some(self.bar_reachable(next))
     }
-    /// An ending number right after a bar line (`|1`, `:|2`, `[1`, `[2`).
+    /// An ending number right after a bar line: a first ending after a plain bar line (`|1`,
+    /// `|[1`; music21 loses a `|:` just before one), a second straight after the `:|` that
+    /// closes the first (`:|2`, `:|[2`).
     pub(super) fn ending_number(&mut self, c: char) -> bool {
         let ok = self.prev == Prev::Bar
             && self.pos == 0
             && match c {
-                '1' => self.ending == 0 && !self.needs_second,
+                '1' => self.ending == 0 && !self.needs_second && self.last_bar == BarTok::Pipe,
                 _ => self.needs_second,
             };
         self.ending = if c == '1' { 1 } else { 2 };
@@ -77,6 +79,7 @@ impl Machine {
         self.pos = 0;
         self.tok = Tok::None;
         self.prev = Prev::Bar;
+        self.last_bar = bar;
         ok
     }
 }

@@ -15,9 +15,10 @@
 //! A note or rest must fit in what is left of its bar (tuplets, broken rhythm and the notes a
 //! tuplet still owes included); a bar line must close a full bar, except the first bar of the
 //! tune and bars beside a repeat sign or double bar (pick-ups and their complements, as music21
-//! and the crate's own `bar_check` allow); a line ends only after a bar line; the blank line that
-//! ends a tune only comes after a bar line with no bracket, slur, tie, tuplet, repeat or first
-//! ending left open, and after at least two bars.
+//! and the crate's own `bar_check` allow); a line ends after a bar line or in the middle of a bar
+//! (which runs on), never on a full bar without its bar line; the blank line that ends a tune
+//! comes with no bracket, slur, tie, tuplet, repeat or first ending left open, after at least two
+//! bars (the last may be short: a closing bar).
 //!
 //! Some valid ABC is refused because music21, the independent judge, misreads it: `::` and a
 //! tune with fewer than two plain bar lines (music21 then makes no measures), field lines in the
@@ -160,6 +161,8 @@ pub(super) struct Machine {
     decorated: bool,
     /// Plain bar lines in the tune (music21 makes measures only when there are two or more).
     plain_bars: u32,
+    /// The kind of the last bar line.
+    last_bar: BarTok,
     /// Tunes finished (after each, the machine reads the next tune's header).
     pub tunes: u32,
 }
@@ -189,6 +192,7 @@ impl Default for Machine {
             first_alpha: false,
             decorated: false,
             plain_bars: 0,
+            last_bar: BarTok::Pipe,
             tunes: 0,
         }
     }
@@ -224,6 +228,11 @@ impl Machine {
     /// True in the body with nothing in progress at the start of a bar (just after a bar line).
     pub(super) fn at_bar_start(&self) -> bool {
         self.phase == Phase::Body && self.pos == 0 && self.bars > 0
+    }
+
+    /// True at the start of a line of the body (a newline here ends the tune).
+    pub(super) fn at_line_start(&self) -> bool {
+        self.phase == Phase::Body && self.prev == Prev::LineStart && self.tok == Tok::None
     }
 
     /// True when a bar line token is being written and nothing else: `|` may still become `||`.
@@ -492,8 +501,11 @@ impl Machine {
     }
 
     /// A line ends (only after a bar line); a second newline ends the tune.
+    /// A line may end after a bar line or in the middle of a bar (the bar runs on into the next
+    /// line, as music21 reads it and as the Essen transcriptions write phrases), but not on a
+    /// full bar without its bar line (music21 would join it to the next line's first bar).
     fn newline(&mut self, bar_ok: bool) -> bool {
-        let ok = bar_ok && self.pos == 0 && !matches!(self.prev, Prev::Space);
+        let ok = bar_ok && self.pos < self.bar && !matches!(self.prev, Prev::Space);
         if self.prev == Prev::LineStart {
             let closed = self.bars >= 2
                 && self.plain_bars >= 2

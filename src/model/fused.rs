@@ -1,0 +1,454 @@
+//! A small CPU kernel of the crate's own for generating from an [`LstmLm`]: the weights copied
+//! once into plain `f32` buffers laid out for one fused step (the embedding folded into the first
+//! layer's input weights and both biases, each upper layer's input and recurrent weights side by
+//! side), buffers reused from step to step, and any number of sequences (lanes) stepped together.
+//! One lane is a matrix-vector product per layer at memory speed; many lanes are one matrix
+//! product per layer (`matrixmultiply`'s SIMD kernels).
+//!
+//! It computes what [`LstmLm::forward`] computes in evaluation mode, with `f32` arithmetic summed
+//! in another order (the logits agree to about 1e-5; `tests` compare them with libtorch's).
+
+use super::lstm::LstmLm;
+use anyhow::{ensure, Context, Result};
+use tch::{Device, Kind, Tensor};
+
+/// Lanes from which a layer's product goes through `matrixmultiply` rather than one
+/// matrix-vector product per lane.
+const GEMM_LANES: usize = 4;
+
+/// An upper layer: `[W_ih | W_hh]` as `[4H, 2H]` row-major, and `b_ih + b_hh`.
+#[derive(Debug, Clone)]
+struct Upper {
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// An [`LstmLm`]'s weights compiled for fast stepping on the CPU.
+#[derive(Debug, Clone)]
+pub struct FusedLm {
+    vocab: usize,
+    hidden: usize,
+    /// `[vocab, 4H]`: the embedding times the first layer's input weights, plus both its biases.
+    table: Vec<f32>,
+    /// `[4H, H]`: the first layer's recurrent weights.
+    first_hh: Vec<f32>,
+    upper: Vec<Upper>,
+    /// `[E, H]` when tied weights need a projection.
+    proj: Option<Vec<f32>>,
+    /// `[vocab, head_in]` and `[vocab]`.
+    head_weight: Vec<f32>,
+    head_bias: Vec<f32>,
+    head_in: usize,
+}
+
+/// The recurrent state of some lanes, and the scratch buffers a step reuses.
+#[derive(Debug, Clone, Default)]
+pub struct FusedState {
+    lanes: usize,
+    /// Per layer, `[lanes, H]`.
+    h: Vec<Vec<f32>>,
+    c: Vec<Vec<f32>>,
+    gates: Vec<f32>,
+    input: Vec<f32>,
+    projected: Vec<f32>,
+}
+
+impl FusedState {
+    /// Number of lanes.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Keeps the lanes whose `keep` is true, in order.
+    pub fn retain(&mut self, keep: &[bool]) {
+        let hidden = self.h.first().map_or(0, |h| h.len() / self.lanes.max(1));
+        for layer in self.h.iter_mut().chain(self.c.iter_mut()) {
+            let mut kept = Vec::with_capacity(layer.len());
+            for (lane, row) in layer.chunks(hidden.max(1)).enumerate() {
+                if keep.get(lane).copied().unwrap_or(false) {
+                    kept.extend_from_slice(row);
+                }
+            }
+            *layer = kept;
+        }
+        self.lanes = keep.iter().take(self.lanes).filter(|&&k| k).count();
+    }
+
+    /// The lanes of several states, one after another.
+    pub fn stack(states: &[FusedState]) -> FusedState {
+        let layers = states.first().map_or(0, |s| s.h.len());
+        let join = |pick: fn(&FusedState) -> &Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+            (0..layers)
+                .map(|l| {
+                    states
+                        .iter()
+                        .flat_map(|s| pick(s)[l].iter().copied())
+                        .collect()
+                })
+                .collect()
+        };
+        FusedState {
+            lanes: states.iter().map(|s| s.lanes).sum(),
+            h: join(|s| &s.h),
+            c: join(|s| &s.c),
+            ..FusedState::default()
+        }
+    }
+
+    /// A state of `copies` lanes, each a copy of lane `lane` of this one.
+    pub fn repeat_lane(&self, lane: usize, copies: usize) -> FusedState {
+        let hidden = self.h.first().map_or(0, |h| h.len() / self.lanes.max(1));
+        let take = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            layers
+                .iter()
+                .map(|l| l[lane * hidden..(lane + 1) * hidden].repeat(copies))
+                .collect()
+        };
+        FusedState {
+            lanes: copies,
+            h: take(&self.h),
+            c: take(&self.c),
+            ..FusedState::default()
+        }
+    }
+}
+
+/// A tensor's values as `f32`s, row-major.
+fn floats(t: &Tensor) -> Result<Vec<f32>> {
+    let flat = t
+        .detach()
+        .to_device(Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous()
+        .view([-1]);
+    Vec::<f32>::try_from(&flat).context("reading the model's weights")
+}
+
+impl FusedLm {
+    /// Copies a model's weights (from any device) into the fused layout.
+    pub fn new(model: &LstmLm) -> Result<Self> {
+        let w = model.weights();
+        let c = &model.config;
+        let (vocab, embed, hidden) = (
+            c.vocab_size as usize,
+            c.embed_dim as usize,
+            c.hidden_size as usize,
+        );
+        let gates = 4 * hidden;
+        ensure!(
+            w.lstm.len() == 4 * c.num_layers as usize,
+            "unexpected LSTM weights"
+        );
+        let emb = floats(w.embed)?;
+        let w_ih0 = floats(&w.lstm[0])?;
+        let b0: Vec<f32> = floats(&w.lstm[2])?
+            .iter()
+            .zip(floats(&w.lstm[3])?)
+            .map(|(a, b)| a + b)
+            .collect();
+        let mut table = Vec::with_capacity(vocab * gates);
+        for v in 0..vocab {
+            let e = &emb[v * embed..(v + 1) * embed];
+            for r in 0..gates {
+                table.push(dot(&w_ih0[r * embed..(r + 1) * embed], e) + b0[r]);
+            }
+        }
+        let mut upper = Vec::new();
+        for layer in 1..c.num_layers as usize {
+            let (wi, wh) = (floats(&w.lstm[4 * layer])?, floats(&w.lstm[4 * layer + 1])?);
+            let mut weights = Vec::with_capacity(gates * 2 * hidden);
+            for r in 0..gates {
+                weights.extend_from_slice(&wi[r * hidden..(r + 1) * hidden]);
+                weights.extend_from_slice(&wh[r * hidden..(r + 1) * hidden]);
+            }
+            let bias = floats(&w.lstm[4 * layer + 2])?
+                .iter()
+                .zip(floats(&w.lstm[4 * layer + 3])?)
+                .map(|(a, b)| a + b)
+                .collect();
+            upper.push(Upper { weights, bias });
+        }
+        let proj = w.proj.map(floats).transpose()?;
+        let head_weight = floats(w.head_weight)?;
+        Ok(FusedLm {
+            vocab,
+            hidden,
+            table,
+            first_hh: floats(&w.lstm[1])?,
+            upper,
+            head_in: head_weight.len() / vocab.max(1),
+            head_weight,
+            head_bias: floats(w.head_bias)?,
+            proj,
+        })
+    }
+
+    /// Number of ids the model scores.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab
+    }
+
+    /// A zero state for `lanes` sequences.
+    pub fn zero_state(&self, lanes: usize) -> FusedState {
+        let layers = 1 + self.upper.len();
+        FusedState {
+            lanes,
+            h: vec![vec![0.0; lanes * self.hidden]; layers],
+            c: vec![vec![0.0; lanes * self.hidden]; layers],
+            ..FusedState::default()
+        }
+    }
+
+    /// Reads one id per lane and writes the logits of the next id, `[lanes, vocab]`, into
+    /// `logits` (resized).
+    pub fn step(&self, state: &mut FusedState, ids: &[i64], logits: &mut Vec<f32>) -> Result<()> {
+        let (lanes, hidden) = (state.lanes, self.hidden);
+        let gates = 4 * hidden;
+        ensure!(ids.len() == lanes, "{} ids for {lanes} lanes", ids.len());
+        state.gates.resize(lanes * gates, 0.0);
+        for (lane, &id) in ids.iter().enumerate() {
+            let row = usize::try_from(id)
+                .ok()
+                .filter(|&i| i < self.vocab)
+                .with_context(|| format!("id {id} is outside the model's {} ids", self.vocab))?;
+            state.gates[lane * gates..(lane + 1) * gates]
+                .copy_from_slice(&self.table[row * gates..(row + 1) * gates]);
+        }
+        matmul_add(
+            &state.h[0],
+            &self.first_hh,
+            lanes,
+            hidden,
+            gates,
+            &mut state.gates,
+        );
+        cell(&state.gates, &mut state.h[0], &mut state.c[0], hidden);
+        for (l, up) in self.upper.iter().enumerate() {
+            state.input.resize(lanes * 2 * hidden, 0.0);
+            for lane in 0..lanes {
+                let row = &mut state.input[lane * 2 * hidden..(lane + 1) * 2 * hidden];
+                row[..hidden].copy_from_slice(&state.h[l][lane * hidden..(lane + 1) * hidden]);
+                row[hidden..].copy_from_slice(&state.h[l + 1][lane * hidden..(lane + 1) * hidden]);
+            }
+            for lane in 0..lanes {
+                state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&up.bias);
+            }
+            matmul_add(
+                &state.input,
+                &up.weights,
+                lanes,
+                2 * hidden,
+                gates,
+                &mut state.gates,
+            );
+            cell(
+                &state.gates,
+                &mut state.h[l + 1],
+                &mut state.c[l + 1],
+                hidden,
+            );
+        }
+        let mut top = &state.h[self.upper.len()];
+        if let Some(proj) = &self.proj {
+            state.projected.clear();
+            state.projected.resize(lanes * self.head_in, 0.0);
+            matmul_add(top, proj, lanes, hidden, self.head_in, &mut state.projected);
+            top = &state.projected;
+        }
+        logits.clear();
+        for _ in 0..lanes {
+            logits.extend_from_slice(&self.head_bias);
+        }
+        matmul_add(
+            top,
+            &self.head_weight,
+            lanes,
+            self.head_in,
+            self.vocab,
+            logits,
+        );
+        Ok(())
+    }
+}
+
+/// `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ`.
+fn matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize, out: &mut [f32]) {
+    debug_assert!(x.len() >= lanes * k && w.len() >= n * k && out.len() >= lanes * n);
+    if lanes >= GEMM_LANES {
+        // SAFETY: the slices hold lanes×k, n×k and lanes×n values (checked above in debug
+        // builds, and by construction in `FusedLm::step`), and the strides address within them:
+        // x is row-major [lanes, k], w row-major [n, k] read as its transpose [k, n], out
+        // row-major [lanes, n].
+        unsafe {
+            matrixmultiply::sgemm(
+                lanes,
+                k,
+                n,
+                1.0,
+                x.as_ptr(),
+                k as isize,
+                1,
+                w.as_ptr(),
+                1,
+                k as isize,
+                1.0,
+                out.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+        return;
+    }
+    for lane in 0..lanes {
+        let xs = &x[lane * k..(lane + 1) * k];
+        for (o, row) in out[lane * n..(lane + 1) * n]
+            .iter_mut()
+            .zip(w.chunks_exact(k))
+        {
+            *o += dot(row, xs);
+        }
+    }
+}
+
+/// A dot product with eight running sums (vectorised by the compiler).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            sums[i] += x[i] * y[i];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The LSTM cell on gates `[lanes, 4H]` in PyTorch's order (input, forget, cell, output).
+fn cell(gates: &[f32], h: &mut [f32], c: &mut [f32], hidden: usize) {
+    for ((g, hs), cs) in gates
+        .chunks_exact(4 * hidden)
+        .zip(h.chunks_exact_mut(hidden))
+        .zip(c.chunks_exact_mut(hidden))
+    {
+        for j in 0..hidden {
+            let i = sigmoid(g[j]);
+            let f = sigmoid(g[hidden + j]);
+            let cell = g[2 * hidden + j].tanh();
+            let o = sigmoid(g[3 * hidden + j]);
+            cs[j] = f * cs[j] + i * cell;
+            hs[j] = o * cs[j].tanh();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LstmConfig, LstmOptions};
+
+    /// Steps `lanes` sequences through the fused kernel and compares every step's logits with
+    /// libtorch's forward pass over the whole sequences.
+    fn agrees(model: &LstmLm, sequences: &[Vec<i64>]) -> Result<f32> {
+        let fused = FusedLm::new(model)?;
+        let lanes = sequences.len();
+        let len = sequences[0].len();
+        let flat: Vec<i64> = sequences.concat();
+        let (whole, _) = tch::no_grad(|| {
+            model.forward(
+                &Tensor::from_slice(&flat).view([lanes as i64, len as i64]),
+                None,
+                false,
+            )
+        });
+        let expected = floats(&whole)?;
+        let vocab = fused.vocab_size();
+        let mut state = fused.zero_state(lanes);
+        let mut logits = Vec::new();
+        let mut worst = 0f32;
+        for t in 0..len {
+            let ids: Vec<i64> = sequences.iter().map(|s| s[t]).collect();
+            fused.step(&mut state, &ids, &mut logits)?;
+            for lane in 0..lanes {
+                let want = &expected[(lane * len + t) * vocab..(lane * len + t + 1) * vocab];
+                let got = &logits[lane * vocab..(lane + 1) * vocab];
+                for (a, b) in got.iter().zip(want) {
+                    worst = worst.max((a - b).abs());
+                }
+            }
+        }
+        Ok(worst)
+    }
+
+    fn sequences(lanes: usize, len: usize, vocab: i64) -> Vec<Vec<i64>> {
+        (0..lanes)
+            .map(|l| {
+                (0..len)
+                    .map(|t| ((t * 7 + l * 3 + t * l) as i64) % vocab)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fused_step_computes_what_libtorch_computes() -> Result<()> {
+        tch::manual_seed(7);
+        let config = LstmConfig {
+            vocab_size: 13,
+            embed_dim: 6,
+            hidden_size: 16,
+            num_layers: 3,
+            dropout: 0.3,
+        };
+        let plain = LstmLm::new(config.clone(), Device::Cpu)?;
+        let tied = LstmLm::with_options(
+            config,
+            LstmOptions {
+                tie_weights: true,
+                weight_drop: 0.2,
+                carry_state: true,
+            },
+            Device::Cpu,
+        )?;
+        for model in [&plain, &tied] {
+            // One lane (matrix-vector products) and six (matrix products).
+            for lanes in [1, 6] {
+                let worst = agrees(model, &sequences(lanes, 20, 13))?;
+                assert!(worst < 1e-4, "{lanes} lanes: logits differ by {worst}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn lanes_can_be_dropped_and_repeated() -> Result<()> {
+        tch::manual_seed(8);
+        let model = LstmLm::new(LstmConfig::debug(9), Device::Cpu)?;
+        let fused = FusedLm::new(&model)?;
+        let mut state = fused.zero_state(3);
+        let mut logits = Vec::new();
+        fused.step(&mut state, &[1, 2, 3], &mut logits)?;
+        let third = logits[18..27].to_vec();
+        state.retain(&[false, false, true]);
+        assert_eq!(state.lanes(), 1);
+        let mut copies = FusedState::stack(&[state.clone(), state.repeat_lane(0, 1)]);
+        assert_eq!(copies.lanes(), 2);
+        let mut alone = state.clone();
+        fused.step(&mut copies, &[4, 4], &mut logits)?;
+        let mut single = Vec::new();
+        fused.step(&mut alone, &[4], &mut single)?;
+        assert_eq!(&logits[..9], single.as_slice());
+        assert_eq!(&logits[9..], single.as_slice());
+        assert_ne!(third, single);
+        assert!(fused.step(&mut alone, &[9], &mut single).is_err());
+        Ok(())
+    }
+}
