@@ -2,19 +2,18 @@
 //! once into plain `f32` buffers laid out for one fused step (the embedding folded into the first
 //! layer's input weights and both biases, each upper layer's input and recurrent weights side by
 //! side), buffers reused from step to step, and any number of sequences (lanes) stepped together.
-//! One lane is a matrix-vector product per layer at memory speed; many lanes are one matrix
-//! product per layer (`matrixmultiply`'s SIMD kernels).
+//! One lane is a matrix-vector product per layer at memory speed; many lanes are one
+//! register-blocked matrix product per layer (AVX2 and FMA when the CPU has them).
 //!
 //! It computes what [`LstmLm::forward`] computes in evaluation mode, with `f32` arithmetic summed
 //! in another order (the logits agree to about 1e-5; `tests` compare them with libtorch's).
 
+mod kernels;
+
 use super::lstm::LstmLm;
 use anyhow::{ensure, Context, Result};
+use kernels::{cell, dot, matmul_add};
 use tch::{Device, Kind, Tensor};
-
-/// Lanes from which a layer's product goes through `matrixmultiply` rather than one
-/// matrix-vector product per lane.
-const GEMM_LANES: usize = 4;
 
 /// An upper layer: `[W_ih | W_hh]` as `[4H, 2H]` row-major, and `b_ih + b_hh`.
 #[derive(Debug, Clone)]
@@ -222,7 +221,7 @@ impl FusedLm {
             gates,
             &mut state.gates,
         );
-        cell(&state.gates, &mut state.h[0], &mut state.c[0], hidden);
+        cell(&mut state.gates, &mut state.h[0], &mut state.c[0], hidden);
         for (l, up) in self.upper.iter().enumerate() {
             state.input.resize(lanes * 2 * hidden, 0.0);
             for lane in 0..lanes {
@@ -242,7 +241,7 @@ impl FusedLm {
                 &mut state.gates,
             );
             cell(
-                &state.gates,
+                &mut state.gates,
                 &mut state.h[l + 1],
                 &mut state.c[l + 1],
                 hidden,
@@ -268,85 +267,6 @@ impl FusedLm {
             logits,
         );
         Ok(())
-    }
-}
-
-/// `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ`.
-fn matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize, out: &mut [f32]) {
-    debug_assert!(x.len() >= lanes * k && w.len() >= n * k && out.len() >= lanes * n);
-    if lanes >= GEMM_LANES {
-        // SAFETY: the slices hold lanes×k, n×k and lanes×n values (checked above in debug
-        // builds, and by construction in `FusedLm::step`), and the strides address within them:
-        // x is row-major [lanes, k], w row-major [n, k] read as its transpose [k, n], out
-        // row-major [lanes, n].
-        unsafe {
-            matrixmultiply::sgemm(
-                lanes,
-                k,
-                n,
-                1.0,
-                x.as_ptr(),
-                k as isize,
-                1,
-                w.as_ptr(),
-                1,
-                k as isize,
-                1.0,
-                out.as_mut_ptr(),
-                n as isize,
-                1,
-            );
-        }
-        return;
-    }
-    for lane in 0..lanes {
-        let xs = &x[lane * k..(lane + 1) * k];
-        for (o, row) in out[lane * n..(lane + 1) * n]
-            .iter_mut()
-            .zip(w.chunks_exact(k))
-        {
-            *o += dot(row, xs);
-        }
-    }
-}
-
-/// A dot product with eight running sums (vectorised by the compiler).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            sums[i] += x[i] * y[i];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// The LSTM cell on gates `[lanes, 4H]` in PyTorch's order (input, forget, cell, output).
-fn cell(gates: &[f32], h: &mut [f32], c: &mut [f32], hidden: usize) {
-    for ((g, hs), cs) in gates
-        .chunks_exact(4 * hidden)
-        .zip(h.chunks_exact_mut(hidden))
-        .zip(c.chunks_exact_mut(hidden))
-    {
-        for j in 0..hidden {
-            let i = sigmoid(g[j]);
-            let f = sigmoid(g[hidden + j]);
-            let cell = g[2 * hidden + j].tanh();
-            let o = sigmoid(g[3 * hidden + j]);
-            cs[j] = f * cs[j] + i * cell;
-            hs[j] = o * cs[j].tanh();
-        }
     }
 }
 
