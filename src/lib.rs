@@ -48,7 +48,9 @@ pub mod prelude {
         generate, generate_many, open_for_generation, write_pieces, Generator, Length, Piece,
         Primer, SampleConfig, SampleEvery,
     };
-    pub use crate::metrics::{abc_shape, nats_to_bits, well_formed_share};
+    #[allow(deprecated)]
+    pub use crate::metrics::well_formed_share;
+    pub use crate::metrics::{abc_shape, abc_shape_share, bars_add_up_share, nats_to_bits};
     pub use crate::midi::{
         load_midi_corpus, read_midi_file, write_default_midi_corpus, write_midi_corpus_from_abc,
         write_midi_file, MidiCorpus,

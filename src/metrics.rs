@@ -27,7 +27,9 @@ pub fn nats_to_bits(nats: f64) -> f64 {
     nats / std::f64::consts::LN_2
 }
 
-/// What a generated ABC tune has of the shape of a real one.
+/// What a generated ABC tune has of the shape of a real one: header fields, bar lines and notes.
+/// Only the shape: whether the tune is music (its bars add up, a reader parses it) is what
+/// [`bars_add_up_share`], [`quality`] and [`oracle`] measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbcShape {
     /// A `M:` header line before the music.
@@ -43,8 +45,9 @@ pub struct AbcShape {
 }
 
 impl AbcShape {
-    /// Headers `M:`, `L:`, `K:` present and a body with notes and at least one bar line.
-    pub fn is_well_formed(&self) -> bool {
+    /// Headers `M:`, `L:`, `K:` present and a body with notes and at least one bar line (the
+    /// shape of a tune, not a check that its bars add up).
+    pub fn has_headers_and_bars(&self) -> bool {
         self.has_meter && self.has_unit && self.has_key && self.bars > 0 && self.notes > 0
     }
 }
@@ -84,16 +87,37 @@ pub fn abc_shape(text: &str) -> AbcShape {
     shape
 }
 
-/// Share of tunes that are well formed (see [`AbcShape::is_well_formed`]).
+/// Share of tunes with the shape of a tune: `M:`, `L:` and `K:` lines, notes and a bar line
+/// ([`AbcShape::has_headers_and_bars`]). Not a measure of whether they are music: see
+/// [`bars_add_up_share`].
+pub fn abc_shape_share(tunes: &[String]) -> f64 {
+    share(tunes, |t| abc_shape(t).has_headers_and_bars())
+}
+
+/// The old name of [`abc_shape_share`], which checks only the shape of a tune.
+#[deprecated(
+    note = "only checks the M:, L:, K: lines and a bar line: use abc_shape_share for that, or \
+            bars_add_up_share for tunes whose bars add up"
+)]
 pub fn well_formed_share(tunes: &[String]) -> f64 {
+    abc_shape_share(tunes)
+}
+
+/// Share of tunes that the crate's reader parses and whose every bar adds up to the meter
+/// ([`crate::abc::to_score::bar_check`]: pick-ups and closing bars may be short). For a reader
+/// independent of the crate, see [`oracle`].
+pub fn bars_add_up_share(tunes: &[String]) -> f64 {
+    share(tunes, |t| {
+        crate::abc::abc_to_score(t).is_ok()
+            && crate::abc::to_score::bar_check(t).is_ok_and(|c| c.adds_up())
+    })
+}
+
+fn share(tunes: &[String], good: impl Fn(&str) -> bool) -> f64 {
     if tunes.is_empty() {
         return 0.0;
     }
-    let good = tunes
-        .iter()
-        .filter(|t| abc_shape(t).is_well_formed())
-        .count();
-    good as f64 / tunes.len() as f64
+    tunes.iter().filter(|t| good(t)).count() as f64 / tunes.len() as f64
 }
 
 #[cfg(test)]
@@ -103,20 +127,25 @@ mod tests {
     #[test]
     fn recognises_a_well_formed_tune() {
         let shape = abc_shape("M:6/8\nL:1/8\nK:G\nGAB c2d|efg a3|]\n");
-        assert!(shape.is_well_formed());
+        assert!(shape.has_headers_and_bars());
         assert_eq!(shape.notes, 9);
         assert!(shape.bars >= 2);
     }
 
     #[test]
     fn missing_headers_or_bars_are_not_well_formed() {
-        assert!(!abc_shape("M:6/8\nK:G\nGAB|\n").is_well_formed());
-        assert!(!abc_shape("M:6/8\nL:1/8\nK:G\nGAB\n").is_well_formed());
-        assert!(!abc_shape("GAB|c|\n").is_well_formed());
+        assert!(!abc_shape("M:6/8\nK:G\nGAB|\n").has_headers_and_bars());
+        assert!(!abc_shape("M:6/8\nL:1/8\nK:G\nGAB\n").has_headers_and_bars());
+        assert!(!abc_shape("GAB|c|\n").has_headers_and_bars());
         assert_eq!(
-            well_formed_share(&["M:1\nL:1\nK:C\nC|\n".into(), "x".into()]),
+            abc_shape_share(&["M:1\nL:1\nK:C\nC|\n".into(), "x".into()]),
             0.5
         );
+        // The shape is not the music: a bar of five quarters in 4/4 has the shape.
+        let long_bar = "M:4/4\nL:1/4\nK:C\nCDEFG|CDEF|]\n".to_string();
+        let good = "M:4/4\nL:1/4\nK:C\nCDEF|GABc|]\n".to_string();
+        assert_eq!(abc_shape_share(&[long_bar.clone(), good.clone()]), 1.0);
+        assert_eq!(bars_add_up_share(&[long_bar, good]), 0.5);
     }
 
     #[test]

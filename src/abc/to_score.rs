@@ -4,7 +4,8 @@
 //! lengths, tempos, accidentals (carried to the end of the bar for the same letter and
 //! octave), lengths, broken rhythm, tuplets, ties, chords, rests and repeats with
 //! numbered endings. Grace notes, decorations, chord symbols, annotations, slurs and
-//! lyrics take no time and are ignored. Only the first voice (`V:`) is converted.
+//! lyrics take no time and are ignored. Each voice (`V:`) becomes a track of its own, in the
+//! order the voices first appear.
 //!
 //! ```
 //! use tunesmith::abc::to_score::abc_to_score;
@@ -65,32 +66,40 @@ pub fn abc_to_score(tune: &str) -> Result<Score> {
     abc_to_score_with(tune, &AbcToScoreOptions::default())
 }
 
-/// Converts one ABC tune to a one-track [`Score`] at 480 ticks per quarter note.
+/// Converts one ABC tune to a [`Score`] at 480 ticks per quarter note: one track per voice
+/// (tempo and meter changes are the first voice's).
 pub fn abc_to_score_with(tune: &str, opts: &AbcToScoreOptions) -> Result<Score> {
     let lines = lines::split_tune(tune)?;
     let header = read_header(&lines.header)?;
-    let tokens = first_voice(lex_body(&lines.body)?);
-    let order = if opts.expand_repeats {
-        repeats::play_order(&tokens)?
-    } else {
-        (0..tokens.len()).collect()
-    };
-    let mut perf = interp::interpret(&tokens, &order, header.context)?;
-    perf.metas.splice(0..0, header.metas());
+    let voices = split_voices(lex_body(&lines.body)?);
     let velocity = opts.velocity.clamp(1, 127);
-    let layout = layout::lay_out(&perf, DEFAULT_TICKS_PER_QUARTER, velocity)?;
-    let track = Track {
-        name: header.title,
-        program: opts.program.min(127),
-        notes: layout.notes,
-        ..Track::default()
-    };
-    let mut score = Score {
-        tempos: layout.tempos,
-        time_signatures: layout.time_signatures,
-        tracks: vec![track],
-        ..Score::new(DEFAULT_TICKS_PER_QUARTER)
-    };
+    let mut score = Score::new(DEFAULT_TICKS_PER_QUARTER);
+    let named = voices.len() > 1;
+    for (i, (id, tokens)) in voices.iter().enumerate() {
+        let order = if opts.expand_repeats {
+            repeats::play_order(tokens)?
+        } else {
+            (0..tokens.len()).collect()
+        };
+        let mut perf = interp::interpret(tokens, &order, header.context)?;
+        perf.metas.splice(0..0, header.metas());
+        let layout = layout::lay_out(&perf, DEFAULT_TICKS_PER_QUARTER, velocity)?;
+        if i == 0 {
+            score.tempos = layout.tempos;
+            score.time_signatures = layout.time_signatures;
+        }
+        let name = match (named, header.title.is_empty()) {
+            (false, _) => header.title.clone(),
+            (true, true) => format!("V:{id}"),
+            (true, false) => format!("{} (V:{id})", header.title),
+        };
+        score.tracks.push(Track {
+            name,
+            program: opts.program.min(127),
+            notes: layout.notes,
+            ..Track::default()
+        });
+    }
     score.sort();
     Ok(score)
 }
@@ -168,6 +177,44 @@ fn lex_body(lines: &[Line]) -> Result<Vec<Token>> {
         }
     }
     Ok(tokens)
+}
+
+/// The tokens of each voice, in the order the voices first appear: music before any `V:` is
+/// an unnamed voice of its own; fields before any music (`K:`, `M:`, `L:`, `Q:` lines between
+/// the header and the first `V:`) belong to every voice. `V:` tokens themselves are dropped.
+/// A tune without `V:` is one voice.
+fn split_voices(tokens: Vec<Token>) -> Vec<(String, Vec<Token>)> {
+    let mut common: Vec<Token> = Vec::new();
+    let mut voices: Vec<(String, Vec<Token>)> = Vec::new();
+    let mut current: Option<usize> = None;
+    for token in tokens {
+        if let TokKind::Field('V', value) = &token.kind {
+            let id = value.split_whitespace().next().unwrap_or("").to_string();
+            current = Some(match voices.iter().position(|(v, _)| *v == id) {
+                Some(i) => i,
+                None => {
+                    voices.push((id, common.clone()));
+                    voices.len() - 1
+                }
+            });
+            continue;
+        }
+        let music = !matches!(token.kind, TokKind::Field(..));
+        match current {
+            Some(i) => voices[i].1.push(token),
+            None if !music => common.push(token),
+            None => {
+                voices.push((String::new(), common.clone()));
+                let i = voices.len() - 1;
+                voices[i].1.push(token);
+                current = Some(i);
+            }
+        }
+    }
+    if voices.is_empty() {
+        voices.push((String::new(), common));
+    }
+    voices
 }
 
 /// Keeps only the first voice: the one named by the first `V:` before any music, or

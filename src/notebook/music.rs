@@ -46,11 +46,15 @@ impl ToHtml for TuneList {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let ok = crate::metrics::abc_shape(t).is_well_formed();
+                let verdict = match crate::abc::to_score::bar_check(t) {
+                    Err(_) => "does not parse",
+                    Ok(c) if c.adds_up() => "every bar adds up",
+                    Ok(_) => "bars do not add up",
+                };
                 format!(
                     "<div style=\"display:inline-block;vertical-align:top;margin:4px\"><b>#{}</b> {}{}</div>",
                     i + 1,
-                    if ok { "well formed" } else { "malformed" },
+                    verdict,
                     pre(t)
                 )
             })

@@ -597,12 +597,30 @@ fn a_second_tune_is_not_read() {
 }
 
 #[test]
-fn only_the_first_voice_is_converted() {
-    let tune = "X:1\nL:1/4\nV:1\nV:2\nK:C\nV:1\nC D|\nV:2\nE F|\nV:1\nG [V:2] A|\n";
+fn each_voice_becomes_a_track() {
+    let tune = "X:1\nT:Duet\nL:1/4\nV:1\nV:2\nK:C\nV:1\nC D|\nV:2\nE F|\nV:1\nG [V:2] A|\n";
     assert_eq!(
         convert(tune, &AbcToScoreOptions::default()),
         quarters(&[60, 62, 67])
     );
+    let s = score(tune);
+    assert_eq!(s.tracks.len(), 2);
+    let second: Vec<(u8, u32)> = s.tracks[1]
+        .notes
+        .iter()
+        .map(|n| (n.pitch, n.start))
+        .collect();
+    assert_eq!(second, [(64, 0), (65, 480), (69, 960)]);
+    assert_eq!(
+        (s.tracks[0].name.as_str(), s.tracks[1].name.as_str()),
+        ("Duet (V:1)", "Duet (V:2)")
+    );
+    // Music before any V: is a voice of its own; a field before it belongs to every voice.
+    let s = score("X:1\nL:1/4\nK:C\nK:D\nF G|\nV:low\nF,2|\n");
+    assert_eq!(s.tracks.len(), 2);
+    assert_eq!(s.tracks[0].notes[0].pitch, 66);
+    assert_eq!(s.tracks[1].notes[0].pitch, 54);
+    assert_eq!(s.tracks[1].name, "V:low");
 }
 
 // ---- score and options ---------------------------------------------------------------------------
