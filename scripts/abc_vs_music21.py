@@ -9,12 +9,15 @@ compares with repeats expanded on both sides, music21 via `expandRepeats()`), an
 compares the sequences
 of onsets as (sorted pitches, duration in quarter notes).
 
-With `--normalize`, two readings of music21's that no ABC standard supports are taken out of the
-comparison, and the figure says so: slur marks are removed from the music both readers get
-(slurs change no pitch or duration, but music21 drops a broken rhythm when a slur mark stands
-between `>` and its note: `A>(B` is read as two equal notes), and a tie between two different
-pitches is not a tie (music21's `stripTies` merges `B-c` into one long B; ABC 2.1 ties only
-equal pitches, and the crate reads two notes).
+With `--normalize`, readings of music21's that no ABC standard supports are taken out of the
+comparison, and the figure says so. Both readers get the music without what changes no pitch or
+duration by the standard: slur marks, decorations (`.~uvTHM…`, `!trill!`, `+fermata+`), grace
+notes `{…}` and quoted chord symbols and annotations. music21 misreads these: a broken rhythm is
+lost when a slur mark, a `.`, `u` or grace notes stand between `>` and its note (`A>(B`, `A>.G`,
+`A>{g}G` become two equal notes), the note after an `H` (fermata) is dropped, an annotation `">"`
+swallows the note after it, and accidentals of grace notes carry into the bar. And a tie between
+two different pitches is not a tie (music21's `stripTies` merges `B-c` into one long B; ABC 2.1
+ties only equal pitches, and the crate reads two notes).
 
 Usage: scripts/abc_vs_music21.py [--sample N] [--seed S] [--details FILE] [--expand] [--normalize]
 Run from the crate root with a Python that has music21 (e.g. /work/main/.venv/bin/python).
@@ -65,16 +68,24 @@ def corpus_tunes():
 MUSIC21_PREFIX = "%abc-2.1\n%%propagate-accidentals octave\n"
 
 
-def without_slurs(tune):
-    """The tune with slur marks removed from its music lines (tuplet marks such as `(3` kept)."""
+# Single-letter decorations (ABC 2.1: `.`, `~` and the letters H-W, h-w); `u` and `v` are bowings.
+DECORATIONS = re.compile(r"[.~H-Wh-w]")
+
+
+def normalized(tune):
+    """The tune's music lines without slur marks (tuplet marks such as `(3` kept), decorations,
+    grace notes, chord symbols and annotations; inline fields such as `[K:G]` are kept."""
     out = []
     for line in tune.splitlines():
         if re.match(r"^[A-Za-z]:", line) or line.startswith("%"):
             out.append(line)
             continue
-        # Quoted text keeps its parentheses.
-        parts = re.split(r'("[^"]*")', line)
-        parts = [p if p.startswith('"') else re.sub(r"\((?![0-9])|\)", "", p) for p in parts]
+        line = re.sub(r'"[^"]*"', "", line)
+        line = re.sub(r"\{[^}]*\}", "", line)
+        line = re.sub(r"![^!\s]*!|\+[^+\s]*\+", "", line)
+        parts = re.split(r"(\[[A-Za-z]:[^\]]*\])", line)
+        parts = [p if re.match(r"\[[A-Za-z]:", p) else DECORATIONS.sub("", re.sub(r"\((?![0-9])|\)", "", p))
+                 for p in parts]
         out.append("".join(parts))
     return "\n".join(out) + "\n"
 
@@ -145,14 +156,15 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--details", default="abc_vs_music21_mismatches.txt")
     ap.add_argument("--expand", action="store_true", help="compare with repeats expanded on both sides")
-    ap.add_argument("--normalize", action="store_true", help="slurs removed, ties between different pitches not merged")
+    ap.add_argument("--normalize", action="store_true",
+                    help="slurs, decorations, grace notes and quoted text removed; ties between different pitches not merged")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     tunes = corpus_tunes()
     random.Random(args.seed).shuffle(tunes)
     tunes = tunes[: args.sample]
     if args.normalize:
-        tunes = [(name, without_slurs(tune)) for name, tune in tunes]
+        tunes = [(name, normalized(tune)) for name, tune in tunes]
     ours = run_ours(tunes, args.expand)
     assert len(ours) == len(tunes), (len(ours), len(tunes))
     counts = {"pitch": 0, "pitch+duration": 0, "compared": 0, "ours_error": 0, "m21_error": 0}

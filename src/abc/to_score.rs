@@ -164,11 +164,20 @@ fn read_header(lines: &[Line]) -> Result<Header> {
 }
 
 /// Tokens of the body: music lines plus the fields that matter in the body.
+/// An accidental left at the end of a music line belongs to the note that starts the next one
+/// (as music21 reads it; Ryan's Mammoth breaks lines there).
 fn lex_body(lines: &[Line]) -> Result<Vec<Token>> {
     let mut tokens = Vec::new();
+    let mut carried = String::new();
     for line in lines {
         match *line {
-            Line::Music(text, n) => lexer::lex_line(text, n, &mut tokens)?,
+            Line::Music(text, n) => {
+                let body = text.trim_end();
+                let kept = body.trim_end_matches(['^', '_', '=']);
+                let text = format!("{carried}{kept}");
+                carried = body[kept.len()..].to_string();
+                lexer::lex_line(&text, n, &mut tokens)?
+            }
             Line::Field(letter @ ('K' | 'M' | 'L' | 'Q' | 'V'), value, n) => tokens.push(Token {
                 kind: TokKind::Field(letter, value.to_string()),
                 pos: Pos { line: n, col: 1 },

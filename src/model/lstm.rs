@@ -359,23 +359,32 @@ impl std::fmt::Display for LstmLm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.config;
         let o = &self.options;
+        let weight_drop = if o.weight_drop > 0.0 {
+            format!(", weight drop {}", o.weight_drop)
+        } else {
+            String::new()
+        };
+        let head = match (o.tie_weights, &self.proj) {
+            (false, _) => format!("linear {}→{}", c.hidden_size, c.vocab_size),
+            (true, Some(_)) => format!(
+                "projection {}→{} → the embedding, transposed, →{}",
+                c.hidden_size, c.embed_dim, c.vocab_size
+            ),
+            (true, None) => format!("the embedding, transposed, →{}", c.vocab_size),
+        };
         write!(
             f,
-            "LstmLm: embedding {}×{} → LSTM {}×{} (dropout {}{}) → linear {}→{}{}{}; {} parameters on {:?}",
+            "LstmLm: embedding {}×{} → LSTM {}×{} (dropout {}{weight_drop}) → {head}{}; {} parameters on {:?}",
             c.vocab_size,
             c.embed_dim,
             c.num_layers,
             c.hidden_size,
             c.dropout,
-            if o.weight_drop > 0.0 {
-                format!(", weight drop {}", o.weight_drop)
+            if o.carry_state {
+                "; state carried between training batches"
             } else {
-                String::new()
+                ""
             },
-            c.hidden_size,
-            c.vocab_size,
-            if o.tie_weights { " (tied to the embedding)" } else { "" },
-            if o.carry_state { ", state carried between batches" } else { "" },
             self.parameter_count(),
             self.device()
         )

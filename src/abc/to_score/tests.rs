@@ -241,6 +241,11 @@ fn tie_keeps_the_accidental_across_the_bar() {
 }
 
 #[test]
+fn an_accidental_at_the_end_of_a_line_goes_to_the_next_note() {
+    assert_eq!(pitches(&q("C D ^\nF G")), [60, 62, 66, 67]);
+}
+
+#[test]
 fn tie_between_different_pitches_is_ignored() {
     assert_eq!(q("C-D"), quarters(&[60, 62]));
 }
