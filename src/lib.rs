@@ -4,7 +4,8 @@
 //! corpus files → [`abc::Tune`] / [`midi`] → [`score::Score`] → encodings ([`encode`]) → batches
 //! ([`data`]) → a model ([`model`]) trained by the one [`train::Trainer`] → checkpoints
 //! ([`checkpoint`]) → samples ([`generate`]) → files, plots and audio ([`render`]) → displays
-//! ([`notebook`]). [`metrics`], [`bench`] and [`headless`] sit on top.
+//! ([`notebook`]). [`metrics`], [`bench`] and [`headless`] sit on top; [`sweep`] sits beside
+//! [`headless`] (many headless runs on a Slurm cluster), and the notebook shows its status.
 //!
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
@@ -25,6 +26,7 @@ pub mod notebook;
 pub mod render;
 pub mod report;
 pub mod score;
+pub mod sweep;
 pub mod train;
 
 /// What a notebook imports with `use tunesmith::prelude::*;`.
