@@ -58,13 +58,15 @@ pub mod prelude {
     pub use crate::model::{
         FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, WindowConfig, WindowLstm,
     };
+    pub use crate::notebook::sweep::sweep_curves;
     pub use crate::notebook::{Html, NotebookRun, PlotEvery, Svg, TokenView, TuneList};
     pub use crate::render::{
-        heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, piano_roll_svg, render_score,
-        Audio, RenderOptions,
+        heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, loss_curves_svg,
+        piano_roll_svg, render_score, Audio, RenderOptions,
     };
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
+    pub use crate::sweep::{run_task, write_sweep, RunState, SweepSpec, SweepStatus};
     pub use crate::train::{
         evaluate, evaluate_batches, seeded, AdamConfig, Callback, Control, DataInfo, EarlyStopping,
         Evaluation, History, InterruptAt, KeepBest, LrOnPlateau, StopAtStep, StopReason,

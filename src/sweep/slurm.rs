@@ -28,7 +28,10 @@ pub fn shell_quote(text: &str) -> String {
 /// Checks a path that goes into an `#SBATCH` line, which cannot quote.
 fn sbatch_path(what: &str, path: &Path) -> Result<String> {
     let text = path.display().to_string();
-    if text.chars().any(|c| c.is_whitespace() || "\"'`$\\;%".contains(c)) {
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || "\"'`$\\;%".contains(c))
+    {
         bail!(
             "{what} {text:?} contains a space, a quote, '%' or another character an #SBATCH line \
              cannot hold; choose a plainer path"
@@ -114,7 +117,7 @@ echo "task $TASK: run $RUN on $(hostname), start $((${{SLURM_RESTART_COUNT:-0}} 
 "#,
         version = env!("CARGO_PKG_VERSION"),
         name = manifest.name,
-        checkpoints = manifest.checkpoint_dir.display(),
+        checkpoints = manifest.checkpoint_dir_in(dir).display(),
         script = dir.join(super::SCRIPT_FILE).display(),
         dir_shown = dir.display(),
         seconds = manifest.slurm.signal_seconds,
@@ -155,16 +158,18 @@ exit "$code"
 
 /// Submits the batch script with `sbatch --parsable`; returns the job id Slurm printed.
 pub fn submit(script: &Path) -> Result<String> {
-    let output = match Command::new("sbatch").arg("--parsable").arg(script).output() {
+    let output = match Command::new("sbatch")
+        .arg("--parsable")
+        .arg(script)
+        .output()
+    {
         Ok(output) => output,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
             "sbatch was not found on PATH: submit from a Slurm login node, or run `sbatch {}` \
              where Slurm is (the files are written)",
             script.display()
         ),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot run sbatch {}", script.display()))
-        }
+        Err(e) => return Err(e).with_context(|| format!("cannot run sbatch {}", script.display())),
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {

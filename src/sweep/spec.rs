@@ -143,7 +143,11 @@ fn check_word(what: &str, text: &str) -> Result<()> {
 
 /// Checks a value that goes into an `#SBATCH` line: one line, no quotes or shell specials.
 fn check_option(what: &str, text: &str) -> Result<()> {
-    if text.is_empty() || text.chars().any(|c| c.is_control() || "\"'`$\\;".contains(c)) {
+    if text.is_empty()
+        || text
+            .chars()
+            .any(|c| c.is_control() || "\"'`$\\;".contains(c))
+    {
         bail!("{what}: {text:?} must be non-empty, on one line, without quotes, '$', '\\' or ';'");
     }
     Ok(())
@@ -163,9 +167,7 @@ impl SweepSpec {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("/"));
         if spec.name.is_none() {
-            spec.name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned());
+            spec.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
         spec.base = folder.join(&spec.base);
         let name = spec.name.clone().unwrap_or_default();
@@ -324,7 +326,10 @@ pub fn apply_setting(config: &mut Value, path: &str, value: &Value) -> Result<()
         };
         let map = match at {
             Value::Object(map) => map,
-            other => bail!("{path}: {} is {other}, not a section of settings", section()),
+            other => bail!(
+                "{path}: {} is {other}, not a section of settings",
+                section()
+            ),
         };
         if i + 1 == parts.len() {
             map.insert(part.to_string(), value.clone());
@@ -375,12 +380,18 @@ mod tests {
     #[test]
     fn bad_specs_are_named() {
         let cases = [
-            (json!({"base": "r.json", "grid": {"train.lr": []}}), "grid.train.lr: no values"),
+            (
+                json!({"base": "r.json", "grid": {"train.lr": []}}),
+                "grid.train.lr: no values",
+            ),
             (
                 json!({"base": "r.json", "grid": {"a": [1]}, "list": [{"a": 2}]}),
                 "also set in list",
             ),
-            (json!({"base": "r.json", "grid": {"a..b": [1]}}), "dotted path"),
+            (
+                json!({"base": "r.json", "grid": {"a..b": [1]}}),
+                "dotted path",
+            ),
             (
                 json!({"base": "r.json", "seeds": [1], "grid": {"train.seed": [1]}}),
                 "seeds: train.seed",
@@ -390,8 +401,14 @@ mod tests {
                 json!({"base": "r.json", "slurm": {"partition": "gpu; rm"}}),
                 "slurm.partition",
             ),
-            (json!({"base": "r.json", "slurm": {"gpus": [1]}}), "slurm.gpus"),
-            (json!({"base": "r.json", "slurm": {"extra": ["x"]}}), "slurm.extra[0]"),
+            (
+                json!({"base": "r.json", "slurm": {"gpus": [1]}}),
+                "slurm.gpus",
+            ),
+            (
+                json!({"base": "r.json", "slurm": {"extra": ["x"]}}),
+                "slurm.extra[0]",
+            ),
             (
                 json!({"base": "r.json", "grid": {"a": (0..40).collect::<Vec<_>>(), "b": (0..40).collect::<Vec<_>>()}}),
                 "at most 1000",
@@ -405,9 +422,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `gird`"), "{err}");
-        let err = serde_json::from_value::<SweepSpec>(json!({"base": "r.json", "slurm": {"cpus": 2}}))
-            .unwrap_err()
-            .to_string();
+        let err =
+            serde_json::from_value::<SweepSpec>(json!({"base": "r.json", "slurm": {"cpus": 2}}))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("unknown field `cpus`"), "{err}");
     }
 

@@ -190,9 +190,15 @@ fn classify(events: &[Event], epoch: usize, epochs: usize) -> (RunState, String)
     let done = epochs > 0 && epoch >= epochs;
     let Some(last) = events.last() else {
         return if done {
-            (RunState::Finished, "trained outside the sweep's tasks".into())
+            (
+                RunState::Finished,
+                "trained outside the sweep's tasks".into(),
+            )
         } else if epoch > 0 {
-            (RunState::Pending, "has checkpoints; no task started it".into())
+            (
+                RunState::Pending,
+                "has checkpoints; no task started it".into(),
+            )
         } else {
             (RunState::Pending, "not started".into())
         };
@@ -207,7 +213,12 @@ fn classify(events: &[Event], epoch: usize, epochs: usize) -> (RunState, String)
     match (last.event.as_str(), last.signal(), last.code) {
         ("start", _, _) => (
             RunState::Running,
-            format!("job {}{}, start {}", last.job, at(last), events_of(events, "start")),
+            format!(
+                "job {}{}, start {}",
+                last.job,
+                at(last),
+                events_of(events, "start")
+            ),
         ),
         ("requeue", _, _) => (
             RunState::Pending,
@@ -347,16 +358,22 @@ impl SweepStatus {
 
     /// The status as a text table, for a terminal.
     pub fn table(&self) -> String {
-        let width = self.runs.iter().map(|r| r.name.len()).max().unwrap_or(3).max(3);
+        let width = self
+            .runs
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
         let mut out = format!("{}\n", self.summary());
         out.push_str(&format!(
             "{:<width$}  {:<8}  {:>9}  {:>10}  {:>17}  settings / note\n",
             "run", "state", "epoch", "step", "best valid (ep.)"
         ));
         for r in &self.runs {
-            let best = r
-                .best_valid
-                .map_or("-".to_string(), |(loss, epoch)| format!("{loss:.4} ({epoch})"));
+            let best = r.best_valid.map_or("-".to_string(), |(loss, epoch)| {
+                format!("{loss:.4} ({epoch})")
+            });
             let mut tail = r.label();
             if !r.note.is_empty() {
                 tail = if tail.is_empty() {
