@@ -113,7 +113,7 @@ enum SweepAction {
     /// Every run of a sweep (pending, running, finished, failed; epoch, best validation loss),
     /// read from its folder and the runs' checkpoint folders.
     Status {
-        /// The sweep folder (it holds sweep.json).
+        /// The sweep folder (it holds manifest.json).
         dir: PathBuf,
         /// Print the status as JSON (with each run's loss history).
         #[arg(long)]
@@ -134,7 +134,8 @@ fn sweep(args: SweepArgs) -> Result<()> {
         }
         (None, Some(file)) => {
             let spec = SweepSpec::load(&file)?;
-            let written = tunesmith::sweep::write_sweep(&spec, args.out.as_deref())?;
+            let written = tunesmith::sweep::write_sweep(&spec, args.out.as_deref())
+                .with_context(|| format!("sweep file {}", file.display()))?;
             let m = &written.manifest;
             println!(
                 "sweep {}: {} runs; configs in {}, checkpoints into {}",

@@ -8,7 +8,7 @@
 //! mounts the storage; a notebook shows the same table and the runs' loss curves.
 //!
 //! ```text
-//! <dir>/sweep.json          the manifest: every run's name, settings and config ([`Manifest`])
+//! <dir>/manifest.json       the manifest: every run's name, settings and config ([`Manifest`])
 //!       sweep.sbatch        the job-array script (`sbatch --array`, `--requeue`, `--signal`)
 //!       configs/<run>.json  one run config per point (`tunesmith train --config`)
 //!       state/<run>.jsonl   one line per task start, end and self-requeue
@@ -36,7 +36,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The manifest's file name in a sweep folder.
-pub const MANIFEST_FILE: &str = "sweep.json";
+pub const MANIFEST_FILE: &str = "manifest.json";
 /// The batch script's file name.
 pub const SCRIPT_FILE: &str = "sweep.sbatch";
 /// The folder of run configs.
@@ -91,7 +91,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Reads `<dir>/sweep.json`.
+    /// Reads `<dir>/manifest.json`.
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
@@ -192,6 +192,21 @@ fn point_config(
     Ok(value)
 }
 
+/// Checks every setting of a point is a field of the run config: some sections take unknown
+/// fields silently, so each path must still be there when the config is written back.
+fn known_settings(config: &RunConfig, point: &Point) -> Result<()> {
+    let back = serde_json::to_value(config)?;
+    for path in point.settings.keys() {
+        let found = path
+            .split('.')
+            .try_fold(&back, |at, part| at.as_object().and_then(|m| m.get(part)));
+        if found.is_none() {
+            bail!("{path}: unknown field (the run config has no such setting)");
+        }
+    }
+    Ok(())
+}
+
 /// `path` relative to `dir` when inside it, else as it is.
 fn relative_to(path: &Path, dir: &Path) -> PathBuf {
     path.strip_prefix(dir)
@@ -241,6 +256,7 @@ pub fn write_sweep(spec: &SweepSpec, out: Option<&Path>) -> Result<WrittenSweep>
         )
         .with_context(what)?;
         let config: RunConfig = serde_json::from_value(value.clone()).with_context(what)?;
+        known_settings(&config, point).with_context(what)?;
         config.check().with_context(what)?;
         check_corpus(&config).with_context(what)?;
         let file = Path::new(CONFIGS_DIR).join(format!("{name}.json"));
