@@ -394,3 +394,26 @@ fn the_same_sweep_can_be_written_again_but_not_a_different_one_into_its_folder()
     assert!(line.contains("already holds a different sweep"), "{line}");
     Ok(())
 }
+
+#[test]
+fn a_run_trained_in_this_process_shows_in_the_status_like_a_task() -> Result<()> {
+    let _serial = ckpt_common::serial();
+    let dir = tempfile::tempdir()?;
+    let sweep = write_sweep(dir.path())?;
+    let outcome = tunesmith::sweep::run_task(&sweep, "tiny-002")?;
+    assert_eq!(outcome.epoch, sweep_common::EPOCHS);
+    assert!(tunesmith::sweep::run_task(&sweep, "tiny-009").is_err());
+    let status = tunesmith::sweep::SweepStatus::read(&sweep)?;
+    let run = &status.runs[2];
+    assert_eq!(
+        run.state,
+        tunesmith::sweep::RunState::Finished,
+        "{}",
+        status.table()
+    );
+    assert_eq!((run.epoch, run.starts), (sweep_common::EPOCHS, 1));
+    assert_eq!(run.history.records.len(), sweep_common::EPOCHS);
+    assert_eq!(states(&sweep, "tiny-002")[1], s("exit", "", Some(0), 0));
+    assert_eq!(status.count(tunesmith::sweep::RunState::Pending), 3);
+    Ok(())
+}
