@@ -417,3 +417,25 @@ fn a_run_trained_in_this_process_shows_in_the_status_like_a_task() -> Result<()>
     assert_eq!(status.count(tunesmith::sweep::RunState::Pending), 3);
     Ok(())
 }
+
+#[test]
+fn sweep_help_works() -> Result<()> {
+    for args in [vec!["sweep", "--help"], vec!["sweep", "status", "--help"]] {
+        let out = output(&mut tunesmith(&args))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            stdout.contains("Usage: tunesmith sweep"),
+            "{args:?}: {stdout}"
+        );
+    }
+    let out = output(&mut tunesmith(&["sweep"]))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("<SWEEP_FILE>"),
+        "names what is missing: {stderr}"
+    );
+    Ok(())
+}
