@@ -254,6 +254,15 @@ fn classify(events: &[Event], epoch: usize, epochs: usize) -> (RunState, String)
     }
 }
 
+/// Seconds as `45 s`, `12 min` or `3.5 h`.
+fn duration(seconds: u64) -> String {
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7200 => format!("{} min", seconds / 60),
+        _ => format!("{:.1} h", seconds as f64 / 3600.0),
+    }
+}
+
 fn events_of(events: &[Event], kind: &str) -> usize {
     events.iter().filter(|e| e.event == kind).count()
 }
@@ -282,6 +291,10 @@ fn run_status(dir: &Path, checkpoints: &Path, entry: &RunEntry) -> Result<RunSta
         .map(|r| (r.valid_loss, r.epoch));
     let events = read_events(&dir.join(STATE_DIR).join(format!("{}.jsonl", entry.name)));
     let (state, mut note) = classify(&events, epoch, entry.epochs);
+    if let (RunState::Running, Some(written)) = (state, checkpoint_unix) {
+        let age = now_unix().saturating_sub(written);
+        note = format!("{note}; last checkpoint {} ago", duration(age));
+    }
     if state == RunState::Failed && !note.starts_with("error") {
         if let Some(line) = log_error(dir, entry.index) {
             note = format!("{note}: {line}");
@@ -315,11 +328,22 @@ impl SweepStatus {
             .iter()
             .map(|entry| run_status(dir, &checkpoints, entry))
             .collect::<Result<Vec<_>>>()?;
-        let jobs = std::fs::read_to_string(dir.join(super::JOBS_FILE))
+        let mut jobs: Vec<String> = std::fs::read_to_string(dir.join(super::JOBS_FILE))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.split_whitespace().next().map(str::to_string))
             .collect();
+        // Jobs submitted by hand show in the state lines (`<array job>_<task>`).
+        for run in &manifest.runs {
+            let path = dir.join(STATE_DIR).join(format!("{}.jsonl", run.name));
+            for event in read_events(&path) {
+                let job = event.job.split('_').next().unwrap_or_default().to_string();
+                let slurm = !job.is_empty() && job.chars().all(|c| c.is_ascii_digit());
+                if slurm && !jobs.contains(&job) {
+                    jobs.push(job);
+                }
+            }
+        }
         Ok(SweepStatus {
             dir: dir.to_path_buf(),
             name: manifest.name,
@@ -340,13 +364,18 @@ impl SweepStatus {
 
     /// One line: the sweep, its run counts and its jobs.
     pub fn summary(&self) -> String {
+        let started = self.runs.iter().any(|r| r.starts > 0);
         let jobs = match self.jobs.as_slice() {
-            [] => "not submitted by tunesmith (sbatch sweep.sbatch submits it)".to_string(),
-            [one] => format!("job {one}"),
-            many => format!("jobs {}", many.join(", ")),
+            [] if started => String::new(),
+            [] => format!(
+                "; not submitted yet (sbatch {})",
+                self.dir.join(super::SCRIPT_FILE).display()
+            ),
+            [one] => format!("; job {one}"),
+            many => format!("; jobs {}", many.join(", ")),
         };
         format!(
-            "sweep {}: {} runs, {} finished, {} running, {} pending, {} failed; {jobs}",
+            "sweep {}: {} runs, {} finished, {} running, {} pending, {} failed{jobs}",
             self.name,
             self.runs.len(),
             self.count(RunState::Finished),
@@ -464,6 +493,13 @@ mod tests {
                 assert!(got_note.is_empty(), "{got_note}");
             }
         }
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(720), "12 min");
+        assert_eq!(duration(12_600), "3.5 h");
     }
 
     #[test]
