@@ -127,6 +127,13 @@ pub fn loss_curves_svg(curves: &[(String, &History)]) -> Result<Svg> {
             .configure_mesh()
             .x_desc("epoch")
             .y_desc("validation loss")
+            .x_label_formatter(&|x| {
+                if x.fract() == 0.0 {
+                    format!("{x:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .draw()
             .map_err(|e| anyhow!("plot: {e}"))?;
         for (i, (name, history)) in curves.iter().enumerate() {
