@@ -18,7 +18,7 @@ mod tests;
 pub use audio::Audio;
 pub use html::{classed_table, pre, table, Html, Svg, ToHtml};
 pub use listen::{listen, listen_abc, listen_midi};
-pub use loss::loss_curve_svg;
+pub use loss::{loss_curve_svg, loss_curves_svg};
 pub use plot::{bar_ticks, heatmap_svg, piano_roll_svg, pitch_name};
 pub use synth::{
     find_soundfont, pitch_to_hz, render_score, render_score_builtin, render_score_soundfont,
