@@ -1,12 +1,14 @@
 //! Listening to and looking at music in notebooks: rendering a [`Score`](crate::score::Score)
 //! to audio ([`render_score`]) with a SoundFont or a built-in synth, inline audio players
 //! ([`Audio::evcxr_display`]), and SVG piano rolls and heatmaps ([`piano_roll_svg`],
-//! [`heatmap_svg`]).
+//! [`heatmap_svg`]), and sheet music engraved by Verovio ([`engrave_abc`], [`sheet_music_html`]).
 
 pub mod audio;
+pub mod engrave;
 pub mod listen;
 pub mod loss;
 pub mod plot;
+pub mod preview;
 pub mod synth;
 
 #[cfg(test)]
@@ -14,6 +16,7 @@ mod tests;
 
 pub use crate::notebook::Svg;
 pub use audio::Audio;
+pub use engrave::{engrave_abc, engrave_score, sheet_music_html};
 pub use listen::{listen, listen_abc, listen_midi};
 pub use loss::loss_curve_svg;
 pub use plot::{bar_ticks, heatmap_svg, piano_roll_svg, pitch_name};
