@@ -159,9 +159,10 @@ def start(args, state):
         f"--ServerApp.root_dir={ROOT}",
         f"--LabApp.user_settings_dir={state / 'user-settings'}",
         f"--LabApp.workspaces_dir={state / 'workspaces'}",
+        *(["--allow-root"] if os.geteuid() == 0 else []),
         *args.lab_arg,
     ]
-    logfile = open(state / "lab.log", "ab")
+    logfile = open(state / "lab.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=logfile,
                             stderr=subprocess.STDOUT, start_new_session=True)
     path = f"lab/workspaces/{WORKSPACE}" if args.open is None else f"lab/tree/{args.open}"
@@ -183,8 +184,10 @@ def start(args, state):
         sys.exit(f"lab: JupyterLab does not list the tunesmith kernel (found {sorted(specs)}): "
                  "run `make setup` (kernel/install.sh) and start it through scripts/lab.sh")
     (state / "server.json").write_text(json.dumps(info, indent=2) + "\n")
-    log(f"JupyterLab {get_json(info['base'] + '/api?token=' + token).get('version', '')} server "
-        f"with the kernel Rust (tunesmith); pid {proc.pid}, log {state / 'lab.log'}")
+    import jupyterlab
+
+    log(f"JupyterLab {jupyterlab.__version__} is running with the kernel Rust (tunesmith); "
+        f"pid {proc.pid}, log {state / 'lab.log'}")
     log(f"open {info['url']}")
     log("stop it with: make lab-stop")
     if args.json:

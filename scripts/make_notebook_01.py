@@ -85,12 +85,15 @@ curve.save(&out_dir.join("loss.svg"))?;
 curve"""),
 md("""## 6 · New tunes
 Sampling runs the LSTM one step per new character, carrying its state, and stops at the blank line
-that ends a tune. Temperature below 1 makes the model more conservative."""),
+that ends a tune. Temperature below 1 makes the model more conservative. Each tune shows as sheet
+music (engraved by Verovio from the ABC the model wrote) above its text, so you can read what it
+composed; then the first playable one as a `Score`, with its piano roll and a player."""),
 code("""let sampling = SampleConfig { temperature: 0.8, seed: 7, max_len: 1200, ..SampleConfig::default() };
 let tunes = generate_tunes(&trainer.model, &vocab, 8, &sampling)?;
 let paths = write_abc_tunes(&out_dir, "generated", &tunes)?;
 println!("wrote {} tunes to {}", paths.len(), out_dir.display());
 TuneList(tunes.clone())"""),
+code("""tunes.iter().filter_map(|t| abc_to_score(t).ok()).find(|s| s.note_count() > 0).context("no playable tune")?"""),
 md("""## 7 · How did it do?"""),
 code("""let last = trainer.history.last_valid_loss().unwrap_or(f64::NAN);
 let share = well_formed_share(&tunes);
