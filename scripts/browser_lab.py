@@ -183,8 +183,9 @@ def run_all(driver, shots, timeout):
     if not menu:
         raise RuntimeError("no Run menu in the menu bar")
     menu[0].click()
-    item = wait_for(driver, "return document.querySelector("
-                            "'.lm-Menu-item[data-command=\"notebook:run-all-cells\"]')",
+    item = wait_for(driver, "const l = [...document.querySelectorAll('.lm-Menu-itemLabel')]"
+                            ".find(e => e.textContent.trim() === 'Run All Cells');"
+                            "return l ? l.closest('.lm-Menu-item') : null;",
                     "the Run All Cells menu item", 10)
     driver.save_screenshot(str(shots / "02-run-menu.png"))
     item.click()

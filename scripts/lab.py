@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = "tunesmith"
+DEFAULT_STATE = ROOT / ".tools" / "lab"
 # JupyterLab settings written when absent: no update checks or news (this machine may have no
 # network, and a pop-up about them helps no one running tutorials).
 DEFAULT_SETTINGS = {
@@ -189,7 +190,8 @@ def start(args, state):
     log(f"JupyterLab {jupyterlab.__version__} is running with the kernel Rust (tunesmith); "
         f"pid {proc.pid}, log {state / 'lab.log'}")
     log(f"open {info['url']}")
-    log("stop it with: make lab-stop")
+    if args.state == DEFAULT_STATE:
+        log("stop it with: make lab-stop")
     if args.json:
         print(json.dumps(info))
     return 0
@@ -198,7 +200,7 @@ def start(args, state):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stop", action="store_true", help="stop the JupyterLab started from this state folder")
-    ap.add_argument("--state", type=Path, default=Path(os.environ.get("TUNESMITH_LAB_STATE", ROOT / ".tools" / "lab")),
+    ap.add_argument("--state", type=Path, default=Path(os.environ.get("TUNESMITH_LAB_STATE", DEFAULT_STATE)),
                     help="where the server's pid, token, log, settings and workspace live (default .tools/lab)")
     ap.add_argument("--port", type=int, default=int(os.environ.get("TUNESMITH_LAB_PORT", "8888")),
                     help="first port to try (0: any free port)")

@@ -47,10 +47,19 @@ kind, options = sys.argv[1], json.loads(sys.argv[2])
 data = sys.stdin.buffer.read()
 if kind == "midi":
     # Verovio reads no MIDI: music21 (already in tunesmith's environment for the ABC corpus)
-    # quantizes the MIDI file and writes it as MusicXML, which Verovio reads.
+    # quantizes the MIDI file and writes it as MusicXML, which Verovio reads. A Score has no key,
+    # so music21's key finding picks the signature the notes are spelled in.
     import music21
     from music21.musicxml.m21ToXml import GeneralObjectExporter
     stream = music21.converter.parse(data, format="midi")
+    sharps = stream.analyze("key").sharps
+    for part in stream.parts:
+        for old in list(part.recurse().getElementsByClass(music21.key.KeySignature)):
+            old.activeSite.remove(old)
+        first = part.getElementsByClass(music21.stream.Measure).first()
+        (first or part).insert(0, music21.key.KeySignature(sharps))
+        for inst in part.recurse().getElementsByClass(music21.instrument.Instrument):
+            inst.partName = inst.partAbbreviation = None
     text = GeneralObjectExporter(stream).parse().decode("utf-8")
 else:
     text = data.decode("utf-8")
@@ -277,6 +286,20 @@ mod tests {
         let score = crate::abc::abc_to_score("X:1\nM:3/4\nL:1/4\nK:C\nCEG|c3|]\n")?;
         let svg = engrave_score(&score)?;
         assert_eq!(notes_in(svg.as_str())?, ["c4", "e4", "g4", "c5"]);
+        // A score has no key: the signature comes from the notes (D major: two sharps), so the
+        // F sharps and C sharps need no accidentals of their own.
+        let d_major = crate::abc::abc_to_score("X:1\nM:4/4\nL:1/4\nK:D\nDEFG|ABcd|]\n")?;
+        let svg = engrave_score(&d_major)?;
+        let doc = roxmltree::Document::parse(svg.as_str())?;
+        // Drawn symbols only: Verovio leaves an empty group for an accidental the key implies.
+        let drawn = |class: &str| {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .filter(|n| n.children().any(|c| c.is_element()))
+                .count()
+        };
+        assert_eq!(drawn("keyAccid"), 2, "two sharps in the key signature");
+        assert_eq!(drawn("accid"), 0, "no accidentals on the notes");
         Ok(())
     }
 
