@@ -59,7 +59,8 @@ def run(kc, code, timeout):
 def start_kernel(env):
     t0 = time.perf_counter()
     km = KernelManager(kernel_name="tunesmith")
-    km.start_kernel(cwd=str(ROOT / "notebooks"), env=env)
+    km.start_kernel(cwd=str(ROOT / "notebooks"), env=env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=120)

@@ -2,10 +2,11 @@
 //!
 //! A notebook keeps every player it shows, base64-encoded (a third larger than the bytes). 16-bit
 //! stereo WAV at 44.1 kHz is 10.6 MB a minute; Ogg Vorbis at [`PREVIEW_BITRATE`] is about 0.5 MB,
-//! so a three-minute tune adds about 2 MB to the notebook. Every current browser engine plays Ogg
-//! Vorbis in an `<audio>` element. Vorbis is encoded by libvorbis (the aoTuV/Lancer build) through
-//! the `vorbis_rs` crate, both BSD-licensed like the rest of the dependencies. Files on disk stay
-//! full-quality WAV ([`Audio::write_wav`]).
+//! so a three-minute tune adds about 2 MB to the notebook. Chromium-based browsers and Firefox play
+//! Ogg Vorbis in an `<audio>` element (older Safari versions do not; MP3 plays everywhere, but its
+//! encoder, LAME, is LGPL, where libvorbis is BSD-licensed like the rest of the dependencies).
+//! Vorbis is encoded by libvorbis (the aoTuV/Lancer build) through the `vorbis_rs` crate. Files on
+//! disk stay full-quality WAV ([`Audio::write_wav`]).
 
 use std::num::{NonZeroU32, NonZeroU8};
 
