@@ -6,13 +6,16 @@ Measures, from the notebooks/ folder as a tutorial runs:
   1. a kernel's start (until it answers);
   2. the first cell (`:cache 2000` + `:dep tunesmith = { path = ".." }`) on a COLD evcxr cache (an
      empty cache folder: every crate compiled, tch's C++ wrapper included);
-  3. the same first cell in a new kernel on the now WARM cache (what a person sees from the second
-     kernel on);
+  3. the same first cell in a new kernel on the now WARM cache and work folder (what a person sees
+     from the second kernel on: kernel/evcxr-kernel.sh gives each kernel a work folder kept between
+     kernels);
   4. `use tunesmith::prelude::*;` and a trivial cell (`1 + 1`, the median of --runs), with the
-     linker evcxr picks (mold when installed) and, when mold is installed, with `:linker system`.
+     linker evcxr picks (mold when installed) and, when mold is installed, with `:linker system`;
+  5. the first cell in a kernel with the warm evcxr cache but a fresh work folder (what `:cache` alone
+     gives, as before the kept work folders).
 
-The cold cache is a fresh XDG_CACHE_HOME for the kernels (evcxr keeps its :cache there); the
-person's own cache is not touched. Results print as a table and go into --markdown (the numbers
+The cold cache is a fresh XDG_CACHE_HOME for the kernels (evcxr keeps its :cache there) and a fresh
+TUNESMITH_EVCXR_WORK (the kept work folders); the person's own are not touched. Results print as a table and go into --markdown (the numbers
 section between the markers) when given.
 """
 import argparse
@@ -84,7 +87,7 @@ def main():
     ap.add_argument("--markdown", type=Path, help="write the results into this file between the markers")
     args = ap.parse_args()
     cache_home = Path(tempfile.mkdtemp(prefix="tunesmith-evcxr-cold-"))
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache_home))
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache_home), TUNESMITH_EVCXR_WORK=str(cache_home / "work"))
     mold = shutil.which("mold") is not None
     rows = []
     try:
@@ -97,13 +100,17 @@ def main():
         km.shutdown_kernel(now=True)
         print("bench: cold done; a new kernel on the warm cache...", flush=True)
         km, kc, start_s = start_kernel(env)
-        rows.append(("first cell `:dep`, warm cache (new kernel)", cell(kc, FIRST_CELL)))
+        rows.append(("first cell `:dep`, warm cache and work folder (new kernel)", cell(kc, FIRST_CELL)))
         rows.append(("`use tunesmith::prelude::*;`, warm", cell(kc, "use tunesmith::prelude::*;")))
         linker = "mold" if mold else "system"
         rows.append((f"trivial cell `1 + 1`, linker {linker} (median of {args.runs})", trivial(kc, args.runs)))
         if mold:
             cell(kc, ":linker system")
             rows.append((f"trivial cell `1 + 1`, linker system (median of {args.runs})", trivial(kc, args.runs)))
+        km.shutdown_kernel(now=True)
+        print("bench: a new kernel on the warm cache with a fresh work folder (`:cache` alone)...", flush=True)
+        km, kc, _ = start_kernel(dict(env, TUNESMITH_EVCXR_WORK=str(cache_home / "work2")))
+        rows.append(("first cell `:dep`, warm cache, fresh work folder (`:cache` alone)", cell(kc, FIRST_CELL)))
         km.shutdown_kernel(now=True)
     finally:
         shutil.rmtree(cache_home, ignore_errors=True)
