@@ -95,7 +95,8 @@ def stop_lab(state):
 
 # --- what the page shows -------------------------------------------------------------------------
 
-PANEL = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
+# The notebook panel in front (JupyterLab's current widget; the app is exposed to the page).
+PANEL = "(window.jupyterapp && window.jupyterapp.shell.currentWidget ? window.jupyterapp.shell.currentWidget.node : null)"
 
 JS_STATE = """
 const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -266,8 +267,7 @@ def run_notebook(driver, info, nb_rel, shots, timeout):
     driver.save_screenshot(str(shots / "04-done.png"))
     cells = driver.execute_script(JS_CELLS)
     audios = driver.execute_async_script(JS_AUDIO)
-    from selenium.webdriver.common.by import By
-    for i, el in enumerate(driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")):
+    for i, el in enumerate(driver.execute_script("return [..." + PANEL + ".querySelectorAll('.jp-CodeCell')]")):
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", el)
         time.sleep(0.3)
         driver.save_screenshot(str(shots / f"cell-{i + 1:02}.png"))
@@ -330,6 +330,9 @@ def main():
         summary["notebook"] = report
         failed += report["problems"]
         if args.self_check:
+            # A fresh browser: the tutorial's page has unsaved outputs, and leaving it would ask.
+            driver.quit()
+            driver = start_browser(tmp / "profile-self-check")
             sc_rel = (out / "selfcheck.ipynb").relative_to(ROOT).as_posix()
             wanted = self_check_notebook(ROOT / sc_rel)
             sc_report, sc_problems = run_notebook(driver, info, sc_rel, out / "selfcheck", 600)
