@@ -8,6 +8,7 @@ engraved sheet music take, and the size it would have had with the players as th
 without sheet music. Prints a Markdown table.
 """
 import base64
+import json
 import math
 import re
 import struct
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 OGG_URL = re.compile(rb"data:audio/ogg;base64,([A-Za-z0-9+/=]+)")
-SHEET = re.compile(rb'<div class=\\"tunesmith-sheet\\">.*?</svg></div>', re.S)
+SHEET = re.compile(r'<div class="tunesmith-sheet">.*?</svg>\s*</div>', re.S)
 
 
 def ogg_audio(b64):
@@ -43,7 +44,12 @@ def main(paths):
         ogg = [m.group(1) for m in OGG_URL.finditer(raw)]
         ogg_bytes = sum(len(b) for b in ogg)
         wav_bytes = sum(wav_b64_len(f, c) for f, c, _ in map(ogg_audio, ogg))
-        sheet_bytes = sum(len(m.group(0)) for m in SHEET.finditer(raw))
+        html = [o.get("data", {}).get("text/html", "")
+                for c in json.loads(raw)["cells"] for o in c.get("outputs", [])]
+        html = ["".join(h) if isinstance(h, list) else h for h in html]
+        # As stored: JSON-escaped, as nbformat writes it (one string per line).
+        sheet_bytes = sum(len(json.dumps(m.group(0), ensure_ascii=False).encode()) + m.group(0).count("\n") * 7
+                          for h in html for m in SHEET.finditer(h))
         before = len(raw) - ogg_bytes + wav_bytes - sheet_bytes
         mb = lambda n: f"{n / 1e6:.2f} MB"
         print(f"| {p.name} | {mb(len(raw))} | {len(ogg)}: {mb(ogg_bytes)} | {mb(sheet_bytes)} | {mb(before)} |")
