@@ -70,10 +70,14 @@ def start_kernel(env):
     return km, kc, time.perf_counter() - t0
 
 
+class CellFailed(Exception):
+    pass
+
+
 def cell(kc, code, timeout=3600):
     seconds, text, error = run(kc, code, timeout)
     if error:
-        sys.exit(f"bench: the cell {code!r} failed: {error}\n{text}")
+        raise CellFailed(f"bench: the cell {code!r} failed: {error}\n{text}")
     return seconds
 
 
@@ -90,8 +94,15 @@ def main():
     env = dict(os.environ, XDG_CACHE_HOME=str(cache_home), TUNESMITH_EVCXR_WORK=str(cache_home / "work"))
     mold = shutil.which("mold") is not None
     rows = []
+    kernels = []
+
+    def new_kernel(env):
+        km, kc, seconds = start_kernel(env)
+        kernels.append(km)
+        return km, kc, seconds
+
     try:
-        km, kc, start_s = start_kernel(env)
+        km, kc, start_s = new_kernel(env)
         rows.append(("kernel start (until it answers)", start_s))
         print(f"bench: kernel started in {start_s:.1f} s; first cell on a cold cache (minutes)...", flush=True)
         rows.append(("first cell `:dep`, cold cache", cell(kc, FIRST_CELL)))
@@ -99,7 +110,7 @@ def main():
         rows.append((f"trivial cell `1 + 1` (median of {args.runs})", trivial(kc, args.runs)))
         km.shutdown_kernel(now=True)
         print("bench: cold done; a new kernel on the warm cache...", flush=True)
-        km, kc, start_s = start_kernel(env)
+        km, kc, start_s = new_kernel(env)
         rows.append(("first cell `:dep`, warm cache and work folder (new kernel)", cell(kc, FIRST_CELL)))
         rows.append(("`use tunesmith::prelude::*;`, warm", cell(kc, "use tunesmith::prelude::*;")))
         linker = "mold" if mold else "system"
@@ -109,10 +120,15 @@ def main():
             rows.append((f"trivial cell `1 + 1`, linker system (median of {args.runs})", trivial(kc, args.runs)))
         km.shutdown_kernel(now=True)
         print("bench: a new kernel on the warm cache with a fresh work folder (`:cache` alone)...", flush=True)
-        km, kc, _ = start_kernel(dict(env, TUNESMITH_EVCXR_WORK=str(cache_home / "work2")))
+        km, kc, _ = new_kernel(dict(env, TUNESMITH_EVCXR_WORK=str(cache_home / "work2")))
         rows.append(("first cell `:dep`, warm cache, fresh work folder (`:cache` alone)", cell(kc, FIRST_CELL)))
         km.shutdown_kernel(now=True)
+    except CellFailed as e:
+        sys.exit(str(e))
     finally:
+        for km in kernels:  # a failed cell leaves its kernel running otherwise
+            if km.is_alive():
+                km.shutdown_kernel(now=True)
         shutil.rmtree(cache_home, ignore_errors=True)
     cpus = os.cpu_count()
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
