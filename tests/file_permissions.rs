@@ -69,11 +69,19 @@ fn files_a_notebook_writes_are_readable_by_others() -> Result<()> {
     write_midi_file(&score, &out.join("tune.mid"))?;
     listen(&score)?.write_wav(out.join("tune.wav"))?;
     piano_roll_svg(&score, "roll")?.save(out.join("plots/roll.svg"))?;
-    write_abc_tunes(
-        &out.join("generated"),
-        "tune",
-        &["M:4/4\nL:1/4\nK:C\nCDEF|\n".to_string()],
+    let vocab = CharVocab::from_texts(["M:4/4\nL:1/4\nK:C\nCDEF|\n\n"]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let config = SampleConfig {
+        length: Length::Steps(5),
+        ..SampleConfig::default()
+    };
+    let piece = generate(
+        &model,
+        &Encoding::from(vocab),
+        &Primer::abc("M:4/4\n"),
+        &config,
     )?;
+    write_pieces(&out.join("generated"), "tune", &[piece])?;
     CharVocab::from_texts(["abc\n"]).save(&out.join("vocab.json"))?;
     let files = assert_usual(&out)?;
     assert_eq!(files, 6, "{:?}", walk(&out));
@@ -83,15 +91,20 @@ fn files_a_notebook_writes_are_readable_by_others() -> Result<()> {
 #[test]
 fn checkpoints_and_their_samples_are_readable_by_others() -> Result<()> {
     let _lock = serial();
-    let data = tiny_data()?;
+    let data = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
     let drive = dir.path().join("drive");
-    let mut ckpt = checkpointer(&drive, &data.vocab, None);
-    ckpt.config.sample_every_epochs = Some(1);
-    ckpt.config.sample_count = 1;
-    ckpt.config.sample.max_len = 40;
-    let mut trainer = tiny_trainer(&data.vocab, 1)?.with_callback(ckpt);
-    trainer.fit(&data.train, &data.valid)?;
+    let ckpt = checkpointer(&drive, &data.encoding, None);
+    let samples = SampleEvery::into_run(1, &ckpt.run_dir(), data.encoding.clone())
+        .with_count(1)
+        .with_config(SampleConfig {
+            max_steps: 40,
+            ..SampleConfig::default()
+        });
+    let mut trainer = tiny_trainer(&data, 1)?
+        .with_callback(ckpt)
+        .with_callback(samples);
+    fit(&mut trainer, &data)?;
     let saved = trainer
         .callback::<Checkpointer>()
         .context("checkpointer")?

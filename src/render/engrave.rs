@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::notebook::Svg;
+use super::Svg;
 use crate::score::Score;
 
 /// Environment variable naming the Python interpreter to engrave with (one whose environment has
