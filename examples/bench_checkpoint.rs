@@ -53,7 +53,7 @@ fn cases() -> Result<Vec<Case>> {
     let small_notes = events(14); // 256 + 48 + 14 = 318 ids
     let seed_notes = events(0); // 304 ids
     let roll = PianoRollConfig::default();
-    let roll_frames: Vec<Vec<Vec<u8>>> = (0..16)
+    let roll_frames: Vec<Vec<Vec<u8>>> = (0..48)
         .map(|p| (0..256).map(|t| vec![48 + ((t + p) % 24) as u8]).collect())
         .collect();
     let frame = |hidden| FrameLstmConfig {
@@ -176,7 +176,7 @@ fn main() -> Result<()> {
             },
         );
         let plan = case.batches.epoch_plan(0, 0);
-        for keys in &plan[..3] {
+        for keys in plan.iter().take(3) {
             let batch = case.batches.batch(keys, Device::Cpu);
             trainer.train_step(&batch)?;
         }

@@ -87,7 +87,10 @@ Sampling runs the LSTM one step per new character, carrying its state, and stops
 that ends a tune. Temperature below 1 makes the model more conservative. While it writes, a small
 ABC state machine follows the tune and never lets the model write a note that overflows its bar,
 a bar line before the bar is full, or an ending with something left open (`abc_constraints`, on
-by default); all eight tunes are written at once by the crate's own CPU kernel."""),
+by default); all eight tunes are written at once by the crate's own CPU kernel. Each tune shows as
+sheet music (engraved by Verovio from the ABC the model wrote) above its text, with whether its
+bars add up by the crate's reader, so you can read what it composed; then the first playable one
+as a `Score`, with its piano roll and a player."""),
 code("""let encoding = Encoding::from(vocab.clone());
 let sampling = SampleConfig { temperature: 0.8, seed: 7, max_steps: 1200, ..SampleConfig::default() };
 let pieces = generate_many(trainer.model(), &encoding, 8, &Primer::none(), &sampling)?;
@@ -95,6 +98,7 @@ let paths = write_pieces(&out_dir, "generated", &pieces)?;
 println!("wrote {} tunes to {}", paths.len(), out_dir.display());
 let tunes: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
 TuneList(tunes.clone())"""),
+code("""tunes.iter().filter_map(|t| abc_to_score(t).ok()).find(|s| s.note_count() > 0).context("no playable tune")?"""),
 md("""## 7 · How did it do?"""),
 code("""let last = trainer.history.last_valid_loss().unwrap_or(f64::NAN);
 let share = bars_add_up_share(&tunes);

@@ -250,6 +250,20 @@ mod tests {
     }
 
     #[test]
+    fn floats_read_back_from_json_bit_for_bit() -> Result<()> {
+        // A model config or a loss that came back one unit in the last place different would
+        // make a resumed run's setup "different" (serde_json's float_roundtrip feature).
+        let mut x = 90.24703538858975_f64;
+        for _ in 0..2000 {
+            let text = serde_json::to_string(&x)?;
+            let back: f64 = serde_json::from_str(&text)?;
+            assert_eq!(back.to_bits(), x.to_bits(), "{text}");
+            x = x * 1.000_123_456_7 + 1e-7;
+        }
+        Ok(())
+    }
+
+    #[test]
     fn newer_versions_and_foreign_json_are_refused_clearly() {
         let newer = format!(r#"{{"format":"{FORMAT_NAME}","format_version":99}}"#);
         let err = format!("{:#}", Meta::from_json(&newer).unwrap_err());

@@ -357,7 +357,8 @@ impl Trainer {
         let added = std::mem::take(&mut self.callbacks);
         self.callbacks = callbacks.split_off(policies);
         self.callbacks.extend(added);
-        let reason = result?;
+        // One message with every cause: a notebook shows only an error's first line.
+        let reason = result.map_err(|e| anyhow::anyhow!("{e:#}"))?;
         self.last_stop = Some(reason);
         Ok(&self.history)
     }
