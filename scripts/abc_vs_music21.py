@@ -192,9 +192,13 @@ def main():
                 details.write(f"   ours    {ev[max(0, first - 2): first + 4]}\n")
                 details.write(f"   music21 {theirs[max(0, first - 2): first + 4]}\n")
     n = counts["compared"]
+    counts["tunes"] = len(tunes)
     print(json.dumps(counts))
     print(f"pitch sequences equal: {counts['pitch']}/{n} = {counts['pitch'] / max(n, 1):.1%}")
     print(f"pitches and durations equal: {counts['pitch+duration']}/{n} = {counts['pitch+duration'] / max(n, 1):.1%}")
+    # A tune music21 cannot read counts against the agreement here.
+    print(f"of all {len(tunes)} tunes: {counts['pitch+duration']}/{len(tunes)} = "
+          f"{counts['pitch+duration'] / max(len(tunes), 1):.1%} with the same pitches and durations")
 
 
 if __name__ == "__main__":
