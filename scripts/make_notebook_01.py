@@ -117,7 +117,7 @@ run.finish(serde_json::json!({
 }))?;"""),
 md("""## 8 · Or skip training: the whole-corpus model
 `tunesmith train --config configs/abc_whole_corpus.json` trains this model on all ~10,400 training
-tunes of the benchmark split in 20 CPU minutes (see the README) and writes its checkpoint to
+tunes of the benchmark split in 20 minutes on one thread (see the README) and writes its checkpoint to
 `models/abc_whole_corpus`; when it is there (or where `TUNESMITH_PRETRAINED` points), this cell
 loads it and writes tunes from it, with no training at all."""),
 code("""let pretrained = std::env::var("TUNESMITH_PRETRAINED").map(std::path::PathBuf::from)
