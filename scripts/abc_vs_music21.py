@@ -19,13 +19,14 @@ swallows the note after it, and accidentals of grace notes carry into the bar. A
 two different pitches is not a tie (music21's `stripTies` merges `B-c` into one long B; ABC 2.1
 ties only equal pitches, and the crate reads two notes).
 
-Usage: scripts/abc_vs_music21.py [--sample N] [--seed S] [--details FILE] [--expand] [--normalize]
+Usage: scripts/abc_vs_music21.py [--sample N] [--seed S] [--details FILE] [--expand] [--normalize | --both] [--jobs J]
 Run from the crate root with a Python that has music21 (e.g. /work/main/.venv/bin/python).
 """
 
 import argparse
 import glob
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -101,13 +102,19 @@ def untie_different_pitches(stream):
                     b.tie = None
 
 
-def music21_events(tune, expand=False, normalize=False):
-    """[(pitches, quarter_length)] for the first part, ties merged, graces dropped."""
+def music21_parse(tune, expand=False):
+    """music21's first part of the tune, repeats expanded when asked."""
     parsed = music21.converter.parse(MUSIC21_PREFIX + tune, format="abc", forceSource=True)
     if isinstance(parsed, music21.stream.Score) and parsed.parts:
         parsed = parsed.parts[0]
     if expand:
         parsed = parsed.expandRepeats()
+    return parsed
+
+
+def music21_events(parsed, normalize=False):
+    """[(pitches, quarter_length)] of a parsed part, ties merged, graces dropped. With `normalize`
+    ties between different pitches are first taken out (in place)."""
     if normalize:
         untie_different_pitches(parsed)
     parsed = parsed.stripTies()
@@ -150,36 +157,34 @@ def durations_match(a, b):
     return all(abs(x[1] - y[1]) * TICKS <= 1 for x, y in zip(a, b))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sample", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--details", default="abc_vs_music21_mismatches.txt")
-    ap.add_argument("--expand", action="store_true", help="compare with repeats expanded on both sides")
-    ap.add_argument("--normalize", action="store_true",
-                    help="slurs, decorations, grace notes and quoted text removed; ties between different pitches not merged")
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore")
-    tunes = corpus_tunes()
-    random.Random(args.seed).shuffle(tunes)
-    tunes = tunes[: args.sample]
-    if args.normalize:
-        tunes = [(name, normalized(tune)) for name, tune in tunes]
-    # music21 first (the slow part), then the crate's reader in one process.
-    readings = []
-    for name, tune in tunes:
+def music21_readings(item):
+    """(raw, normalized) music21 readings of one tune, each a list of events or ("error", text).
+    A tune that normalizing leaves unchanged is parsed once."""
+    tune, expand, want = item
+    out = []
+    parsed = None  # the raw parse, kept for a normalized reading of the same text
+    for normalize in want:
+        text = normalized(tune) if normalize else tune
         try:
-            readings.append(music21_events(tune, args.expand, args.normalize))
+            if normalize and parsed is not None and text == tune:
+                out.append(music21_events(parsed, True))
+            else:
+                parsed = music21_parse(text, expand)
+                out.append(music21_events(parsed, normalize))
         except Exception as e:  # music21 rejects some tunes
-            readings.append(e)
-    ours = run_ours(tunes, args.expand)
-    assert len(ours) == len(tunes), (len(ours), len(tunes))
+            parsed = None
+            out.append(("error", repr(e)))
+    return out
+
+
+def compare(tunes, ours, readings, details_path):
+    """Counts of the tunes on which both readers agree; mismatches go to `details_path`."""
     counts = {"pitch": 0, "pitch+duration": 0, "compared": 0, "ours_error": 0, "m21_error": 0}
-    with open(args.details, "w") as details:
+    with open(details_path, "w") as details:
         for (name, tune), mine, theirs in zip(tunes, ours, readings):
-            if isinstance(theirs, Exception):
+            if isinstance(theirs, tuple):
                 counts["m21_error"] += 1
-                details.write(f"== {name}: music21 error {theirs!r}\n")
+                details.write(f"== {name}: music21 error {theirs[1]}\n")
                 continue
             counts["compared"] += 1
             if "error" in mine:
@@ -196,14 +201,54 @@ def main():
                 details.write(f"== {name}: ours {len(ev)} music21 {len(theirs)} first diff at {first}\n")
                 details.write(f"   ours    {ev[max(0, first - 2): first + 4]}\n")
                 details.write(f"   music21 {theirs[max(0, first - 2): first + 4]}\n")
-    n = counts["compared"]
     counts["tunes"] = len(tunes)
-    print(json.dumps(counts))
-    print(f"pitch sequences equal: {counts['pitch']}/{n} = {counts['pitch'] / max(n, 1):.1%}")
-    print(f"pitches and durations equal: {counts['pitch+duration']}/{n} = {counts['pitch+duration'] / max(n, 1):.1%}")
+    return counts
+
+
+def report(label, counts):
+    n, total = counts["compared"], counts["tunes"]
+    print(f"{label}: {json.dumps(counts)}")
+    print(f"  pitch sequences equal: {counts['pitch']}/{n} = {counts['pitch'] / max(n, 1):.1%}")
+    print(f"  pitches and durations equal: {counts['pitch+duration']}/{n} = {counts['pitch+duration'] / max(n, 1):.1%}"
+          " of the tunes music21 reads")
     # A tune music21 cannot read counts against the agreement here.
-    print(f"of all {len(tunes)} tunes: {counts['pitch+duration']}/{len(tunes)} = "
-          f"{counts['pitch+duration'] / max(len(tunes), 1):.1%} with the same pitches and durations")
+    print(f"  of all {total} tunes: {counts['pitch+duration']}/{total} = "
+          f"{counts['pitch+duration'] / max(total, 1):.1%} with the same pitches and durations")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sample", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--details", default="abc_vs_music21_mismatches.txt",
+                    help="mismatches; with --both, FILE and FILE.normalized")
+    ap.add_argument("--expand", action="store_true", help="compare with repeats expanded on both sides")
+    ap.add_argument("--normalize", action="store_true",
+                    help="slurs, decorations, grace notes and quoted text removed; ties between different pitches not merged")
+    ap.add_argument("--both", action="store_true", help="raw and --normalize in one run (unchanged tunes parsed once)")
+    ap.add_argument("--jobs", type=int, default=1, help="music21 worker processes")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    tunes = corpus_tunes()
+    random.Random(args.seed).shuffle(tunes)
+    tunes = tunes[: args.sample]
+    want = (False, True) if args.both else (args.normalize,)
+    # music21 first (the slow part), then the crate's reader in one process per reading.
+    items = [(tune, args.expand, want) for _, tune in tunes]
+    if args.jobs > 1:
+        # Each worker in a session of its own: with the kernel's autogroups, processes of one
+        # session share one slot of the CPU, so workers in one session would not run faster.
+        with multiprocessing.Pool(args.jobs, initializer=os.setsid) as pool:
+            readings = pool.map(music21_readings, items, chunksize=16)
+    else:
+        readings = [music21_readings(item) for item in items]
+    for k, normalize in enumerate(want):
+        texts = [(name, normalized(tune) if normalize else tune) for name, tune in tunes]
+        ours = run_ours(texts, args.expand)
+        assert len(ours) == len(texts), (len(ours), len(texts))
+        details = args.details + (".normalized" if args.both and normalize else "")
+        counts = compare(texts, ours, [r[k] for r in readings], details)
+        report("normalized" if normalize else "raw", counts)
 
 
 if __name__ == "__main__":
