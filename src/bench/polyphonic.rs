@@ -1,6 +1,7 @@
-//! The polyphonic piano-roll benchmark: train a [`FrameLstm`] on a dataset's `train` pieces with
-//! the common [`Trainer`], choose the epoch by the `valid` NLL, report the `test` NLL per frame in
-//! the published unit ([`crate::metrics::frame_nll`]).
+//! The polyphonic piano-roll benchmark: train a piano-roll model (a [`crate::model::FrameLstm`], or the
+//! pitch-invariant [`crate::model::PitchLstm`]) on a dataset's `train` pieces with the common
+//! [`Trainer`], choose the epoch by the `valid` NLL, report the `test` NLL per frame in the
+//! published unit ([`crate::metrics::frame_nll`]).
 //!
 //! Training takes batches of whole pieces (or windows of them) padded to the longest, the padding
 //! masked out of the loss ([`RollBatches`]); the trainer's policies cut the learning rate on a
@@ -10,7 +11,7 @@
 use super::bl2012::{Piece, PolyDataset, NUM_PITCHES};
 use crate::data::RollBatches;
 use crate::metrics::frame_nll::roll_nll;
-use crate::model::{FrameLstm, FrameLstmConfig, Model};
+use crate::model::{build, frame_lstm, pitch_lstm, FrameLstmConfig, PitchLstmConfig, Sizes};
 use crate::train::{AdamConfig, LrOnPlateau, TrainConfig, Trainer};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,12 @@ use tch::Device;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PolyBenchConfig {
-    /// The model.
+    /// The frame model (trained unless `pitch_model` is set).
     pub model: FrameLstmConfig,
+    /// The pitch-invariant model to train instead of `model`, when set.
+    pub pitch_model: Option<PitchLstmConfig>,
+    /// Score the `test` split at the end (off while settings are chosen on `valid`).
+    pub score_test: bool,
     /// Optimizer settings (the learning rate is the starting one).
     pub adam: AdamConfig,
     /// Pieces (or windows, see `window_frames`) per batch.
@@ -57,6 +62,8 @@ impl Default for PolyBenchConfig {
     fn default() -> Self {
         PolyBenchConfig {
             model: FrameLstmConfig::piano(200, 2, 0.0),
+            pitch_model: None,
+            score_test: true,
             adam: AdamConfig::default(),
             batch_size: 8,
             window_frames: 0,
@@ -93,7 +100,14 @@ pub struct PolyEpoch {
 pub struct PolyBenchResult {
     /// Dataset name.
     pub dataset: String,
-    /// Test NLL per predicted frame (nats) of the weights with the best validation NLL.
+    /// The architecture trained (`frame_lstm`, `pitch_lstm`).
+    #[serde(default)]
+    pub architecture: String,
+    /// The seed of the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Test NLL per predicted frame (nats) of the weights with the best validation NLL (`NaN`
+    /// when the test split was not scored).
     pub test_nll: f64,
     /// The best validation NLL per frame.
     pub best_valid_nll: f64,
@@ -128,6 +142,14 @@ pub fn split_batches(
 }
 
 impl PolyBenchConfig {
+    /// The architecture and config of the model this run trains.
+    pub fn model_spec(&self) -> Result<(&'static str, serde_json::Value)> {
+        Ok(match &self.pitch_model {
+            Some(pitch) => (pitch_lstm::ARCHITECTURE, serde_json::to_value(pitch)?),
+            None => (frame_lstm::ARCHITECTURE, serde_json::to_value(&self.model)?),
+        })
+    }
+
     /// The trainer's settings for this benchmark run.
     pub fn train_config(&self) -> TrainConfig {
         TrainConfig {
@@ -156,18 +178,19 @@ pub fn run_benchmark(
     config: &PolyBenchConfig,
     device: Device,
 ) -> Result<PolyBenchResult> {
-    ensure!(
-        config.model.num_pitches == NUM_PITCHES as i64,
-        "the benchmark needs a model of {NUM_PITCHES} pitches"
-    );
     ensure!(config.batch_size > 0, "batch_size must be positive");
-    tch::manual_seed(config.seed as i64);
-    let model = FrameLstm::new(config.model.clone(), device)?;
+    let (architecture, model_config) = config.model_spec()?;
+    let model = crate::train::seeded(config.seed, || build(architecture, &model_config, device))?;
+    ensure!(
+        model.sizes() == (Sizes::Frames { pitches: NUM_PITCHES }),
+        "the benchmark needs a piano-roll model of {NUM_PITCHES} pitches, not one of {}",
+        model.sizes()
+    );
     let train = split_batches(&data.train, config.window_frames, config.batch_size)
         .with_context(|| format!("{} train split", data.name))?;
     let valid =
         split_batches(&data.valid, 0, 32).with_context(|| format!("{} valid split", data.name))?;
-    let mut trainer = Trainer::new(model, config.train_config());
+    let mut trainer = Trainer::from_boxed(model, config.train_config());
     let started = Instant::now();
     trainer.fit(&train, &valid)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -180,10 +203,14 @@ pub fn run_benchmark(
         .as_ref()
         .context("no epoch was validated (max_epochs is 0?)")?;
     let (best_valid_nll, best_epoch) = (best.valid_loss, best.epoch);
-    let model = trainer.model_as::<FrameLstm>()?;
-    let test =
-        split_batches(&data.test, 0, 32).with_context(|| format!("{} test split", data.name))?;
-    let test_nll = roll_nll(model, &test);
+    let model = trainer.model();
+    let test_nll = if config.score_test {
+        let test = split_batches(&data.test, 0, 32)
+            .with_context(|| format!("{} test split", data.name))?;
+        roll_nll(model, &test)
+    } else {
+        f64::NAN
+    };
     let mut elapsed = 0.0;
     let history = trainer
         .history
@@ -202,13 +229,15 @@ pub fn run_benchmark(
         .collect::<Vec<_>>();
     Ok(PolyBenchResult {
         dataset: data.name.clone(),
+        architecture: architecture.to_string(),
+        seed: config.seed,
         test_nll,
         best_valid_nll,
         best_epoch,
         epochs: history.len(),
         seconds,
         parameters: model.parameter_count(),
-        model: model.to_string(),
+        model: model.summary(),
         history,
     })
 }
@@ -306,7 +335,46 @@ mod tests {
             .fold(f64::INFINITY, f64::min);
         assert_eq!(best, result.best_valid_nll);
         assert_eq!(result.history[result.best_epoch - 1].valid_nll, best);
+        assert_eq!(result.architecture, "frame_lstm");
+        Ok(())
+    }
 
+    #[test]
+    fn the_pitch_model_runs_on_the_same_benchmark() -> Result<()> {
+        let data = toy();
+        let config = PolyBenchConfig {
+            pitch_model: Some(PitchLstmConfig {
+                window: 12,
+                ..PitchLstmConfig::piano(12, 1, 8, 1, 0.0)
+            }),
+            adam: AdamConfig {
+                lr: 2e-2,
+                ..AdamConfig::default()
+            },
+            batch_size: 4,
+            max_epochs: 15,
+            verbose: false,
+            ..PolyBenchConfig::default()
+        };
+        let result = run_benchmark(&data, &config, Device::Cpu)?;
+        let (bern, markov) = baseline_nlls(&data.train, &data.test);
+        assert_eq!(result.architecture, "pitch_lstm");
+        assert!(result.model.starts_with("PitchLstm"), "{}", result.model);
+        assert!(
+            result.test_nll < markov.min(bern),
+            "test {} vs floors {bern} / {markov}",
+            result.test_nll
+        );
+        let unscored = run_benchmark(
+            &data,
+            &PolyBenchConfig {
+                score_test: false,
+                max_epochs: 1,
+                ..config
+            },
+            Device::Cpu,
+        )?;
+        assert!(unscored.test_nll.is_nan() && unscored.best_valid_nll.is_finite());
         Ok(())
     }
 }
