@@ -11,6 +11,7 @@
 //!         [--chords]
 //!       pitch model: [--time-hidden 128] [--time-layers 2] [--pitch-hidden 64]
 //!         [--pitch-layers 1] [--keys 12] [--chord-window 12] [--beat-bits 4] [--no-context]
+//!         [--key-margin M] (the LSTMs run over the keys that sound in `train`, ±M)
 //!
 //! Each PATH is a data set file of the documented layout (`{"train": [piece, ...], "valid": ...,
 //! "test": ...}`, a piece a list of frames, a frame a list of MIDI pitches 21..=108), or a folder
@@ -200,6 +201,7 @@ fn parse_args() -> Result<Args> {
             "--chord-window" => pitch.chord_window = value(&arg)?.parse()?,
             "--beat-bits" => pitch.beat_bits = value(&arg)?.parse()?,
             "--no-context" => pitch.pitch_class_context = false,
+            "--key-margin" => config.key_margin = Some(value(&arg)?.parse()?),
             "--lr" => config.adam.lr = value(&arg)?.parse()?,
             "--weight-decay" => config.adam.weight_decay = value(&arg)?.parse()?,
             "--window" => config.window_frames = value(&arg)?.parse()?,

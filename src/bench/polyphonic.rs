@@ -26,6 +26,10 @@ pub struct PolyBenchConfig {
     pub model: FrameLstmConfig,
     /// The pitch-invariant model to train instead of `model`, when set.
     pub pitch_model: Option<PitchLstmConfig>,
+    /// For the pitch model: run its LSTMs over the keys that sound in the `train` split, widened
+    /// by this many keys each side ([`PitchLstmConfig::key_range`]; the other keys get a learned
+    /// probability each). `None` runs them over all 88 keys (or the config's own range).
+    pub key_margin: Option<i64>,
     /// Score the `test` split at the end (off while settings are chosen on `valid`).
     pub score_test: bool,
     /// Optimizer settings (the learning rate is the starting one).
@@ -63,6 +67,7 @@ impl Default for PolyBenchConfig {
         PolyBenchConfig {
             model: FrameLstmConfig::piano(200, 2, 0.0),
             pitch_model: None,
+            key_margin: None,
             score_test: true,
             adam: AdamConfig::default(),
             batch_size: 8,
@@ -121,6 +126,9 @@ pub struct PolyBenchResult {
     pub parameters: i64,
     /// The model's description.
     pub model: String,
+    /// The model's config as trained (the key range filled in).
+    #[serde(default)]
+    pub model_config: serde_json::Value,
     /// Every epoch.
     pub history: Vec<PolyEpoch>,
 }
@@ -179,6 +187,11 @@ pub fn run_benchmark(
     device: Device,
 ) -> Result<PolyBenchResult> {
     ensure!(config.batch_size > 0, "batch_size must be positive");
+    let mut config = config.clone();
+    if let (Some(pitch), Some(margin)) = (&mut config.pitch_model, config.key_margin) {
+        pitch.key_range = data.training_key_range(margin);
+    }
+    let config = &config;
     let (architecture, model_config) = config.model_spec()?;
     let model = crate::train::seeded(config.seed, || build(architecture, &model_config, device))?;
     ensure!(
@@ -238,6 +251,7 @@ pub fn run_benchmark(
         seconds,
         parameters: model.parameter_count(),
         model: model.summary(),
+        model_config: model.config_json(),
         history,
     })
 }
@@ -351,6 +365,7 @@ mod tests {
                 lr: 2e-2,
                 ..AdamConfig::default()
             },
+            key_margin: Some(2),
             batch_size: 4,
             max_epochs: 15,
             verbose: false,
@@ -359,6 +374,8 @@ mod tests {
         let result = run_benchmark(&data, &config, Device::Cpu)?;
         let (bern, markov) = baseline_nlls(&data.train, &data.test);
         assert_eq!(result.architecture, "pitch_lstm");
+        // Pitches 48..=72 are keys 27..=51.
+        assert_eq!(result.model_config["key_range"], serde_json::json!([25, 53]));
         assert!(result.model.starts_with("PitchLstm"), "{}", result.model);
         assert!(
             result.test_nll < markov.min(bern),

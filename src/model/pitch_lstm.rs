@@ -26,7 +26,7 @@
 //! pitch-axis LSTM), `head.weight`, `head.bias`.
 
 use super::{
-    linear_layer, losses::frame_bce, state_as, to_f64s, FrameStepper, LstmStack, LstmState, Model,
+    losses::frame_bce, state_as, to_f64s, FrameStepper, LstmStack, LstmState, Model,
     Sizes, StepState, Stepper,
 };
 use crate::data::{padding_mask, Batch};
@@ -37,6 +37,11 @@ use tch::{Device, Kind, Tensor};
 
 /// The architecture name of [`PitchLstm`] in checkpoints.
 pub const ARCHITECTURE: &str = "pitch_lstm";
+
+/// The output bias starts at this logit (a key sounds with probability 4.7%): piano rolls are
+/// sparse, and a model that starts at one half for every key pays 61 nats a frame until it has
+/// learnt that.
+const INITIAL_LOGIT: f64 = -3.0;
 
 fn default_low_pitch() -> i64 {
     21
@@ -74,6 +79,13 @@ pub struct PitchLstmConfig {
     pub chord_window: i64,
     /// Dropout between LSTM layers and on both axes' outputs (training only).
     pub dropout: f64,
+    /// The keys (cells) both LSTMs run over, `[first, last]` (`None`: every key). A data set's
+    /// music often spans far fewer keys than the keyboard, and the LSTMs' cost grows with the keys
+    /// they run over; each key outside the range sounds independently, with a learned
+    /// probability of its own (still an exact distribution). Keys in the range still read their
+    /// neighbours outside it.
+    #[serde(default)]
+    pub key_range: Option<[i64; 2]>,
     /// Weight of the on cells in the training loss (see [`crate::encode::positive_weight`]);
     /// `None` is 1. Evaluation reports the unweighted NLL, and sampling divides the weight out of
     /// the odds.
@@ -104,6 +116,7 @@ impl PitchLstmConfig {
             pitch_layers,
             chord_window: 12,
             dropout,
+            key_range: None,
             positive_weight: None,
         }
     }
@@ -129,8 +142,23 @@ impl PitchLstmConfig {
             + 1
     }
 
+    /// The first key the LSTMs run over and how many they run over.
+    pub fn modelled_keys(&self) -> (i64, i64) {
+        match self.key_range {
+            Some([first, last]) => (first, last - first + 1),
+            None => (0, self.num_pitches),
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         ensure!(self.num_pitches > 0, "num_pitches must be positive");
+        if let Some([first, last]) = self.key_range {
+            ensure!(
+                0 <= first && first <= last && last < self.num_pitches,
+                "key_range [{first}, {last}] must be keys of 0..{} in order",
+                self.num_pitches
+            );
+        }
         ensure!(
             (0..=127).contains(&self.low_pitch),
             "low_pitch must be a MIDI pitch (0..=127)"
@@ -174,6 +202,8 @@ pub struct PitchLstm {
     pitch: LstmStack,
     head_weight: Tensor,
     head_bias: Tensor,
+    /// The logit of every key outside `key_range`, `[keys]` (unused inside it).
+    outside: Option<Tensor>,
     /// One-hot pitch class of every key, `[keys, 12]`.
     pitch_classes: Tensor,
     /// For key `n` and `k` in 0..12, the pitch class `(class(n) + k) mod 12`, flattened `[keys * 12]`.
@@ -187,7 +217,7 @@ pub struct PitchLstm {
 #[derive(Debug)]
 struct PitchStep {
     state: LstmState,
-    /// `[keys, time_hidden]`.
+    /// `[modelled keys, time_hidden]`.
     time_out: Tensor,
     /// Index of the frame the time axis read last.
     step: i64,
@@ -195,7 +225,8 @@ struct PitchStep {
 
 impl PitchLstm {
     /// Builds a model with freshly initialised parameters on `device` (initialised as PyTorch
-    /// initialises `nn.LSTM` and `nn.Linear`).
+    /// initialises `nn.LSTM` and `nn.Linear`, but for the output bias, which starts at a logit of
+    /// −3).
     pub fn new(config: PitchLstmConfig, device: Device) -> Result<Self> {
         config.validate()?;
         let vs = nn::VarStore::new(device);
@@ -215,7 +246,21 @@ impl PitchLstm {
             c.pitch_layers,
             c.dropout,
         );
-        let (head_weight, head_bias) = linear_layer(&root.sub("head"), 1, c.pitch_hidden);
+        let bound = 1.0 / (c.pitch_hidden as f64).sqrt();
+        let head = root.sub("head");
+        let head_weight = head.var(
+            "weight",
+            &[1, c.pitch_hidden],
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        );
+        let head_bias = head.var("bias", &[1], nn::Init::Const(INITIAL_LOGIT));
+        let outside = c.key_range.map(|_| {
+            root.sub("outside")
+                .var("bias", &[c.num_pitches], nn::Init::Const(INITIAL_LOGIT))
+        });
         let p = c.num_pitches;
         let class = |n: i64| (c.low_pitch + n).rem_euclid(12);
         let mut onehot = vec![0f32; (p * 12) as usize];
@@ -243,6 +288,7 @@ impl PitchLstm {
             pitch,
             head_weight,
             head_bias,
+            outside,
         })
     }
 
@@ -281,9 +327,9 @@ impl PitchLstm {
     }
 
     /// Runs the time axis over frames `[batch, T, keys]` (the first has index `first_step`) from
-    /// `state` (zeros when `None`; `[layers, batch × keys, hidden]`): its outputs `[batch, T,
-    /// keys, time_hidden]` (what every key knows of the past for the frame after each) and the
-    /// state after the last frame.
+    /// `state` (zeros when `None`; `[layers, batch × modelled keys, hidden]`): its outputs
+    /// `[batch, T, modelled keys, time_hidden]` (what every key of `key_range` knows of the past
+    /// for the frame after each) and the state after the last frame.
     pub fn time_axis(
         &self,
         frames: &Tensor,
@@ -291,7 +337,8 @@ impl PitchLstm {
         state: Option<&LstmState>,
         train: bool,
     ) -> (Tensor, LstmState) {
-        let x = self.time_inputs(frames, first_step);
+        let (first, keys) = self.config.modelled_keys();
+        let x = self.time_inputs(frames, first_step).narrow(2, first, keys);
         let (b, t, p, f) = (x.size()[0], x.size()[1], x.size()[2], x.size()[3]);
         let x = x.permute([0, 2, 1, 3]).reshape([b * p, t, f]);
         let (out, state) = self.time.run(&x, state, train);
@@ -303,23 +350,40 @@ impl PitchLstm {
         (out, state)
     }
 
-    /// Runs the pitch axis: the time axis's outputs `[batch, T, keys, time_hidden]` and the frames
-    /// being predicted `[batch, T, keys]` (0/1) → the conditional logit of every key given the
-    /// past and the keys below it in its frame, `[batch, T, keys]`.
+    /// Runs the pitch axis: the time axis's outputs `[batch, T, modelled keys, time_hidden]` and
+    /// the frames being predicted `[batch, T, keys]` (0/1) → the conditional logit of every key
+    /// given the past and the keys below it in its frame, `[batch, T, keys]`.
     pub fn pitch_axis(&self, time_out: &Tensor, next: &Tensor, train: bool) -> Tensor {
         let c = &self.config;
         let (b, t, p) = (time_out.size()[0], time_out.size()[1], c.num_pitches);
+        let (first, keys) = c.modelled_keys();
         let k = c.chord_window;
         let below = next
             .to_kind(time_out.kind())
             .constant_pad_nd([k, 0])
             .unfold(2, k, 1)
-            .narrow(2, 0, p);
-        let x = Tensor::cat(&[time_out, &below], 3).reshape([b * t, p, c.time_hidden + k]);
+            .narrow(2, first, keys);
+        let x = Tensor::cat(&[time_out, &below], 3).reshape([b * t, keys, c.time_hidden + k]);
         let (out, _) = self.pitch.run(&x, None, train);
-        out.dropout(c.dropout, train)
+        let inside = out
+            .dropout(c.dropout, train)
             .linear(&self.head_weight, Some(&self.head_bias))
-            .view([b, t, p])
+            .view([b, t, keys]);
+        match &self.outside {
+            Some(bias) => {
+                let all = bias.view([1, 1, p]).expand([b, t, p], false);
+                let last = first + keys;
+                Tensor::cat(
+                    &[
+                        all.narrow(2, 0, first),
+                        inside,
+                        all.narrow(2, last, p - last),
+                    ],
+                    2,
+                )
+            }
+            None => inside,
+        }
     }
 
     /// The conditional logits of frames `next` `[batch, T, keys]` given the frames before them
@@ -432,21 +496,32 @@ impl FrameStepper for PitchLstm {
             .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))?;
         let p = self.num_pitches();
         let k = self.config.chord_window as usize;
+        let (first, keys) = self.config.modelled_keys();
+        let (first, last) = (first as usize, (first + keys) as usize);
         let offset = self.config.positive_weight.map_or(0.0, f64::ln);
+        let outside = match &self.outside {
+            Some(bias) => tch::no_grad(|| to_f64s(bias))?,
+            None => Vec::new(),
+        };
         let mut cells = vec![0f32; p];
         tch::no_grad(|| -> Result<()> {
             let mut pitch_state: Option<LstmState> = None;
             for n in 0..p {
-                let below: Vec<f32> = (0..k)
-                    .map(|j| (n + j).checked_sub(k).map_or(0.0, |i| cells[i]))
-                    .collect();
-                let below = Tensor::from_slice(&below).to(self.device());
-                let x = Tensor::cat(&[step.time_out.get(n as i64), below], 0).view([1, -1]);
-                let (out, next) = self.pitch.step(&x, pitch_state.as_ref());
-                pitch_state = Some(next);
-                let logit = out.linear(&self.head_weight, Some(&self.head_bias));
-                let logit = to_f64s(&logit)?[0] - offset;
-                if draw(n, logit) {
+                let logit = if (first..last).contains(&n) {
+                    let below: Vec<f32> = (0..k)
+                        .map(|j| (n + j).checked_sub(k).map_or(0.0, |i| cells[i]))
+                        .collect();
+                    let below = Tensor::from_slice(&below).to(self.device());
+                    let own = step.time_out.get((n - first) as i64);
+                    let x = Tensor::cat(&[own, below], 0).view([1, -1]);
+                    let (out, next) = self.pitch.step(&x, pitch_state.as_ref());
+                    pitch_state = Some(next);
+                    let logit = out.linear(&self.head_weight, Some(&self.head_bias));
+                    to_f64s(&logit)?[0]
+                } else {
+                    outside.get(n).copied().unwrap_or(INITIAL_LOGIT)
+                };
+                if draw(n, logit - offset) {
                     cells[n] = 1.0;
                 }
             }
@@ -479,16 +554,23 @@ impl std::fmt::Display for PitchLstm {
             .positive_weight
             .map(|w| format!("; training weights the on cells by {w:.1}"))
             .unwrap_or_default();
+        let (keys, outside) = match c.key_range {
+            Some([first, last]) => (
+                format!("keys {first}..={last} of {}", c.num_pitches),
+                "; the other keys independent".to_string(),
+            ),
+            None => (format!("the {} keys", c.num_pitches), String::new()),
+        };
         write!(
             f,
-            "PitchLstm (biaxial): per key, ±{} neighbours + pitch class{} + {} beat bits + position ({} inputs) → time-axis LSTM {}×{} shared by the {} keys → with the {} keys below in the frame → pitch-axis LSTM {}×{} from low to high → linear {}→1 → sigmoid (dropout {}); {} parameters on {:?}{weight}",
+            "PitchLstm (biaxial): per key, ±{} neighbours + pitch class{} + {} beat bits + position ({} inputs) → time-axis LSTM {}×{} shared by {} → with the {} keys below in the frame → pitch-axis LSTM {}×{} from low to high → linear {}→1 → sigmoid (dropout {}){outside}; {} parameters on {:?}{weight}",
             c.window,
             if c.pitch_class_context { " + pitch-class context" } else { "" },
             c.beat_bits,
             c.time_features(),
             c.time_layers,
             c.time_hidden,
-            c.num_pitches,
+            keys,
             c.chord_window,
             c.pitch_layers,
             c.pitch_hidden,

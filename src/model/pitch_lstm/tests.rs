@@ -32,6 +32,19 @@ fn shapes_parameter_count_and_display() -> Result<()> {
     assert_eq!(model.parameter_count(), expected);
     let shown = model.to_string();
     assert!(shown.contains("time-axis LSTM 1×8") && shown.contains(&expected.to_string()));
+    let narrow = PitchLstm::new(
+        PitchLstmConfig {
+            key_range: Some([1, 3]),
+            ..PitchLstmConfig::debug(6)
+        },
+        Device::Cpu,
+    )?;
+    // The same LSTMs, and one logit per key for the keys outside 1..=3.
+    assert_eq!(narrow.parameter_count(), expected + 6);
+    assert_eq!(narrow.logits(&x, &x, false).size(), vec![2, 5, 6]);
+    let (out, _) = narrow.time_axis(&x, 0, None, false);
+    assert_eq!(out.size(), vec![2, 5, 3, 8]);
+    assert!(narrow.to_string().contains("keys 1..=3 of 6"));
     Ok(())
 }
 
@@ -113,14 +126,22 @@ fn the_time_axis_is_the_same_in_every_key() -> Result<()> {
 fn the_probabilities_of_all_frames_add_up_to_one() -> Result<()> {
     tch::manual_seed(5);
     let p = 5;
-    let model = PitchLstm::new(
-        PitchLstmConfig {
-            pitch_layers: 2,
-            ..PitchLstmConfig::debug(p)
-        },
-        Device::Cpu,
-    )?;
-    randomise(&model, 1.0);
+    for key_range in [None, Some([1, 3])] {
+        let model = PitchLstm::new(
+            PitchLstmConfig {
+                pitch_layers: 2,
+                key_range,
+                ..PitchLstmConfig::debug(p)
+            },
+            Device::Cpu,
+        )?;
+        randomise(&model, 1.0);
+        all_frames_add_up_to_one(&model, p)?;
+    }
+    Ok(())
+}
+
+fn all_frames_add_up_to_one(model: &PitchLstm, p: i64) -> Result<()> {
     let history = [1f32, 0., 1., 0., 0., 0., 1., 1., 0., 1.];
     let n = 1i64 << p;
     let inputs = frames(&history, 2, p).expand([n, 2, p], false);
@@ -153,14 +174,22 @@ fn the_probabilities_of_all_frames_add_up_to_one() -> Result<()> {
 fn sampling_draws_the_conditionals_the_loss_scores() -> Result<()> {
     tch::manual_seed(7);
     let p = 6;
-    let model = PitchLstm::new(
-        PitchLstmConfig {
-            positive_weight: Some(3.0),
-            ..PitchLstmConfig::debug(p)
-        },
-        Device::Cpu,
-    )?;
-    randomise(&model, 0.7);
+    for key_range in [None, Some([2, 4])] {
+        let model = PitchLstm::new(
+            PitchLstmConfig {
+                positive_weight: Some(3.0),
+                key_range,
+                ..PitchLstmConfig::debug(p)
+            },
+            Device::Cpu,
+        )?;
+        randomise(&model, 0.7);
+        draws_match_the_loss(&model, p)?;
+    }
+    Ok(())
+}
+
+fn draws_match_the_loss(model: &PitchLstm, p: i64) -> Result<()> {
     let piece = [
         1f32, 0., 0., 1., 0., 0., //
         0., 1., 0., 1., 0., 1., //
@@ -304,6 +333,14 @@ fn rejects_bad_configs() {
         },
         PitchLstmConfig {
             positive_weight: Some(0.0),
+            ..PitchLstmConfig::debug(5)
+        },
+        PitchLstmConfig {
+            key_range: Some([2, 5]),
+            ..PitchLstmConfig::debug(5)
+        },
+        PitchLstmConfig {
+            key_range: Some([3, 2]),
             ..PitchLstmConfig::debug(5)
         },
     ];
