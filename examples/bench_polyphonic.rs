@@ -281,7 +281,11 @@ fn describe(used: &PolyBenchConfig) -> String {
             .map(|w| format!(", proj {w}"))
             .unwrap_or_default(),
         if c.skip_connection { ", skip" } else { "" },
-        if c.pitch_autoregression { ", chords" } else { "" },
+        if c.pitch_autoregression {
+            ", chords"
+        } else {
+            ""
+        },
         c.input_dropout,
         c.dropout,
     )

@@ -102,19 +102,6 @@ impl PolyDataset {
         Ok(data)
     }
 
-    /// The keys (cells `0..88`, from [`LOW_PITCH`]) from the lowest to the highest that sounds
-    /// in the `train` split, widened by `margin` keys each side within the keyboard (`None` when
-    /// no note sounds in training).
-    pub fn training_key_range(&self, margin: i64) -> Option<[i64; 2]> {
-        let pitches = self.train.iter().flatten().flatten();
-        let low = i64::from(*pitches.clone().min()?) - i64::from(LOW_PITCH);
-        let high = i64::from(*pitches.max()?) - i64::from(LOW_PITCH);
-        Some([
-            (low - margin).max(0),
-            (high + margin).min(NUM_PITCHES as i64 - 1),
-        ])
-    }
-
     /// Frames in each split (train, valid, test).
     pub fn frame_counts(&self) -> (usize, usize, usize) {
         let count = |s: &[Piece]| s.iter().map(Vec::len).sum();
@@ -153,9 +140,6 @@ mod tests {
         let data = PolyDataset::load(f.path())?;
         assert_eq!(data.train[0], vec![vec![60, 64], vec![], vec![108]]);
         assert_eq!(data.frame_counts(), (3, 1, 2));
-        // Train sounds 60..=108 (keys 39..=87); valid's 21 is not looked at.
-        assert_eq!(data.training_key_range(0), Some([39, 87]));
-        assert_eq!(data.training_key_range(2), Some([37, 87]));
         let t = piece_tensor(&data.train[0], Device::Cpu);
         assert_eq!(t.size(), vec![3, 88]);
         assert_eq!(t.sum(Kind::Float).double_value(&[]), 3.0);

@@ -29,7 +29,7 @@ pub struct PolyBenchConfig {
     /// For the pitch model: run its LSTMs over the keys that sound in the `train` split, widened
     /// by this many keys each side ([`PitchLstmConfig::key_range`]; the other keys get a learned
     /// probability each). `None` runs them over all 88 keys (or the config's own range).
-    pub key_margin: Option<i64>,
+    pub key_margin: Option<usize>,
     /// Score the `test` split at the end (off while settings are chosen on `valid`).
     pub score_test: bool,
     /// Optimizer settings (the learning rate is the starting one).
@@ -187,20 +187,23 @@ pub fn run_benchmark(
     device: Device,
 ) -> Result<PolyBenchResult> {
     ensure!(config.batch_size > 0, "batch_size must be positive");
+    let train = split_batches(&data.train, config.window_frames, config.batch_size)
+        .with_context(|| format!("{} train split", data.name))?;
     let mut config = config.clone();
     if let (Some(pitch), Some(margin)) = (&mut config.pitch_model, config.key_margin) {
-        pitch.key_range = data.training_key_range(margin);
+        pitch.key_range = train.key_range(margin);
     }
     let config = &config;
     let (architecture, model_config) = config.model_spec()?;
     let model = crate::train::seeded(config.seed, || build(architecture, &model_config, device))?;
     ensure!(
-        model.sizes() == (Sizes::Frames { pitches: NUM_PITCHES }),
+        model.sizes()
+            == (Sizes::Frames {
+                pitches: NUM_PITCHES
+            }),
         "the benchmark needs a piano-roll model of {NUM_PITCHES} pitches, not one of {}",
         model.sizes()
     );
-    let train = split_batches(&data.train, config.window_frames, config.batch_size)
-        .with_context(|| format!("{} train split", data.name))?;
     let valid =
         split_batches(&data.valid, 0, 32).with_context(|| format!("{} valid split", data.name))?;
     let mut trainer = Trainer::from_boxed(model, config.train_config());
@@ -375,7 +378,10 @@ mod tests {
         let (bern, markov) = baseline_nlls(&data.train, &data.test);
         assert_eq!(result.architecture, "pitch_lstm");
         // Pitches 48..=72 are keys 27..=51.
-        assert_eq!(result.model_config["key_range"], serde_json::json!([25, 53]));
+        assert_eq!(
+            result.model_config["key_range"],
+            serde_json::json!([25, 53])
+        );
         assert!(result.model.starts_with("PitchLstm"), "{}", result.model);
         assert!(
             result.test_nll < markov.min(bern),

@@ -229,7 +229,9 @@ impl RunConfig {
         self.model
             .get("architecture")
             .and_then(Value::as_str)
-            .context("model.architecture is missing (lstm_lm, window_lstm, frame_lstm or pitch_lstm)")
+            .context(
+                "model.architecture is missing (lstm_lm, window_lstm, frame_lstm or pitch_lstm)",
+            )
     }
 
     /// The window of a window model.

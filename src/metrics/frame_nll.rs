@@ -53,7 +53,11 @@ pub fn roll_nll(model: &dyn Model, data: &RollBatches) -> f64 {
             let (s, c) = match model.frame_logits(&batch) {
                 Some(logits) => frame_nll_sum(&logits, &batch.targets, Some(&mask)),
                 None => (
-                    model.loss(&batch, false).to_kind(Kind::Double).double_value(&[]) * batch.count,
+                    model
+                        .loss(&batch, false)
+                        .to_kind(Kind::Double)
+                        .double_value(&[])
+                        * batch.count,
                     batch.count,
                 ),
             };

@@ -26,8 +26,8 @@
 //! pitch-axis LSTM), `head.weight`, `head.bias`.
 
 use super::{
-    losses::frame_bce, state_as, to_f64s, FrameStepper, LstmStack, LstmState, Model,
-    Sizes, StepState, Stepper,
+    losses::frame_bce, state_as, to_f64s, FrameStepper, LstmStack, LstmState, Model, Sizes,
+    StepState, Stepper,
 };
 use crate::data::{padding_mask, Batch};
 use anyhow::{ensure, Result};
@@ -304,7 +304,11 @@ impl PitchLstm {
             .constant_pad_nd([w, w])
             .unfold(2, 2 * w + 1, 1)
             .narrow(2, 0, p)];
-        parts.push(self.pitch_classes.view([1, 1, p, 12]).expand([b, t, p, 12], false));
+        parts.push(
+            self.pitch_classes
+                .view([1, 1, p, 12])
+                .expand([b, t, p, 12], false),
+        );
         if c.pitch_class_context {
             let counts = frames.matmul(&self.pitch_classes);
             parts.push(
@@ -315,14 +319,20 @@ impl PitchLstm {
         }
         if c.beat_bits > 0 {
             let bits: Vec<f32> = (first_step..first_step + t)
-                .flat_map(|step| (0..c.beat_bits).map(move |k| ((step >> k) & 1) as f32 * 2.0 - 1.0))
+                .flat_map(|step| {
+                    (0..c.beat_bits).map(move |k| ((step >> k) & 1) as f32 * 2.0 - 1.0)
+                })
                 .collect();
             let bits = Tensor::from_slice(&bits)
                 .view([1, t, 1, c.beat_bits])
                 .to(frames.device());
             parts.push(bits.expand([b, t, p, c.beat_bits], false));
         }
-        parts.push(self.positions.view([1, 1, p, 1]).expand([b, t, p, 1], false));
+        parts.push(
+            self.positions
+                .view([1, 1, p, 1])
+                .expand([b, t, p, 1], false),
+        );
         Tensor::cat(&parts, 3)
     }
 

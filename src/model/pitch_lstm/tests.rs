@@ -55,9 +55,8 @@ fn inputs_are_relative_to_each_key() -> Result<()> {
     let mut cells = vec![0f32; 28];
     cells[3] = 1.0;
     let x = model.time_inputs(&frames(&cells, 2, 14), 5);
-    let row = |t: i64, n: i64| -> Vec<f32> {
-        Vec::try_from(x.get(0).get(t).get(n)).unwrap_or_default()
-    };
+    let row =
+        |t: i64, n: i64| -> Vec<f32> { Vec::try_from(x.get(0).get(t).get(n)).unwrap_or_default() };
     // Key 4 sees key 3 one place below its centre (window 2: slots n-2..n+2).
     assert_eq!(&row(0, 4)[..5], &[0., 1., 0., 0., 0.]);
     assert_eq!(&row(0, 1)[..5], &[0., 0., 0., 0., 1.]);
@@ -166,7 +165,10 @@ fn all_frames_add_up_to_one(model: &PitchLstm, p: i64) -> Result<()> {
     );
     // Not a uniform distribution: the weights matter.
     let first = (-nll.double_value(&[0, 1])).exp();
-    assert!((first - 1.0 / n as f64).abs() > 1e-3, "p(silence) = {first}");
+    assert!(
+        (first - 1.0 / n as f64).abs() > 1e-3,
+        "p(silence) = {first}"
+    );
     Ok(())
 }
 
@@ -260,7 +262,9 @@ fn padding_does_not_change_the_loss_and_the_weight_only_trains() -> Result<()> {
 
 /// An arpeggio (root, third, fifth, repeated) starting on `root` among 24 keys.
 fn arpeggio(root: u8, len: usize) -> Vec<Vec<u8>> {
-    (0..len).map(|t| vec![60 + root + [0, 4, 7][t % 3]]).collect()
+    (0..len)
+        .map(|t| vec![60 + root + [0, 4, 7][t % 3]])
+        .collect()
 }
 
 /// The NLL per frame on `train` and on `test` of a model trained on `train` for `epochs`.
@@ -348,8 +352,11 @@ fn rejects_bad_configs() {
         let err = PitchLstm::new(config.clone(), Device::Cpu).expect_err("a bad config");
         assert!(!format!("{err:#}").is_empty(), "{config:?}");
     }
-    let err = crate::model::build("pitch_lstm", &serde_json::json!({"num_pitches": 3}), Device::Cpu)
-        .expect_err("missing fields");
+    let err = crate::model::build(
+        "pitch_lstm",
+        &serde_json::json!({"num_pitches": 3}),
+        Device::Cpu,
+    )
+    .expect_err("missing fields");
     assert!(format!("{err:#}").contains("window"), "{err:#}");
 }
-
