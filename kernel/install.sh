@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the `tunesmith` Jupyter kernel spec (evcxr_jupyter with libtorch on its path) into
-# .tools/jupyter/kernels/tunesmith, which scripts/env.sh puts on JUPYTER_PATH.
+# Installs the `tunesmith` Jupyter kernel spec (evcxr_jupyter with libtorch on its path, started by
+# kernel/evcxr-kernel.sh in a work folder kept between kernels) into .tools/jupyter/kernels/tunesmith,
+# which scripts/env.sh puts on JUPYTER_PATH.
 # To make it visible to your own Jupyter as well:  jupyter kernelspec install --user .tools/jupyter/kernels/tunesmith
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"

@@ -84,7 +84,9 @@ curve.save(&out_dir.join("loss.svg"))?;
 curve"""),
 md("""## 6 · New tunes
 Sampling runs the LSTM one step per new character, carrying its state, and stops at the blank line
-that ends a tune. Temperature below 1 makes the model more conservative."""),
+that ends a tune. Temperature below 1 makes the model more conservative. Each tune shows as sheet
+music (engraved by Verovio from the ABC the model wrote) above its text, so you can read what it
+composed; then the first playable one as a `Score`, with its piano roll and a player."""),
 code("""let encoding = Encoding::from(vocab.clone());
 let sampling = SampleConfig { temperature: 0.8, seed: 7, max_steps: 1200, ..SampleConfig::default() };
 let pieces = generate_many(trainer.model(), &encoding, 8, &Primer::none(), &sampling)?;
@@ -92,6 +94,7 @@ let paths = write_pieces(&out_dir, "generated", &pieces)?;
 println!("wrote {} tunes to {}", paths.len(), out_dir.display());
 let tunes: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
 TuneList(tunes.clone())"""),
+code("""tunes.iter().filter_map(|t| abc_to_score(t).ok()).find(|s| s.note_count() > 0).context("no playable tune")?"""),
 md("""## 7 · How did it do?"""),
 code("""let last = trainer.history.last_valid_loss().unwrap_or(f64::NAN);
 let share = well_formed_share(&tunes);

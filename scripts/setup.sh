@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything tunesmith needs, reusing what is already there:
-#   .venv/            Python with torch==2.13.0, music21, nbclient/nbconvert, pretty_midi
+#   .venv/            Python with torch==2.13.0, music21, nbclient/nbconvert, pretty_midi, jupyterlab,
+#                     verovio (sheet music), selenium (the browser test)
 #   .tools/evcxr/     evcxr_jupyter (cargo install --locked), copied from a cache outside the repo when present
 #   .tools/jupyter/   the `tunesmith` kernel spec from kernel/
 set -euo pipefail
@@ -10,8 +11,9 @@ start=$(date +%s)
 
 venv_ok() {
   [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - <<'PY' 2>/dev/null
-import torch, music21, nbclient, nbconvert, pretty_midi
+import torch, music21, nbclient, nbconvert, pretty_midi, jupyterlab, verovio, selenium
 assert torch.__version__.split("+")[0] == "2.13.0", torch.__version__
+assert jupyterlab.__version__ == "4.6.6", jupyterlab.__version__
 PY
 }
 if venv_ok; then

@@ -4,7 +4,8 @@
 //! corpus files → [`abc::Tune`] / [`midi`] → [`score::Score`] → encodings ([`encode`]) → batches
 //! ([`data`]) → a model ([`model`]) trained by the one [`train::Trainer`] → checkpoints
 //! ([`checkpoint`]) → samples ([`generate`]) → files, plots and audio ([`render`]) → displays
-//! ([`notebook`]). [`metrics`], [`bench`] and [`headless`] sit on top.
+//! ([`notebook`]). [`metrics`], [`bench`] and [`headless`] sit on top; [`sweep`] sits beside
+//! [`headless`] (many headless runs on a Slurm cluster), and the notebook shows its status.
 //!
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
@@ -25,6 +26,7 @@ pub mod notebook;
 pub mod render;
 pub mod report;
 pub mod score;
+pub mod sweep;
 pub mod train;
 
 /// What a notebook imports with `use tunesmith::prelude::*;`.
@@ -57,13 +59,15 @@ pub mod prelude {
         FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
         WindowConfig, WindowLstm,
     };
+    pub use crate::notebook::sweep::sweep_curves;
     pub use crate::notebook::{Html, NotebookRun, PlotEvery, Svg, TokenView, TuneList};
     pub use crate::render::{
-        heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, piano_roll_svg, render_score,
-        Audio, RenderOptions,
+        heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, loss_curves_svg,
+        piano_roll_svg, render_score, Audio, RenderOptions,
     };
     pub use crate::report::LoadReport;
     pub use crate::score::{Note, Score, Track};
+    pub use crate::sweep::{run_task, write_sweep, RunState, SweepSpec, SweepStatus};
     pub use crate::train::{
         evaluate, evaluate_batches, seeded, AdamConfig, Callback, Control, DataInfo, EarlyStopping,
         Evaluation, History, InterruptAt, KeepBest, LrOnPlateau, StopAtStep, StopReason,

@@ -20,6 +20,20 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
             .any(|h| h.contains("files,") && h.contains("read")),
         "corpus report missing"
     );
+    let sheets = html
+        .iter()
+        .map(|h| h.matches("<div class=\"tunesmith-sheet\"><svg").count())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        sheets >= 4,
+        "the generated tunes should show as sheet music: {sheets} engraved"
+    );
+    assert!(
+        html.iter()
+            .any(|h| h.contains("<b>Score</b>") && h.contains("<audio")),
+        "the first playable generated tune as a score with a player"
+    );
     let svgs = run.displays("image/svg+xml");
     assert!(
         svgs.iter()

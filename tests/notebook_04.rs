@@ -1,6 +1,7 @@
 //! Executes notebook 04 through the real evcxr kernel and checks what it promises: training is
 //! interrupted by SIGINT and saves, a fresh trainer resumes from the checkpoint, the loss curve is
-//! drawn and saved, and the resumed run matches an uninterrupted one bit for bit.
+//! drawn and saved, and the resumed run matches an uninterrupted one bit for bit; a sweep for a
+//! Slurm cluster is written, two of its runs are trained here, and its status shows them.
 
 mod common;
 
@@ -16,6 +17,14 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
         "checkpoint: resumed from",
         "fit returned Some(Completed) after 6 epochs",
         "identical weights: true; identical loss history: true",
+        "4 runs in",
+        "#SBATCH --array=0-3",
+        "#SBATCH --requeue",
+        "#SBATCH --gres=gpu:1",
+        "#SBATCH --account=my-lab",
+        "lr-000: Completed after 3 epochs",
+        "lr-003: Completed after 3 epochs",
+        "sweep lr: 4 runs, 2 finished, 0 running, 2 pending, 0 failed",
     ] {
         assert!(out.contains(promised), "missing {promised:?} in:\n{out}");
     }
@@ -30,6 +39,8 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
     let summary = run.read_json("summary.json");
     assert_eq!(summary["identical_weights"], true, "{summary}");
     assert_eq!(summary["epochs"], 6, "{summary}");
+    assert_eq!(summary["sweep_runs"], 4, "{summary}");
+    assert_eq!(summary["sweep_finished"], 2, "{summary}");
     let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
     assert!(
         resumed_from.contains("step-"),
@@ -57,5 +68,12 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
         html.iter()
             .any(|h| h.contains("epochs done") && h.contains("weights.safetensors")),
         "the checkpoint's metadata display is missing"
+    );
+    assert!(
+        html.iter().any(|h| h.contains("sweep lr: 4 runs")
+            && h.contains("train.adam.lr=0.003")
+            && h.matches("finished").count() >= 2
+            && h.contains("<svg")),
+        "the sweep's status table with its loss curves is missing"
     );
 }

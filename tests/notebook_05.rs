@@ -11,7 +11,7 @@ fn notebook_05_renders_plays_and_writes_wav_files() {
     let html = run.displays("text/html");
     let players = html
         .iter()
-        .filter(|h| h.contains("<audio") && h.contains("data:audio/wav;base64,UklGR"))
+        .filter(|h| h.contains("<audio") && h.contains("data:audio/ogg;base64,T2dnUw"))
         .count();
     assert!(players >= 4, "expected players for the corpus tune (two synths), the MIDI file and a generated tune, found {players}");
     assert!(

@@ -57,8 +57,6 @@ mod meter;
 mod spell;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_round_trip;
 mod voice;
 
 use crate::score::Score;

@@ -4,6 +4,8 @@
 //! tunesmith train --config run.json [--force]     train or continue the run the config describes
 //! tunesmith generate --checkpoint PATH [--out DIR] [--count N] [--temperature T] …
 //! tunesmith list RUN_DIR                          a run's checkpoints, oldest first
+//! tunesmith sweep SWEEP.json [--out DIR] [--submit]  run configs and a Slurm job-array script
+//! tunesmith sweep status DIR [--json]             every run of a sweep: state, epoch, best loss
 //! ```
 //!
 //! `train` checkpoints as the config says; run it again (after a crash, a kill, Ctrl-C) and it
@@ -11,12 +13,13 @@
 //! Every error is one line on standard error, and the exit status is 1 (2 for a bad command line).
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tunesmith::checkpoint::store;
 use tunesmith::generate::{open_for_generation, Length, Primer, SampleConfig};
 use tunesmith::headless::{run_training, RunConfig};
+use tunesmith::sweep::{SweepSpec, SweepStatus};
 use tunesmith::train::StopReason;
 
 /// Music deep learning, headless: train any tunesmith model from a JSON config, generate from
@@ -83,6 +86,76 @@ enum Command {
         /// The run folder.
         run_dir: PathBuf,
     },
+    /// Many runs on a Slurm cluster: from a sweep file (a base config, a grid or list of
+    /// settings, seeds, Slurm resources) write one run config per point and a job-array batch
+    /// script; `sweep status DIR` shows where every run stands.
+    Sweep(SweepArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
+    /// The sweep file (JSON): base, grid, list, seeds, slurm, dir, checkpoint_dir, name.
+    #[arg(value_name = "SWEEP_FILE", required = true)]
+    file: Option<PathBuf>,
+    /// The sweep folder, on storage the compute nodes share (default: the sweep file's `dir`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Also submit the job array with sbatch.
+    #[arg(long)]
+    submit: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum SweepAction {
+    /// Every run of a sweep (pending, running, finished, failed; epoch, best validation loss),
+    /// read from its folder and the runs' checkpoint folders.
+    Status {
+        /// The sweep folder (it holds manifest.json).
+        dir: PathBuf,
+        /// Print the status as JSON (with each run's loss history).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn sweep(args: SweepArgs) -> Result<()> {
+    match (args.action, args.file) {
+        (Some(SweepAction::Status { dir, json }), _) => {
+            let status = SweepStatus::read(&dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", status.table());
+            }
+            Ok(())
+        }
+        (None, Some(file)) => {
+            let spec = SweepSpec::load(&file)?;
+            let written = tunesmith::sweep::write_sweep(&spec, args.out.as_deref())
+                .with_context(|| format!("sweep file {}", file.display()))?;
+            let m = &written.manifest;
+            println!(
+                "sweep {}: {} runs; configs in {}, checkpoints into {}",
+                m.name,
+                m.runs.len(),
+                written.dir.join(tunesmith::sweep::CONFIGS_DIR).display(),
+                m.checkpoint_dir_in(&written.dir).display()
+            );
+            println!("batch script {}", written.script.display());
+            if args.submit {
+                let job = tunesmith::sweep::submit(&written)?;
+                println!("submitted job array {job} ({} tasks)", m.runs.len());
+            } else {
+                println!("submit with: sbatch {}", written.script.display());
+            }
+            println!("status: tunesmith sweep status {}", written.dir.display());
+            Ok(())
+        }
+        (None, None) => anyhow::bail!("give a sweep file, or `sweep status DIR`"),
+    }
 }
 
 fn train(config: PathBuf, force: bool) -> Result<()> {
@@ -208,6 +281,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::List { run_dir } => list(run_dir),
+        Command::Sweep(args) => sweep(args),
     }
 }
 
@@ -221,7 +295,14 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("bad command line");
+            // The first line, with the next one when it ends in a colon (a list of what is missing).
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut first = lines.next().unwrap_or("bad command line").to_string();
+            if first.ends_with(':') {
+                if let Some(next) = lines.next() {
+                    first = format!("{first} {next}");
+                }
+            }
             eprintln!("{first} (see tunesmith --help)");
             return ExitCode::from(2);
         }

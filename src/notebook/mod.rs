@@ -6,12 +6,14 @@
 //! - [`training`]: models, loss histories, a live loss plot while training ([`PlotEvery`]),
 //!   generated pieces.
 //! - [`checkpoints`]: what a checkpoint holds and a run's checkpoints.
+//! - [`sweep`]: a Slurm sweep's status table and its runs' loss curves.
 //! - [`run`]: the output folder, settings from the environment and the summary file of a
 //!   tutorial ([`NotebookRun`]).
 
 pub mod checkpoints;
 pub mod music;
 pub mod run;
+pub mod sweep;
 pub mod training;
 
 pub use crate::render::{Html, Svg, ToHtml};
@@ -28,6 +30,7 @@ use crate::model::{FrameLstm, LstmLm, PitchLstm, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
 use crate::score::Score;
+use crate::sweep::SweepStatus;
 use crate::train::{History, Trainer};
 
 /// The text evcxr reads from standard output to show `content` (of MIME type `mime`) inline.
@@ -82,6 +85,7 @@ display_as_html!(
     Meta,
     Checkpoint,
     RunCheckpoints,
+    SweepStatus,
 );
 
 impl Svg {

@@ -16,8 +16,9 @@ impl ToHtml for Tune {
             .iter()
             .map(|(l, v)| vec![format!("{l}:"), esc(v).to_string()]);
         format!(
-            "<div><b>{}</b>{}{}</div>",
+            "<div><b>{}</b>{}{}{}</div>",
             esc(&self.label()),
+            crate::render::sheet_music_html(&self.to_abc()),
             table(&["field", "value"], rows),
             pre(&self.body.join("\n"))
         )
@@ -27,9 +28,10 @@ impl ToHtml for Tune {
 impl ToHtml for CleanTune {
     fn to_html(&self) -> String {
         format!(
-            "<div><b>{}</b> <i>{}</i>{}</div>",
+            "<div><b>{}</b> <i>{}</i>{}{}</div>",
             esc(&self.title),
             esc(&self.label),
+            crate::render::sheet_music_html(&self.text),
             pre(&self.text)
         )
     }
@@ -48,9 +50,10 @@ impl ToHtml for TuneList {
             .map(|(i, t)| {
                 let ok = crate::metrics::abc_shape(t).is_well_formed();
                 format!(
-                    "<div style=\"display:inline-block;vertical-align:top;margin:4px\"><b>#{}</b> {}{}</div>",
+                    "<div style=\"display:inline-block;vertical-align:top;margin:4px\"><b>#{}</b> {}{}{}</div>",
                     i + 1,
                     if ok { "well formed" } else { "malformed" },
+                    crate::render::sheet_music_html(t),
                     pre(t)
                 )
             })
@@ -205,7 +208,8 @@ impl ToHtml for Score {
             format!("<p>longer than {PLAYER_SECONDS} s: render it with <code>listen(&amp;score)</code></p>")
         };
         format!(
-            "<div>{summary}{}{roll}{player}</div>",
+            "<div>{summary}{}{}{roll}{player}</div>",
+            crate::render::engrave::score_sheet_music_html(self),
             table(
                 &["track", "name", "program", "channel", "notes", "range"],
                 rows

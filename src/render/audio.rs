@@ -4,7 +4,6 @@ use std::io::Cursor;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
 
 /// A block of PCM audio.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,18 +103,10 @@ impl Audio {
             .with_context(|| format!("writing WAV {}", path.display()))
     }
 
-    /// An HTML `<audio>` element with the WAV embedded as a base64 data URL.
+    /// An HTML `<audio>` element with the audio embedded as a compressed (Ogg Vorbis) data URL,
+    /// light enough for notebooks; see [`Audio::preview_html`].
     pub fn to_html(&self) -> String {
-        match self.to_wav_bytes() {
-            Ok(bytes) => {
-                let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-                format!(r#"<audio controls="controls" src="data:audio/wav;base64,{b64}"></audio>"#)
-            }
-            Err(e) => format!(
-                "<pre>cannot encode audio: {}</pre>",
-                escape_html(&format!("{e:#}"))
-            ),
-        }
+        self.preview_html()
     }
 }
 

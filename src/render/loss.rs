@@ -94,6 +94,77 @@ pub fn loss_curve_svg(history: &History, reference: Option<(f64, &str)>) -> Resu
     Ok(Svg(svg))
 }
 
+/// The validation loss per epoch of many runs on one plot (a sweep's runs), one coloured line
+/// each, labelled with the run's name. Runs without a validated epoch are left out of the plot
+/// but not of the legend's count.
+pub fn loss_curves_svg(curves: &[(String, &History)]) -> Result<Svg> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
+        let points = |h: &History| -> Vec<(f64, f64)> {
+            h.records
+                .iter()
+                .filter(|r| r.valid_loss.is_finite())
+                .map(|r| (r.epoch as f64, r.valid_loss))
+                .collect()
+        };
+        let all: Vec<(f64, f64)> = curves.iter().flat_map(|(_, h)| points(h)).collect();
+        let epochs = all.iter().map(|p| p.0).fold(1.0f64, f64::max);
+        let top = all.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1e-3) * 1.05;
+        let bottom = all.iter().map(|p| p.1).fold(top, f64::min) * 0.9;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Validation loss per epoch, every run (nats per token)",
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0.5f64..epochs + 0.5, bottom..top)
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("validation loss")
+            .x_label_formatter(&|x| {
+                if x.fract() == 0.0 {
+                    format!("{x:.0}")
+                } else {
+                    String::new()
+                }
+            })
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        for (i, (name, history)) in curves.iter().enumerate() {
+            let line = points(history);
+            if line.is_empty() {
+                continue;
+            }
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+                .map_err(|e| anyhow!("plot: {e}"))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| anyhow!("plot: {e}"))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| anyhow!("plot: {e}"))?;
+        root.present().map_err(|e| anyhow!("plot: {e}"))?;
+    }
+    Ok(Svg(svg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +191,43 @@ mod tests {
             assert!(svg.contains(label), "missing {label}");
         }
         assert!(svg.matches("<circle").count() >= 4);
+        Ok(())
+    }
+
+    #[test]
+    fn many_runs_share_one_plot() -> Result<()> {
+        let record = |epoch, valid_loss| EpochRecord {
+            epoch,
+            train_loss: 3.0,
+            valid_loss,
+            seconds: 1.0,
+            tokens_per_second: 1.0,
+            fraction: 1.0,
+            lr: 1e-3,
+            valid_accuracy: None,
+        };
+        let a = History {
+            records: vec![record(1, 3.0), record(2, 2.5), record(3, 2.2)],
+        };
+        let b = History {
+            records: vec![record(1, 2.9)],
+        };
+        let empty = History::default();
+        let curves = vec![
+            ("sweep-000".to_string(), &a),
+            ("sweep-001".to_string(), &b),
+            ("sweep-002".to_string(), &empty),
+        ];
+        let svg = loss_curves_svg(&curves)?.0;
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("sweep-000") && svg.contains("sweep-001"));
+        assert!(
+            !svg.contains("sweep-002"),
+            "a run without epochs has no line"
+        );
+        assert_eq!(svg.matches("<circle").count(), 4);
+        let none = loss_curves_svg(&[])?.0;
+        assert!(none.contains("<svg"), "an empty sweep still draws axes");
         Ok(())
     }
 }

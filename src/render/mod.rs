@@ -1,14 +1,17 @@
 //! Listening to and looking at music in notebooks: rendering a [`Score`](crate::score::Score)
 //! to audio ([`render_score`]) with a SoundFont or a built-in synth, audio players
-//! ([`Audio::to_html`]), SVG piano rolls and heatmaps ([`piano_roll_svg`], [`heatmap_svg`]), loss
-//! curves, and the HTML fragments every display is made of ([`html`]). The notebook layer shows
-//! them inline.
+//! ([`Audio::to_html`], compressed for notebooks by [`preview`]), SVG piano rolls and heatmaps
+//! ([`piano_roll_svg`], [`heatmap_svg`]), loss curves, sheet music engraved by Verovio
+//! ([`engrave_abc`], [`sheet_music_html`]), and the HTML fragments every display is made of
+//! ([`html`]). The notebook layer shows them inline.
 
 pub mod audio;
+pub mod engrave;
 pub mod html;
 pub mod listen;
 pub mod loss;
 pub mod plot;
+pub mod preview;
 pub mod roll;
 pub mod synth;
 
@@ -16,9 +19,10 @@ pub mod synth;
 mod tests;
 
 pub use audio::Audio;
+pub use engrave::{engrave_abc, engrave_score, sheet_music_html};
 pub use html::{classed_table, pre, table, Html, Svg, ToHtml};
 pub use listen::{listen, listen_abc, listen_midi};
-pub use loss::loss_curve_svg;
+pub use loss::{loss_curve_svg, loss_curves_svg};
 pub use plot::{bar_ticks, heatmap_svg, piano_roll_svg, pitch_name};
 pub use synth::{
     find_soundfont, pitch_to_hz, render_score, render_score_builtin, render_score_soundfont,

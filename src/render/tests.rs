@@ -319,7 +319,7 @@ fn wav_bytes_html_and_atomic_write() {
     assert!(el.has_attribute("controls"));
     let src = el.attribute("src").unwrap();
     assert!(
-        src.starts_with("data:audio/wav;base64,UklGR"),
+        src.starts_with("data:audio/ogg;base64,T2dnUw"),
         "{}",
         &src[..40]
     );

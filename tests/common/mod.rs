@@ -76,6 +76,9 @@ fn text_of(v: &Value) -> String {
     }
 }
 
+/// The most an executed tutorial may weigh, with all its outputs.
+pub const MAX_EXECUTED_BYTES: u64 = 10_000_000;
+
 /// Executes `notebooks/<name>.ipynb` through `scripts/run_notebook.sh` into a temporary folder.
 /// Fails (never skips) when the setup is missing.
 pub fn execute_notebook(name: &str) -> ExecutedNotebook {
@@ -103,6 +106,13 @@ pub fn execute_notebook(name: &str) -> ExecutedNotebook {
         .expect("run scripts/run_notebook.sh");
     let executed = out.join(format!("{name}.ipynb"));
     let json: Value = read_executed(&executed);
+    // Light notebooks (issue 12): compressed players and engraved sheet music keep every executed
+    // tutorial under 10 MB.
+    let size = std::fs::metadata(&executed).map_or(0, |m| m.len());
+    assert!(
+        size < MAX_EXECUTED_BYTES,
+        "the executed notebook {name} is {size} bytes, over {MAX_EXECUTED_BYTES}"
+    );
     let run = ExecutedNotebook {
         json,
         files: out.join(name),
