@@ -12,6 +12,7 @@ use super::bl2012::{Piece, PolyDataset, NUM_PITCHES};
 use crate::data::RollBatches;
 use crate::metrics::frame_nll::roll_nll;
 use crate::model::{build, frame_lstm, pitch_lstm, FrameLstmConfig, PitchLstmConfig, Sizes};
+use crate::train::clock::process_cpu_seconds;
 use crate::train::{AdamConfig, LrOnPlateau, TrainConfig, Trainer};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,9 @@ pub struct PolyBenchConfig {
     pub max_epochs: usize,
     /// Stop (after the epoch in progress is validated) once this many seconds have passed.
     pub max_seconds: Option<f64>,
+    /// Count `max_seconds` in CPU seconds of the process (validation included) rather than on
+    /// the wall clock, so that other processes' load does not move the stopping point.
+    pub cpu_budget: bool,
     /// Epochs without a better validation NLL before the learning rate is cut (0: never cut).
     pub lr_patience: usize,
     /// What the learning rate is multiplied by at a cut.
@@ -75,6 +79,7 @@ impl Default for PolyBenchConfig {
             clip_norm: 5.0,
             max_epochs: 200,
             max_seconds: None,
+            cpu_budget: true,
             lr_patience: 0,
             lr_factor: 0.1,
             max_lr_cuts: 2,
@@ -120,8 +125,11 @@ pub struct PolyBenchResult {
     pub best_epoch: usize,
     /// Epochs trained.
     pub epochs: usize,
-    /// Seconds of training and validation (the test pass not included).
+    /// Seconds of training and validation (the test pass not included), on the wall clock.
     pub seconds: f64,
+    /// CPU seconds of the process over the same span (all its threads; what a CPU budget counts).
+    #[serde(default)]
+    pub cpu_seconds: f64,
     /// Model parameters.
     pub parameters: i64,
     /// The model's description.
@@ -166,6 +174,7 @@ impl PolyBenchConfig {
             clip_norm: self.clip_norm,
             seed: self.seed,
             max_seconds: self.max_seconds,
+            cpu_budget: self.cpu_budget,
             valid_limit: usize::MAX,
             lr_plateau: (self.lr_patience > 0).then_some(LrOnPlateau {
                 patience: self.lr_patience,
@@ -208,8 +217,10 @@ pub fn run_benchmark(
         split_batches(&data.valid, 0, 32).with_context(|| format!("{} valid split", data.name))?;
     let mut trainer = Trainer::from_boxed(model, config.train_config());
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds().unwrap_or(f64::NAN);
     trainer.fit(&train, &valid)?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds().unwrap_or(f64::NAN) - cpu_started;
     // A final stop has put the best weights back already; a pause (an interrupt) has not.
     if !trainer.last_stop.is_some_and(|r| r.is_final()) {
         trainer.restore_best()?;
@@ -252,6 +263,7 @@ pub fn run_benchmark(
         best_epoch,
         epochs: history.len(),
         seconds,
+        cpu_seconds,
         parameters: model.parameter_count(),
         model: model.summary(),
         model_config: model.config_json(),
