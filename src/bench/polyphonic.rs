@@ -382,7 +382,7 @@ mod tests {
             },
             key_margin: Some(2),
             batch_size: 4,
-            max_epochs: 15,
+            max_epochs: 40,
             verbose: false,
             ..PolyBenchConfig::default()
         };

@@ -15,7 +15,7 @@
 //! The frame's probability is the product of these Bernoulli conditionals (each key given the
 //! past and the keys below it), so it is exactly normalised and its negative log is the binary
 //! cross-entropy of the conditional logits, in the unit of the polyphonic benchmark
-//! ([`crate::metrics::frame_nll`]). Training reads the true frame (teacher forcing); sampling
+//! (`metrics::frame_nll`). Training reads the true frame (teacher forcing); sampling
 //! draws the keys one after another ([`FrameStepper`]).
 //!
 //! Both axes are batched: the time axis runs every key of every piece of a batch as one LSTM call
