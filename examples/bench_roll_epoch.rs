@@ -1,9 +1,11 @@
 //! Epoch time of the piano-roll models on a polyphonic data set: the frame LSTM of
 //! `bench_polyphonic --preset best` against the pitch-invariant biaxial LSTM of `--preset
 //! balstm`, each trained through the common trainer's step on the data set's training batches.
-//! The two alternate for `--rounds` rounds (so a change of load on a shared machine hits both);
-//! each round times `--batches` batches of an epoch's plan (0: the whole epoch) and the table
-//! gives seconds per epoch (extrapolated from the batches timed) and training frames per second.
+//! The two alternate for `--rounds` rounds; each round times `--batches` batches of an epoch's
+//! plan (0: the whole epoch) and the table gives CPU seconds per epoch (extrapolated from the
+//! batches timed) and training frames per CPU second. The times are CPU seconds of the process
+//! (one intra-op thread by default), so other processes' load on a shared machine changes them
+//! little.
 //! A second table splits the pitch model's step: the time axis, the pitch axis, and the backward
 //! pass with the optimizer update.
 //!
@@ -11,16 +13,22 @@
 //!         [--rounds 2] [--batches 0] [--threads 1] [--pitch '{"time_hidden": 96}'] [--window 64]
 //!         [--batch 8]
 //!
-//! `--pitch` overrides fields of the pitch model's config (JSON); `--window` and `--batch` its
-//! batching (the frame model keeps its preset's).
+//! The pitch model is that of `--preset balstm` on JSB (time axis 1×96, pitch axis 1×48, dropout
+//! 0.3, the keys that sound in `train` ±2); `--pitch` overrides fields of its config (JSON);
+//! `--window` and `--batch` its batching (the frame model keeps its preset's).
 
 use anyhow::{Context, Result};
-use std::time::Instant;
 use tch::Device;
 use tunesmith::bench::{split_batches, PolyDataset};
 use tunesmith::data::Batches;
 use tunesmith::model::{FrameLstm, FrameLstmConfig, Model, PitchLstm, PitchLstmConfig};
+use tunesmith::train::clock::process_cpu_seconds;
 use tunesmith::train::{seeded, AdamConfig, TrainConfig, Trainer};
+
+/// CPU seconds of this process so far (0 where the system cannot tell).
+fn cpu() -> f64 {
+    process_cpu_seconds().unwrap_or(0.0)
+}
 
 struct Side {
     name: &'static str,
@@ -42,9 +50,9 @@ fn time_epoch(side: &mut Side, epoch: usize, batches: usize) -> Result<(f64, f64
     let (mut seconds, mut frames) = (0.0, 0.0);
     for keys in &plan[..n] {
         let batch = side.data.batch(keys, Device::Cpu);
-        let start = Instant::now();
+        let start = cpu();
         side.trainer.train_step(&batch)?;
-        seconds += start.elapsed().as_secs_f64();
+        seconds += cpu() - start;
         frames += batch.count;
     }
     Ok((seconds * plan.len() as f64 / n as f64, frames / seconds))
@@ -71,7 +79,12 @@ fn main() -> Result<()> {
     tch::set_num_threads(threads);
     let path = path.context("usage: bench_roll_epoch DATA.json [options]")?;
     let data = PolyDataset::load(&path)?;
-    let mut pitch_config = serde_json::to_value(PitchLstmConfig::piano(128, 2, 64, 1, 0.3))?;
+    let pitch_train = split_batches(&data.train, window, batch_size)?;
+    let balstm = PitchLstmConfig {
+        key_range: pitch_train.key_range(2),
+        ..PitchLstmConfig::piano(96, 1, 48, 1, 0.3)
+    };
+    let mut pitch_config = serde_json::to_value(balstm)?;
     if let (Some(base), Some(extra)) = (pitch_config.as_object_mut(), overrides.as_object()) {
         base.extend(extra.clone());
     }
@@ -104,9 +117,9 @@ fn main() -> Result<()> {
             rounds: Vec::new(),
         },
         Side {
-            name: "PitchLstm",
-            trainer: Trainer::new(pitch, train(2e-3)),
-            data: Box::new(split_batches(&data.train, window, batch_size)?),
+            name: "PitchLstm (--preset balstm, JSB settings: windows of 64, batch 8)",
+            trainer: Trainer::new(pitch, train(3e-3)),
+            data: Box::new(pitch_train),
             best: f64::INFINITY,
             rounds: Vec::new(),
         },
@@ -116,7 +129,7 @@ fn main() -> Result<()> {
         for (i, side) in sides.iter_mut().enumerate() {
             let (seconds, rate) = time_epoch(side, round, batches)?;
             println!(
-                "round {}: {} {seconds:.1} s per epoch, {rate:.0} frames/s",
+                "round {}: {} {seconds:.1} CPU s per epoch, {rate:.0} frames per CPU s",
                 round + 1,
                 side.name
             );
@@ -137,7 +150,9 @@ fn main() -> Result<()> {
             batches.to_string()
         }
     );
-    println!("| model | parameters | s/epoch, rounds | best s/epoch | frames/s (best) |");
+    println!(
+        "| model | parameters | CPU s/epoch, rounds | best CPU s/epoch | frames per CPU s (best) |"
+    );
     println!("|---|---|---|---|---|");
     for (side, rate) in sides.iter().zip(rates) {
         let all: Vec<String> = side.rounds.iter().map(|s| format!("{s:.1}")).collect();
@@ -150,7 +165,7 @@ fn main() -> Result<()> {
         );
     }
     println!(
-        "\nPitchLstm / FrameLstm epoch time (best rounds): {:.1}×",
+        "\nPitchLstm / FrameLstm epoch CPU time (best rounds): {:.1}×",
         sides[1].best / sides[0].best
     );
     split_pitch_step(&sides[1])?;
@@ -164,16 +179,16 @@ fn split_pitch_step(side: &Side) -> Result<()> {
     let (mut time_axis, mut pitch_axis, mut backward) = (0.0, 0.0, 0.0);
     for keys in plan.iter().take(5) {
         let batch = side.data.batch(keys, Device::Cpu);
-        let start = Instant::now();
+        let start = cpu();
         let (time_out, _) = model.time_axis(&batch.inputs, 0, None, true);
-        let t1 = Instant::now();
+        let t1 = cpu();
         let logits = model.pitch_axis(&time_out, &batch.targets.clamp_min(0.0), true);
-        let t2 = Instant::now();
+        let t2 = cpu();
         logits.sum(tch::Kind::Float).backward();
-        let t3 = Instant::now();
-        time_axis += (t1 - start).as_secs_f64();
-        pitch_axis += (t2 - t1).as_secs_f64();
-        backward += (t3 - t2).as_secs_f64();
+        let t3 = cpu();
+        time_axis += t1 - start;
+        pitch_axis += t2 - t1;
+        backward += t3 - t2;
     }
     let total = time_axis + pitch_axis + backward;
     println!("\n| PitchLstm step part (5 batches) | seconds | share |\n|---|---|---|");

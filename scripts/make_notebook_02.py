@@ -190,8 +190,9 @@ drop(pitch_trainer);
 pitch_history"""),
 md("""Generation goes through the same sampler: the reloaded checkpoint is primed with the first sixteen frames of
 the same held-out tune, now in its own key, and draws eight bars, each frame's keys from low to high. The
-piece shows as a piano roll with a player, is written as a `.mid` file, and as ABC notation, which any ABC
-engraver turns into sheet music."""),
+piece shows as sheet music (engraved by Verovio from its ABC when the engraver is installed, `make setup`),
+a piano roll and a player, beside the frame model's piece above; it is written as a `.mid` file, and its
+ABC notation is printed."""),
 code("""let pitch_generator = open_for_generation(&drive.join(pitch_run), device)?;
 let pitch_piece = pitch_generator.generate(&Primer::midi(&primer_path).first(16), &sample)?;
 let pitch_roll = pitch_piece.roll.clone().context("a piano roll")?;

@@ -3,7 +3,7 @@
 //! interrupted training session resumed from the drive in a fresh trainer, music written every few
 //! epochs, a loss curve, a loss that fell, and a `.mid` file generated from the reloaded
 //! checkpoint; then the pitch-invariant model trained on the rolls in their own keys, its loss
-//! falling, and its own generated piece (roll, `.mid`, ABC).
+//! falling, and its own generated piece (sheet music, roll, player, `.mid`, ABC).
 
 mod common;
 
@@ -101,11 +101,23 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
     );
     assert!(number("pitch_epochs") >= 1.0, "{summary}");
     assert!(number("pitch_generated_frames") > 0.0, "{summary}");
+    let pieces: Vec<&String> = html
+        .iter()
+        .filter(|h| h.contains("<b>Generated piece</b>"))
+        .collect();
     assert!(
-        html.iter().any(|h| h.contains("<b>Generated piece</b>")
-            && h.contains("<svg")
-            && h.contains("<audio")),
+        pieces.len() >= 2,
+        "a piece from each model: {} shown",
+        pieces.len()
+    );
+    let pitch_piece = pieces[pieces.len() - 1];
+    assert!(
+        pitch_piece.contains("<svg") && pitch_piece.contains("<audio"),
         "the pitch model's piece should show as a piano roll with a player"
+    );
+    assert!(
+        pitch_piece.contains("<div class=\"tunesmith-sheet\"><svg"),
+        "the pitch model's piece should show as sheet music"
     );
     assert!(
         stdout.contains("pitch_lstm: ") && stdout.contains("X:1"),
