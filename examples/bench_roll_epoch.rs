@@ -191,7 +191,7 @@ fn split_pitch_step(side: &Side) -> Result<()> {
         backward += t3 - t2;
     }
     let total = time_axis + pitch_axis + backward;
-    println!("\n| PitchLstm step part (5 batches) | seconds | share |\n|---|---|---|");
+    println!("\n| PitchLstm step part (5 batches) | CPU seconds | share |\n|---|---|---|");
     for (name, s) in [
         ("time axis forward", time_axis),
         ("pitch axis forward", pitch_axis),
