@@ -5,7 +5,8 @@
 //! keeps its fixtures forever; `tests/checkpoint_fixture.rs` loads every one. (`checkpoint-v1`
 //! was written by tunesmith 0.1's `examples/make_checkpoint_fixture.rs`, commit 52c1340.)
 //!
-//! `cargo run --example make_checkpoint_fixtures`
+//! `cargo run --example make_checkpoint_fixtures [NAME...]` (names such as
+//! `pitch_lstm-piano_roll` write only those fixtures, leaving the others as they are).
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -19,7 +20,8 @@ use tunesmith::encode::{
 };
 use tunesmith::generate::{generate, Length, Primer, SampleConfig};
 use tunesmith::model::{
-    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, WindowConfig, WindowLstm,
+    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
+    WindowConfig, WindowLstm,
 };
 use tunesmith::score::Score;
 use tunesmith::train::{seeded, TrainConfig, Trainer};
@@ -49,9 +51,10 @@ pub fn fixture_sampling(length: Length, temperature: f64) -> SampleConfig {
 }
 
 /// Trains `model` on `train` for `epochs` with the checkpointer writing into `dir/<name>`, then
-/// records the greedy piece from `primer`.
+/// records the piece it generates from `primer` (nothing when `only` names other fixtures).
 #[allow(clippy::too_many_arguments)]
 fn make(
+    only: &[String],
     dir: &Path,
     name: &str,
     model: impl Model,
@@ -61,6 +64,9 @@ fn make(
     primer: (Primer, serde_json::Value),
     sampling: SampleConfig,
 ) -> Result<()> {
+    if !only.is_empty() && !only.iter().any(|n| n == name) {
+        return Ok(());
+    }
     let run = dir.join(name);
     if run.exists() {
         std::fs::remove_dir_all(&run)?;
@@ -94,6 +100,7 @@ fn make(
 
 fn main() -> Result<()> {
     tch::set_num_threads(1);
+    let only: Vec<String> = std::env::args().skip(1).collect();
     let dir = PathBuf::from(format!("tests/fixtures/checkpoint-v{FORMAT_VERSION}"));
     std::fs::create_dir_all(&dir)?;
     let text = TUNES.repeat(20);
@@ -114,6 +121,7 @@ fn main() -> Result<()> {
         )
     })?;
     make(
+        &only,
         &dir,
         "lstm_lm-chars",
         model,
@@ -146,6 +154,7 @@ fn main() -> Result<()> {
     })?;
     let primer = pieces[0][..6].to_vec();
     make(
+        &only,
         &dir,
         "window_lstm-notes",
         model,
@@ -181,6 +190,7 @@ fn main() -> Result<()> {
     })?;
     let primer = stream[..8].to_vec();
     make(
+        &only,
         &dir,
         "lstm_lm-events",
         model,
@@ -217,8 +227,35 @@ fn main() -> Result<()> {
     })?;
     let opening = rolls[0].frames[..4].to_vec();
     make(
+        &only,
         &dir,
         "frame_lstm-piano_roll",
+        model,
+        roll_config.into(),
+        &roll_batches,
+        10,
+        (
+            Primer::roll(PianoRoll::from_frames(opening.clone(), roll_config)),
+            json!({"frames": opening, "config": roll_config}),
+        ),
+        fixture_sampling(Length::Bars(2), 1.0),
+    )?;
+
+    // The pitch-invariant biaxial model on the same rolls, its LSTMs over keys 2..=21.
+    let model = seeded(5, || {
+        PitchLstm::new(
+            PitchLstmConfig {
+                low_pitch: 60,
+                key_range: Some([2, 21]),
+                ..PitchLstmConfig::debug(24)
+            },
+            Device::Cpu,
+        )
+    })?;
+    make(
+        &only,
+        &dir,
+        "pitch_lstm-piano_roll",
         model,
         roll_config.into(),
         &roll_batches,

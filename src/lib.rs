@@ -58,7 +58,8 @@ pub mod prelude {
         write_midi_file, MidiCorpus,
     };
     pub use crate::model::{
-        FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, WindowConfig, WindowLstm,
+        FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
+        WindowConfig, WindowLstm,
     };
     pub use crate::notebook::sweep::sweep_curves;
     pub use crate::notebook::{Html, NotebookRun, PlotEvery, Svg, TokenView, TuneList};

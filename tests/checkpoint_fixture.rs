@@ -112,6 +112,7 @@ fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<
             "frame_lstm-piano_roll",
             "lstm_lm-chars",
             "lstm_lm-events",
+            "pitch_lstm-piano_roll",
             "window_lstm-notes"
         ]
     );

@@ -128,7 +128,7 @@ fn a_saved_model_of_every_kind_loads_with_identical_outputs() -> Result<()> {
         assert_eq!(before.loss.to_bits(), after.loss.to_bits(), "{kind:?}");
         let primer = match kind {
             Kind::Chars => Primer::abc("M:4/4\n"),
-            Kind::Roll => Primer::none(),
+            Kind::Roll | Kind::PitchRoll => Primer::none(),
             _ => Primer::ids(vec![1, 2, 3]),
         };
         let config = SampleConfig {
@@ -155,6 +155,7 @@ fn a_checkpoint_of_another_model_or_encoding_is_refused_naming_both() -> Result<
             "frame_lstm",
         ),
         (Kind::Roll, Kind::Chars, "piano_roll", "chars"),
+        (Kind::Roll, Kind::PitchRoll, "frame_lstm", "pitch_lstm"),
     ];
     for (saved, resumed, theirs, ours) in pairs {
         let first_data = tiny(saved)?;

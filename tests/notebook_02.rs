@@ -2,7 +2,8 @@
 //! promises: piano rolls drawn inline (a corpus tune, the same tune in C, a generated piece), an
 //! interrupted training session resumed from the drive in a fresh trainer, music written every few
 //! epochs, a loss curve, a loss that fell, and a `.mid` file generated from the reloaded
-//! checkpoint.
+//! checkpoint; then the pitch-invariant model trained on the rolls in their own keys, its loss
+//! falling, and its own generated piece (sheet music, roll, player, `.mid`, ABC).
 
 mod common;
 
@@ -87,4 +88,42 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
     let mid = run.files.join("generated_piano_roll.mid");
     let size = std::fs::metadata(&mid).map(|m| m.len()).unwrap_or(0);
     assert!(size > 50, "{} missing or empty", mid.display());
+
+    // The pitch-invariant model, beside the frame model.
+    assert!(
+        html.iter()
+            .any(|h| h.contains("PitchLstm (biaxial)") && h.contains("time.weight_ih_l0")),
+        "the pitch model's display is missing"
+    );
+    assert!(
+        number("pitch_valid_nll_last") < number("pitch_valid_nll_before"),
+        "the pitch model's validation NLL did not fall: {summary}"
+    );
+    assert!(number("pitch_epochs") >= 1.0, "{summary}");
+    assert!(number("pitch_generated_frames") > 0.0, "{summary}");
+    let pieces: Vec<&String> = html
+        .iter()
+        .filter(|h| h.contains("<b>Generated piece</b>"))
+        .collect();
+    assert!(
+        pieces.len() >= 2,
+        "a piece from each model: {} shown",
+        pieces.len()
+    );
+    let pitch_piece = pieces[pieces.len() - 1];
+    assert!(
+        pitch_piece.contains("<svg") && pitch_piece.contains("<audio"),
+        "the pitch model's piece should show as a piano roll with a player"
+    );
+    assert!(
+        pitch_piece.contains("<div class=\"tunesmith-sheet\"><svg"),
+        "the pitch model's piece should show as sheet music"
+    );
+    assert!(
+        stdout.contains("pitch_lstm: ") && stdout.contains("X:1"),
+        "the pitch model's piece and its ABC are missing"
+    );
+    let pitch_mid = tunesmith::midi::read_midi_file(&run.files.join("generated_pitch_lstm.mid"))
+        .unwrap_or_else(|e| panic!("the pitch model's .mid: {e:#}"));
+    assert!(pitch_mid.note_count() > 0, "its primer at least");
 }

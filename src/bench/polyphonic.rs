@@ -1,6 +1,7 @@
-//! The polyphonic piano-roll benchmark: train a [`FrameLstm`] on a dataset's `train` pieces with
-//! the common [`Trainer`], choose the epoch by the `valid` NLL, report the `test` NLL per frame in
-//! the published unit ([`crate::metrics::frame_nll`]).
+//! The polyphonic piano-roll benchmark: train a piano-roll model (a [`crate::model::FrameLstm`], or the
+//! pitch-invariant [`crate::model::PitchLstm`]) on a dataset's `train` pieces with the common
+//! [`Trainer`], choose the epoch by the `valid` NLL, report the `test` NLL per frame in the
+//! published unit ([`crate::metrics::frame_nll`]).
 //!
 //! Training takes batches of whole pieces (or windows of them) padded to the longest, the padding
 //! masked out of the loss ([`RollBatches`]); the trainer's policies cut the learning rate on a
@@ -10,7 +11,8 @@
 use super::bl2012::{Piece, PolyDataset, NUM_PITCHES};
 use crate::data::RollBatches;
 use crate::metrics::frame_nll::roll_nll;
-use crate::model::{FrameLstm, FrameLstmConfig, Model};
+use crate::model::{build, frame_lstm, pitch_lstm, FrameLstmConfig, PitchLstmConfig, Sizes};
+use crate::train::clock::process_cpu_seconds;
 use crate::train::{AdamConfig, LrOnPlateau, TrainConfig, Trainer};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -21,8 +23,16 @@ use tch::Device;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PolyBenchConfig {
-    /// The model.
+    /// The frame model (trained unless `pitch_model` is set).
     pub model: FrameLstmConfig,
+    /// The pitch-invariant model to train instead of `model`, when set.
+    pub pitch_model: Option<PitchLstmConfig>,
+    /// For the pitch model: run its LSTMs over the keys that sound in the `train` split, widened
+    /// by this many keys each side ([`PitchLstmConfig::key_range`]; the other keys get a learned
+    /// probability each). `None` runs them over all 88 keys (or the config's own range).
+    pub key_margin: Option<usize>,
+    /// Score the `test` split at the end (off while settings are chosen on `valid`).
+    pub score_test: bool,
     /// Optimizer settings (the learning rate is the starting one).
     pub adam: AdamConfig,
     /// Pieces (or windows, see `window_frames`) per batch.
@@ -38,6 +48,9 @@ pub struct PolyBenchConfig {
     pub max_epochs: usize,
     /// Stop (after the epoch in progress is validated) once this many seconds have passed.
     pub max_seconds: Option<f64>,
+    /// Count `max_seconds` in CPU seconds of the process (validation included) rather than on
+    /// the wall clock, so that other processes' load does not move the stopping point.
+    pub cpu_budget: bool,
     /// Epochs without a better validation NLL before the learning rate is cut (0: never cut).
     pub lr_patience: usize,
     /// What the learning rate is multiplied by at a cut.
@@ -57,12 +70,16 @@ impl Default for PolyBenchConfig {
     fn default() -> Self {
         PolyBenchConfig {
             model: FrameLstmConfig::piano(200, 2, 0.0),
+            pitch_model: None,
+            key_margin: None,
+            score_test: true,
             adam: AdamConfig::default(),
             batch_size: 8,
             window_frames: 0,
             clip_norm: 5.0,
             max_epochs: 200,
             max_seconds: None,
+            cpu_budget: true,
             lr_patience: 0,
             lr_factor: 0.1,
             max_lr_cuts: 2,
@@ -93,7 +110,14 @@ pub struct PolyEpoch {
 pub struct PolyBenchResult {
     /// Dataset name.
     pub dataset: String,
-    /// Test NLL per predicted frame (nats) of the weights with the best validation NLL.
+    /// The architecture trained (`frame_lstm`, `pitch_lstm`).
+    #[serde(default)]
+    pub architecture: String,
+    /// The seed of the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Test NLL per predicted frame (nats) of the weights with the best validation NLL (`NaN`
+    /// when the test split was not scored).
     pub test_nll: f64,
     /// The best validation NLL per frame.
     pub best_valid_nll: f64,
@@ -101,12 +125,18 @@ pub struct PolyBenchResult {
     pub best_epoch: usize,
     /// Epochs trained.
     pub epochs: usize,
-    /// Seconds of training and validation (the test pass not included).
+    /// Seconds of training and validation (the test pass not included), on the wall clock.
     pub seconds: f64,
+    /// CPU seconds of the process over the same span (all its threads; what a CPU budget counts).
+    #[serde(default)]
+    pub cpu_seconds: f64,
     /// Model parameters.
     pub parameters: i64,
     /// The model's description.
     pub model: String,
+    /// The model's config as trained (the key range filled in).
+    #[serde(default)]
+    pub model_config: serde_json::Value,
     /// Every epoch.
     pub history: Vec<PolyEpoch>,
 }
@@ -128,6 +158,14 @@ pub fn split_batches(
 }
 
 impl PolyBenchConfig {
+    /// The architecture and config of the model this run trains.
+    pub fn model_spec(&self) -> Result<(&'static str, serde_json::Value)> {
+        Ok(match &self.pitch_model {
+            Some(pitch) => (pitch_lstm::ARCHITECTURE, serde_json::to_value(pitch)?),
+            None => (frame_lstm::ARCHITECTURE, serde_json::to_value(&self.model)?),
+        })
+    }
+
     /// The trainer's settings for this benchmark run.
     pub fn train_config(&self) -> TrainConfig {
         TrainConfig {
@@ -136,6 +174,7 @@ impl PolyBenchConfig {
             clip_norm: self.clip_norm,
             seed: self.seed,
             max_seconds: self.max_seconds,
+            cpu_budget: self.cpu_budget,
             valid_limit: usize::MAX,
             lr_decay: None,
             lr_plateau: (self.lr_patience > 0).then_some(LrOnPlateau {
@@ -157,21 +196,32 @@ pub fn run_benchmark(
     config: &PolyBenchConfig,
     device: Device,
 ) -> Result<PolyBenchResult> {
-    ensure!(
-        config.model.num_pitches == NUM_PITCHES as i64,
-        "the benchmark needs a model of {NUM_PITCHES} pitches"
-    );
     ensure!(config.batch_size > 0, "batch_size must be positive");
-    tch::manual_seed(config.seed as i64);
-    let model = FrameLstm::new(config.model.clone(), device)?;
     let train = split_batches(&data.train, config.window_frames, config.batch_size)
         .with_context(|| format!("{} train split", data.name))?;
+    let mut config = config.clone();
+    if let (Some(pitch), Some(margin)) = (&mut config.pitch_model, config.key_margin) {
+        pitch.key_range = train.key_range(margin);
+    }
+    let config = &config;
+    let (architecture, model_config) = config.model_spec()?;
+    let model = crate::train::seeded(config.seed, || build(architecture, &model_config, device))?;
+    ensure!(
+        model.sizes()
+            == (Sizes::Frames {
+                pitches: NUM_PITCHES
+            }),
+        "the benchmark needs a piano-roll model of {NUM_PITCHES} pitches, not one of {}",
+        model.sizes()
+    );
     let valid =
         split_batches(&data.valid, 0, 32).with_context(|| format!("{} valid split", data.name))?;
-    let mut trainer = Trainer::new(model, config.train_config());
+    let mut trainer = Trainer::from_boxed(model, config.train_config());
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds().unwrap_or(f64::NAN);
     trainer.fit(&train, &valid)?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds().unwrap_or(f64::NAN) - cpu_started;
     // A final stop has put the best weights back already; a pause (an interrupt) has not.
     if !trainer.last_stop.is_some_and(|r| r.is_final()) {
         trainer.restore_best()?;
@@ -181,10 +231,14 @@ pub fn run_benchmark(
         .as_ref()
         .context("no epoch was validated (max_epochs is 0?)")?;
     let (best_valid_nll, best_epoch) = (best.valid_loss, best.epoch);
-    let model = trainer.model_as::<FrameLstm>()?;
-    let test =
-        split_batches(&data.test, 0, 32).with_context(|| format!("{} test split", data.name))?;
-    let test_nll = roll_nll(model, &test);
+    let model = trainer.model();
+    let test_nll = if config.score_test {
+        let test = split_batches(&data.test, 0, 32)
+            .with_context(|| format!("{} test split", data.name))?;
+        roll_nll(model, &test)
+    } else {
+        f64::NAN
+    };
     let mut elapsed = 0.0;
     let history = trainer
         .history
@@ -203,13 +257,17 @@ pub fn run_benchmark(
         .collect::<Vec<_>>();
     Ok(PolyBenchResult {
         dataset: data.name.clone(),
+        architecture: architecture.to_string(),
+        seed: config.seed,
         test_nll,
         best_valid_nll,
         best_epoch,
         epochs: history.len(),
         seconds,
+        cpu_seconds,
         parameters: model.parameter_count(),
-        model: model.to_string(),
+        model: model.summary(),
+        model_config: model.config_json(),
         history,
     })
 }
@@ -307,7 +365,52 @@ mod tests {
             .fold(f64::INFINITY, f64::min);
         assert_eq!(best, result.best_valid_nll);
         assert_eq!(result.history[result.best_epoch - 1].valid_nll, best);
+        assert_eq!(result.architecture, "frame_lstm");
+        Ok(())
+    }
 
+    #[test]
+    fn the_pitch_model_runs_on_the_same_benchmark() -> Result<()> {
+        let data = toy();
+        let config = PolyBenchConfig {
+            pitch_model: Some(PitchLstmConfig {
+                window: 12,
+                ..PitchLstmConfig::piano(12, 1, 8, 1, 0.0)
+            }),
+            adam: AdamConfig {
+                lr: 2e-2,
+                ..AdamConfig::default()
+            },
+            key_margin: Some(2),
+            batch_size: 4,
+            max_epochs: 40,
+            verbose: false,
+            ..PolyBenchConfig::default()
+        };
+        let result = run_benchmark(&data, &config, Device::Cpu)?;
+        let (bern, markov) = baseline_nlls(&data.train, &data.test);
+        assert_eq!(result.architecture, "pitch_lstm");
+        // Pitches 48..=72 are keys 27..=51.
+        assert_eq!(
+            result.model_config["key_range"],
+            serde_json::json!([25, 53])
+        );
+        assert!(result.model.starts_with("PitchLstm"), "{}", result.model);
+        assert!(
+            result.test_nll < markov.min(bern),
+            "test {} vs floors {bern} / {markov}",
+            result.test_nll
+        );
+        let unscored = run_benchmark(
+            &data,
+            &PolyBenchConfig {
+                score_test: false,
+                max_epochs: 1,
+                ..config
+            },
+            Device::Cpu,
+        )?;
+        assert!(unscored.test_nll.is_nan() && unscored.best_valid_nll.is_finite());
         Ok(())
     }
 }

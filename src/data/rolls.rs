@@ -151,6 +151,19 @@ impl RollBatches {
         self.pieces.len()
     }
 
+    /// The keys (cells `0..num_pitches`) from the lowest to the highest that sounds in these
+    /// pieces, widened by `margin` keys each side within the keyboard: `[first, last]`, `None`
+    /// when no note sounds.
+    pub fn key_range(&self, margin: usize) -> Option<[i64; 2]> {
+        let pitches = self.pieces.iter().flatten().flatten();
+        let low = usize::from(*pitches.clone().min()? - self.low_pitch);
+        let high = usize::from(*pitches.max()? - self.low_pitch);
+        Some([
+            low.saturating_sub(margin) as i64,
+            (high + margin).min(self.num_pitches - 1) as i64,
+        ])
+    }
+
     /// Frames `start..start + len` of piece `piece` as a `[len, pitches]` tensor of 0s and 1s.
     fn tensor(&self, piece: usize, start: usize, len: usize) -> Tensor {
         let mut cells = vec![0f32; len * self.num_pitches];
@@ -295,6 +308,18 @@ mod tests {
         assert!(a.iter().all(|b| b.len() <= 2));
         assert_eq!(a, batches.epoch_plan(7, 1));
         assert_ne!(a, batches.epoch_plan(7, 2));
+        Ok(())
+    }
+
+    #[test]
+    fn the_key_range_spans_the_notes_that_sound() -> Result<()> {
+        let batches =
+            RollBatches::from_frames(vec![piece(3), vec![vec![], vec![70]]], 60, 12, 0, 2)?;
+        // Pitches 60..=62 and 70 are keys 0..=10 of 12.
+        assert_eq!(batches.key_range(0), Some([0, 10]));
+        assert_eq!(batches.key_range(3), Some([0, 11]));
+        let silent = RollBatches::from_frames(vec![vec![vec![], vec![]]], 60, 12, 0, 2)?;
+        assert_eq!(silent.key_range(1), None);
         Ok(())
     }
 

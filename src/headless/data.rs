@@ -237,12 +237,12 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
     let pieces = load_corpus(config)?;
     let architecture = config.architecture()?;
     let needs = match &spec {
-        EncodingSpec::PianoRoll(_) => "frame_lstm",
+        EncodingSpec::PianoRoll(_) => "a piano-roll model (frame_lstm or pitch_lstm)",
         _ => "a token model (lstm_lm or window_lstm)",
     };
     let fits = matches!(
         (&spec, architecture),
-        (EncodingSpec::PianoRoll(_), "frame_lstm")
+        (EncodingSpec::PianoRoll(_), "frame_lstm" | "pitch_lstm")
             | (
                 EncodingSpec::Chars | EncodingSpec::Notes(_) | EncodingSpec::Events(_),
                 "lstm_lm"

@@ -55,7 +55,7 @@ pub struct BatchSpec {
     pub batch_size: usize,
     /// Tokens per sequence (`lstm_lm`).
     pub seq_len: usize,
-    /// Predicted frames per training window (`frame_lstm`; 0 trains on whole pieces).
+    /// Predicted frames per training window (piano-roll models; 0 trains on whole pieces).
     pub window_frames: usize,
     /// `lstm_lm`: cut the training stream into one lane per batch row, read in order, so the
     /// model can carry its state from batch to batch (with the model's `carry_state`).
@@ -140,7 +140,7 @@ pub struct RunConfig {
     /// The encoding: `{"kind": "chars"}`, `{"kind": "notes", …}`, `{"kind": "events", …}` or
     /// `{"kind": "piano_roll", …}` (settings over the encoding's defaults).
     pub encoding: Value,
-    /// The model: `{"architecture": "lstm_lm" | "window_lstm" | "frame_lstm", …}` (settings over
+    /// The model: `{"architecture": "lstm_lm" | "window_lstm" | "frame_lstm" | "pitch_lstm", …}` (settings over
     /// the architecture's defaults; `"positive_weight": "auto"` weights a piano-roll model's on
     /// cells by the training rolls' off/on ratio).
     pub model: Value,
@@ -191,8 +191,12 @@ fn model_defaults(architecture: &str) -> Result<Value> {
                                "input_dropout": 0.1, "input_projection": null,
                                "skip_connection": true, "pitch_autoregression": true,
                                "positive_weight": null}),
+        "pitch_lstm" => json!({"window": 12, "beat_bits": 4, "pitch_class_context": true,
+                               "time_hidden": 128, "time_layers": 2, "pitch_hidden": 64,
+                               "pitch_layers": 1, "chord_window": 12, "dropout": 0.3,
+                               "positive_weight": null}),
         other => bail!(
-            "model.architecture: unknown architecture {other:?} (use lstm_lm, window_lstm or frame_lstm)"
+            "model.architecture: unknown architecture {other:?} (use lstm_lm, window_lstm, frame_lstm or pitch_lstm)"
         ),
     })
 }
@@ -229,7 +233,7 @@ impl RunConfig {
         // Build the model once with placeholder sizes, so its own checks run now.
         let mut settings = self.model_settings(Some(1.0))?;
         match self.architecture()? {
-            "frame_lstm" => settings["num_pitches"] = json!(2),
+            "frame_lstm" | "pitch_lstm" => settings["num_pitches"] = json!(2),
             _ => settings["vocab_size"] = json!(2),
         }
         crate::model::build(self.architecture()?, &settings, Device::Cpu).context("model")?;
@@ -246,7 +250,9 @@ impl RunConfig {
         self.model
             .get("architecture")
             .and_then(Value::as_str)
-            .context("model.architecture is missing (lstm_lm, window_lstm or frame_lstm)")
+            .context(
+                "model.architecture is missing (lstm_lm, window_lstm, frame_lstm or pitch_lstm)",
+            )
     }
 
     /// The window of a window model.
@@ -280,6 +286,11 @@ impl RunConfig {
             Some(vocab) => settings["vocab_size"] = json!(vocab),
             None => {
                 settings["num_pitches"] = json!(data.encoding.num_pitches().unwrap_or(0));
+                if let (crate::encode::Encoding::PianoRoll(roll), "pitch_lstm") =
+                    (&data.encoding, self.architecture()?)
+                {
+                    settings["low_pitch"] = json!(roll.low_pitch);
+                }
             }
         }
         Ok(settings)

@@ -7,7 +7,7 @@
 pub use crate::data::{padding_mask, PAD_TARGET};
 use crate::data::{Batches, RollBatches};
 pub use crate::model::losses::frame_bce;
-use crate::model::{FrameLstm, Model};
+use crate::model::Model;
 use tch::{Kind, Tensor};
 
 /// Sum of the per-frame NLL over the frames where `mask` is 1 (all frames when `None`), and the
@@ -42,15 +42,25 @@ pub fn frame_nll(logits: &Tensor, targets: &Tensor, mask: Option<&Tensor>) -> f6
     }
 }
 
-/// NLL per predicted frame of a piano-roll model over whole pieces (evaluation mode), summed in
-/// double precision: the benchmark's figure.
-pub fn roll_nll(model: &FrameLstm, data: &RollBatches) -> f64 {
+/// NLL per predicted frame of a piano-roll model (any, through [`Model::frame_logits`]) over
+/// whole pieces (evaluation mode), summed in double precision: the benchmark's figure. A model
+/// without frame logits is scored by its evaluation loss, weighted by each batch's frames.
+pub fn roll_nll(model: &dyn Model, data: &RollBatches) -> f64 {
     let (mut sum, mut count) = (0.0, 0.0);
     tch::no_grad(|| {
         for batch in data.evaluation_batches(usize::MAX, model.device()) {
-            let logits = model.batch_logits(&batch, false);
             let mask = padding_mask(&batch.targets);
-            let (s, c) = frame_nll_sum(&logits, &batch.targets, Some(&mask));
+            let (s, c) = match model.frame_logits(&batch) {
+                Some(logits) => frame_nll_sum(&logits, &batch.targets, Some(&mask)),
+                None => (
+                    model
+                        .loss(&batch, false)
+                        .to_kind(Kind::Double)
+                        .double_value(&[])
+                        * batch.count,
+                    batch.count,
+                ),
+            };
             sum += s;
             count += c;
         }

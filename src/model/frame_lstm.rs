@@ -288,6 +288,10 @@ impl Model for FrameLstm {
         (per_frame * &mask).sum(Kind::Float) / mask.sum(Kind::Float).clamp_min(1.0)
     }
 
+    fn frame_logits(&self, batch: &Batch) -> Option<Tensor> {
+        Some(self.batch_logits(batch, false))
+    }
+
     fn stepper(&self) -> Stepper<'_> {
         Stepper::Frames(self)
     }

@@ -4,6 +4,8 @@
 //! - [`LstmLm`] (`lstm_lm`): many-to-many next-token LSTM (ABC characters, or any token stream).
 //! - [`WindowLstm`] (`window_lstm`): many-to-one, a window of ids → the next id, optional attention.
 //! - [`FrameLstm`] (`frame_lstm`): multi-hot piano-roll frames → the next frame.
+//! - [`PitchLstm`] (`pitch_lstm`): the pitch-invariant biaxial LSTM over piano-roll frames (a
+//!   time axis shared by every key, a pitch axis across each frame).
 //!
 //! They share one LSTM stack ([`LstmStack`]: weights, zero state, step, run). A new model
 //! implements [`Model`], says how it generates ([`Stepper`]) and adds one line to [`build`].
@@ -12,12 +14,14 @@ pub mod frame_lstm;
 pub mod fused;
 pub mod losses;
 pub mod lstm;
+pub mod pitch_lstm;
 pub mod stack;
 pub mod window;
 
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
 pub use fused::{FusedLm, FusedState};
 pub use lstm::{LstmConfig, LstmLm, LstmLmWeights, LstmOptions};
+pub use pitch_lstm::{PitchLstm, PitchLstmConfig};
 pub use stack::{LstmStack, LstmState};
 pub use window::{WindowConfig, WindowLstm};
 
@@ -55,7 +59,8 @@ impl std::fmt::Display for Sizes {
 /// A model the trainer, checkpoints and the sampler can use. It owns its parameters (so a
 /// notebook can keep it across cells).
 pub trait Model: Any + Debug {
-    /// The architecture's name in checkpoints (`lstm_lm`, `window_lstm`, `frame_lstm`).
+    /// The architecture's name in checkpoints (`lstm_lm`, `window_lstm`, `frame_lstm`,
+    /// `pitch_lstm`).
     fn architecture(&self) -> &'static str;
 
     /// The config the model was built with, as JSON ([`build`] takes it back).
@@ -74,6 +79,14 @@ pub trait Model: Any + Debug {
     /// Share of the batch's targets the model ranks first (evaluation mode), when accuracy means
     /// something for the model.
     fn accuracy(&self, _batch: &Batch) -> Option<f64> {
+        None
+    }
+
+    /// For a piano-roll model: the logits of the batch's target frames `[batch, T, pitches]`
+    /// (evaluation mode), each pitch's logit conditional on the past and on whatever the model
+    /// lets it read of its own frame, so that a frame's NLL is exactly the binary cross-entropy
+    /// of these logits summed over its pitches. `None` for token models.
+    fn frame_logits(&self, _batch: &Batch) -> Option<Tensor> {
         None
     }
 
@@ -159,6 +172,7 @@ pub fn build(
         lstm::ARCHITECTURE => Box::new(LstmLm::from_json(config, device)?),
         window::ARCHITECTURE => Box::new(WindowLstm::new(parse(architecture, config)?, device)?),
         frame_lstm::ARCHITECTURE => Box::new(FrameLstm::new(parse(architecture, config)?, device)?),
+        pitch_lstm::ARCHITECTURE => Box::new(PitchLstm::new(parse(architecture, config)?, device)?),
         other => bail!(
             "unknown model architecture {other:?} (this tunesmith knows {})",
             ARCHITECTURES.join(", ")
@@ -167,10 +181,11 @@ pub fn build(
 }
 
 /// The architectures [`build`] knows.
-pub const ARCHITECTURES: [&str; 3] = [
+pub const ARCHITECTURES: [&str; 4] = [
     lstm::ARCHITECTURE,
     window::ARCHITECTURE,
     frame_lstm::ARCHITECTURE,
+    pitch_lstm::ARCHITECTURE,
 ];
 
 impl dyn Model {
@@ -258,6 +273,13 @@ mod tests {
             Device::Cpu,
         )?;
         assert_eq!(frames.sizes(), Sizes::Frames { pitches: 6 });
+        let pitch = build(
+            "pitch_lstm",
+            &serde_json::to_value(PitchLstmConfig::debug(5))?,
+            Device::Cpu,
+        )?;
+        assert_eq!(pitch.sizes(), Sizes::Frames { pitches: 5 });
+        assert!(pitch.downcast_ref::<PitchLstm>().is_some());
         let err = build(
             "lstm_lm",
             &serde_json::json!({"vocab_size": 3}),

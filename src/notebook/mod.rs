@@ -26,7 +26,7 @@ use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
-use crate::model::{FrameLstm, LstmLm, WindowLstm};
+use crate::model::{FrameLstm, LstmLm, PitchLstm, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
 use crate::score::Score;
@@ -78,6 +78,7 @@ display_as_html!(
     LstmLm,
     WindowLstm,
     FrameLstm,
+    PitchLstm,
     Trainer,
     Piece,
     Generator,

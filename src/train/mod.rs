@@ -14,6 +14,7 @@
 
 pub mod adam;
 pub mod callback;
+pub mod clock;
 pub mod history;
 pub mod interrupt;
 
@@ -27,6 +28,7 @@ pub use history::{EpochRecord, History};
 use crate::data::{Batch, Batches};
 use crate::model::Model;
 use anyhow::{bail, ensure, Context, Result};
+use clock::BudgetClock;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::time::Instant;
@@ -47,6 +49,11 @@ pub struct TrainConfig {
     /// Stop (after validating the epoch in progress) once this many seconds of training have
     /// passed.
     pub max_seconds: Option<f64>,
+    /// Count `max_seconds` in CPU seconds of this process (all its threads, validation
+    /// included) instead of wall-clock seconds, so that other processes' load on the machine
+    /// does not change where training stops.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cpu_budget: bool,
     /// Validation reads at most this many items (tokens, windows or pieces).
     pub valid_limit: usize,
     /// Cut the learning rate when the validation loss stops improving.
@@ -74,6 +81,7 @@ impl Default for TrainConfig {
             clip_norm: 1.0,
             seed: 0,
             max_seconds: None,
+            cpu_budget: false,
             valid_limit: 100_000,
             lr_plateau: None,
             lr_decay: None,
@@ -382,7 +390,7 @@ impl Trainer {
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self, &data)?;
         }
-        let started = Instant::now();
+        let clock = BudgetClock::start(self.config.cpu_budget);
         let budget = self.config.max_seconds;
         let device = self.model.device();
         let reason = loop {
@@ -415,7 +423,7 @@ impl Trainer {
                         stop = stop.or(Some(reason));
                     }
                 }
-                if stop.is_none() && budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b) {
+                if stop.is_none() && budget.is_some_and(|b| clock.seconds() >= b) {
                     stop = Some(StopReason::TimeBudget);
                 }
                 if stop.is_some() {
@@ -434,7 +442,15 @@ impl Trainer {
             }
             if let Some(reason) = stop {
                 if reason == StopReason::TimeBudget && self.config.verbose {
-                    println!("time budget of {:.0} s reached", budget.unwrap_or(0.0));
+                    println!(
+                        "time budget of {:.0} {} s reached",
+                        budget.unwrap_or(0.0),
+                        if self.config.cpu_budget {
+                            "CPU"
+                        } else {
+                            "wall-clock"
+                        }
+                    );
                 }
                 break reason;
             }

@@ -1,6 +1,6 @@
 //! Helpers shared by the checkpoint tests: tiny corpora, a tiny run of each model kind (the
-//! character LSTM, the notes-and-chords window model with and without attention, the piano-roll
-//! model), and a lock that keeps in-process training tests from running at once.
+//! character LSTM, the notes-and-chords window model with and without attention, the two piano-roll
+//! models), and a lock that keeps in-process training tests from running at once.
 #![allow(dead_code)]
 
 use anyhow::Result;
@@ -13,7 +13,8 @@ use tunesmith::encode::{
     CharVocab, Encoding, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
 };
 use tunesmith::model::{
-    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, WindowConfig, WindowLstm,
+    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
+    WindowConfig, WindowLstm,
 };
 use tunesmith::score::Score;
 use tunesmith::train::{seeded, AdamConfig, History, TrainConfig, Trainer};
@@ -87,9 +88,17 @@ pub enum Kind {
     Window,
     /// `frame_lstm` on piano rolls.
     Roll,
+    /// `pitch_lstm` on piano rolls.
+    PitchRoll,
 }
 
-pub const KINDS: [Kind; 4] = [Kind::Chars, Kind::WindowAttention, Kind::Window, Kind::Roll];
+pub const KINDS: [Kind; 5] = [
+    Kind::Chars,
+    Kind::WindowAttention,
+    Kind::Window,
+    Kind::Roll,
+    Kind::PitchRoll,
+];
 
 /// The data of a tiny run of one kind.
 pub struct Tiny {
@@ -128,7 +137,7 @@ pub fn tiny(kind: Kind) -> Result<Tiny> {
                 encoding: vocab.into(),
             }
         }
-        Kind::Roll => {
+        Kind::Roll | Kind::PitchRoll => {
             let config = PianoRollConfig {
                 steps_per_quarter: 2,
                 low_pitch: 55,
@@ -189,6 +198,16 @@ pub fn tiny_model(data: &Tiny) -> Result<Box<dyn Model>> {
                     pitch_autoregression: true,
                     positive_weight: Some(4.0),
                     ..FrameLstmConfig::debug(36)
+                },
+                Device::Cpu,
+            )?),
+            Kind::PitchRoll => Box::new(PitchLstm::new(
+                PitchLstmConfig {
+                    low_pitch: 55,
+                    dropout: 0.2,
+                    positive_weight: Some(4.0),
+                    key_range: Some([4, 31]),
+                    ..PitchLstmConfig::debug(36)
                 },
                 Device::Cpu,
             )?),
