@@ -15,11 +15,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audio;
 pub mod frames;
 pub mod sampler;
 pub mod samples;
 pub mod tokens;
 
+pub use audio::{render_audio, render_primer, RenderedAudio};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
 
@@ -368,6 +370,11 @@ impl Generator {
     /// One piece.
     pub fn generate(&self, primer: &Primer, config: &SampleConfig) -> Result<Piece> {
         generate(self.model.as_ref(), &self.encoding, primer, config)
+    }
+
+    /// The notes of `score` as audio, for a neural synthesizer (see [`render_audio`]).
+    pub fn render(&self, score: &Score, config: &SampleConfig) -> Result<RenderedAudio> {
+        render_audio(self.model.as_ref(), &self.encoding, score, config)
     }
 
     /// `n` pieces with seeds `config.seed`, `config.seed + 1`, …

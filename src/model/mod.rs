@@ -148,7 +148,11 @@ pub trait AudioStepper {
     /// Renders note features `[frames, width]` to `frames × hop` samples. A sample-level model
     /// draws each sample's class with `draw(logits)` (the one sampler: temperature, top-k, top-p,
     /// seed); a synthesizer that predicts the waveform directly never calls it.
-    fn render(&self, features: &Tensor, draw: &mut dyn FnMut(&[f64]) -> usize) -> Result<Vec<f32>>;
+    fn render(
+        &self,
+        features: &Tensor,
+        draw: &mut dyn FnMut(&[f64]) -> Result<usize>,
+    ) -> Result<Vec<f32>>;
 }
 
 /// A model that predicts the next token from the ones before it.

@@ -306,7 +306,7 @@ impl AudioStepper for Ddsp {
     fn render(
         &self,
         features: &Tensor,
-        _draw: &mut dyn FnMut(&[f64]) -> usize,
+        _draw: &mut dyn FnMut(&[f64]) -> Result<usize>,
     ) -> Result<Vec<f32>> {
         ensure!(
             features.dim() == 2 && features.size()[1] == self.frame_width() as i64,
@@ -341,5 +341,4 @@ impl std::fmt::Display for Ddsp {
 }
 
 #[cfg(test)]
-#[path = "ddsp_tests.rs"]
 mod tests;

@@ -89,7 +89,7 @@ fn rendering_in_chunks_equals_one_synthesis() -> Result<()> {
     }
     let features = Tensor::from_slice(&values[..1200 * 16]).view([1200, 16]);
     let whole = tch::no_grad(|| model.synthesize(&features.unsqueeze(0))).view([-1]);
-    let rendered = model.render(&features, &mut |_| 0)?;
+    let rendered = model.render(&features, &mut |_| Ok(0))?;
     assert_eq!(rendered.len(), 1200 * 64);
     let diff = (Tensor::from_slice(&rendered) - whole)
         .abs()
