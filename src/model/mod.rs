@@ -6,6 +6,8 @@
 //! - [`FrameLstm`] (`frame_lstm`): multi-hot piano-roll frames → the next frame.
 //! - [`Ddsp`] (`ddsp`): note features per audio frame → an LSTM per voice → a harmonic-plus-noise
 //!   synthesizer ([`synth`]) → a waveform, trained with a multi-resolution STFT loss ([`spectral`]).
+//! - [`SampleRnn`] (`sample_rnn`): the same note features → 8-bit mu-law samples one at a time
+//!   (a frame-level LSTM and a sample-level MLP, after SampleRNN).
 //!
 //! They share one LSTM stack ([`LstmStack`]: weights, zero state, step, run). A new model
 //! implements [`Model`], says how it generates ([`Stepper`]) and adds one line to [`build`].
@@ -14,6 +16,7 @@ pub mod ddsp;
 pub mod frame_lstm;
 pub mod losses;
 pub mod lstm;
+pub mod sample_rnn;
 pub mod spectral;
 pub mod stack;
 pub mod synth;
@@ -22,6 +25,7 @@ pub mod window;
 pub use ddsp::{Ddsp, DdspConfig};
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
 pub use lstm::{LstmConfig, LstmLm};
+pub use sample_rnn::{SampleRnn, SampleRnnConfig};
 pub use stack::{LstmStack, LstmState};
 pub use window::{WindowConfig, WindowLstm};
 
@@ -205,6 +209,7 @@ pub fn build(
         window::ARCHITECTURE => Box::new(WindowLstm::new(parse(architecture, config)?, device)?),
         frame_lstm::ARCHITECTURE => Box::new(FrameLstm::new(parse(architecture, config)?, device)?),
         ddsp::ARCHITECTURE => Box::new(Ddsp::new(parse(architecture, config)?, device)?),
+        sample_rnn::ARCHITECTURE => Box::new(SampleRnn::new(parse(architecture, config)?, device)?),
         other => bail!(
             "unknown model architecture {other:?} (this tunesmith knows {})",
             ARCHITECTURES.join(", ")
@@ -213,11 +218,12 @@ pub fn build(
 }
 
 /// The architectures [`build`] knows.
-pub const ARCHITECTURES: [&str; 4] = [
+pub const ARCHITECTURES: [&str; 5] = [
     lstm::ARCHITECTURE,
     window::ARCHITECTURE,
     frame_lstm::ARCHITECTURE,
     ddsp::ARCHITECTURE,
+    sample_rnn::ARCHITECTURE,
 ];
 
 impl dyn Model {

@@ -341,4 +341,4 @@ impl std::fmt::Display for Ddsp {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
