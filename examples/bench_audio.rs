@@ -81,7 +81,9 @@ fn parse() -> Result<Args> {
             "--threads" => a.threads = Some(value()?.parse()?),
             "--out" => a.out = PathBuf::from(value()?),
             "--json" => a.json = Some(PathBuf::from(value()?)),
-            other => bail!("unknown option {other} (see the comment at the top of examples/bench_audio.rs)"),
+            other => bail!(
+                "unknown option {other} (see the comment at the top of examples/bench_audio.rs)"
+            ),
         }
     }
     Ok(a)
@@ -92,7 +94,8 @@ fn main() -> Result<()> {
     if let Some(n) = args.threads {
         tch::set_num_threads(n);
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = Instant::now();
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let sets = audio_tune_sets(&corpus.tunes, &args.selection);
@@ -118,7 +121,10 @@ fn main() -> Result<()> {
     let encoding = Encoding::from(args.layout.clone());
     let train_config = TrainConfig {
         epochs: 10_000,
-        adam: AdamConfig { lr: args.lr, ..AdamConfig::default() },
+        adam: AdamConfig {
+            lr: args.lr,
+            ..AdamConfig::default()
+        },
         seed: args.seed,
         max_seconds: Some(args.budget_minutes * 60.0),
         keep_best: true,
@@ -129,14 +135,18 @@ fn main() -> Result<()> {
         every_minutes: Some(5.0),
         ..CheckpointConfig::new(args.out.join("drive"), "ddsp")
     };
-    let mut trainer = Trainer::new(model, train_config).with_callback(Checkpointer::new(ckpt, encoding.clone()));
+    let mut trainer =
+        Trainer::new(model, train_config).with_callback(Checkpointer::new(ckpt, encoding.clone()));
     let trained = Instant::now();
     trainer.fit(&data.train, &data.valid)?;
     trainer.restore_best()?;
     let train_seconds = trained.elapsed().as_secs_f64();
     let records = &trainer.history.records;
     let step_seconds: f64 = records.iter().map(|r| r.seconds).sum();
-    let frames: f64 = records.iter().map(|r| r.tokens_per_second * r.seconds).sum();
+    let frames: f64 = records
+        .iter()
+        .map(|r| r.tokens_per_second * r.seconds)
+        .sum();
     let frames_per_second = frames / step_seconds.max(1e-9);
     println!(
         "trained {} steps ({} epochs) in {:.1} min; {:.0} audio frames/s = {:.0} samples/s in training ({:.1}× real time)",
@@ -152,10 +162,15 @@ fn main() -> Result<()> {
     println!("\n{markdown}\n{} held-out tunes, {:.0} s of audio; neural rendering {:.1}× real time on the CPU", table.tunes, table.seconds, table.real_time_factor);
     std::fs::write(args.out.join("table.md"), &markdown)?;
     for (i, r) in renderings.iter().enumerate() {
-        for (kind, audio) in [("soundfont", &r.soundfont), ("neural", &r.neural), ("builtin", &r.builtin)] {
+        for (kind, audio) in [
+            ("soundfont", &r.soundfont),
+            ("neural", &r.neural),
+            ("builtin", &r.builtin),
+        ] {
             audio.write_wav(args.out.join(format!("test_{:02}_{kind}.wav", i + 1)))?;
             if i == 0 {
-                spectrogram_svg(audio, &format!("{} ({kind})", r.name))?.save(args.out.join(format!("test_01_{kind}.svg")))?;
+                spectrogram_svg(audio, &format!("{} ({kind})", r.name))?
+                    .save(args.out.join(format!("test_01_{kind}.svg")))?;
             }
         }
     }

@@ -57,7 +57,9 @@ impl Default for TuneSelection {
 pub fn first_seconds(score: &Score, seconds: f64) -> Score {
     let mut out = score.clone();
     for track in &mut out.tracks {
-        track.notes.retain(|n| score.tick_to_seconds(n.start) < seconds);
+        track
+            .notes
+            .retain(|n| score.tick_to_seconds(n.start) < seconds);
         let cut = |n: &Note| score.tick_to_seconds(n.end()) > seconds;
         let limit = seconds_to_tick(score, seconds);
         for note in track.notes.iter_mut().filter(|n| cut(n)) {
@@ -114,7 +116,11 @@ pub fn audio_tune_sets(tunes: &[CleanTune], selection: &TuneSelection) -> AudioT
         };
         let score = first_seconds(&score, selection.max_seconds);
         if score.note_count() >= 8 && is_one_note_at_a_time(&score) {
-            let name = if tune.title.is_empty() { tune.label.clone() } else { tune.title.clone() };
+            let name = if tune.title.is_empty() {
+                tune.label.clone()
+            } else {
+                tune.title.clone()
+            };
             part.push((name, score));
         }
     }
@@ -147,11 +153,21 @@ pub fn audio_data(
         "clips must last 0.25 to 8 seconds, not {clip_seconds}"
     );
     let clip_frames = (clip_seconds * layout.frame_rate()).round() as usize;
-    let pairs = |tunes: &[(String, Score)]| -> Result<Vec<AudioPair>> { training_pairs(tunes, layout, soundfont) };
+    let pairs = |tunes: &[(String, Score)]| -> Result<Vec<AudioPair>> {
+        training_pairs(tunes, layout, soundfont)
+    };
     Ok(AudioData {
         layout: layout.clone(),
-        train: AudioClips::new(pairs(&sets.train).context("rendering the training tunes")?, clip_frames, batch_size)?,
-        valid: AudioClips::new(pairs(&sets.valid).context("rendering the validation tunes")?, clip_frames, batch_size)?,
+        train: AudioClips::new(
+            pairs(&sets.train).context("rendering the training tunes")?,
+            clip_frames,
+            batch_size,
+        )?,
+        valid: AudioClips::new(
+            pairs(&sets.valid).context("rendering the validation tunes")?,
+            clip_frames,
+            batch_size,
+        )?,
         test: sets.test.clone(),
     })
 }
@@ -219,7 +235,8 @@ impl AudioTable {
                     r.name.clone(),
                     format!("{:.3}", r.mr_stft),
                     format!("{:.2}", r.lsd_db),
-                    figure(r.pitch_accuracy.map(|p| 100.0 * p), 1) + if r.pitch_accuracy.is_some() { "%" } else { "" },
+                    figure(r.pitch_accuracy.map(|p| 100.0 * p), 1)
+                        + if r.pitch_accuracy.is_some() { "%" } else { "" },
                     format!("{:.2}", r.loudness_error_db),
                 ]
             })
@@ -269,7 +286,9 @@ pub fn evaluate_audio(
     tunes: &[(String, Score)],
     soundfont: Option<&Path>,
 ) -> Result<(AudioTable, Vec<TuneRenderings>)> {
-    let layout = encoding.audio_features().context("an audio model needs the audio encoding")?;
+    let layout = encoding
+        .audio_features()
+        .context("an audio model needs the audio encoding")?;
     let sr = layout.sample_rate;
     let mut renderings = Vec::new();
     let (mut neural, mut builtin, mut silence) = (Vec::new(), Vec::new(), Vec::new());
@@ -283,7 +302,12 @@ pub fn evaluate_audio(
         let plain = builtin_audio(score, layout, Some(&reference))?;
         neural.push(audio_metrics(&made.samples, &reference.samples, score, sr));
         builtin.push(audio_metrics(&plain.samples, &reference.samples, score, sr));
-        silence.push(audio_metrics(&vec![0.0; reference.samples.len()], &reference.samples, score, sr));
+        silence.push(audio_metrics(
+            &vec![0.0; reference.samples.len()],
+            &reference.samples,
+            score,
+            sr,
+        ));
         renderings.push(TuneRenderings {
             name: name.clone(),
             soundfont: reference,
@@ -314,7 +338,12 @@ mod tests {
         let mut score = Score::new(480);
         score.tracks.push(Track {
             notes: (0..10)
-                .map(|i| Note { pitch: 60 + i as u8, start: 480 * i, duration: 480, velocity: 80 })
+                .map(|i| Note {
+                    pitch: 60 + i as u8,
+                    start: 480 * i,
+                    duration: 480,
+                    velocity: 80,
+                })
                 .collect(),
             ..Track::default()
         });

@@ -76,7 +76,10 @@ impl SampleRnnConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        ensure!(self.sample_rate >= 8000, "sample_rate must be at least 8000");
+        ensure!(
+            self.sample_rate >= 8000,
+            "sample_rate must be at least 8000"
+        );
         ensure!(self.hop >= 1, "hop must be at least 1 sample");
         ensure!(self.voices >= 1, "voices must be at least 1");
         for (name, v) in [
@@ -140,15 +143,27 @@ impl SampleRnn {
         let c = &config;
         let width = c.voices * FEATURES_PER_VOICE as i64;
         let frame_input = linear_layer(&root.sub("frame_input"), c.hidden_size, c.hop + width);
-        let lstm = LstmStack::new(&root.sub("lstm"), c.hidden_size, c.hidden_size, c.num_layers, 0.0);
+        let lstm = LstmStack::new(
+            &root.sub("lstm"),
+            c.hidden_size,
+            c.hidden_size,
+            c.num_layers,
+            0.0,
+        );
         let upsample = linear_layer(&root.sub("upsample"), c.hop * c.mlp_size, c.hidden_size);
         let embed = root.sub("embed").var(
             "weight",
             &[CLASSES, c.embed_dim],
-            Init::Randn { mean: 0.0, stdev: 1.0 },
+            Init::Randn {
+                mean: 0.0,
+                stdev: 1.0,
+            },
         );
         let bound = 1.0 / ((c.embed_dim * c.receptive) as f64).sqrt();
-        let uniform = Init::Uniform { lo: -bound, up: bound };
+        let uniform = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let context_path = root.sub("context");
         let context = (
             context_path.var("weight", &[c.mlp_size, c.embed_dim, c.receptive], uniform),
@@ -183,9 +198,12 @@ impl SampleRnn {
             .linear(&self.frame_input.0, Some(&self.frame_input.1))
             .relu();
         let (out, state) = self.lstm.run(&x, state, false);
-        let conditioning = out
-            .linear(&self.upsample.0, Some(&self.upsample.1))
-            .view([b, t, self.config.hop, self.config.mlp_size]);
+        let conditioning = out.linear(&self.upsample.0, Some(&self.upsample.1)).view([
+            b,
+            t,
+            self.config.hop,
+            self.config.mlp_size,
+        ]);
         (conditioning, state)
     }
 
@@ -205,11 +223,24 @@ impl SampleRnn {
         let (b, n) = (classes.size()[0], classes.size()[1]);
         let t = n / c.hop;
         let silence = classes.narrow(1, 0, c.hop).full_like(SILENCE);
-        let previous = Tensor::cat(&[&silence, &classes.narrow(1, 0, n - c.hop)], 1).view([b, t, c.hop]);
+        let previous =
+            Tensor::cat(&[&silence, &classes.narrow(1, 0, n - c.hop)], 1).view([b, t, c.hop]);
         let (conditioning, _) = self.frame_tier(&previous, features, None);
         let conditioning = conditioning.view([b, n, c.mlp_size]);
-        let padded = Tensor::cat(&[classes.narrow(1, 0, 1).full_like(SILENCE).repeat([1, c.receptive]), classes.shallow_clone()], 1);
-        let embedded = self.embed.index_select(0, &padded.view([-1])).view([b, n + c.receptive, c.embed_dim]);
+        let padded = Tensor::cat(
+            &[
+                classes
+                    .narrow(1, 0, 1)
+                    .full_like(SILENCE)
+                    .repeat([1, c.receptive]),
+                classes.shallow_clone(),
+            ],
+            1,
+        );
+        let embedded =
+            self.embed
+                .index_select(0, &padded.view([-1]))
+                .view([b, n + c.receptive, c.embed_dim]);
         let context = embedded
             .transpose(1, 2)
             .conv1d(&self.context.0, Some(&self.context.1), [1], [0], [1], 1)
@@ -227,7 +258,11 @@ impl SampleRnn {
         let c = &self.config;
         let (t, hop, q) = (features.size()[0], c.hop as usize, c.receptive as usize);
         let device = self.device();
-        let weight = self.context.0.permute([0, 2, 1]).reshape([c.mlp_size, c.receptive * c.embed_dim]);
+        let weight = self
+            .context
+            .0
+            .permute([0, 2, 1])
+            .reshape([c.mlp_size, c.receptive * c.embed_dim]);
         let mut history: Vec<i64> = vec![SILENCE; q];
         let mut previous: Vec<i64> = vec![SILENCE; hop];
         let mut state: Option<LstmState> = None;
@@ -242,13 +277,19 @@ impl SampleRnn {
                 let ids = Tensor::from_slice(&history[history.len() - q..]).to(device);
                 let context = self.embed.index_select(0, &ids).reshape([-1]);
                 let pre = weight.mv(&context) + &self.context.1 + conditioning.get(j as i64);
-                let logits = Vec::<f64>::try_from(self.sample_head(&pre).to_kind(Kind::Double).to_device(Device::Cpu))?;
+                let logits = Vec::<f64>::try_from(
+                    self.sample_head(&pre)
+                        .to_kind(Kind::Double)
+                        .to_device(Device::Cpu),
+                )?;
                 let class = draw(&logits)?.min(CLASSES as usize - 1) as i64;
                 history.push(class);
                 previous[j] = class;
             }
             history.drain(..history.len() - q);
-            out.extend(Vec::<f32>::try_from(mu_law_decode(&Tensor::from_slice(&previous)))?);
+            out.extend(Vec::<f32>::try_from(mu_law_decode(&Tensor::from_slice(
+                &previous,
+            )))?);
         }
         Ok(out)
     }
@@ -278,15 +319,22 @@ impl Model for SampleRnn {
     /// Cross-entropy of the mu-law classes of the batch's audio, nats per sample.
     fn loss(&self, batch: &Batch, _train: bool) -> Tensor {
         let (logits, classes) = self.logits(&batch.inputs, &batch.targets);
-        logits
-            .view([-1, CLASSES])
-            .cross_entropy_loss::<Tensor>(&classes.view([-1]), None, Reduction::Mean, -100, 0.0)
+        logits.view([-1, CLASSES]).cross_entropy_loss::<Tensor>(
+            &classes.view([-1]),
+            None,
+            Reduction::Mean,
+            -100,
+            0.0,
+        )
     }
 
     /// Share of samples whose most likely class is the right one.
     fn accuracy(&self, batch: &Batch) -> Option<f64> {
         let (logits, classes) = self.logits(&batch.inputs, &batch.targets);
-        Some(super::argmax_accuracy(&logits.view([-1, CLASSES]), &classes.view([-1])))
+        Some(super::argmax_accuracy(
+            &logits.view([-1, CLASSES]),
+            &classes.view([-1]),
+        ))
     }
 
     fn stepper(&self) -> Stepper<'_> {

@@ -30,10 +30,15 @@ fn overfits_a_short_clip_well_below_the_eight_bit_ceiling_and_draws_samples() ->
     // A quarter of a second of the toy clip: 62 frames, 3,968 samples.
     let clip = toy_pair()?.slice(0..62);
     let clips = AudioClips::new(vec![clip.clone()], 62, 1)?;
-    let model = seeded(4, || SampleRnn::new(SampleRnnConfig::debug(&layout()), Device::Cpu))?;
+    let model = seeded(4, || {
+        SampleRnn::new(SampleRnnConfig::debug(&layout()), Device::Cpu)
+    })?;
     let bits = |m: &dyn Model| evaluate(m, &clips, usize::MAX).loss / std::f64::consts::LN_2;
     let before = bits(&model);
-    assert!(before > 7.0 && before < 8.5, "untrained: {before:.2} bits per sample");
+    assert!(
+        before > 7.0 && before < 8.5,
+        "untrained: {before:.2} bits per sample"
+    );
     let mut trainer = Trainer::new(model, TrainConfig::quiet(60, 1e-2));
     trainer.fit(&clips, &clips)?;
     let after = bits(trainer.model());
@@ -46,7 +51,11 @@ fn overfits_a_short_clip_well_below_the_eight_bit_ceiling_and_draws_samples() ->
     let samples = model.render(&features, &mut |logits| {
         draws += 1;
         assert_eq!(logits.len(), 256);
-        Ok(logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i))
+        Ok(logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i))
     })?;
     assert_eq!((samples.len(), draws), (128, 128));
     assert!(samples.iter().all(|s| s.abs() <= 1.0));
