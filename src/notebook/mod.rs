@@ -26,7 +26,8 @@ use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
-use crate::model::{FrameLstm, LstmLm, WindowLstm};
+use crate::bench::audio::AudioTable;
+use crate::model::{Ddsp, FrameLstm, LstmLm, SampleRnn, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
 use crate::score::Score;
@@ -78,6 +79,9 @@ display_as_html!(
     LstmLm,
     WindowLstm,
     FrameLstm,
+    Ddsp,
+    SampleRnn,
+    AudioTable,
     Trainer,
     Piece,
     Generator,
