@@ -199,8 +199,14 @@ fn main() -> Result<()> {
         .map(|r| r.tokens_per_second * r.seconds)
         .sum();
     let frames_per_second = frames / step_seconds.max(1e-9);
+    let frames_per_cpu_second = frames / cpu_used.max(1e-9);
     println!(
-        "trained {} steps ({} epochs) in {:.1} CPU min ({:.1} min wall, {} threads); {:.0} audio frames/s = {:.0} samples/s in training ({:.1}× real time)",
+        "{:.0} audio frames per CPU second in training ({:.1}× real time per CPU second, validation included)",
+        frames_per_cpu_second,
+        frames_per_cpu_second / args.layout.frame_rate()
+    );
+    println!(
+        "trained {} steps ({} epochs) in {:.1} CPU min ({:.1} min wall, {} threads); {:.0} audio frames/s = {:.0} samples/s in training wall-clock ({:.1}× real time)",
         trainer.step,
         records.len(),
         cpu_used / 60.0,
@@ -230,7 +236,7 @@ fn main() -> Result<()> {
     if let Some(path) = &args.json {
         let summary = serde_json::json!({
             "table": table, "steps": trainer.step, "epochs": records.len(), "train_minutes": train_seconds / 60.0,
-            "frames_per_second": frames_per_second, "samples_per_second": frames_per_second * args.layout.hop as f64,
+            "frames_per_second": frames_per_second, "frames_per_cpu_second": frames_per_cpu_second, "samples_per_second": frames_per_second * args.layout.hop as f64,
             "parameters": trainer.model().parameter_count(), "cpu_minutes_budget": args.cpu_minutes, "cpu_minutes_used": cpu_used / 60.0,
             "train_tunes": sets.train.len(), "train_seconds_of_audio": data.train.seconds(),
         });

@@ -18,7 +18,8 @@ end were never heard in training.
 
 Short settings for the test suite come from the environment: `TUNESMITH_AUDIO_TRAIN_TUNES`,
 `TUNESMITH_AUDIO_TEST_TUNES`, `TUNESMITH_AUDIO_MAX_SECONDS` (each tune's length),
-`TUNESMITH_AUDIO_MINUTES` (the training budget) and `TUNESMITH_SAMPLE_STEPS` (the sample-level model)."""),
+`TUNESMITH_AUDIO_MINUTES` (the training budget), `TUNESMITH_SAMPLE_STEPS` (the sample-level model)
+and `TUNESMITH_THREADS` (CPU threads, 1 by default)."""),
 code(""":cache 2000
 :dep tunesmith = { path = ".." }"""),
 code("""use tunesmith::prelude::*;
@@ -34,6 +35,9 @@ let selection = TuneSelection {
 };
 let minutes: f64 = run.setting("TUNESMITH_AUDIO_MINUTES", 5.0)?;
 let layout = AudioFeatureConfig::default();
+// These models are small: on a CPU shared with other work, one thread trains them fastest (two
+// threads spend their time waiting for each other). Raise it on an idle machine; a GPU ignores it.
+tch::set_num_threads(run.setting("TUNESMITH_THREADS", 1)?);
 println!("{}", layout.describe());
 println!("{selection:?}; training budget {minutes} min")"""),
 md("""## 1 · Training pairs: notes and the audio they should sound like

@@ -31,11 +31,13 @@ fn notebook_07_trains_a_neural_synthesizer_and_shows_players_and_spectrograms() 
         .filter(|h| h.contains("tunesmith-compare"))
         .collect();
     assert!(
-        comparisons.iter().any(|h| h.contains("neural (DDSP-style LSTM)")
-            && h.contains("SoundFont")
-            && h.contains("built-in synthesizer")
-            && h.matches("<svg").count() >= 3
-            && h.matches("<audio").count() >= 3),
+        comparisons
+            .iter()
+            .any(|h| h.contains("neural (DDSP-style LSTM)")
+                && h.contains("SoundFont")
+                && h.contains("built-in synthesizer")
+                && h.matches("<svg").count() >= 3
+                && h.matches("<audio").count() >= 3),
         "the side-by-side spectrograms and players of the held-out tune are missing"
     );
     assert!(
@@ -52,7 +54,9 @@ fn notebook_07_trains_a_neural_synthesizer_and_shows_players_and_spectrograms() 
     assert!(out.contains("bits per sample on the clip"), "{out}");
     let summary = run.read_json("summary.json");
     let before = summary["sample_rnn_bits_before"].as_f64().unwrap_or(0.0);
-    let after = summary["sample_rnn_bits_after"].as_f64().unwrap_or(f64::MAX);
+    let after = summary["sample_rnn_bits_after"]
+        .as_f64()
+        .unwrap_or(f64::MAX);
     assert!(
         after < before && after < 8.0,
         "the sample-level model did not learn: {summary}"

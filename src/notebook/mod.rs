@@ -22,11 +22,11 @@ pub use run::NotebookRun;
 pub use training::{model_html, PlotEvery};
 
 use crate::abc::{CleanTune, Tune};
+use crate::bench::audio::AudioTable;
 use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
-use crate::bench::audio::AudioTable;
 use crate::model::{Ddsp, FrameLstm, LstmLm, SampleRnn, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;

@@ -273,7 +273,7 @@ impl SampleRnn {
             let (conditioning, next) = self.frame_tier(&prev, &feats, state.as_ref());
             state = Some(next);
             let conditioning = conditioning.view([c.hop, c.mlp_size]);
-            for j in 0..hop {
+            for (j, slot) in previous.iter_mut().enumerate() {
                 let ids = Tensor::from_slice(&history[history.len() - q..]).to(device);
                 let context = self.embed.index_select(0, &ids).reshape([-1]);
                 let pre = weight.mv(&context) + &self.context.1 + conditioning.get(j as i64);
@@ -284,7 +284,7 @@ impl SampleRnn {
                 )?;
                 let class = draw(&logits)?.min(CLASSES as usize - 1) as i64;
                 history.push(class);
-                previous[j] = class;
+                *slot = class;
             }
             history.drain(..history.len() - q);
             out.extend(Vec::<f32>::try_from(mu_law_decode(&Tensor::from_slice(
