@@ -51,7 +51,7 @@ let sets = audio_tune_sets(&corpus.tunes, &selection);
 let data = audio_data(&sets, &layout, 1.0, 8, None)?;
 println!("{} train tunes → {} clips ({:.0} s of audio); {} valid tunes; {} held-out tunes",
     sets.train.len(), data.train.len(), data.train.seconds(), sets.valid.len(), sets.test.len());
-let pair = &data.train.pairs()[0];
+let pair = data.train.pairs()[0].clone();
 println!("first pair: {} ({:.1} s, {} frames of {} features)", pair.name, pair.seconds(), pair.features.frames, pair.features.frame_width());
 sets.train[0].1.clone()"""),
 code("""// The features of the first voice over the first four seconds (rows: f0, velocity, onset, release...).
@@ -60,7 +60,7 @@ let shown = pair.features.frames.min(1000);
 let rows: Vec<Vec<f32>> = (0..width).map(|f| (0..shown).map(|t| pair.features.values[t * width + f]).collect()).collect();
 heatmap_svg(&rows, "note features per frame (all voices)", "frame (4 ms)", "feature")?"""),
 code("""// What the model must learn to sound like: the SoundFont rendering, its spectrogram and a player.
-compare_audio_html(&[("SoundFont (training target)", &pair_audio(pair))])?"""),
+compare_audio_html(&[("SoundFont (training target)", &pair_audio(&pair))])?"""),
 md("""## 2 · Train the DDSP-style model for a few minutes, with checkpoints
 The trainer, the checkpointer and the loss curve are the ones every model of the crate uses. The loss
 is the multi-resolution STFT distance (FFT sizes 2048 down to 64, linear and log magnitudes)."""),
@@ -80,10 +80,10 @@ md("""## 3 · Listen: a held-out tune, neural beside the SoundFont and the built
 The model is opened again from its checkpoint, the way a later session would, and renders the notes of
 a tune it never heard. Each rendering shows its spectrogram above its player."""),
 code("""let generator = open_for_generation(&run.drive()?.join("ddsp"), best_device())?;
-let (name, tune) = &sets.test[0];
-let (neural, rendered) = neural_audio(generator.model.as_ref(), &generator.encoding, tune, &SampleConfig::default())?;
-let soundfont = reference_audio(tune, &layout, None)?;
-let builtin = builtin_audio(tune, &layout, Some(&soundfont))?;
+let (name, tune) = sets.test[0].clone();
+let (neural, rendered) = neural_audio(generator.model.as_ref(), &generator.encoding, &tune, &SampleConfig::default())?;
+let soundfont = reference_audio(&tune, &layout, None)?;
+let builtin = builtin_audio(&tune, &layout, Some(&soundfont))?;
 neural.write_wav(out_dir.join("neural.wav"))?;
 soundfont.write_wav(out_dir.join("soundfont.wav"))?;
 println!("{name}: {:.1} s rendered in {:.2} s, {:.1}× real time on this machine", rendered.seconds(), rendered.seconds_taken, rendered.real_time_factor());
@@ -115,19 +115,18 @@ code("""let steps: usize = run.setting("TUNESMITH_SAMPLE_STEPS", 150)?;
 let short = pair.slice(0..62);
 let clip = AudioClips::new(vec![short.clone()], 62, 1)?;
 let srnn = seeded(4, || SampleRnn::new(SampleRnnConfig::for_features(&layout, 64), Device::Cpu))?;
-let bits = |m: &dyn Model| evaluate(m, &clip, usize::MAX).loss / std::f64::consts::LN_2;
-let bits_before = bits(&srnn);
+let bits_before = evaluate(&srnn, &clip, usize::MAX).loss / std::f64::consts::LN_2;
 let mut strainer = Trainer::new(srnn, TrainConfig::quiet(steps, 3e-3));
 strainer.fit(&clip, &clip)?;
-let bits_after = bits(strainer.model());
+let bits_after = evaluate(strainer.model(), &clip, usize::MAX).loss / std::f64::consts::LN_2;
 println!("bits per sample on the clip: {bits_before:.2} untrained → {bits_after:.2} after {steps} steps (the 8-bit ceiling is 8.00)");"""),
 code("""// A quarter of a second of notes, without the release tail: every sample is one step of the model.
 let no_tail = Encoding::from(AudioFeatureConfig { tail_seconds: 0.0, ..layout.clone() });
 let srnn_audio = render_audio(strainer.model(), &no_tail, &first_seconds(&sets.train[0].1, 0.25), &SampleConfig { temperature: 1.0, seed: 3, ..SampleConfig::default() })?;
 println!("{:.2} s drawn in {:.1} s ({:.3}× real time)", srnn_audio.seconds(), srnn_audio.seconds_taken, srnn_audio.real_time_factor());
 Audio { sample_rate: srnn_audio.sample_rate, channels: 1, samples: srnn_audio.samples.clone() }"""),
-code("""let neural_row = table.row("ddsp").context("the neural row")?;
-let builtin_row = table.row("built-in synthesizer").context("the built-in row")?;
+code("""let neural_row = table.row("ddsp").context("the neural row")?.clone();
+let builtin_row = table.row("built-in synthesizer").context("the built-in row")?.clone();
 run.finish(serde_json::json!({
     "train_tunes": sets.train.len(), "test_tunes": sets.test.len(), "steps": trainer.step,
     "neural_mr_stft": neural_row.mr_stft, "builtin_mr_stft": builtin_row.mr_stft,
