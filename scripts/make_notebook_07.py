@@ -71,9 +71,9 @@ let mut trainer = Trainer::new(model, TrainConfig {
     epochs: 1000, seed: 1, max_seconds: Some(minutes * 60.0), keep_best: true, valid_limit: 250 * 30,
     adam: AdamConfig { lr: 3e-3, ..AdamConfig::default() }, ..TrainConfig::default() })
     .with_callback(Checkpointer::new(ckpt, encoding.clone()));
-let reason = trainer.fit(&data.train, &data.valid)?;
+trainer.fit(&data.train, &data.valid)?;
 trainer.restore_best()?;
-println!("stopped: {reason:?} after {} steps", trainer.step);
+println!("stopped: {:?} after {} steps", trainer.last_stop, trainer.step);
 trainer.model_as::<Ddsp>()?"""),
 code("""loss_curve_svg(&trainer.history, None)?"""),
 md("""## 3 · Listen: a held-out tune, neural beside the SoundFont and the built-in synthesizer
