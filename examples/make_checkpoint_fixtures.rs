@@ -5,23 +5,27 @@
 //! keeps its fixtures forever; `tests/checkpoint_fixture.rs` loads every one. (`checkpoint-v1`
 //! was written by tunesmith 0.1's `examples/make_checkpoint_fixture.rs`, commit 52c1340.)
 //!
-//! `cargo run --example make_checkpoint_fixtures [NAME...]` (names such as
-//! `pitch_lstm-piano_roll` write only those fixtures, leaving the others as they are).
+//! `cargo run --example make_checkpoint_fixtures` writes them all; naming fixtures writes only
+//! those (`cargo run --example make_checkpoint_fixtures -- ddsp-audio pitch_lstm-piano_roll`), leaving
+//! the others as they are. The audio fixture records the waveform the model renders for
+//! [`AUDIO_TUNE`] (every [`AUDIO_STRIDE`]th sample).
 
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use tch::Device;
 use tunesmith::checkpoint::{CheckpointConfig, Checkpointer, FORMAT_VERSION};
-use tunesmith::data::{Batches, RollBatches, SequenceBatches, WindowBatches};
-use tunesmith::encode::{
-    CharVocab, Encoding, EventConfig, EventVocab, NoteVocab, NoteVocabConfig, PianoRoll,
-    PianoRollConfig, TokenEncoding,
+use tunesmith::data::{
+    AudioClips, AudioPair, Batches, RollBatches, SequenceBatches, WindowBatches,
 };
-use tunesmith::generate::{generate, Length, Primer, SampleConfig};
+use tunesmith::encode::{
+    AudioFeatureConfig, CharVocab, Encoding, EventConfig, EventVocab, NoteVocab, NoteVocabConfig,
+    PianoRoll, PianoRollConfig, TokenEncoding,
+};
+use tunesmith::generate::{generate, render_audio, Length, Primer, SampleConfig};
 use tunesmith::model::{
-    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
-    WindowConfig, WindowLstm,
+    Ddsp, DdspConfig, FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm,
+    PitchLstmConfig, WindowConfig, WindowLstm,
 };
 use tunesmith::score::Score;
 use tunesmith::train::{seeded, TrainConfig, Trainer};
@@ -50,6 +54,90 @@ pub fn fixture_sampling(length: Length, temperature: f64) -> SampleConfig {
     }
 }
 
+/// The tune the audio fixture renders after training.
+pub const AUDIO_TUNE: &str = "M:4/4\nL:1/16\nQ:1/4=120\nK:G\nGABd|\n";
+
+/// The audio fixture records every this many samples of its rendering.
+pub const AUDIO_STRIDE: usize = 8;
+
+/// The note-feature layout of the audio fixture.
+pub fn audio_layout() -> AudioFeatureConfig {
+    AudioFeatureConfig {
+        voices: 2,
+        tail_seconds: 0.1,
+        ..AudioFeatureConfig::default()
+    }
+}
+
+/// Trains `model` with the checkpointer writing into `dir/<name>` (replacing it).
+fn train_into(
+    dir: &Path,
+    name: &str,
+    model: impl Model,
+    encoding: &Encoding,
+    train: &dyn Batches,
+    epochs: usize,
+) -> Result<Trainer> {
+    let run = dir.join(name);
+    if run.exists() {
+        std::fs::remove_dir_all(&run)?;
+    }
+    let checkpoint = CheckpointConfig {
+        keep_last: 1,
+        keep_best: false,
+        handle_signals: false,
+        verbose: false,
+        ..CheckpointConfig::new(dir, name)
+    };
+    let mut trainer = Trainer::new(model, TrainConfig::quiet(epochs, 2e-2))
+        .with_callback(Checkpointer::new(checkpoint, encoding.clone()));
+    trainer.fit(train, train)?;
+    Ok(trainer)
+}
+
+/// The waveform model: trained on the fixture tunes rendered by the built-in synthesizer, then
+/// the waveform it renders for [`AUDIO_TUNE`].
+fn make_audio(dir: &Path, scores: &[Score]) -> Result<()> {
+    let layout = audio_layout();
+    let pairs: Vec<AudioPair> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, score)| {
+            let audio = tunesmith::render::neural::builtin_audio(score, &layout, None)?;
+            let frames = audio.samples.len() / layout.hop;
+            let features = layout.features(score, frames)?;
+            AudioPair::new(
+                format!("tune {i}"),
+                features,
+                audio.samples,
+                layout.sample_rate,
+            )
+        })
+        .collect::<Result<_>>()?;
+    let clips = AudioClips::new(pairs, 100, 4)?;
+    let model = seeded(5, || Ddsp::new(DdspConfig::debug(&layout), Device::Cpu))?;
+    let encoding: Encoding = layout.into();
+    let name = "ddsp-audio";
+    let trainer = train_into(dir, name, model, &encoding, &clips, 3)?;
+    let score = tunesmith::abc::abc_to_score(AUDIO_TUNE)?;
+    let sampling = fixture_sampling(Length::End, 0.0);
+    let rendered = render_audio(trainer.model(), &encoding, &score, &sampling)?;
+    let expected = json!({
+        "abc": AUDIO_TUNE,
+        "sampling": sampling,
+        "samples": rendered.samples.len(),
+        "stride": AUDIO_STRIDE,
+        "every_stride": rendered.samples.iter().step_by(AUDIO_STRIDE).collect::<Vec<_>>(),
+    });
+    let run = dir.join(name);
+    std::fs::write(
+        run.join("expected.json"),
+        serde_json::to_string_pretty(&expected)?,
+    )?;
+    println!("wrote {} ({})", run.display(), trainer.model().summary());
+    Ok(())
+}
+
 /// Trains `model` on `train` for `epochs` with the checkpointer writing into `dir/<name>`, then
 /// records the piece it generates from `primer` (nothing when `only` names other fixtures).
 #[allow(clippy::too_many_arguments)]
@@ -68,19 +156,7 @@ fn make(
         return Ok(());
     }
     let run = dir.join(name);
-    if run.exists() {
-        std::fs::remove_dir_all(&run)?;
-    }
-    let checkpoint = CheckpointConfig {
-        keep_last: 1,
-        keep_best: false,
-        handle_signals: false,
-        verbose: false,
-        ..CheckpointConfig::new(dir, name)
-    };
-    let mut trainer = Trainer::new(model, TrainConfig::quiet(epochs, 2e-2))
-        .with_callback(Checkpointer::new(checkpoint, encoding.clone()));
-    trainer.fit(train, train)?;
+    let trainer = train_into(dir, name, model, &encoding, train, epochs)?;
     let piece = generate(trainer.model(), &encoding, &primer.0, &sampling)?;
     let expected = json!({
         "primer": primer.1,
@@ -103,6 +179,13 @@ fn main() -> Result<()> {
     let only: Vec<String> = std::env::args().skip(1).collect();
     let dir = PathBuf::from(format!("tests/fixtures/checkpoint-v{FORMAT_VERSION}"));
     std::fs::create_dir_all(&dir)?;
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("ddsp-audio") {
+        make_audio(&dir, &scores()?)?;
+    }
+    if !only.is_empty() && only.iter().all(|o| o == "ddsp-audio") {
+        return Ok(());
+    }
     let text = TUNES.repeat(20);
 
     // The character model on ABC.

@@ -79,4 +79,22 @@ pub mod prelude {
     pub use serde_json;
     pub use tch;
     pub use tch::Device;
+
+    /// Neural audio (notebook 07): note features, training pairs rendered with the SoundFont,
+    /// the waveform and sample-level models, rendering, spectrograms and the metrics table.
+    pub mod audio {
+        pub use crate::bench::audio::{
+            audio_data, audio_tune_sets, evaluate_audio, first_seconds, AudioData, AudioTable,
+            TuneSelection,
+        };
+        pub use crate::data::{AudioClips, AudioPair};
+        pub use crate::encode::{AudioFeatureConfig, AudioFeatures};
+        pub use crate::generate::{render_audio, render_primer, RenderedAudio};
+        pub use crate::metrics::audio::{audio_metrics, AudioMetrics};
+        pub use crate::model::{Ddsp, DdspConfig, SampleRnn, SampleRnnConfig};
+        pub use crate::render::neural::{
+            builtin_audio, neural_audio, pair_audio, reference_audio, training_pairs,
+        };
+        pub use crate::render::spectrogram::{compare_audio_html, spectrogram_svg};
+    }
 }

@@ -1,7 +1,9 @@
 //! Measures of models and samples: bits per token, the shape of generated ABC, the fixed ABC
 //! benchmark split ([`split`]), the loss of a whole stream ([`stream_nll`]), and sample quality
-//! ([`quality`], built on [`tune_stats`] and [`copying`]).
+//! ([`quality`], built on [`tune_stats`] and [`copying`]), and the distances of neural audio from
+//! its reference ([`audio`]).
 
+pub mod audio;
 pub mod copying;
 pub mod frame_nll;
 pub mod oracle;
@@ -11,6 +13,7 @@ pub mod stream_nll;
 pub mod table;
 pub mod tune_stats;
 
+pub use audio::{audio_metrics, AudioMetrics};
 pub use copying::{written_bars, CopiedRun, CopyIndex};
 pub use frame_nll::{frame_nll, frame_nll_sum, roll_nll};
 pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};

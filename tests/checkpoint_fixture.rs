@@ -1,7 +1,9 @@
 //! Compatibility: the checkpoints committed in `tests/fixtures/` load and generate in this and
 //! every later version: `checkpoint-v1/` (tunesmith 0.1's character model) and one checkpoint of
 //! each model kind in `checkpoint-v2/` (written by `examples/make_checkpoint_fixtures.rs`), each
-//! giving the greedy piece it recorded, in the library and through `tunesmith generate`. Damaged
+//! giving the greedy piece it recorded, in the library and through `tunesmith generate` (the
+//! waveform model, `ddsp-audio`, the waveform it recorded for its tune; the binary refuses to
+//! write notes with it, naming the way to render audio instead). Damaged
 //! copies (truncated, wrong shape, newer format, a pickle, garbage) are refused with an error
 //! naming the file.
 
@@ -99,6 +101,38 @@ fn recorded_primer(value: &serde_json::Value) -> Result<Primer> {
     })
 }
 
+/// The waveform a neural-synthesizer fixture renders for its tune is the one it recorded.
+fn check_recorded_audio(
+    generator: &tunesmith::generate::Generator,
+    expected: &serde_json::Value,
+    sampling: &SampleConfig,
+) -> Result<()> {
+    let score = tunesmith::abc::abc_to_score(expected["abc"].as_str().context("abc")?)?;
+    let rendered = generator.render(&score, sampling)?;
+    assert_eq!(
+        Some(rendered.samples.len() as u64),
+        expected["samples"].as_u64()
+    );
+    let stride = expected["stride"].as_u64().context("stride")? as usize;
+    let recorded: Vec<f32> = serde_json::from_value(expected["every_stride"].clone())?;
+    let ours: Vec<f32> = rendered.samples.iter().step_by(stride).copied().collect();
+    assert_eq!(ours.len(), recorded.len());
+    let loudest = recorded.iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(
+        loudest > 1e-3,
+        "the recorded waveform is not silent ({loudest})"
+    );
+    let worst = ours
+        .iter()
+        .zip(&recorded)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst <= 1e-6,
+        "rendering differs from the recording by {worst}"
+    );
+    Ok(())
+}
+
 #[test]
 fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<()> {
     let runs = v2_fixtures()?;
@@ -109,6 +143,7 @@ fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<
     assert_eq!(
         kinds,
         [
+            "ddsp-audio",
             "frame_lstm-piano_roll",
             "lstm_lm-chars",
             "lstm_lm-events",
@@ -132,6 +167,10 @@ fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<
             ))
         );
         let mut sampling: SampleConfig = serde_json::from_value(expected["sampling"].clone())?;
+        if meta.encoding.kind() == "audio" {
+            check_recorded_audio(&generator, &expected, &sampling)?;
+            continue;
+        }
         // Recorded before the ABC constraint existed (the sampler is otherwise the same).
         sampling.abc_constraints = false;
         let piece = generator.generate(&recorded_primer(&expected["primer"])?, &sampling)?;
@@ -179,6 +218,12 @@ fn the_binary_generates_abc_or_midi_from_every_fixture() -> Result<()> {
             .env_remove("LD_LIBRARY_PATH")
             .output()?;
         let stderr = String::from_utf8_lossy(&output.stderr);
+        if run.ends_with("ddsp-audio") {
+            // A neural synthesizer makes audio, not notes: refused, saying so.
+            assert!(!output.status.success());
+            assert!(stderr.contains("makes audio, not notes"), "{stderr}");
+            continue;
+        }
         assert!(output.status.success(), "{}: {stderr}", run.display());
         let mut files: Vec<PathBuf> = std::fs::read_dir(out.path())?
             .map(|e| Ok(e?.path()))

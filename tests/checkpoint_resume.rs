@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tch::Device;
 use tunesmith::checkpoint::{load_model, store, Checkpointer};
-use tunesmith::generate::{generate, Length, Primer, SampleConfig, SampleEvery};
+use tunesmith::generate::{generate, render_audio, Length, Primer, SampleConfig, SampleEvery};
 use tunesmith::train::{evaluate, Callback, Control, DataInfo, StopAtStep, StopReason, Trainer};
 
 fn names(run_dir: &Path) -> Result<Vec<String>> {
@@ -126,15 +126,29 @@ fn a_saved_model_of_every_kind_loads_with_identical_outputs() -> Result<()> {
         let before = evaluate(trainer.model(), data.valid.as_ref(), usize::MAX);
         let after = evaluate(loaded.model.as_ref(), data.valid.as_ref(), usize::MAX);
         assert_eq!(before.loss.to_bits(), after.loss.to_bits(), "{kind:?}");
-        let primer = match kind {
-            Kind::Chars => Primer::abc("M:4/4\n"),
-            Kind::Roll | Kind::PitchRoll => Primer::none(),
-            _ => Primer::ids(vec![1, 2, 3]),
-        };
         let config = SampleConfig {
             length: Length::Steps(30),
             seed: 3,
             ..SampleConfig::default()
+        };
+        if matches!(kind, Kind::Audio | Kind::Samples) {
+            // A neural synthesizer renders notes: the same waveform before and after loading.
+            let score = &tiny_scores(1)?[0];
+            let score = tunesmith::bench::audio::first_seconds(score, 0.05);
+            let original = render_audio(trainer.model(), &data.encoding, &score, &config)?;
+            let reloaded = render_audio(loaded.model.as_ref(), &loaded.encoding, &score, &config)?;
+            assert!(!original.samples.is_empty(), "{kind:?}");
+            assert_eq!(original.samples, reloaded.samples, "{kind:?}");
+            // And it opens for generation like every other model.
+            let generator =
+                tunesmith::generate::open_for_generation(&dir.path().join("run"), Device::Cpu)?;
+            assert_eq!(generator.render(&score, &config)?.samples, original.samples);
+            continue;
+        }
+        let primer = match kind {
+            Kind::Chars => Primer::abc("M:4/4\n"),
+            Kind::Roll | Kind::PitchRoll => Primer::none(),
+            _ => Primer::ids(vec![1, 2, 3]),
         };
         let original = generate(trainer.model(), &data.encoding, &primer, &config)?;
         let reloaded = generate(loaded.model.as_ref(), &loaded.encoding, &primer, &config)?;
@@ -156,6 +170,7 @@ fn a_checkpoint_of_another_model_or_encoding_is_refused_naming_both() -> Result<
         ),
         (Kind::Roll, Kind::Chars, "piano_roll", "chars"),
         (Kind::Roll, Kind::PitchRoll, "frame_lstm", "pitch_lstm"),
+        (Kind::Audio, Kind::Samples, "ddsp", "sample_rnn"),
     ];
     for (saved, resumed, theirs, ours) in pairs {
         let first_data = tiny(saved)?;

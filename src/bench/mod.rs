@@ -1,6 +1,8 @@
 //! Benchmarks against published results: the polyphonic piano-roll benchmark
-//! ([`bl2012`] reads its data, [`polyphonic`] trains and scores a [`crate::model::FrameLstm`]).
+//! ([`bl2012`] reads its data, [`polyphonic`] trains and scores a [`crate::model::FrameLstm`]),
+//! and neural audio against the SoundFont on held-out tunes ([`audio`]).
 
+pub mod audio;
 pub mod bl2012;
 pub mod polyphonic;
 

@@ -16,6 +16,13 @@ pub fn check_encoding(model: &dyn Model, encoding: &Encoding) -> Result<()> {
     let fits = match model.sizes() {
         Sizes::Tokens { vocab } => encoding.vocab_size() == Some(vocab),
         Sizes::Frames { pitches } => encoding.num_pitches() == Some(pitches),
+        Sizes::Audio {
+            voices,
+            hop,
+            sample_rate,
+        } => encoding
+            .audio_features()
+            .is_some_and(|c| (c.voices, c.hop, c.sample_rate) == (voices, hop, sample_rate)),
     };
     ensure!(
         fits,

@@ -6,15 +6,19 @@
 //! - [`WindowBatches`]: many-to-one, a window of ids inside a piece and the id after it (the
 //!   notes-and-chords model);
 //! - [`RollBatches`]: piano-roll pieces (or windows of them) padded into batches of frames (the
-//!   multi-hot models).
+//!   multi-hot models);
+//! - [`AudioClips`]: clips of note features with the audio they were rendered to (the neural
+//!   synthesizers).
 //!
 //! Every epoch's batches follow a plan that is a pure function of `(seed, epoch)`, so a resumed
 //! run sees exactly the batches an uninterrupted one would.
 
+pub mod audio;
 pub mod rolls;
 pub mod sequences;
 pub mod windows;
 
+pub use audio::{AudioClips, AudioPair};
 pub use rolls::{next_frame_batch, padding_mask, RollBatches, PAD_TARGET};
 pub use sequences::SequenceBatches;
 pub use windows::WindowBatches;
@@ -27,10 +31,11 @@ use tch::{Device, Tensor};
 /// One batch: the model's inputs and targets, and how many predictions it holds.
 #[derive(Debug)]
 pub struct Batch {
-    /// Inputs: token ids `[batch, time]` or `[batch, window]`, or frames `[batch, time, pitches]`.
+    /// Inputs: token ids `[batch, time]` or `[batch, window]`, frames `[batch, time, pitches]`,
+    /// or note features `[batch, frames, voices × features]`.
     pub inputs: Tensor,
-    /// Targets: ids `[batch, time]` or `[batch]`, or frames `[batch, time, pitches]` (padded
-    /// frames hold [`PAD_TARGET`]).
+    /// Targets: ids `[batch, time]` or `[batch]`, frames `[batch, time, pitches]` (padded
+    /// frames hold [`PAD_TARGET`]), or audio `[batch, frames × hop]`.
     pub targets: Tensor,
     /// Predictions the batch holds (tokens, windows or real frames): a model's mean loss over the
     /// batch is weighted by it when batches are averaged.

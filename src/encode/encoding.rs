@@ -5,9 +5,11 @@
 //! ```json
 //! {"kind": "chars", "vocab": {...}}          {"kind": "notes", "vocab": {...}}
 //! {"kind": "events", "vocab": {...}}         {"kind": "piano_roll", "config": {...}}
+//! {"kind": "audio", "config": {...}}
 //! ```
 //! Each inner value is that encoding's own saved JSON, which records its format version.
 
+use super::audio::{AudioFeatureConfig, AUDIO_FEATURES_FORMAT, AUDIO_FEATURES_KIND};
 use super::{CharVocab, EventVocab, NoteVocab, PianoRollConfig, TokenEncoding};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -29,16 +31,19 @@ pub enum Encoding {
     Events(EventVocab),
     /// Multi-hot frames on a grid.
     PianoRoll(PianoRollConfig),
+    /// Note features per audio frame, for neural synthesizers.
+    Audio(AudioFeatureConfig),
 }
 
 impl Encoding {
-    /// The encoding's name in checkpoints: `chars`, `notes`, `events` or `piano_roll`.
+    /// The encoding's name in checkpoints: `chars`, `notes`, `events`, `piano_roll` or `audio`.
     pub fn kind(&self) -> &'static str {
         match self {
             Encoding::Chars(_) => "chars",
             Encoding::Notes(_) => "notes",
             Encoding::Events(_) => "events",
             Encoding::PianoRoll(_) => "piano_roll",
+            Encoding::Audio(_) => "audio",
         }
     }
 
@@ -48,7 +53,7 @@ impl Encoding {
             Encoding::Chars(v) => Some(v.len()),
             Encoding::Notes(v) => Some(v.vocab_size()),
             Encoding::Events(v) => Some(v.vocab_size()),
-            Encoding::PianoRoll(_) => None,
+            Encoding::PianoRoll(_) | Encoding::Audio(_) => None,
         }
     }
 
@@ -56,6 +61,14 @@ impl Encoding {
     pub fn num_pitches(&self) -> Option<usize> {
         match self {
             Encoding::PianoRoll(c) => Some(c.num_pitches),
+            _ => None,
+        }
+    }
+
+    /// The layout of note features and audio, for neural synthesizers.
+    pub fn audio_features(&self) -> Option<&AudioFeatureConfig> {
+        match self {
+            Encoding::Audio(c) => Some(c),
             _ => None,
         }
     }
@@ -86,6 +99,7 @@ impl Encoding {
                     ""
                 }
             ),
+            Encoding::Audio(c) => c.describe(),
         }
     }
 
@@ -100,6 +114,9 @@ impl Encoding {
             Encoding::Events(v) => json!({"kind": self.kind(), "vocab": parse(v.to_json()?)?}),
             Encoding::PianoRoll(c) => json!({"kind": self.kind(), "config": parse(
                 super::saved::to_json(PIANO_ROLL_CONFIG_KIND, PIANO_ROLL_CONFIG_FORMAT, c)?
+            )?}),
+            Encoding::Audio(c) => json!({"kind": self.kind(), "config": parse(
+                super::saved::to_json(AUDIO_FEATURES_KIND, AUDIO_FEATURES_FORMAT, c)?
             )?}),
         })
     }
@@ -136,8 +153,17 @@ impl Encoding {
                 config.validate()?;
                 Encoding::PianoRoll(config)
             }
+            "audio" => {
+                let config: AudioFeatureConfig = super::saved::from_json(
+                    &inner("config")?,
+                    AUDIO_FEATURES_KIND,
+                    AUDIO_FEATURES_FORMAT,
+                )?;
+                config.validate()?;
+                Encoding::Audio(config)
+            }
             other => bail!(
-                "unknown encoding {other:?} (this tunesmith knows chars, notes, events, piano_roll)"
+                "unknown encoding {other:?} (this tunesmith knows chars, notes, events, piano_roll, audio)"
             ),
         })
     }
@@ -176,6 +202,12 @@ impl From<EventVocab> for Encoding {
     }
 }
 
+impl From<AudioFeatureConfig> for Encoding {
+    fn from(c: AudioFeatureConfig) -> Self {
+        Encoding::Audio(c)
+    }
+}
+
 impl From<PianoRollConfig> for Encoding {
     fn from(c: PianoRollConfig) -> Self {
         Encoding::PianoRoll(c)
@@ -210,6 +242,7 @@ mod tests {
             )?),
             Encoding::from(EventVocab::new(EventConfig::default())),
             Encoding::from(PianoRollConfig::default()),
+            Encoding::from(AudioFeatureConfig::default()),
         ];
         for encoding in all {
             let value = serde_json::to_value(&encoding)?;

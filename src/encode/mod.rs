@@ -5,11 +5,14 @@
 //! - [`notes`]: notes and chords as tokens (`E4`, `C4.E4.G4`, `rest`), optionally with durations
 //!   and offsets.
 //! - [`events`]: note-on, note-off, time-shift and velocity tokens.
+//! - [`audio`]: note features per audio frame (voices, pitch, velocity, time since onset and
+//!   release) for neural synthesizers.
 //!
 //! The token encodings of scores share the [`TokenEncoding`] interface; every encoding saves to
 //! and loads from JSON that records its format version and the crate version ([`saved`]), and
 //! [`Encoding`] holds any one of them (what a checkpoint records).
 
+pub mod audio;
 pub mod chars;
 pub mod encoding;
 pub mod events;
@@ -18,6 +21,7 @@ pub mod notes;
 pub mod piano_roll;
 pub mod saved;
 
+pub use audio::{AudioFeatureConfig, AudioFeatures, FEATURES_PER_VOICE};
 pub use chars::CharVocab;
 pub use encoding::Encoding;
 pub use events::{Event, EventConfig, EventVocab};

@@ -16,12 +16,14 @@
 //! ```
 
 pub mod abc_constraint;
+pub mod audio;
 pub mod batch;
 pub mod frames;
 pub mod sampler;
 pub mod samples;
 pub mod tokens;
 
+pub use audio::{render_audio, render_primer, RenderedAudio};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
 
@@ -334,6 +336,10 @@ pub fn generate(
     match model.stepper() {
         Stepper::Tokens(stepper) => tokens::generate_tokens(stepper, encoding, primer, config),
         Stepper::Frames(stepper) => frames::generate_frames(stepper, encoding, primer, config),
+        Stepper::Audio(_) => anyhow::bail!(
+            "the {} model makes audio, not notes: render a score with it (generate::render_audio, or render::neural_audio)",
+            model.architecture()
+        ),
     }
 }
 
@@ -411,6 +417,11 @@ impl Generator {
     /// One piece.
     pub fn generate(&self, primer: &Primer, config: &SampleConfig) -> Result<Piece> {
         generate(self.model.as_ref(), &self.encoding, primer, config)
+    }
+
+    /// The notes of `score` as audio, for a neural synthesizer (see [`render_audio`]).
+    pub fn render(&self, score: &Score, config: &SampleConfig) -> Result<RenderedAudio> {
+        render_audio(self.model.as_ref(), &self.encoding, score, config)
     }
 
     /// `n` pieces with seeds `config.seed`, `config.seed + 1`, …

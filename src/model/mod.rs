@@ -6,22 +6,32 @@
 //! - [`FrameLstm`] (`frame_lstm`): multi-hot piano-roll frames → the next frame.
 //! - [`PitchLstm`] (`pitch_lstm`): the pitch-invariant biaxial LSTM over piano-roll frames (a
 //!   time axis shared by every key, a pitch axis across each frame).
+//! - [`Ddsp`] (`ddsp`): note features per audio frame → an LSTM per voice → a harmonic-plus-noise
+//!   synthesizer ([`synth`]) → a waveform, trained with a multi-resolution STFT loss ([`spectral`]).
+//! - [`SampleRnn`] (`sample_rnn`): the same note features → 8-bit mu-law samples one at a time
+//!   (a frame-level LSTM and a sample-level MLP, after SampleRNN).
 //!
 //! They share one LSTM stack ([`LstmStack`]: weights, zero state, step, run). A new model
 //! implements [`Model`], says how it generates ([`Stepper`]) and adds one line to [`build`].
 
+pub mod ddsp;
 pub mod frame_lstm;
 pub mod fused;
 pub mod losses;
 pub mod lstm;
 pub mod pitch_lstm;
+pub mod sample_rnn;
+pub mod spectral;
 pub mod stack;
+pub mod synth;
 pub mod window;
 
+pub use ddsp::{Ddsp, DdspConfig};
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
 pub use fused::{FusedLm, FusedState};
 pub use lstm::{LstmConfig, LstmLm, LstmLmWeights, LstmOptions};
 pub use pitch_lstm::{PitchLstm, PitchLstmConfig};
+pub use sample_rnn::{SampleRnn, SampleRnnConfig};
 pub use stack::{LstmStack, LstmState};
 pub use window::{WindowConfig, WindowLstm};
 
@@ -45,6 +55,15 @@ pub enum Sizes {
         /// Cells per frame.
         pitches: usize,
     },
+    /// Note features of `voices` voices per frame of `hop` samples → audio at `sample_rate`.
+    Audio {
+        /// Voices per frame.
+        voices: usize,
+        /// Samples per frame.
+        hop: usize,
+        /// Samples per second.
+        sample_rate: u32,
+    },
 }
 
 impl std::fmt::Display for Sizes {
@@ -52,6 +71,14 @@ impl std::fmt::Display for Sizes {
         match self {
             Sizes::Tokens { vocab } => write!(f, "token ids of a vocabulary of {vocab}"),
             Sizes::Frames { pitches } => write!(f, "frames of {pitches} pitches"),
+            Sizes::Audio {
+                voices,
+                hop,
+                sample_rate,
+            } => write!(
+                f,
+                "note features of {voices} voices every {hop} samples at {sample_rate} Hz"
+            ),
         }
     }
 }
@@ -115,12 +142,36 @@ pub trait Model: Any + Debug {
 /// Whatever a model carries from one generation step to the next (its own type inside).
 pub type StepState = Box<dyn Any>;
 
-/// How a model generates: token by token, or frame by frame.
+/// How a model generates: token by token, frame by frame, or audio from notes.
 pub enum Stepper<'a> {
     /// A token model.
     Tokens(&'a dyn TokenStepper),
     /// A piano-roll model.
     Frames(&'a dyn FrameStepper),
+    /// A neural synthesizer: note features in, a waveform out.
+    Audio(&'a dyn AudioStepper),
+}
+
+/// A model that turns note features into a waveform. Its output is sound, not notes, so it does
+/// not write pieces: it renders the notes of any score (see `generate::render_audio`).
+pub trait AudioStepper {
+    /// Samples per second of the audio.
+    fn sample_rate(&self) -> u32;
+
+    /// Samples per frame of note features.
+    fn hop(&self) -> usize;
+
+    /// Values per frame of note features.
+    fn frame_width(&self) -> usize;
+
+    /// Renders note features `[frames, width]` to `frames × hop` samples. A sample-level model
+    /// draws each sample's class with `draw(logits)` (the one sampler: temperature, top-k, top-p,
+    /// seed); a synthesizer that predicts the waveform directly never calls it.
+    fn render(
+        &self,
+        features: &Tensor,
+        draw: &mut dyn FnMut(&[f64]) -> Result<usize>,
+    ) -> Result<Vec<f32>>;
 }
 
 /// A model that predicts the next token from the ones before it.
@@ -173,6 +224,8 @@ pub fn build(
         window::ARCHITECTURE => Box::new(WindowLstm::new(parse(architecture, config)?, device)?),
         frame_lstm::ARCHITECTURE => Box::new(FrameLstm::new(parse(architecture, config)?, device)?),
         pitch_lstm::ARCHITECTURE => Box::new(PitchLstm::new(parse(architecture, config)?, device)?),
+        ddsp::ARCHITECTURE => Box::new(Ddsp::new(parse(architecture, config)?, device)?),
+        sample_rnn::ARCHITECTURE => Box::new(SampleRnn::new(parse(architecture, config)?, device)?),
         other => bail!(
             "unknown model architecture {other:?} (this tunesmith knows {})",
             ARCHITECTURES.join(", ")
@@ -181,11 +234,13 @@ pub fn build(
 }
 
 /// The architectures [`build`] knows.
-pub const ARCHITECTURES: [&str; 4] = [
+pub const ARCHITECTURES: [&str; 6] = [
     lstm::ARCHITECTURE,
     window::ARCHITECTURE,
     frame_lstm::ARCHITECTURE,
     pitch_lstm::ARCHITECTURE,
+    ddsp::ARCHITECTURE,
+    sample_rnn::ARCHITECTURE,
 ];
 
 impl dyn Model {

@@ -22,11 +22,12 @@ pub use run::NotebookRun;
 pub use training::{model_html, PlotEvery};
 
 use crate::abc::{CleanTune, Tune};
+use crate::bench::audio::AudioTable;
 use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
-use crate::model::{FrameLstm, LstmLm, PitchLstm, WindowLstm};
+use crate::model::{Ddsp, FrameLstm, LstmLm, PitchLstm, SampleRnn, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
 use crate::score::Score;
@@ -79,6 +80,9 @@ display_as_html!(
     WindowLstm,
     FrameLstm,
     PitchLstm,
+    Ddsp,
+    SampleRnn,
+    AudioTable,
     Trainer,
     Piece,
     Generator,

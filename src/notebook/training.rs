@@ -4,7 +4,7 @@
 
 use super::{evcxr_block, in_notebook};
 use crate::generate::{Generator, Piece};
-use crate::model::{FrameLstm, LstmLm, Model, PitchLstm, WindowLstm};
+use crate::model::{Ddsp, FrameLstm, LstmLm, Model, PitchLstm, SampleRnn, WindowLstm};
 use crate::render::{loss_curve_svg, pre, table, ToHtml};
 use crate::train::{Callback, Control, DataInfo, History, StopReason, Trainer};
 use anyhow::Result;
@@ -36,7 +36,7 @@ macro_rules! model_to_html {
     )*};
 }
 
-model_to_html!(LstmLm, WindowLstm, FrameLstm, PitchLstm);
+model_to_html!(LstmLm, WindowLstm, FrameLstm, PitchLstm, Ddsp, SampleRnn);
 
 impl ToHtml for History {
     fn to_html(&self) -> String {

@@ -10,9 +10,11 @@ pub mod engrave;
 pub mod html;
 pub mod listen;
 pub mod loss;
+pub mod neural;
 pub mod plot;
 pub mod preview;
 pub mod roll;
+pub mod spectrogram;
 pub mod synth;
 
 #[cfg(test)]

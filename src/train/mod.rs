@@ -409,7 +409,7 @@ impl Trainer {
             while self.progress.batch < data.batches_per_epoch {
                 let step_start = Instant::now();
                 if let (Some(decay), Some(budget)) = (self.config.lr_decay, budget) {
-                    let spent = started.elapsed().as_secs_f64() / budget.max(1e-9);
+                    let spent = clock.seconds() / budget.max(1e-9);
                     self.optimizer.config.lr = self.config.adam.lr * decay.factor(spent);
                 }
                 let batch = train.batch(&plan[self.progress.batch], device);

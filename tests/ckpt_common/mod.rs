@@ -1,6 +1,7 @@
 //! Helpers shared by the checkpoint tests: tiny corpora, a tiny run of each model kind (the
 //! character LSTM, the notes-and-chords window model with and without attention, the two piano-roll
-//! models), and a lock that keeps in-process training tests from running at once.
+//! models, the DDSP-style waveform model and the sample-level audio model), and a lock that keeps
+//! in-process training tests from running at once.
 #![allow(dead_code)]
 
 use anyhow::Result;
@@ -8,13 +9,16 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use tch::Device;
 use tunesmith::checkpoint::{CheckpointConfig, Checkpointer};
-use tunesmith::data::{Batches, RollBatches, SequenceBatches, WindowBatches};
+use tunesmith::data::{
+    AudioClips, AudioPair, Batches, RollBatches, SequenceBatches, WindowBatches,
+};
 use tunesmith::encode::{
-    CharVocab, Encoding, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
+    AudioFeatureConfig, CharVocab, Encoding, NoteVocab, NoteVocabConfig, PianoRoll,
+    PianoRollConfig, TokenEncoding,
 };
 use tunesmith::model::{
-    FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
-    WindowConfig, WindowLstm,
+    Ddsp, DdspConfig, FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm,
+    PitchLstmConfig, SampleRnn, SampleRnnConfig, WindowConfig, WindowLstm,
 };
 use tunesmith::score::Score;
 use tunesmith::train::{seeded, AdamConfig, History, TrainConfig, Trainer};
@@ -90,15 +94,46 @@ pub enum Kind {
     Roll,
     /// `pitch_lstm` on piano rolls.
     PitchRoll,
+    /// `ddsp` (the waveform model) on note features and audio.
+    Audio,
+    /// `sample_rnn` (8-bit mu-law samples) on note features and audio.
+    Samples,
 }
 
-pub const KINDS: [Kind; 5] = [
+pub const KINDS: [Kind; 7] = [
     Kind::Chars,
     Kind::WindowAttention,
     Kind::Window,
     Kind::Roll,
     Kind::PitchRoll,
+    Kind::Audio,
+    Kind::Samples,
 ];
+
+/// The note-feature layout of the audio kinds: two voices, 16 kHz, no tail after the last note.
+pub fn audio_layout() -> AudioFeatureConfig {
+    AudioFeatureConfig {
+        voices: 2,
+        tail_seconds: 0.0,
+        ..AudioFeatureConfig::default()
+    }
+}
+
+/// The first tiny tunes as audio pairs: the built-in synthesizer's rendering (no SoundFont
+/// needed) with the notes' features, `frames` frames each.
+pub fn tiny_audio_pairs(n: usize, frames: usize) -> Result<Vec<AudioPair>> {
+    let layout = audio_layout();
+    tiny_scores(n)?
+        .iter()
+        .enumerate()
+        .map(|(i, score)| {
+            let audio = tunesmith::render::neural::builtin_audio(score, &layout, None)?;
+            let features = layout.features(score, frames)?;
+            let samples = audio.samples[..frames * layout.hop].to_vec();
+            AudioPair::new(format!("tune {i}"), features, samples, layout.sample_rate)
+        })
+        .collect()
+}
 
 /// The data of a tiny run of one kind.
 pub struct Tiny {
@@ -155,6 +190,22 @@ pub fn tiny(kind: Kind) -> Result<Tiny> {
                 encoding: config.into(),
             }
         }
+        Kind::Audio | Kind::Samples => {
+            // The waveform model reads clips of 40 frames (0.16 s); the sample-level model 8
+            // frames (512 samples), as it steps through every sample.
+            let (frames, clip) = if kind == Kind::Audio {
+                (160, 40)
+            } else {
+                (32, 8)
+            };
+            let pairs = tiny_audio_pairs(5, frames)?;
+            Tiny {
+                kind,
+                train: Box::new(AudioClips::new(pairs[..4].to_vec(), clip, 4)?),
+                valid: Box::new(AudioClips::new(pairs[4..].to_vec(), clip, 4)?),
+                encoding: audio_layout().into(),
+            }
+        }
     })
 }
 
@@ -209,6 +260,11 @@ pub fn tiny_model(data: &Tiny) -> Result<Box<dyn Model>> {
                     key_range: Some([4, 31]),
                     ..PitchLstmConfig::debug(36)
                 },
+                Device::Cpu,
+            )?),
+            Kind::Audio => Box::new(Ddsp::new(DdspConfig::debug(&audio_layout()), Device::Cpu)?),
+            Kind::Samples => Box::new(SampleRnn::new(
+                SampleRnnConfig::debug(&audio_layout()),
                 Device::Cpu,
             )?),
         })

@@ -82,6 +82,12 @@ pub const MAX_EXECUTED_BYTES: u64 = 10_000_000;
 /// Executes `notebooks/<name>.ipynb` through `scripts/run_notebook.sh` into a temporary folder.
 /// Fails (never skips) when the setup is missing.
 pub fn execute_notebook(name: &str) -> ExecutedNotebook {
+    execute_notebook_with(name, &[])
+}
+
+/// Executes a notebook as [`execute_notebook`] does, with extra environment variables (the short
+/// settings a tutorial reads through `NotebookRun::setting`).
+pub fn execute_notebook_with(name: &str, env: &[(&str, &str)]) -> ExecutedNotebook {
     let root = repo_root();
     for needed in [
         ".venv/bin/jupyter",
@@ -102,6 +108,7 @@ pub fn execute_notebook(name: &str) -> ExecutedNotebook {
         .arg(root.join("scripts/run_notebook.sh"))
         .arg(&notebook)
         .arg(&out)
+        .envs(env.iter().copied())
         .status()
         .expect("run scripts/run_notebook.sh");
     let executed = out.join(format!("{name}.ipynb"));
