@@ -7,7 +7,14 @@ mod common;
 
 #[test]
 fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
-    let run = common::execute_notebook("01_abc_char_lstm");
+    // Section 8 loads a trained checkpoint instead of training: the committed character-model
+    // fixture stands in for the whole-corpus model (whatever sits in `models/` is not read).
+    let pretrained = common::repo_root().join("tests/fixtures/checkpoint-v2/lstm_lm-chars");
+    let pretrained = pretrained.to_string_lossy().into_owned();
+    let run = common::execute_notebook_with(
+        "01_abc_char_lstm",
+        &[("TUNESMITH_PRETRAINED", pretrained.as_str())],
+    );
     assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
 
     let html = run.displays("text/html");
@@ -75,14 +82,26 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
         "fewer than 90% of the tunes have every bar adding up: {summary}"
     );
 
-    let written: Vec<_> = std::fs::read_dir(&run.files)
-        .expect("output folder")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "abc"))
-        .collect();
+    let abc_files = |prefix: &str| {
+        std::fs::read_dir(&run.files)
+            .expect("output folder")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "abc"))
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .count()
+    };
     assert_eq!(
-        written.len() as f64,
+        abc_files("generated") as f64,
         num("generated"),
         "one .abc file per generated tune"
+    );
+    assert!(
+        run.stdout().contains("LSTM 1×8"),
+        "section 8 did not load the checkpoint it was given (the fixture's LSTM is 1×8)"
+    );
+    assert_eq!(
+        abc_files("pretrained"),
+        4,
+        "section 8 writes four tunes from the loaded checkpoint"
     );
 }
