@@ -13,10 +13,10 @@
 //! `skip.weight`).
 
 use super::{
-    linear_layer, losses::frame_bce, state_as, to_f64s, FrameStepper, LstmStack, LstmState, Model,
-    Sizes, StepState, Stepper,
+    linear_layer, losses::padded_frame_loss, state_as, to_f64s, FrameStepper, LstmStack, LstmState,
+    Model, Sizes, StepState, Stepper,
 };
-use crate::data::{padding_mask, Batch};
+use crate::data::Batch;
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
@@ -255,17 +255,7 @@ impl FrameLstm {
 }
 
 impl Model for FrameLstm {
-    fn architecture(&self) -> &'static str {
-        ARCHITECTURE
-    }
-
-    fn config_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).unwrap_or_default()
-    }
-
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
+    model_basics!();
 
     fn sizes(&self) -> Sizes {
         Sizes::Frames {
@@ -277,15 +267,12 @@ impl Model for FrameLstm {
     /// real (not padded) frames of the batch. With `train` the on cells are weighted by
     /// [`FrameLstmConfig::positive_weight`]; without, this is the NLL per frame.
     fn loss(&self, batch: &Batch, train: bool) -> Tensor {
-        let mask = padding_mask(&batch.targets);
-        let logits = self.batch_logits(batch, train);
         let weight = if train {
             self.config.positive_weight
         } else {
             None
         };
-        let per_frame = frame_bce(&logits, &batch.targets.clamp_min(0.0), weight);
-        (per_frame * &mask).sum(Kind::Float) / mask.sum(Kind::Float).clamp_min(1.0)
+        padded_frame_loss(&self.batch_logits(batch, train), &batch.targets, weight)
     }
 
     fn frame_logits(&self, batch: &Batch) -> Option<Tensor> {
@@ -294,10 +281,6 @@ impl Model for FrameLstm {
 
     fn stepper(&self) -> Stepper<'_> {
         Stepper::Frames(self)
-    }
-
-    fn summary(&self) -> String {
-        self.to_string()
     }
 }
 
@@ -404,6 +387,7 @@ impl std::fmt::Display for FrameLstm {
 mod tests {
     use super::*;
     use crate::data::{next_frame_batch, RollBatches};
+    use crate::model::losses::frame_bce;
     use crate::train::{evaluate, TrainConfig, Trainer};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;

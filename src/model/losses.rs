@@ -1,6 +1,7 @@
 //! Losses shared by the models and the metrics built on them.
 
-use tch::{Reduction, Tensor};
+use crate::data::padding_mask;
+use tch::{Kind, Reduction, Tensor};
 
 /// Binary cross-entropy of `logits` against 0/1 `targets` (same shape, pitches last), summed over
 /// the pitches: one loss per frame (shape of `targets` without its last dimension). `pos_weight`
@@ -13,10 +14,18 @@ pub fn frame_bce(logits: &Tensor, targets: &Tensor, pos_weight: Option<f64>) -> 
         .sum_dim_intlist(-1, false, logits.kind())
 }
 
+/// The piano-roll models' loss: [`frame_bce`] of `logits` against a batch's `targets` (padded
+/// frames hold [`crate::data::PAD_TARGET`]), averaged over the real frames only.
+pub fn padded_frame_loss(logits: &Tensor, targets: &Tensor, pos_weight: Option<f64>) -> Tensor {
+    let mask = padding_mask(targets);
+    let per_frame = frame_bce(logits, &targets.clamp_min(0.0), pos_weight);
+    (per_frame * &mask).sum(Kind::Float) / mask.sum(Kind::Float).clamp_min(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::{Device, Kind};
+    use tch::Device;
 
     #[test]
     fn a_frame_costs_the_sum_of_its_cells() {

@@ -266,9 +266,7 @@ pub fn split_config(value: &serde_json::Value) -> Result<(LstmConfig, LstmOption
 }
 
 impl Model for LstmLm {
-    fn architecture(&self) -> &'static str {
-        ARCHITECTURE
-    }
+    model_basics!(no_config);
 
     /// The sizes, with the options beside them when any is on (so configs of models without
     /// them read as before).
@@ -282,10 +280,6 @@ impl Model for LstmLm {
             }
         }
         value
-    }
-
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
     }
 
     fn sizes(&self) -> Sizes {
@@ -318,10 +312,6 @@ impl Model for LstmLm {
 
     fn stepper(&self) -> Stepper<'_> {
         Stepper::Tokens(self)
-    }
-
-    fn summary(&self) -> String {
-        self.to_string()
     }
 }
 

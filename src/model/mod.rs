@@ -14,6 +14,28 @@
 //! They share one LSTM stack ([`LstmStack`]: weights, zero state, step, run). A new model
 //! implements [`Model`], says how it generates ([`Stepper`]) and adds one line to [`build`].
 
+/// The [`Model`] methods every model here writes alike, for use inside its `impl Model`: the
+/// architecture name (its module's `ARCHITECTURE`), the var store (`self.vs`) and, unless the model
+/// writes its own, the config (`self.config`) as JSON.
+macro_rules! model_basics {
+    () => {
+        model_basics!(no_config);
+
+        fn config_json(&self) -> serde_json::Value {
+            serde_json::to_value(&self.config).unwrap_or_default()
+        }
+    };
+    (no_config) => {
+        fn architecture(&self) -> &'static str {
+            ARCHITECTURE
+        }
+
+        fn var_store(&self) -> &tch::nn::VarStore {
+            &self.vs
+        }
+    };
+}
+
 pub mod ddsp;
 pub mod frame_lstm;
 pub mod fused;
@@ -85,9 +107,9 @@ impl std::fmt::Display for Sizes {
 
 /// A model the trainer, checkpoints and the sampler can use. It owns its parameters (so a
 /// notebook can keep it across cells).
-pub trait Model: Any + Debug {
+pub trait Model: Any + Debug + std::fmt::Display {
     /// The architecture's name in checkpoints (`lstm_lm`, `window_lstm`, `frame_lstm`,
-    /// `pitch_lstm`).
+    /// `pitch_lstm`, `ddsp`, `sample_rnn`).
     fn architecture(&self) -> &'static str;
 
     /// The config the model was built with, as JSON ([`build`] takes it back).
@@ -120,8 +142,10 @@ pub trait Model: Any + Debug {
     /// How the model generates, one step at a time.
     fn stepper(&self) -> Stepper<'_>;
 
-    /// One line saying what the model is.
-    fn summary(&self) -> String;
+    /// One line saying what the model is (its `Display`).
+    fn summary(&self) -> String {
+        self.to_string()
+    }
 
     /// Parameters by name, sorted by name (a stable order for optimizers and checkpoints).
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

@@ -209,17 +209,7 @@ impl WindowLstm {
 }
 
 impl Model for WindowLstm {
-    fn architecture(&self) -> &'static str {
-        ARCHITECTURE
-    }
-
-    fn config_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).unwrap_or_default()
-    }
-
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
+    model_basics!();
 
     fn sizes(&self) -> Sizes {
         Sizes::Tokens {
@@ -241,10 +231,6 @@ impl Model for WindowLstm {
 
     fn stepper(&self) -> Stepper<'_> {
         Stepper::Tokens(self)
-    }
-
-    fn summary(&self) -> String {
-        self.to_string()
     }
 }
 

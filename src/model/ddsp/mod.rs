@@ -255,17 +255,7 @@ fn pitch_to_hz(feature: &Tensor) -> Tensor {
 }
 
 impl Model for Ddsp {
-    fn architecture(&self) -> &'static str {
-        ARCHITECTURE
-    }
-
-    fn config_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).unwrap_or_default()
-    }
-
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
+    model_basics!();
 
     fn sizes(&self) -> Sizes {
         Sizes::Audio {
@@ -283,10 +273,6 @@ impl Model for Ddsp {
 
     fn stepper(&self) -> Stepper<'_> {
         Stepper::Audio(self)
-    }
-
-    fn summary(&self) -> String {
-        self.to_string()
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::data::{next_frame_batch, RollBatches};
+use crate::model::losses::frame_bce;
 use crate::model::{FrameLstm, FrameLstmConfig};
 use crate::train::{evaluate, seeded, TrainConfig, Trainer};
 

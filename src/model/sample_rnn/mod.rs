@@ -296,17 +296,7 @@ impl SampleRnn {
 }
 
 impl Model for SampleRnn {
-    fn architecture(&self) -> &'static str {
-        ARCHITECTURE
-    }
-
-    fn config_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.config).unwrap_or_default()
-    }
-
-    fn var_store(&self) -> &nn::VarStore {
-        &self.vs
-    }
+    model_basics!();
 
     fn sizes(&self) -> Sizes {
         Sizes::Audio {
@@ -339,10 +329,6 @@ impl Model for SampleRnn {
 
     fn stepper(&self) -> Stepper<'_> {
         Stepper::Audio(self)
-    }
-
-    fn summary(&self) -> String {
-        self.to_string()
     }
 }
 
