@@ -143,8 +143,9 @@ let piece = generator.generate(&Primer::midi(&primer_path).first(16), &sample)?;
 let generated = piece.roll.clone().context("a piano roll")?;
 let new_notes = PianoRoll::from_frames(generated.frames[piece.primer_steps..].to_vec(), config).to_score().note_count();
 println!("primer: {} frames of {}; generated {} frames with {new_notes} notes", piece.primer_steps, primer_path.display(), piece.new_steps());
-generated.evcxr_display();
-piece"""),
+generated"""),
+md("""The same piece as the crate shows any generated piece: sheet music, its piano roll and a player."""),
+code("""piece"""),
 code("""let mid_path = piece.write(&out_dir, "generated_piano_roll")?;
 let back = read_midi_file(&mid_path)?;
 println!("{} written: {} notes, read back {}", mid_path.display(), piece.note_count(), back.note_count());
