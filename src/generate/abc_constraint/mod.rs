@@ -23,7 +23,6 @@
 //! constraint.follow("M:2/4\nL:1/8\nK:G\nGA");
 //! assert!(constraint.allows('B') && constraint.allows('2'));
 //! assert!(!constraint.allows('4'), "GA4 would overflow a bar of four eighths");
-//! assert!(!constraint.allows('|'), "the bar is not full yet");
 //! ```
 
 mod fields;
