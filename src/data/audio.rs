@@ -2,10 +2,9 @@
 //! rendered to ([`AudioPair`]), cut into clips of a fixed number of frames and served as batches
 //! of features `[batch, frames, voices × features]` with audio `[batch, frames × hop]` as targets.
 
-use super::{epoch_rng, Batch, Batches, Fnv};
+use super::{shuffled_plan, Batch, Batches, Fnv};
 use crate::encode::AudioFeatures;
 use anyhow::{ensure, Result};
-use rand::seq::SliceRandom;
 use serde_json::json;
 use std::sync::Arc;
 use tch::{Device, Tensor};
@@ -223,12 +222,7 @@ impl Batches for AudioClips {
 
     /// Every clip once, in a seeded shuffle; keys are the clips' indices.
     fn epoch_plan(&self, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
-        let mut order: Vec<usize> = (0..self.clips.len()).collect();
-        order.shuffle(&mut epoch_rng(seed, epoch));
-        order
-            .chunks(self.batch_size)
-            .map(<[usize]>::to_vec)
-            .collect()
+        shuffled_plan(self.clips.len(), self.batch_size, seed, epoch)
     }
 
     fn batch(&self, keys: &[usize], device: Device) -> Batch {

@@ -95,6 +95,19 @@ pub(crate) fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
+/// Every item `0..items` once in a seeded shuffle of `(seed, epoch)`, cut into batches of
+/// `batch_size` keys (the last batch may be smaller).
+pub(crate) fn shuffled_plan(
+    items: usize,
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..items).collect();
+    order.shuffle(&mut epoch_rng(seed, epoch));
+    order.chunks(batch_size).map(<[usize]>::to_vec).collect()
+}
+
 /// A 64-bit FNV-1a hash, fed value by value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fnv(pub u64);

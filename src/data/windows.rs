@@ -2,9 +2,8 @@
 //! follows it as the target (windows never cross from one piece into the next): the seed's "100
 //! notes predict the next".
 
-use super::{epoch_rng, Batch, Batches, Fnv};
+use super::{shuffled_plan, Batch, Batches, Fnv};
 use anyhow::{ensure, Result};
-use rand::seq::SliceRandom;
 use serde_json::json;
 use tch::{Device, Tensor};
 
@@ -112,12 +111,7 @@ impl Batches for WindowBatches {
 
     /// Every example once, in a seeded shuffle; keys are the examples' indices.
     fn epoch_plan(&self, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
-        let mut order: Vec<usize> = (0..self.examples.len()).collect();
-        order.shuffle(&mut epoch_rng(seed, epoch));
-        order
-            .chunks(self.batch_size)
-            .map(<[usize]>::to_vec)
-            .collect()
+        shuffled_plan(self.examples.len(), self.batch_size, seed, epoch)
     }
 
     fn batch(&self, keys: &[usize], device: Device) -> Batch {
