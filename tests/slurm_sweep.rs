@@ -11,12 +11,13 @@ mod slurm_cluster;
 mod sweep_common;
 
 use anyhow::{bail, Result};
-use serde_json::{json, Value};
+use serde_json::json;
 use slurm_cluster::Cluster;
 use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, Instant};
-use sweep_common::{epochs_done, final_weights, output, reference_run, states, tunesmith};
+use sweep_common::{
+    epochs_done, final_weights, output, reference_run, s, states, status_json, tunesmith,
+};
 
 /// Says so on the terminal (past the test harness's capture) and returns, or fails when
 /// `TUNESMITH_REQUIRE_SLURM` is set.
@@ -45,25 +46,6 @@ fn wait_until(
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
-}
-
-fn status_json(sweep: &Path) -> Result<Value> {
-    let out = output(tunesmith(&["sweep", "status", "--json"]).arg(sweep))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
-fn s(
-    event: &str,
-    signal: &str,
-    code: Option<i32>,
-    restart: u32,
-) -> (String, String, Option<i32>, u32) {
-    (event.into(), signal.into(), code, restart)
 }
 
 #[test]

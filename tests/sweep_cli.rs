@@ -11,7 +11,9 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use sweep_common::{epochs_done, final_weights, output, reference_run, states, tunesmith};
+use sweep_common::{
+    epochs_done, final_weights, output, reference_run, s, states, status_json, tunesmith,
+};
 
 fn write_sweep(dir: &Path) -> Result<std::path::PathBuf> {
     let file = sweep_common::write_tiny_sweep(dir, json!({"time": "00:10:00", "mem": "300M"}))?;
@@ -98,25 +100,6 @@ fn trainer_of(shell: u32) -> Result<u32> {
         anyhow::ensure!(Instant::now() < deadline, "no trainer under {shell}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn status_json(sweep: &Path) -> Result<Value> {
-    let out = output(tunesmith(&["sweep", "status", "--json"]).arg(sweep))?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
-fn s(
-    event: &str,
-    signal: &str,
-    code: Option<i32>,
-    restart: u32,
-) -> (String, String, Option<i32>, u32) {
-    (event.into(), signal.into(), code, restart)
 }
 
 #[test]

@@ -97,3 +97,24 @@ pub fn epochs_done(run_dir: &Path) -> usize {
         .max()
         .unwrap_or(0)
 }
+
+/// `tunesmith sweep status --json DIR`, parsed (an error carrying its stderr when it fails).
+pub fn status_json(sweep: &Path) -> Result<Value> {
+    let out = output(tunesmith(&["sweep", "status", "--json"]).arg(sweep))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// One expected state line: (event, signal, exit code, restart).
+pub fn s(
+    event: &str,
+    signal: &str,
+    code: Option<i32>,
+    restart: u32,
+) -> (String, String, Option<i32>, u32) {
+    (event.into(), signal.into(), code, restart)
+}
