@@ -10,7 +10,8 @@ use plotters::prelude::*;
 use crate::score::Score;
 
 /// Turns any plotters error into an `anyhow` error with some context.
-fn plot_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> anyhow::Error {
+/// Turns a plotters error into one naming what was being drawn.
+pub(super) fn plot_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> anyhow::Error {
     move |e| anyhow!("drawing {what}: {e}")
 }
 
