@@ -757,3 +757,33 @@ fn no_panic_on_odd_input() {
     }
     assert!(error("X:1\nK:C\nZ99999999999 C").contains("too long"));
 }
+
+// Cases where music21 reads the corpus otherwise and the crate keeps its reading
+// (docs/benchmarks.md, "The ABC reader against music21, tune by tune").
+
+#[test]
+fn a_note_tied_over_the_bar_line_keeps_its_accidental() {
+    // Essen songs write `_B2- | B2`: the tied note is the same B flat, not the key's B.
+    assert_eq!(q("_B2- | B2 B2"), vec![(70, 0, 1920), (71, 1920, 960)]);
+}
+
+#[test]
+fn an_accidental_carries_into_a_later_chord_of_the_bar() {
+    assert_eq!(
+        q("_E2 [EC]2 | [EC]4"),
+        vec![
+            (63, 0, 960),
+            (60, 960, 960),
+            (63, 960, 960),
+            (60, 1920, 1920),
+            (64, 1920, 1920)
+        ]
+    );
+}
+
+#[test]
+fn a_stray_tie_mark_after_a_broken_rhythm_keeps_the_rhythm() {
+    // O'Neill's `g>-f`: the tie joins nothing (different pitches), the `>` still dots the g.
+    assert_eq!(e("g>-f ga"), e("g>f ga"));
+    assert_eq!(e("g>-f")[0].2, 360);
+}
