@@ -3,7 +3,8 @@
 //! each model kind in `checkpoint-v2/` (written by `examples/make_checkpoint_fixtures.rs`), each
 //! giving the greedy piece it recorded, in the library and through `tunesmith generate` (the
 //! waveform model, `ddsp-audio`, the waveform it recorded for its tune; the binary refuses to
-//! write notes with it, naming the way to render audio instead). Damaged
+//! write notes with it, naming the way to render audio instead, and `tunesmith render` plays a
+//! tune with it into a WAV file). Damaged
 //! copies (truncated, wrong shape, newer format, a pickle, garbage) are refused with an error
 //! naming the file.
 
@@ -73,8 +74,12 @@ fn the_v1_fixture_loads_and_generates_its_recorded_sample() -> Result<()> {
 }
 
 /// The current format's fixtures, one folder per model kind.
+fn v2_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint-v2")
+}
+
 fn v2_fixtures() -> Result<Vec<PathBuf>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint-v2");
+    let root = v2_root();
     let mut runs: Vec<PathBuf> = std::fs::read_dir(&root)
         .with_context(|| format!("{}", root.display()))?
         .map(|e| Ok(e?.path()))
@@ -243,6 +248,64 @@ fn the_binary_generates_abc_or_midi_from_every_fixture() -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+#[test]
+fn the_binary_renders_a_tune_to_wav_with_the_neural_synthesizer_fixture() -> Result<()> {
+    let run = v2_root().join("ddsp-audio");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("expected.json"))?)?;
+    let out = tempfile::tempdir()?;
+    let tune = out.path().join("tune.abc");
+    std::fs::write(&tune, expected["abc"].as_str().context("abc")?)?;
+    let render = |checkpoint: &Path, score: &Path, wav: &Path| -> Result<std::process::Output> {
+        Ok(Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+            .arg("render")
+            .arg("--checkpoint")
+            .arg(checkpoint)
+            .arg("--score")
+            .arg(score)
+            .arg("--out")
+            .arg(wav)
+            .args(["--temperature", "0"])
+            .env_remove("LD_LIBRARY_PATH")
+            .output()?)
+    };
+    let wav = out.path().join("tune.wav");
+    let output = render(&run, &tune, &wav)?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reader = hound::WavReader::open(&wav)?;
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
+    assert_eq!(Some(u64::from(reader.len())), expected["samples"].as_u64());
+    let samples: Vec<i16> = reader.into_samples::<i16>().collect::<Result<_, _>>()?;
+    assert!(
+        samples.iter().any(|s| s.unsigned_abs() > 30),
+        "the rendering is not silent"
+    );
+    // A note model's checkpoint writes notes, not audio; a score that is not a score is named.
+    let notes_model = v2_root().join("window_lstm-notes");
+    let refused = render(&notes_model, &tune, &out.path().join("no.wav"))?;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("writes notes, not audio"), "{stderr}");
+    let text = out.path().join("notes.txt");
+    std::fs::write(&text, "not a score")?;
+    let refused = render(&run, &text, &out.path().join("no.wav"))?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("notes.txt"),
+        "{stderr}"
+    );
+    assert!(
+        !out.path().join("no.wav").exists(),
+        "nothing written on a refusal"
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! tunesmith train --config run.json [--force]     train or continue the run the config describes
 //! tunesmith generate --checkpoint PATH [--out DIR] [--count N] [--temperature T] …
+//! tunesmith render --checkpoint PATH --score FILE [--out FILE.wav]   notes to audio, neural synth
 //! tunesmith list RUN_DIR                          a run's checkpoints, oldest first
 //! tunesmith sweep SWEEP.json [--out DIR] [--submit]  run configs and a Slurm job-array script
 //! tunesmith sweep status DIR [--json]             every run of a sweep: state, epoch, best loss
@@ -80,6 +81,24 @@ enum Command {
         /// Piano-roll models: at most this many notes at once.
         #[arg(long)]
         max_notes_per_frame: Option<usize>,
+    },
+    /// Play the notes of a score with a neural synthesizer's checkpoint into a WAV file.
+    Render {
+        /// A neural synthesizer's checkpoint folder, or its run folder (the newest valid one).
+        #[arg(long, value_name = "PATH")]
+        checkpoint: PathBuf,
+        /// The notes: an `.abc` tune or a `.mid` file.
+        #[arg(long, value_name = "FILE")]
+        score: PathBuf,
+        /// The WAV file to write (16-bit mono, at the model's sample rate).
+        #[arg(long, value_name = "FILE", default_value = "rendered.wav")]
+        out: PathBuf,
+        /// Seed of the model's random draws (a sample-level model draws every sample).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Softmax temperature of those draws; 0 is greedy.
+        #[arg(long, default_value_t = 0.9)]
+        temperature: f64,
     },
     /// List a run's checkpoints, oldest first, with damaged ones marked.
     List {
@@ -202,6 +221,50 @@ fn primer_from_file(path: Option<PathBuf>, steps: Option<usize>) -> Result<Prime
     })
 }
 
+fn render(
+    checkpoint: PathBuf,
+    score_path: PathBuf,
+    out: PathBuf,
+    seed: u64,
+    temperature: f64,
+) -> Result<()> {
+    let generator = open_for_generation(&checkpoint, tunesmith::device::best_device())?;
+    let score = match score_path.extension().and_then(|e| e.to_str()) {
+        Some("abc") => {
+            let text = std::fs::read_to_string(&score_path)
+                .with_context(|| format!("cannot read the score {}", score_path.display()))?;
+            tunesmith::abc::abc_to_score(&text)
+                .with_context(|| format!("cannot read the tune in {}", score_path.display()))?
+        }
+        Some("mid" | "midi") => tunesmith::midi::read_midi_file(&score_path)?,
+        _ => anyhow::bail!(
+            "the score {} is neither .abc nor .mid",
+            score_path.display()
+        ),
+    };
+    let config = SampleConfig {
+        temperature,
+        seed,
+        ..SampleConfig::default()
+    };
+    let (audio, rendered) = tunesmith::render::neural::neural_audio(
+        generator.model.as_ref(),
+        &generator.encoding,
+        &score,
+        &config,
+    )
+    .with_context(|| format!("cannot render {}", score_path.display()))?;
+    audio.write_wav(&out)?;
+    println!(
+        "{}  ({:.2} s of audio at {} Hz, rendered in {:.2} s)",
+        out.display(),
+        rendered.seconds(),
+        rendered.sample_rate,
+        rendered.seconds_taken
+    );
+    Ok(())
+}
+
 fn list(run_dir: PathBuf) -> Result<()> {
     println!(
         "{:<16} {:>6} {:>10} {:>11}  status",
@@ -280,6 +343,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Render {
+            checkpoint,
+            score,
+            out,
+            seed,
+            temperature,
+        } => render(checkpoint, score, out, seed, temperature),
         Command::List { run_dir } => list(run_dir),
         Command::Sweep(args) => sweep(args),
     }

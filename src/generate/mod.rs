@@ -337,7 +337,7 @@ pub fn generate(
         Stepper::Tokens(stepper) => tokens::generate_tokens(stepper, encoding, primer, config),
         Stepper::Frames(stepper) => frames::generate_frames(stepper, encoding, primer, config),
         Stepper::Audio(_) => anyhow::bail!(
-            "the {} model makes audio, not notes: render a score with it (generate::render_audio, or render::neural_audio)",
+            "the {} model makes audio, not notes: render a score with it (`tunesmith render`, generate::render_audio or render::neural_audio)",
             model.architecture()
         ),
     }
