@@ -80,10 +80,10 @@ DECORATIONS = re.compile(r"[.~H-Wh-w]")
 
 
 # What normalizing takes out, step by step (all of them unless told otherwise).
-STEPS = ("quoted", "graces", "decorations", "slurs", "ties")
+STEPS = ("quoted-printable", "quoted", "graces", "decorations", "slurs", "ties")
 # The steps tried one at a time to sort the tunes normalizing gains: "grace-accidentals" takes out
 # only the accidentals of grace notes, to tell that case from grace notes breaking a rhythm.
-CLASSIFY_STEPS = ("quoted", "grace-accidentals", "graces", "decorations", "slurs", "ties")
+CLASSIFY_STEPS = ("quoted-printable", "quoted", "grace-accidentals", "graces", "decorations", "slurs", "ties")
 
 
 def normalized(tune, steps=STEPS):
@@ -91,8 +91,11 @@ def normalized(tune, steps=STEPS):
     grace notes, chord symbols and annotations; inline fields such as `[K:G]` are kept. `steps`
     names the ones to take out ("ties" is not a text step: see `untie_different_pitches`)."""
     out = []
-    for line in tune.splitlines():
-        if re.match(r"^[A-Za-z]:", line) or line.startswith("%"):
+    lines = tune.splitlines()
+    if "quoted-printable" in steps:
+        lines = decoded_quoted_printable(lines)
+    for line in lines:
+        if not is_music(line):
             out.append(line)
             continue
         if "quoted" in steps:
@@ -114,6 +117,34 @@ def normalized(tune, steps=STEPS):
             parts[i] = part
         out.append("".join(parts))
     return "\n".join(out) + "\n"
+
+
+def is_music(line):
+    return not (re.match(r"^[A-Za-z]:", line) or line.startswith("%"))
+
+
+def decoded_quoted_printable(lines):
+    """The lines as they were before e-mail encoded them (RFC 2045, as some of Ryan's Mammoth
+    went), when they show the encoding: `=3D` anywhere, or a music line ending in `=20` or `=`.
+    `=3D` is `=`, `=20` a space, and a line ending in `=` runs on into the next. music21 reads the
+    `=` of `=20` and of a soft line break as a natural sign on the next note; the crate decodes
+    (src/abc/quoted_printable.rs, with the same test of whether a tune is encoded)."""
+    def shows(line):
+        line = line.rstrip()
+        return "=3D" in line or (is_music(line) and line.endswith(("=20", "=")))
+    if not any(shows(line) for line in lines):
+        return lines
+    out, pending = [], ""
+    for line in lines:
+        line = line.rstrip()
+        soft = line.endswith("=")
+        pending += re.sub(r"=([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), line[:-1] if soft else line)
+        if not soft:
+            out.append(pending)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return out
 
 
 def untie_different_pitches(stream):

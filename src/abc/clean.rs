@@ -71,7 +71,8 @@ pub fn clean_tune(tune: &Tune, options: &CleanOptions) -> Result<CleanTune> {
     }
     let mut text = format!("M:{meter}\nL:{unit}\nK:{key}\n");
     let mut has_note = false;
-    for line in join_continuations(&tune.body) {
+    let decoded = super::quoted_printable::decode_lines(tune.body.iter().map(String::as_str));
+    for line in join_continuations(decoded.as_deref().unwrap_or(&tune.body)) {
         let Some(clean) = clean_body_line(&line, options) else {
             continue;
         };
@@ -259,6 +260,13 @@ mod tests {
         let tune = one("X:1\nM:C\nL:1/8\nK:D\nAB \\\ncd|\nK:G\nP:B\nga|\n");
         let clean = clean_tune(&tune, &CleanOptions::default()).expect("ok");
         assert_eq!(clean.text, "M:C\nL:1/8\nK:D\nAB cd|\nK:G\nga|\n");
+    }
+
+    #[test]
+    fn decodes_tunes_that_went_through_e_mail() {
+        let tune = one("X:1\nM:C\nL:1/8\nK:D\nAB =3Dc d |=20\ncd e=\nf|\n");
+        let clean = clean_tune(&tune, &CleanOptions::default()).expect("ok");
+        assert_eq!(clean.text, "M:C\nL:1/8\nK:D\nAB =c d |\ncd ef|\n");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod clean;
 pub mod from_score;
+pub mod quoted_printable;
 pub mod to_score;
 pub mod tunebook;
 

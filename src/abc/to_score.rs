@@ -69,7 +69,8 @@ pub fn abc_to_score(tune: &str) -> Result<Score> {
 /// Converts one ABC tune to a [`Score`] at 480 ticks per quarter note: one track per voice
 /// (tempo and meter changes are the first voice's).
 pub fn abc_to_score_with(tune: &str, opts: &AbcToScoreOptions) -> Result<Score> {
-    let lines = lines::split_tune(tune)?;
+    let tune = super::quoted_printable::decode_tune(tune);
+    let lines = lines::split_tune(&tune)?;
     let header = read_header(&lines.header)?;
     let voices = split_voices(lex_body(&lines.body)?);
     let velocity = opts.velocity.clamp(1, 127);
@@ -165,7 +166,8 @@ fn read_header(lines: &[Line]) -> Result<Header> {
 
 /// Tokens of the body: music lines plus the fields that matter in the body.
 /// An accidental left at the end of a music line belongs to the note that starts the next one
-/// (as music21 reads it; Ryan's Mammoth breaks lines there).
+/// (as music21 reads it). Text that went through e-mail was decoded before
+/// ([`super::quoted_printable`]).
 fn lex_body(lines: &[Line]) -> Result<Vec<Token>> {
     let mut tokens = Vec::new();
     let mut carried = String::new();

@@ -787,3 +787,30 @@ fn a_stray_tie_mark_after_a_broken_rhythm_keeps_the_rhythm() {
     assert_eq!(e("g>-f ga"), e("g>f ga"));
     assert_eq!(e("g>-f")[0].2, 360);
 }
+
+#[test]
+fn quoted_printable_text_from_e_mail_is_decoded() {
+    // Ryan's Mammoth: `=3D` is a natural sign, `=20` a space, a line ending in `=` runs on.
+    assert_eq!(e("^f =3Df=20\n"), e("^f =f"));
+    assert_eq!(e("^f =3Df"), vec![(78, 0, 240), (77, 240, 240)]);
+    assert_eq!(e("c d=\n2 e=20"), e("c d2 e"));
+    assert_eq!(
+        e("c ^=\nf=20"),
+        e("c ^f"),
+        "the soft break may split a note"
+    );
+    assert_eq!(e("^f f=20\n=\nf"), e("^f f f"), "not a natural sign");
+    // A tune that ends on a soft break keeps its last line.
+    assert_eq!(e("=3DC d e=\n"), e("=C d e"));
+    assert_eq!(
+        e("^f f =\nf"),
+        e("^f f f"),
+        "a soft break is no natural sign"
+    );
+    // Without the encoding's marks, `=` is the natural sign it always was, `[Q:1/4=60]` a tempo.
+    assert_eq!(e("^f [Q:1/4=60] =f"), vec![(78, 0, 240), (77, 240, 240)]);
+    assert_eq!(
+        e("^f =A f"),
+        vec![(78, 0, 240), (69, 240, 240), (78, 480, 240)]
+    );
+}
