@@ -22,10 +22,15 @@ impl Meter {
     }
 }
 
-/// Parses an `M:` value; `Ok(None)` for `M:none` or an empty value.
+/// Parses an `M:` value; `Ok(None)` for `M:none`, an empty value, or a free meter as the Essen
+/// collection writes it (`FREI4/4`: "free", nominally 4/4, its bars of any length).
 pub(super) fn parse_meter(value: &str) -> Result<Option<Meter>> {
     let v = value.trim();
     let v = v.split_whitespace().next().unwrap_or("");
+    let free = v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("frei"));
+    if free && parse_meter(&v[4..]).is_ok_and(|m| m.is_some()) {
+        return Ok(None);
+    }
     match v {
         "" => return Ok(None),
         "C" => {

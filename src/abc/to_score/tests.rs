@@ -814,3 +814,16 @@ fn quoted_printable_text_from_e_mail_is_decoded() {
         vec![(78, 0, 240), (69, 240, 240), (78, 480, 240)]
     );
 }
+
+#[test]
+fn essen_free_meter_is_read_as_none() {
+    let tune = "X:1\nM:FREI4/4\nL:1/8\nK:G\nG2 A B3 | c2 d |\n";
+    let score = abc_to_score(tune).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(score.tracks[0].notes.len(), 5);
+    assert!(score.time_signatures.is_empty(), "free: no meter");
+    assert!(
+        abc_to_score("X:1\nM:FREI\nK:G\nG|\n").is_err(),
+        "FREI needs a meter after it"
+    );
+    assert!(abc_to_score("X:1\nM:FREIx/4\nK:G\nG|\n").is_err());
+}
