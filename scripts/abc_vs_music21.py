@@ -325,6 +325,8 @@ DEMOS = [
     ("a grace note's accidental (the standard is silent; music21 carries it into the bar)", "{^c}d c2 d", [(74, "1/2"), (72, "1"), (74, "1/2")]),
     ("a tie between two different pitches (ABC 2.1, 4.11: ties join notes of the same pitch)",
      "B-c d2", [(71, "1/2"), (72, "1/2"), (74, "1")]),
+    ("quoted-printable text from e-mail: `=20` a space, not a natural sign on the next note",
+     "^f f=20\nf", [(78, "1/2"), (78, "1/2"), (78, "1/2")]),
 ]
 
 

@@ -109,7 +109,7 @@ fn music21_misreads_each_mark_the_comparison_takes_out_and_the_crate_reads_it_as
     };
     let demos: Value = serde_json::from_str(&run_script(&python, &["--demos"])).expect("JSON");
     let demos = demos.as_array().expect("a list of cases");
-    assert_eq!(demos.len(), 8, "every case is shown");
+    assert_eq!(demos.len(), 9, "every case is shown");
     for demo in demos {
         let label = demo["label"].as_str().expect("a label");
         let tune = demo["tune"].as_str().expect("a tune");
