@@ -22,12 +22,45 @@ pub(super) fn parse_key(value: &str) -> Result<Option<KeySig>> {
     let Some(&first) = words.first() else {
         return Ok(Some([0; 7]));
     };
+    if let Some((key, glued)) = glued_accidentals(first) {
+        let mut sig = base_key(key, None)?;
+        apply_explicit_accidentals(&mut sig, &glued)?;
+        apply_explicit_accidentals(&mut sig, &words[1..])?;
+        return Ok(Some(sig));
+    }
     if first.contains('=') || CLEF_WORDS[..5].contains(&first.to_ascii_lowercase().as_str()) {
         return Ok(None);
     }
     let mut sig = base_key(first, words.get(1).copied())?;
     apply_explicit_accidentals(&mut sig, &words[1..])?;
     Ok(Some(sig))
+}
+
+/// `Dmix=c` or `G^c_B`: a key with its explicit accidentals written on without spaces, as some
+/// transcriptions in Ryan's Mammoth do; the key and each accidental, when the key is one.
+fn glued_accidentals(first: &str) -> Option<(&str, Vec<&str>)> {
+    let at = first.find(['^', '_', '='])?;
+    let (key, rest) = first.split_at(at);
+    if key.is_empty() || base_key(key, None).is_err() {
+        return None;
+    }
+    let bytes = rest.as_bytes();
+    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
+    while i < bytes.len() {
+        while i < bytes.len() && matches!(bytes[i], b'^' | b'_' | b'=') {
+            i += 1;
+        }
+        if !bytes
+            .get(i)
+            .is_some_and(|b| matches!(b.to_ascii_lowercase(), b'a'..=b'g'))
+        {
+            return None;
+        }
+        i += 1;
+        parts.push(&rest[start..i]);
+        start = i;
+    }
+    Some((key, parts))
 }
 
 /// The signature named by the first word (and maybe a separate mode word).

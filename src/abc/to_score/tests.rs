@@ -461,6 +461,13 @@ fn highland_pipe_key_marks_f_and_c_sharp() {
 fn explicit_key_accidentals() {
     assert_eq!(scale("D exp ^f"), [60, 62, 64, 66, 67, 69, 71]);
     assert_eq!(scale("C ^c _b"), [61, 62, 64, 65, 67, 69, 70]);
+    // Written on without a space (Ryan's Mammoth: `K:Dmix=c`).
+    assert_eq!(scale("Dmix=c"), scale("Dmix =c"));
+    assert_eq!(scale("Dmix=c"), [60, 62, 64, 66, 67, 69, 71]);
+    assert_eq!(scale("C^c_b"), scale("C ^c _b"));
+    // Not a key with accidentals: a clef setting, or a key with something else glued on.
+    assert_eq!(pitches(&q("[K:G] F [K:clef=bass] F")), [66, 66]);
+    assert_eq!(pitches(&q("[K:G] F [K:Dmix=x] F")), [66, 66]);
 }
 
 #[test]
