@@ -309,6 +309,13 @@ fn main() -> Result<()> {
         )
     })?;
     let opening = rolls[0].frames[..4].to_vec();
+    // Both piano-roll fixtures start from the same four frames.
+    let roll_primer = || {
+        (
+            Primer::roll(PianoRoll::from_frames(opening.clone(), roll_config)),
+            json!({"frames": opening, "config": roll_config}),
+        )
+    };
     make(
         &only,
         &dir,
@@ -317,10 +324,7 @@ fn main() -> Result<()> {
         roll_config.into(),
         &roll_batches,
         10,
-        (
-            Primer::roll(PianoRoll::from_frames(opening.clone(), roll_config)),
-            json!({"frames": opening, "config": roll_config}),
-        ),
+        roll_primer(),
         fixture_sampling(Length::Bars(2), 1.0),
     )?;
 
@@ -343,10 +347,7 @@ fn main() -> Result<()> {
         roll_config.into(),
         &roll_batches,
         10,
-        (
-            Primer::roll(PianoRoll::from_frames(opening.clone(), roll_config)),
-            json!({"frames": opening, "config": roll_config}),
-        ),
+        roll_primer(),
         fixture_sampling(Length::Bars(2), 1.0),
     )?;
     Ok(())

@@ -13,8 +13,8 @@
 //! `skip.weight`).
 
 use super::{
-    linear_layer, losses::padded_frame_loss, state_as, to_f64s, FrameStepper, LstmStack, LstmState,
-    Model, Sizes, StepState, Stepper,
+    linear_layer, losses::padded_frame_loss, primer_frames, state_as, to_f64s, FrameStepper,
+    LstmStack, LstmState, Model, Sizes, StepState, Stepper,
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};
@@ -290,18 +290,8 @@ impl FrameStepper for FrameLstm {
     }
 
     fn start(&self, primer: &Tensor) -> Result<StepState> {
-        let p = self.config.num_pitches;
-        ensure!(
-            primer.dim() == 2 && primer.size()[1] == p,
-            "the primer has frames of {:?}, the model reads {p} pitches",
-            primer.size()
-        );
+        let frames = primer_frames(primer, self.config.num_pitches, self.device())?;
         tch::no_grad(|| {
-            let frames = if primer.size()[0] == 0 {
-                Tensor::zeros([1, p], (Kind::Float, self.device()))
-            } else {
-                primer.to_kind(Kind::Float).to(self.device())
-            };
             let (logits, state) = self.forward(&frames.unsqueeze(0), None, false);
             self.frame_step(state, &logits.get(0).get(-1))
         })

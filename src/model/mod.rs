@@ -232,6 +232,21 @@ pub trait FrameStepper {
     fn advance(&self, state: StepState, frame: &[f32]) -> Result<StepState>;
 }
 
+/// A [`FrameStepper`]'s primer as float frames `[T, pitches]` on `device`, one silent frame when
+/// it has none; refused when its frames are not `pitches` wide.
+pub fn primer_frames(primer: &Tensor, pitches: i64, device: Device) -> Result<Tensor> {
+    anyhow::ensure!(
+        primer.dim() == 2 && primer.size()[1] == pitches,
+        "the primer has frames of {:?}, the model reads {pitches} pitches",
+        primer.size()
+    );
+    Ok(if primer.size()[0] == 0 {
+        Tensor::zeros([1, pitches], (Kind::Float, device))
+    } else {
+        primer.to_kind(Kind::Float).to(device)
+    })
+}
+
 /// Builds the model an architecture name and config describe, freshly initialised on `device`
 /// (a checkpoint then copies its weights in). Errors name the architecture and the bad field.
 pub fn build(
