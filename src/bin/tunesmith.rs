@@ -15,7 +15,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tunesmith::checkpoint::store;
 use tunesmith::generate::{open_for_generation, Length, Primer, SampleConfig};
@@ -206,18 +206,23 @@ fn train(config: PathBuf, force: bool) -> Result<()> {
 fn primer_from_file(path: Option<PathBuf>, steps: Option<usize>) -> Result<Primer> {
     let primer = match path {
         None => Primer::none(),
-        Some(path) => match path.extension().and_then(|e| e.to_str()) {
-            Some("abc") => Primer::abc(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read the primer {}", path.display()))?,
-            ),
-            Some("mid" | "midi") => Primer::midi(path),
-            _ => anyhow::bail!("the primer {} is neither .abc nor .mid", path.display()),
-        },
+        Some(path) => music_file(&path, "primer")?,
     };
     Ok(match steps {
         Some(n) => primer.first(n),
         None => primer,
+    })
+}
+
+/// The music of an `.abc` or `.mid` file (the `role` it plays names it in errors).
+fn music_file(path: &Path, role: &str) -> Result<Primer> {
+    Ok(match path.extension().and_then(|e| e.to_str()) {
+        Some("abc") => Primer::abc(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the {role} {}", path.display()))?,
+        ),
+        Some("mid" | "midi") => Primer::midi(path),
+        _ => anyhow::bail!("the {role} {} is neither .abc nor .mid", path.display()),
     })
 }
 
@@ -229,19 +234,10 @@ fn render(
     temperature: f64,
 ) -> Result<()> {
     let generator = open_for_generation(&checkpoint, tunesmith::device::best_device())?;
-    let score = match score_path.extension().and_then(|e| e.to_str()) {
-        Some("abc") => {
-            let text = std::fs::read_to_string(&score_path)
-                .with_context(|| format!("cannot read the score {}", score_path.display()))?;
-            tunesmith::abc::abc_to_score(&text)
-                .with_context(|| format!("cannot read the tune in {}", score_path.display()))?
-        }
-        Some("mid" | "midi") => tunesmith::midi::read_midi_file(&score_path)?,
-        _ => anyhow::bail!(
-            "the score {} is neither .abc nor .mid",
-            score_path.display()
-        ),
-    };
+    let score = music_file(&score_path, "score")?
+        .as_score()
+        .with_context(|| format!("cannot read the notes of {}", score_path.display()))?
+        .context("a score file holds music")?;
     let config = SampleConfig {
         temperature,
         seed,

@@ -227,8 +227,9 @@ impl Primer {
         self
     }
 
-    /// The primer as a score, when it is music (ABC, MIDI, a score).
-    pub(crate) fn as_score(&self) -> Result<Option<Score>> {
+    /// The primer as a score, when it is music (ABC, MIDI, a score); `None` for ids, rolls or
+    /// nothing.
+    pub fn as_score(&self) -> Result<Option<Score>> {
         Ok(match &self.source {
             PrimerSource::Abc(text) => {
                 Some(crate::abc::abc_to_score(text).context("the ABC primer does not parse")?)
