@@ -45,7 +45,7 @@ fn baselines_reproduce_the_reference_floors() {
 #[test]
 fn an_untrained_model_costs_about_a_coin_per_key() {
     let data = PolyDataset::load(jsb_path()).expect("JSB Chorales");
-    tch::manual_seed(0);
+    let _generator = tunesmith::model::torch_rng::hold_seeded(0);
     let model =
         FrameLstm::new(FrameLstmConfig::piano(16, 1, 0.0), tch::Device::Cpu).expect("model");
     let test = split_batches(&data.test, 0, 32).expect("the test split");

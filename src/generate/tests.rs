@@ -44,7 +44,7 @@ fn no_unk(config: SampleConfig) -> SampleConfig {
 fn the_same_seed_gives_the_same_piece_for_both_token_models() -> Result<()> {
     let encoding = quarter_notes()?;
     let vocab = encoding.vocab_size().unwrap_or(0);
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let lm = LstmLm::new(LstmConfig::debug(vocab), Device::Cpu)?;
     let window = WindowLstm::new(WindowConfig::debug(vocab, true), Device::Cpu)?;
     let config = no_unk(SampleConfig {
@@ -72,7 +72,7 @@ fn the_same_seed_gives_the_same_piece_for_both_token_models() -> Result<()> {
 #[test]
 fn lengths_in_notes_bars_and_seconds_stop_at_the_new_material() -> Result<()> {
     let encoding = quarter_notes()?;
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let lm = LstmLm::new(
         LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
         Device::Cpu,
@@ -105,7 +105,7 @@ fn a_midi_primer_is_read_encoded_cut_and_continued() -> Result<()> {
     let path = dir.path().join("primer.mid");
     crate::midi::write_midi_file(&scale(), &path)?;
     let encoding = quarter_notes()?;
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let lm = LstmLm::new(
         LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
         Device::Cpu,
@@ -140,7 +140,7 @@ fn a_midi_primer_is_read_encoded_cut_and_continued() -> Result<()> {
 
 #[test]
 fn a_character_model_writes_a_tune_that_ends_at_the_blank_line() -> Result<()> {
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let vocab = CharVocab::from_texts(["M:6/8\nK:G\nabc|\n\n"]);
     let encoding = Encoding::from(vocab.clone());
     let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
@@ -232,7 +232,7 @@ fn small_roll() -> PianoRollConfig {
 
 #[test]
 fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result<()> {
-    tch::manual_seed(9);
+    let _generator = crate::model::torch_rng::hold_seeded(9);
     let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
     let encoding = Encoding::from(small_roll());
     let primer = Primer::roll(PianoRoll::from_frames(
@@ -279,7 +279,7 @@ fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result
 
 #[test]
 fn greedy_piano_roll_sampling_ignores_the_seed() -> Result<()> {
-    tch::manual_seed(1);
+    let _generator = crate::model::torch_rng::hold_seeded(1);
     let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
     let encoding = Encoding::from(small_roll());
     let run = |seed| {

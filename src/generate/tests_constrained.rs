@@ -51,7 +51,7 @@ const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijl
 
 #[test]
 fn an_untrained_model_writes_tunes_whose_bars_add_up_under_the_constraint() -> Result<()> {
-    tch::manual_seed(3);
+    let _generator = crate::model::torch_rng::hold_seeded(3);
     let vocab = CharVocab::from_texts([ALPHABET]);
     let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
     let encoding = Encoding::from(vocab.clone());
@@ -85,7 +85,7 @@ fn an_untrained_model_writes_tunes_whose_bars_add_up_under_the_constraint() -> R
 
 #[test]
 fn a_primer_the_constraint_cannot_follow_is_reported() -> Result<()> {
-    tch::manual_seed(3);
+    let _generator = crate::model::torch_rng::hold_seeded(3);
     let vocab = CharVocab::from_texts([ALPHABET]);
     let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
     let encoding = Encoding::from(vocab);

@@ -8,7 +8,7 @@ use crate::model::{FusedLm, LstmConfig, LstmLm, LstmOptions, TokenStepper};
 const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
 
 fn model(options: LstmOptions) -> Result<(LstmLm, CharVocab)> {
-    tch::manual_seed(21);
+    let _generator = crate::model::torch_rng::hold_seeded(21);
     let vocab = CharVocab::from_texts([ALPHABET]);
     let config = LstmConfig {
         embed_dim: 12,

@@ -353,9 +353,12 @@ pub fn run_training(config: &RunConfig, force: bool) -> Result<RunOutcome> {
     }
     let device = config.device()?;
     let data = prepare_data(config)?;
-    tch::manual_seed(config.train.seed as i64);
-    let model = crate::model::build(config.architecture()?, &config.model_config(&data)?, device)
-        .context("model")?;
+    let architecture = config.architecture()?;
+    let model_config = config.model_config(&data)?;
+    let model = crate::model::seeded(config.train.seed, || {
+        crate::model::build(architecture, &model_config, device)
+    })
+    .context("model")?;
     println!("{}", model.summary());
     let mut checkpoint = config.checkpoint.clone();
     checkpoint.allow_config_change |= force;

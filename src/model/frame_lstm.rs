@@ -142,6 +142,7 @@ impl FrameLstm {
     /// does; the skip path starts at zero so the untrained model is a plain LSTM).
     pub fn new(config: FrameLstmConfig, device: Device) -> Result<Self> {
         config.validate()?;
+        let _generator = super::torch_rng::hold();
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let p = config.num_pitches;
@@ -402,7 +403,7 @@ mod tests {
 
     #[test]
     fn stepping_matches_a_whole_sequence() -> Result<()> {
-        tch::manual_seed(2);
+        let _generator = crate::model::torch_rng::hold_seeded(2);
         let model = FrameLstm::new(FrameLstmConfig::debug(5), Device::Cpu)?;
         let frames =
             Tensor::from_slice(&[1f32, 0., 1., 0., 0., 0., 1., 0., 0., 1., 1., 1., 0., 0., 0.])
@@ -423,7 +424,7 @@ mod tests {
 
     #[test]
     fn padding_does_not_change_the_loss_and_the_positive_weight_raises_it() -> Result<()> {
-        tch::manual_seed(4);
+        let _generator = crate::model::torch_rng::hold_seeded(4);
         let model = FrameLstm::new(FrameLstmConfig::debug(4), Device::Cpu)?;
         let long = Tensor::from_slice(&[
             1f32, 0., 0., 1., 0., 1., 0., 0., 1., 1., 0., 0., 0., 0., 1., 0.,
@@ -475,7 +476,7 @@ mod tests {
         let n = config.num_pitches as usize;
         let train = RollBatches::from_frames(pieces, 0, n, 0, 4)?;
         let valid = RollBatches::from_frames(held_out, 0, n, 0, 4)?;
-        tch::manual_seed(0);
+        let _generator = crate::model::torch_rng::hold_seeded(0);
         let model = FrameLstm::new(config, Device::Cpu)?;
         let before = evaluate(&model, &valid, usize::MAX).loss;
         let mut trainer = Trainer::new(model, TrainConfig::quiet(epochs, lr));
@@ -508,7 +509,7 @@ mod tests {
 
     #[test]
     fn pitch_autoregression_gives_a_normalised_distribution_over_frames() -> Result<()> {
-        tch::manual_seed(5);
+        let _generator = crate::model::torch_rng::hold_seeded(5);
         let model = FrameLstm::new(autoregressive(3), Device::Cpu)?;
         // Every weight random, above the diagonal too: the mask must keep those out.
         tch::no_grad(|| {

@@ -157,6 +157,7 @@ impl LstmLm {
     pub fn with_options(config: LstmConfig, options: LstmOptions, device: Device) -> Result<Self> {
         config.validate()?;
         options.validate()?;
+        let _generator = super::torch_rng::hold();
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let embed = root.sub("embed").var(
@@ -400,7 +401,7 @@ mod tests {
 
     #[test]
     fn stepping_matches_a_whole_sequence() -> Result<()> {
-        tch::manual_seed(1);
+        let _generator = crate::model::torch_rng::hold_seeded(1);
         let model = LstmLm::new(LstmConfig::debug(7), Device::Cpu)?;
         let ids = [3i64, 1, 4, 1, 5];
         let (whole, _) = model.forward(&Tensor::from_slice(&ids).view([1, 5]), None, false);
@@ -455,7 +456,7 @@ mod tests {
 
     #[test]
     fn carried_state_starts_a_continuing_batch_where_the_last_ended() -> Result<()> {
-        tch::manual_seed(4);
+        let _generator = crate::model::torch_rng::hold_seeded(4);
         let options = LstmOptions {
             carry_state: true,
             ..LstmOptions::default()

@@ -46,6 +46,7 @@ pub mod sample_rnn;
 pub mod spectral;
 pub mod stack;
 pub mod synth;
+pub mod torch_rng;
 pub mod window;
 
 pub use ddsp::{Ddsp, DdspConfig};
@@ -55,6 +56,7 @@ pub use lstm::{LstmConfig, LstmLm, LstmLmWeights, LstmOptions};
 pub use pitch_lstm::{PitchLstm, PitchLstmConfig};
 pub use sample_rnn::{SampleRnn, SampleRnnConfig};
 pub use stack::{LstmStack, LstmState};
+pub use torch_rng::{exclusive, seeded};
 pub use window::{WindowConfig, WindowLstm};
 
 use crate::data::Batch;

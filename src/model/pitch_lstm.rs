@@ -229,6 +229,7 @@ impl PitchLstm {
     /// −3).
     pub fn new(config: PitchLstmConfig, device: Device) -> Result<Self> {
         config.validate()?;
+        let _generator = super::torch_rng::hold();
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let c = &config;

@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn stepping_matches_a_whole_run_and_names_follow_pytorch() {
-        tch::manual_seed(1);
+        let _generator = crate::model::torch_rng::hold_seeded(1);
         let vs = nn::VarStore::new(Device::Cpu);
         let stack = LstmStack::new(&vs.root().sub("lstm"), 3, 5, 2, 0.0);
         let mut names: Vec<String> = vs.variables().into_keys().collect();
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn weight_drop_acts_on_the_recurrent_weights_only_while_training() {
-        tch::manual_seed(2);
+        let _generator = crate::model::torch_rng::hold_seeded(2);
         let vs = nn::VarStore::new(Device::Cpu);
         let stack = LstmStack::new(&vs.root().sub("lstm"), 3, 5, 1, 0.0).with_weight_drop(0.5);
         let x = Tensor::randn([2, 4, 3], (Kind::Float, Device::Cpu));

@@ -115,6 +115,7 @@ impl WindowLstm {
     /// `nn.Embedding`, `nn.LSTM` and `nn.Linear` are).
     pub fn new(config: WindowConfig, device: Device) -> Result<Self> {
         config.validate()?;
+        let _generator = super::torch_rng::hold();
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let h = config.hidden_size;

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod history;
 pub mod interrupt;
 
+pub use crate::model::seeded;
 pub use adam::{Adam, AdamConfig};
 pub use callback::{
     Callback, Control, DataInfo, EarlyStopping, InterruptAt, KeepBest, LrOnPlateau, Plateau,
@@ -538,18 +539,6 @@ pub fn copy_into(model: &dyn Model, saved: &[(String, Tensor)]) -> Result<()> {
         tch::no_grad(|| param.shallow_clone().copy_(tensor));
     }
     Ok(())
-}
-
-/// libtorch's random generator is one per process: dropout and initialisation draw from it.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Seeds libtorch's generator and runs `f` (building a model, say) while no training step of
-/// another thread can draw from the generator in between, so the result depends on `seed` alone.
-/// Every training step holds the same lock from its seeding to its backward pass.
-pub fn seeded<T>(seed: u64, f: impl FnOnce() -> T) -> T {
-    let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(seed as i64);
-    f()
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ fn same(a: &[Tensor], b: &[Tensor]) -> bool {
 #[test]
 fn a_tiny_lstm_learns_a_repeating_pattern() -> Result<()> {
     let (train, valid) = pattern_batches()?;
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let model = LstmLm::new(LstmConfig::debug(4), Device::Cpu)?;
     let mut trainer = Trainer::new(model, TrainConfig::quiet(8, 1e-2));
     let before = trainer.evaluate(&valid).loss;
@@ -50,7 +50,6 @@ fn a_tiny_lstm_learns_a_repeating_pattern() -> Result<()> {
 /// The next token is the one that was 3 steps back: the model must look past the last step.
 #[test]
 fn the_window_model_learns_a_lagged_copy_with_and_without_attention() -> Result<()> {
-    tch::set_num_threads(1);
     let stream: Vec<i64> = (0..600u64)
         .map(|i| ((i * 2654435761) >> 7) as i64 % 4)
         .collect();
@@ -69,7 +68,7 @@ fn the_window_model_learns_a_lagged_copy_with_and_without_attention() -> Result<
         }
         // Each example as its own piece of window + 1 ids: exactly one example per piece.
         let train = WindowBatches::from_pieces(xs, window, 32)?;
-        tch::manual_seed(7);
+        let _generator = crate::model::torch_rng::hold_seeded(7);
         let model = WindowLstm::new(WindowConfig::debug(4, attention), Device::Cpu)?;
         let before = evaluate(&model, &train, usize::MAX);
         let mut trainer = Trainer::new(model, TrainConfig::quiet(15, 1e-2));
@@ -133,7 +132,7 @@ fn fit_called_again_after_a_stop_continues_exactly() -> Result<()> {
 #[test]
 fn a_plateau_cuts_the_learning_rate_then_stops_and_the_best_weights_come_back() -> Result<()> {
     let (train, valid) = pattern_batches()?;
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let model = LstmLm::new(LstmConfig::debug(4), Device::Cpu)?;
     // A learning rate far too high: the validation loss soon stops improving.
     let mut config = TrainConfig::quiet(60, 3.0);
@@ -162,7 +161,7 @@ fn a_plateau_cuts_the_learning_rate_then_stops_and_the_best_weights_come_back() 
 #[test]
 fn early_stopping_and_the_time_budget_stop_training() -> Result<()> {
     let (train, valid) = pattern_batches()?;
-    tch::manual_seed(0);
+    let _generator = crate::model::torch_rng::hold_seeded(0);
     let mut config = TrainConfig::quiet(200, 3.0);
     config.early_stopping = Some(2);
     let mut trainer = Trainer::new(LstmLm::new(LstmConfig::debug(4), Device::Cpu)?, config);

@@ -120,6 +120,7 @@ impl Ddsp {
     /// Builds a model with freshly initialised parameters on `device`.
     pub fn new(config: DdspConfig, device: Device) -> Result<Self> {
         config.validate()?;
+        let _generator = crate::model::torch_rng::hold();
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let f = FEATURES_PER_VOICE as i64;

@@ -79,7 +79,7 @@ fn shapes_parameters_and_silence_for_unused_voices() -> Result<()> {
 
 #[test]
 fn rendering_in_chunks_equals_one_synthesis() -> Result<()> {
-    tch::manual_seed(3);
+    let _generator = crate::model::torch_rng::hold_seeded(3);
     let model = Ddsp::new(DdspConfig::debug(&features_config()), Device::Cpu)?;
     let pair = toy_pair()?;
     // 1200 frames: three chunks of 500, 500 and 200.

@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn the_fused_step_computes_what_libtorch_computes() -> Result<()> {
-        tch::manual_seed(7);
+        let _generator = crate::model::torch_rng::hold_seeded(7);
         let config = LstmConfig {
             vocab_size: 13,
             embed_dim: 6,
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn lanes_can_be_dropped_and_repeated() -> Result<()> {
-        tch::manual_seed(8);
+        let _generator = crate::model::torch_rng::hold_seeded(8);
         let model = LstmLm::new(LstmConfig::debug(9), Device::Cpu)?;
         let fused = FusedLm::new(&model)?;
         let mut state = fused.zero_state(3);

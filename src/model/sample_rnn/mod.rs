@@ -138,6 +138,7 @@ impl SampleRnn {
     /// Builds a model with freshly initialised parameters on `device`.
     pub fn new(config: SampleRnnConfig, device: Device) -> Result<Self> {
         config.validate()?;
+        let _generator = crate::model::torch_rng::hold();
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let c = &config;
