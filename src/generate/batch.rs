@@ -3,7 +3,9 @@
 //! [`super::tokens::sample_ids_with`] does (the same [`super::tokens::draw`]: masks, temperature,
 //! top-k, top-p, one generator per lane seeded as the per-step sampler seeds it), so a lane writes
 //! what the per-step sampler writes with the same seed; only the model's arithmetic is the
-//! kernel's own. Finished lanes drop out of the batch.
+//! kernel's own. Finished lanes drop out of the batch. Lanes are independent, so the batch is
+//! split across the CPU's cores (rayon's threads: `RAYON_NUM_THREADS` sets how many), each core
+//! stepping its own share of the lanes; the pieces do not depend on the split.
 
 use super::tokens::{check_context, draw, AbcJob, TokenConstraint};
 use super::{Piece, Primer, SampleConfig};
@@ -12,9 +14,10 @@ use crate::model::{FusedLm, FusedState};
 use anyhow::{ensure, Context, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// A rule that says, given the new ids so far, when a sequence is long enough.
-pub type StopRule<'a> = Box<dyn FnMut(&[i64]) -> bool + 'a>;
+pub type StopRule<'a> = Box<dyn FnMut(&[i64]) -> bool + Send + 'a>;
 
 /// One sequence to write.
 pub struct Lane<'a> {
@@ -23,7 +26,7 @@ pub struct Lane<'a> {
     /// How to sample (its seed seeds this lane).
     pub config: &'a SampleConfig,
     /// What may come next, if anything is constrained.
-    pub constraint: Option<&'a mut dyn TokenConstraint>,
+    pub constraint: Option<&'a mut (dyn TokenConstraint + Send)>,
     /// The most new ids (capped by `config.max_steps`).
     pub limit: usize,
     /// Says, given the new ids so far, when the sequence is long enough.
@@ -52,8 +55,20 @@ fn prime(fused: &FusedLm, lanes: &[Lane<'_>]) -> Result<(FusedState, Vec<f32>)> 
     Ok((FusedState::stack(&states), logits))
 }
 
-/// Samples every lane to its end; returns each lane's new ids, in lane order.
-pub fn sample_lanes(fused: &FusedLm, mut lanes: Vec<Lane<'_>>) -> Result<Vec<Vec<i64>>> {
+/// Samples every lane to its end; returns each lane's new ids, in lane order. The lanes are
+/// shared out among rayon's threads ([`sample_lanes_in_groups`], a group per thread).
+pub fn sample_lanes(fused: &FusedLm, lanes: Vec<Lane<'_>>) -> Result<Vec<Vec<i64>>> {
+    sample_lanes_in_groups(fused, lanes, rayon::current_num_threads())
+}
+
+/// Samples every lane to its end in `groups` contiguous groups of lanes (at most one per lane),
+/// each stepped together on a thread of rayon's pool; returns each lane's new ids, in lane
+/// order. The ids do not depend on `groups`.
+pub fn sample_lanes_in_groups(
+    fused: &FusedLm,
+    lanes: Vec<Lane<'_>>,
+    groups: usize,
+) -> Result<Vec<Vec<i64>>> {
     let vocab = fused.vocab_size();
     for lane in &lanes {
         lane.config.validate()?;
@@ -63,6 +78,34 @@ pub fn sample_lanes(fused: &FusedLm, mut lanes: Vec<Lane<'_>>) -> Result<Vec<Vec
         );
         check_context(&lane.context, vocab)?;
     }
+    let threads = groups.clamp(1, lanes.len().max(1));
+    if threads == 1 {
+        return sample_group(fused, lanes, 0);
+    }
+    let per_thread = lanes.len().div_ceil(threads);
+    let mut groups: Vec<(usize, Vec<Lane<'_>>)> = Vec::with_capacity(threads);
+    let mut rest = lanes.into_iter();
+    let mut first = 0;
+    loop {
+        let group: Vec<Lane<'_>> = rest.by_ref().take(per_thread).collect();
+        if group.is_empty() {
+            break;
+        }
+        let size = group.len();
+        groups.push((first, group));
+        first += size;
+    }
+    let written = groups
+        .into_par_iter()
+        .map(|(first, group)| sample_group(fused, group, first))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(written.into_iter().flatten().collect())
+}
+
+/// Samples a group of lanes on this thread, stepping them together; `first` is the first lane's
+/// index in the whole batch (for messages).
+fn sample_group(fused: &FusedLm, mut lanes: Vec<Lane<'_>>, first: usize) -> Result<Vec<Vec<i64>>> {
+    let vocab = fused.vocab_size();
     let (mut state, mut logits) = prime(fused, &lanes)?;
     let mut rngs: Vec<ChaCha8Rng> = lanes
         .iter()
@@ -105,12 +148,14 @@ pub fn sample_lanes(fused: &FusedLm, mut lanes: Vec<Lane<'_>>) -> Result<Vec<Vec
             let id = draw(
                 &mut scores,
                 lane.config,
-                lane.constraint.as_deref_mut(),
+                lane.constraint
+                    .as_deref_mut()
+                    .map(|c| c as &mut dyn TokenConstraint),
                 limit - out[i].len(),
                 &mut mask,
                 &mut rngs[i],
             )
-            .with_context(|| format!("lane {i}, at new token {}", out[i].len() + 1))?;
+            .with_context(|| format!("lane {}, at new token {}", first + i, out[i].len() + 1))?;
             out[i].push(id);
             if let Some(c) = lane.constraint.as_deref_mut() {
                 c.push(id);
@@ -138,12 +183,13 @@ pub fn sample_lanes(fused: &FusedLm, mut lanes: Vec<Lane<'_>>) -> Result<Vec<Vec
 }
 
 /// Tunes from a character model through the fused kernel: one lane per config (each its own
-/// seed), all after the same primer.
+/// seed), all after the same primer, in `groups` groups of lanes ([`sample_lanes_in_groups`]).
 pub(crate) fn generate_abc_lanes(
     fused: &FusedLm,
     vocab: &CharVocab,
     primer: &Primer,
     configs: &[SampleConfig],
+    groups: usize,
 ) -> Result<Vec<Piece>> {
     let mut jobs = configs
         .iter()
@@ -158,12 +204,14 @@ pub(crate) fn generate_abc_lanes(
             .map(|((job, config), constraint)| Lane {
                 context: job.context.clone(),
                 config,
-                constraint: constraint.as_mut().map(|c| c as &mut dyn TokenConstraint),
+                constraint: constraint
+                    .as_mut()
+                    .map(|c| c as &mut (dyn TokenConstraint + Send)),
                 limit: job.limit,
                 stop: Box::new(move |ids: &[i64]| job.should_stop(ids)),
             })
             .collect();
-        sample_lanes(fused, lanes)?
+        sample_lanes_in_groups(fused, lanes, groups)?
     };
     Ok(jobs
         .into_iter()

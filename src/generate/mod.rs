@@ -389,7 +389,8 @@ fn fused_abc(
         return Ok(None);
     }
     let fused = FusedLm::new(lm)?;
-    batch::generate_abc_lanes(&fused, vocab, primer, configs).map(Some)
+    batch::generate_abc_lanes(&fused, vocab, primer, configs, rayon::current_num_threads())
+        .map(Some)
 }
 
 /// A model and its encoding, ready to sample: what [`open_for_generation`] returns.

@@ -61,7 +61,7 @@ fn the_fused_kernel_gives_the_probabilities_libtorch_gives() -> Result<()> {
 #[test]
 fn batched_fused_sampling_writes_what_the_per_step_sampler_writes() -> Result<()> {
     let (lm, vocab) = model(LstmOptions::default())?;
-    let encoding = Encoding::from(vocab);
+    let encoding = Encoding::from(vocab.clone());
     for constrained in [true, false] {
         let config = SampleConfig {
             temperature: 0.9,
@@ -80,6 +80,21 @@ fn batched_fused_sampling_writes_what_the_per_step_sampler_writes() -> Result<()
         let slow = generate_many(&lm, &encoding, 5, &primer, &reference)?;
         for (a, b) in fast.iter().zip(&slow) {
             assert_eq!(a.abc, b.abc, "constrained: {constrained}");
+        }
+        // The lanes in 1 group, or in 3 groups of 2, 2 and 1 lanes, write the same.
+        let fused = FusedLm::new(&lm)?;
+        let configs: Vec<SampleConfig> = (0..5)
+            .map(|i| SampleConfig {
+                seed: config.seed + i,
+                ..config.clone()
+            })
+            .collect();
+        for groups in [1, 3] {
+            let split = batch::generate_abc_lanes(&fused, &vocab, &primer, &configs, groups)?;
+            assert_eq!(split.len(), slow.len());
+            for (a, b) in split.iter().zip(&slow) {
+                assert_eq!(a.abc, b.abc, "{groups} groups, constrained: {constrained}");
+            }
         }
         // Constrained pieces end at the blank line, at different lengths, so lanes left the
         // batch at different steps.
