@@ -1,10 +1,11 @@
 //! Generation speed of the notebook-01 character LSTM (embedding 48, LSTM 2×256, vocabulary 83),
 //! side by side in one run: today's per-step libtorch sampler (`sample_ids`: one libtorch LSTM
 //! step per character, the reference and the baseline), the crate's fused CPU kernel on one
-//! stream, and the fused kernel sampling 64 streams at once, on one core and on every core (the
-//! lanes shared out among rayon's threads); then whole ABC tunes under the ABC constraint,
-//! per-step against batched. Every method samples (temperature 0.8) and runs each
-//! measurement `REPEATS` times, alternating the methods; the table gives characters per second.
+//! stream (on one core, and on two with `model::fused::Pair`), and the fused kernel sampling 64
+//! streams at once, on one core and on every core (the lanes shared out among rayon's threads);
+//! then whole ABC tunes under the ABC constraint, per-step against batched. Every method samples
+//! (temperature 0.8) and runs each measurement `REPEATS` times, alternating the methods; the
+//! table gives characters per second.
 //!
 //! Usage: `cargo run --release --example bench_generate -- [TOKENS] [LANES] [REPEATS] [THREADS]`
 //! (defaults 400 characters per stream, 64 lanes, 3 repeats, 1 libtorch thread; weights are
@@ -83,6 +84,11 @@ fn main() -> Result<()> {
         Ok(pieces.iter().map(|p| p.new_steps()).sum())
     };
     let cores = rayon::current_num_threads();
+    // Inside a pool of one thread one lane gets no second core (`model::fused::Pair`).
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .context("a pool of one thread")?;
     fused_lanes(2, 1)?; // warm-up
     println!(
         "generation speed, LSTM 2x256 (embed 48, vocab {}), temperature 0.8, CPU, {} libtorch \
@@ -95,12 +101,19 @@ fn main() -> Result<()> {
     println!("| method | repeat | characters | seconds | characters/s |");
     println!("|---|---|---|---|---|");
     type Run<'a> = (&'static str, Box<dyn Fn() -> Result<usize> + 'a>);
-    let runs: [Run; 6] = [
+    let runs: [Run; 7] = [
         (
             "per-step libtorch sampler (sample_ids), 1 stream",
             Box::new(per_step),
         ),
-        ("fused kernel, 1 stream", Box::new(|| fused_lanes(1, 1))),
+        (
+            "fused kernel, 1 stream, one core",
+            Box::new(|| one_thread.install(|| fused_lanes(1, 1))),
+        ),
+        (
+            "fused kernel, 1 stream, two cores (Pair)",
+            Box::new(|| fused_lanes(1, 1)),
+        ),
         (
             "fused kernel, batched lanes, one core",
             Box::new(|| fused_lanes(lanes, 1)),
@@ -140,7 +153,7 @@ fn main() -> Result<()> {
     }
     println!(
         "  ABC tunes: fused and batched / per-step = {:.1}x",
-        best[5] / best[4]
+        best[6] / best[5]
     );
     Ok(())
 }

@@ -10,6 +10,7 @@
 use super::tokens::{check_context, draw, AbcJob, TokenConstraint};
 use super::{Piece, Primer, SampleConfig};
 use crate::encode::CharVocab;
+use crate::model::fused::Pair;
 use crate::model::{FusedLm, FusedState};
 use anyhow::{ensure, Context, Result};
 use rand::SeedableRng;
@@ -33,8 +34,13 @@ pub struct Lane<'a> {
     pub stop: StopRule<'a>,
 }
 
-/// Reads each lane's context; lanes with the same context are read once.
-fn prime(fused: &FusedLm, lanes: &[Lane<'_>]) -> Result<(FusedState, Vec<f32>)> {
+/// Reads each lane's context (with `pair`'s second core, when there is one); lanes with the same
+/// context are read once.
+fn prime(
+    fused: &FusedLm,
+    lanes: &[Lane<'_>],
+    pair: Option<&Pair>,
+) -> Result<(FusedState, Vec<f32>)> {
     let vocab = fused.vocab_size();
     let mut states: Vec<FusedState> = Vec::with_capacity(lanes.len());
     let mut logits: Vec<f32> = Vec::with_capacity(lanes.len() * vocab);
@@ -47,7 +53,7 @@ fn prime(fused: &FusedLm, lanes: &[Lane<'_>]) -> Result<(FusedState, Vec<f32>)> 
         }
         let mut state = fused.zero_state(1);
         for &id in &lane.context {
-            fused.step(&mut state, &[id], &mut buffer)?;
+            fused.step_with(&mut state, &[id], &mut buffer, pair)?;
         }
         states.push(state);
         logits.extend_from_slice(&buffer);
@@ -79,8 +85,11 @@ pub fn sample_lanes_in_groups(
         check_context(&lane.context, vocab)?;
     }
     let threads = groups.clamp(1, lanes.len().max(1));
+    if lanes.len() == 1 {
+        return Pair::with_helper(|pair| sample_group(fused, lanes, 0, pair));
+    }
     if threads == 1 {
-        return sample_group(fused, lanes, 0);
+        return sample_group(fused, lanes, 0, None);
     }
     let per_thread = lanes.len().div_ceil(threads);
     let mut groups: Vec<(usize, Vec<Lane<'_>>)> = Vec::with_capacity(threads);
@@ -97,16 +106,22 @@ pub fn sample_lanes_in_groups(
     }
     let written = groups
         .into_par_iter()
-        .map(|(first, group)| sample_group(fused, group, first))
+        .map(|(first, group)| sample_group(fused, group, first, None))
         .collect::<Result<Vec<_>>>()?;
     Ok(written.into_iter().flatten().collect())
 }
 
-/// Samples a group of lanes on this thread, stepping them together; `first` is the first lane's
-/// index in the whole batch (for messages).
-fn sample_group(fused: &FusedLm, mut lanes: Vec<Lane<'_>>, first: usize) -> Result<Vec<Vec<i64>>> {
+/// Samples a group of lanes on this thread, stepping them together (one lane with `pair`'s
+/// second core, when there is one); `first` is the first lane's index in the whole batch (for
+/// messages).
+fn sample_group(
+    fused: &FusedLm,
+    mut lanes: Vec<Lane<'_>>,
+    first: usize,
+    pair: Option<&Pair>,
+) -> Result<Vec<Vec<i64>>> {
     let vocab = fused.vocab_size();
-    let (mut state, mut logits) = prime(fused, &lanes)?;
+    let (mut state, mut logits) = prime(fused, &lanes, pair)?;
     let mut rngs: Vec<ChaCha8Rng> = lanes
         .iter()
         .map(|l| ChaCha8Rng::seed_from_u64(l.config.seed))
@@ -176,7 +191,7 @@ fn sample_group(fused: &FusedLm, mut lanes: Vec<Lane<'_>>, first: usize) -> Resu
                 .collect();
         }
         if !active.is_empty() {
-            fused.step(&mut state, &next, &mut logits)?;
+            fused.step_with(&mut state, &next, &mut logits, pair)?;
         }
     }
     Ok(out)

@@ -9,6 +9,9 @@
 //! in another order (the logits agree to about 1e-5; `tests` compare them with libtorch's).
 
 mod kernels;
+mod pair;
+
+pub use pair::Pair;
 
 use super::lstm::LstmLm;
 use anyhow::{ensure, Context, Result};
@@ -201,7 +204,23 @@ impl FusedLm {
     /// Reads one id per lane and writes the logits of the next id, `[lanes, vocab]`, into
     /// `logits` (resized).
     pub fn step(&self, state: &mut FusedState, ids: &[i64], logits: &mut Vec<f32>) -> Result<()> {
+        self.step_with(state, ids, logits, None)
+    }
+
+    /// [`FusedLm::step`], with a [`Pair`]'s second core taking half of each layer's product
+    /// when one lane is stepped (the logits are the same to the bit).
+    pub fn step_with(
+        &self,
+        state: &mut FusedState,
+        ids: &[i64],
+        logits: &mut Vec<f32>,
+        pair: Option<&Pair>,
+    ) -> Result<()> {
         let (lanes, hidden) = (state.lanes, self.hidden);
+        let product = |x: &[f32], w: &[f32], k: usize, n: usize, out: &mut [f32]| match pair {
+            Some(pair) if lanes == 1 => pair.matvec_add(x, w, k, n, out),
+            _ => matmul_add(x, w, lanes, k, n, out),
+        };
         let gates = 4 * hidden;
         ensure!(ids.len() == lanes, "{} ids for {lanes} lanes", ids.len());
         state.gates.resize(lanes * gates, 0.0);
@@ -213,14 +232,7 @@ impl FusedLm {
             state.gates[lane * gates..(lane + 1) * gates]
                 .copy_from_slice(&self.table[row * gates..(row + 1) * gates]);
         }
-        matmul_add(
-            &state.h[0],
-            &self.first_hh,
-            lanes,
-            hidden,
-            gates,
-            &mut state.gates,
-        );
+        product(&state.h[0], &self.first_hh, hidden, gates, &mut state.gates);
         cell(&mut state.gates, &mut state.h[0], &mut state.c[0], hidden);
         for (l, up) in self.upper.iter().enumerate() {
             state.input.resize(lanes * 2 * hidden, 0.0);
@@ -232,10 +244,9 @@ impl FusedLm {
             for lane in 0..lanes {
                 state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&up.bias);
             }
-            matmul_add(
+            product(
                 &state.input,
                 &up.weights,
-                lanes,
                 2 * hidden,
                 gates,
                 &mut state.gates,
