@@ -72,7 +72,7 @@ pub fn sample_lanes(fused: &FusedLm, lanes: Vec<Lane<'_>>) -> Result<Vec<Vec<i64
 /// order. The ids do not depend on `groups`.
 pub fn sample_lanes_in_groups(
     fused: &FusedLm,
-    lanes: Vec<Lane<'_>>,
+    mut lanes: Vec<Lane<'_>>,
     groups: usize,
 ) -> Result<Vec<Vec<i64>>> {
     let vocab = fused.vocab_size();
@@ -84,29 +84,17 @@ pub fn sample_lanes_in_groups(
         );
         check_context(&lane.context, vocab)?;
     }
-    let threads = groups.clamp(1, lanes.len().max(1));
     if lanes.len() == 1 {
-        return Pair::with_helper(|pair| sample_group(fused, lanes, 0, pair));
+        return Pair::with_helper(|pair| sample_group(fused, &mut lanes, 0, pair));
     }
-    if threads == 1 {
-        return sample_group(fused, lanes, 0, None);
+    let per_group = lanes.len().div_ceil(groups.clamp(1, lanes.len().max(1)));
+    if per_group >= lanes.len() {
+        return sample_group(fused, &mut lanes, 0, None);
     }
-    let per_thread = lanes.len().div_ceil(threads);
-    let mut groups: Vec<(usize, Vec<Lane<'_>>)> = Vec::with_capacity(threads);
-    let mut rest = lanes.into_iter();
-    let mut first = 0;
-    loop {
-        let group: Vec<Lane<'_>> = rest.by_ref().take(per_thread).collect();
-        if group.is_empty() {
-            break;
-        }
-        let size = group.len();
-        groups.push((first, group));
-        first += size;
-    }
-    let written = groups
-        .into_par_iter()
-        .map(|(first, group)| sample_group(fused, group, first, None))
+    let written = lanes
+        .par_chunks_mut(per_group)
+        .enumerate()
+        .map(|(g, group)| sample_group(fused, group, g * per_group, None))
         .collect::<Result<Vec<_>>>()?;
     Ok(written.into_iter().flatten().collect())
 }
@@ -116,12 +104,12 @@ pub fn sample_lanes_in_groups(
 /// messages).
 fn sample_group(
     fused: &FusedLm,
-    mut lanes: Vec<Lane<'_>>,
+    lanes: &mut [Lane<'_>],
     first: usize,
     pair: Option<&Pair>,
 ) -> Result<Vec<Vec<i64>>> {
     let vocab = fused.vocab_size();
-    let (mut state, mut logits) = prime(fused, &lanes, pair)?;
+    let (mut state, mut logits) = prime(fused, lanes, pair)?;
     let mut rngs: Vec<ChaCha8Rng> = lanes
         .iter()
         .map(|l| ChaCha8Rng::seed_from_u64(l.config.seed))

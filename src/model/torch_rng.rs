@@ -3,6 +3,10 @@
 //! once (two runs in one process, or tests in parallel) would each change what the other draws,
 //! so a seeded result would depend on timing. Every draw in the crate holds the generator first
 //! ([`hold`]: the model constructors; [`seeded`]: each training step, seeded from its step).
+//!
+//! The hold is re-entrant (a constructor called inside [`seeded`] must not wait on its own
+//! thread). std's `ReentrantLock` is not stable yet, and `parking_lot`'s `ReentrantMutex` would
+//! bring in several crates for what a mutex and a thread-local flag do here.
 
 use std::cell::Cell;
 use std::sync::{Mutex, MutexGuard};

@@ -2,8 +2,8 @@
 //! speed is the rate at which one core can read the weights (3 MB for a 2×256 LSTM, beyond a
 //! core's own cache); two cores read at twice that rate. A [`Pair`] is a helper thread that
 //! takes the second half of each product's rows while the caller computes the first half; the
-//! two wait for each other by spinning (a product takes tens of microseconds, far less than a
-//! thread's wake-up), and the helper yields its core when no work comes for a while. Every
+//! two wait for each other by spinning (a product takes about ten microseconds, less than a
+//! sleeping thread takes to wake), and the helper yields its core when no work comes for a while. Every
 //! output is one dot product computed as on one thread, so the results are the same to the bit.
 //!
 //! Written here rather than with rayon's `join`: measured on the 2-core machine, `join`'s
@@ -22,18 +22,15 @@ const YIELDS_BEFORE_SLEEPING: u32 = 1 << 10;
 /// Products with fewer rows than this stay on one core.
 const MIN_ROWS_TO_SPLIT: usize = 512;
 
-/// The half of a product the helper computes: raw parts of slices the caller keeps borrowed
-/// until the helper says it is done.
+/// The half of a product the helper computes, `out[n] += x[k] · w[n, k]ᵀ`: the starts of slices
+/// of those lengths, which the caller keeps borrowed until the helper says it is done.
 #[derive(Clone, Copy)]
 struct Job {
     x: *const f32,
-    x_len: usize,
     w: *const f32,
-    w_len: usize,
+    out: *mut f32,
     k: usize,
     n: usize,
-    out: *mut f32,
-    out_len: usize,
 }
 
 /// The helper's side of a pair: the posted job and the counters the two sides wait on.
@@ -56,13 +53,10 @@ impl Pair {
         Pair {
             job: UnsafeCell::new(Job {
                 x: std::ptr::null(),
-                x_len: 0,
                 w: std::ptr::null(),
-                w_len: 0,
+                out: std::ptr::null_mut(),
                 k: 0,
                 n: 0,
-                out: std::ptr::null_mut(),
-                out_len: 0,
             }),
             posted: AtomicU64::new(0),
             finished: AtomicU64::new(0),
@@ -106,9 +100,9 @@ impl Pair {
             let job = unsafe { *self.job.get() };
             let (x, w, out) = unsafe {
                 (
-                    std::slice::from_raw_parts(job.x, job.x_len),
-                    std::slice::from_raw_parts(job.w, job.w_len),
-                    std::slice::from_raw_parts_mut(job.out, job.out_len),
+                    std::slice::from_raw_parts(job.x, job.k),
+                    std::slice::from_raw_parts(job.w, job.n * job.k),
+                    std::slice::from_raw_parts_mut(job.out, job.n),
                 )
             };
             matmul_add(x, w, 1, job.k, job.n, out);
@@ -123,21 +117,20 @@ impl Pair {
         if n < MIN_ROWS_TO_SPLIT {
             return matmul_add(x, w, 1, k, n, out);
         }
+        // Cut to the lengths first: a slice too short panics here, before any job is posted.
+        let (x, w, out) = (&x[..k], &w[..n * k], &mut out[..n]);
         let m = n / 2 / 24 * 24;
-        let (w_first, w_rest) = w[..n * k].split_at(m * k);
-        let (out_first, out_rest) = out[..n].split_at_mut(m);
+        let (w_first, w_rest) = w.split_at(m * k);
+        let (out_first, out_rest) = out.split_at_mut(m);
         // SAFETY: the helper is idle (every posted job is finished, checked below before this
         // function returns), so nobody reads the job while it is written.
         unsafe {
             *self.job.get() = Job {
                 x: x.as_ptr(),
-                x_len: x.len(),
                 w: w_rest.as_ptr(),
-                w_len: w_rest.len(),
+                out: out_rest.as_mut_ptr(),
                 k,
                 n: n - m,
-                out: out_rest.as_mut_ptr(),
-                out_len: out_rest.len(),
             };
         }
         let ticket = self.posted.fetch_add(1, Ordering::AcqRel) + 1;
