@@ -16,6 +16,8 @@
 
 mod bars;
 mod fields;
+mod form;
+mod form_table;
 mod frac;
 mod interp;
 mod key;
@@ -27,6 +29,9 @@ mod repeats;
 mod tests;
 
 pub use bars::{bar_check, BarCheck, BarFit, WrittenBar};
+pub use form::{bar_events, tune_form, BarEvent, PartForm, TuneForm};
+pub use form_table::{form_label, FormCount, FormLevel, FormTable, FormTableReport, MIN_TUNES};
+pub use key::key_tonic;
 
 use crate::score::{Score, Track, DEFAULT_TICKS_PER_QUARTER};
 use anyhow::{anyhow, Result};

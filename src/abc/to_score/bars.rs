@@ -16,9 +16,9 @@
 
 use super::fields::{parse_meter, parse_unit};
 use super::frac::Frac;
-use super::interp::{interpret, Context};
+use super::interp::{interpret, Context, Element};
 use super::key::parse_key;
-use super::lexer::{TokKind, Token};
+use super::lexer::{Bar, TokKind, Token};
 use super::{first_voice, lex_body, lines, pos_err, read_header};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -80,45 +80,80 @@ impl BarCheck {
     }
 }
 
-/// A bar being collected: its tokens, the context it starts in, and its edges.
+/// A bar being collected: its tokens, the context it starts in, its edges and the numbered
+/// ending that starts with it.
 struct Pending {
     tokens: Vec<Token>,
     start: Context,
     line: usize,
     opens_section: bool,
+    ending: Option<Vec<u32>>,
+}
+
+impl Pending {
+    fn new(start: Context, line: usize, opens_section: bool) -> Pending {
+        Pending {
+            tokens: Vec::new(),
+            start,
+            line,
+            opens_section,
+            ending: None,
+        }
+    }
+}
+
+/// A bar as the scan finds it: what [`bar_check`] reports, and what the form of a tune
+/// ([`super::form`]) is built from.
+#[derive(Debug, Clone)]
+pub(super) struct ScannedBar {
+    /// The bar as [`bar_check`] reports it.
+    pub written: WrittenBar,
+    /// Its notes and rests, timed (empty when unreadable).
+    pub elements: Vec<Element>,
+    /// The length of its notes and rests (`None` when unreadable).
+    pub length: Option<Frac>,
+    /// One bar of the meter in force (times the bars of a multi-bar rest); `None` when unmetered.
+    pub meter: Option<Frac>,
+    /// The bar line that ends it (`None` when it ends at the end of a line or of the tune);
+    /// the flags of a bar line after an empty bar (`|` then `|:`) are merged into it.
+    pub closing: Option<Bar>,
+    /// A section boundary follows: a bar line with a repeat sign or a double bar (after it or
+    /// after an empty bar that follows it), or the end of the tune.
+    pub closes_section: bool,
+    /// The numbered ending (`[1`, `|2`, `:|2`...) that starts with this bar.
+    pub ending: Option<Vec<u32>>,
 }
 
 /// Measures every bar of a tune against its meter. Errors are those of reading the header and
 /// lexing the music (the same as [`abc_to_score`](super::abc_to_score)'s).
 pub fn bar_check(tune: &str) -> Result<BarCheck> {
+    Ok(BarCheck {
+        bars: scan(tune)?.into_iter().map(|b| b.written).collect(),
+    })
+}
+
+/// Reads the tune's first voice once, in written order, and cuts it into timed bars.
+pub(super) fn scan(tune: &str) -> Result<Vec<ScannedBar>> {
     let lines = lines::split_tune(tune)?;
     let header = read_header(&lines.header)?;
     let tokens = first_voice(lex_body(&lines.body)?);
     let mut ctx = header.context;
-    let mut bars: Vec<WrittenBar> = Vec::new();
-    let mut pending = Pending {
-        tokens: Vec::new(),
-        start: ctx,
-        line: tokens.first().map_or(1, |t| t.pos.line),
-        opens_section: true,
-    };
+    let mut bars: Vec<ScannedBar> = Vec::new();
+    let mut pending = Pending::new(ctx, tokens.first().map_or(1, |t| t.pos.line), true);
     for token in tokens {
         match &token.kind {
             TokKind::Bar(bar) => {
                 let closes = bar.repeat_end || bar.repeat_start || bar.double;
                 let next_line = token.pos.line;
-                finish(&mut bars, pending, ctx, closes);
-                pending = Pending {
-                    tokens: Vec::new(),
-                    start: ctx,
-                    line: next_line,
-                    opens_section: closes,
-                };
+                let carried = finish(&mut bars, pending, ctx, Some(*bar));
+                pending = Pending::new(ctx, next_line, closes);
+                pending.ending = carried;
             }
-            TokKind::Ending(_) => {
+            TokKind::Ending(list) => {
                 pending.opens_section = true;
+                pending.ending = Some(list.clone());
                 if let Some(last) = bars.last_mut() {
-                    last.at_section_edge = true;
+                    last.written.at_section_edge = true;
                 }
             }
             kind => {
@@ -130,13 +165,9 @@ pub fn bar_check(tune: &str) -> Result<BarCheck> {
                     .is_some_and(|t| t.pos.line != token.pos.line);
                 if new_line && !matches!(kind, TokKind::Field(..)) && is_full(&pending, ctx) {
                     let line = token.pos.line;
-                    finish(&mut bars, pending, ctx, false);
-                    pending = Pending {
-                        tokens: Vec::new(),
-                        start: ctx,
-                        line,
-                        opens_section: false,
-                    };
+                    let carried = finish(&mut bars, pending, ctx, None);
+                    pending = Pending::new(ctx, line, false);
+                    pending.ending = carried;
                 }
                 if let TokKind::Field(letter, value) = kind {
                     apply_field(&mut ctx, *letter, value)
@@ -149,33 +180,48 @@ pub fn bar_check(tune: &str) -> Result<BarCheck> {
             }
         }
     }
-    finish(&mut bars, pending, ctx, true);
-    if let Some(first) = bars.first_mut() {
-        first.at_section_edge = true;
+    finish(&mut bars, pending, ctx, None);
+    if let Some(last) = bars.last_mut() {
+        last.written.at_section_edge = true;
+        last.closes_section = true;
     }
-    Ok(BarCheck { bars })
+    if let Some(first) = bars.first_mut() {
+        first.written.at_section_edge = true;
+    }
+    Ok(bars)
 }
 
-/// The length of a bar's notes and rests, as `abc_to_score` times them.
-fn bar_length(pending: &Pending) -> Result<Frac> {
+/// The notes and rests of a bar, as `abc_to_score` times them.
+fn bar_elements(pending: &Pending) -> Result<Vec<Element>> {
     let order: Vec<usize> = (0..pending.tokens.len()).collect();
-    let perf = interpret(&pending.tokens, &order, pending.start)?;
-    Ok(perf
-        .elements
+    Ok(interpret(&pending.tokens, &order, pending.start)?.elements)
+}
+
+/// The total length of timed elements.
+fn total_length(elements: &[Element]) -> Frac {
+    elements
         .iter()
-        .fold(Frac::ZERO, |sum, element| sum + element.length))
+        .fold(Frac::ZERO, |sum, element| sum + element.length)
 }
 
 /// True when the bar collected so far fills the meter exactly.
 fn is_full(pending: &Pending, ctx: Context) -> bool {
-    match (ctx.meter, bar_length(pending)) {
-        (Some(meter), Ok(length)) => length == meter.bar_length(),
+    match (ctx.meter, bar_elements(pending)) {
+        (Some(meter), Ok(elements)) => total_length(&elements) == meter.bar_length(),
         _ => false,
     }
 }
 
-/// Times a finished bar and appends it (bars without notes or rests are dropped).
-fn finish(bars: &mut Vec<WrittenBar>, pending: Pending, end: Context, closes_section: bool) {
+/// Times a finished bar and appends it. A bar without notes or rests is dropped: the flags of
+/// the bar line that ends it go to the bar before, and its numbered ending, if any, is returned
+/// for the next bar.
+fn finish(
+    bars: &mut Vec<ScannedBar>,
+    pending: Pending,
+    end: Context,
+    closing: Option<Bar>,
+) -> Option<Vec<u32>> {
+    let closes_section = closing.is_some_and(|b| b.repeat_end || b.repeat_start || b.double);
     let has_sound = pending.tokens.iter().any(|t| {
         matches!(
             t.kind,
@@ -184,11 +230,18 @@ fn finish(bars: &mut Vec<WrittenBar>, pending: Pending, end: Context, closes_sec
     });
     if !has_sound {
         if closes_section {
-            if let Some(last) = bars.last_mut() {
-                last.at_section_edge = true;
+            if let (Some(last), Some(bar)) = (bars.last_mut(), closing) {
+                last.written.at_section_edge = true;
+                last.closes_section = true;
+                let before = last.closing.unwrap_or_default();
+                last.closing = Some(Bar {
+                    repeat_end: before.repeat_end || bar.repeat_end,
+                    repeat_start: before.repeat_start || bar.repeat_start,
+                    double: before.double || bar.double,
+                });
             }
         }
-        return;
+        return pending.ending;
     }
     let multi_rest: u32 = pending
         .tokens
@@ -201,21 +254,31 @@ fn finish(bars: &mut Vec<WrittenBar>, pending: Pending, end: Context, closes_sec
     let meter = end
         .meter
         .map(|m| m.bar_length() * Frac::int(1 + i64::from(multi_rest)));
-    let length = bar_length(&pending);
-    let fit = match (&length, meter) {
-        (Err(_), _) => BarFit::Unreadable,
-        (Ok(_), None) => BarFit::Unmetered,
-        (Ok(len), Some(bar)) if *len == bar => BarFit::Full,
-        (Ok(len), Some(bar)) if len.to_f64() < bar.to_f64() => BarFit::Short,
-        (Ok(_), Some(_)) => BarFit::Long,
+    let elements = bar_elements(&pending).ok();
+    let length = elements.as_deref().map(total_length);
+    let fit = match (length, meter) {
+        (None, _) => BarFit::Unreadable,
+        (Some(_), None) => BarFit::Unmetered,
+        (Some(len), Some(bar)) if len == bar => BarFit::Full,
+        (Some(len), Some(bar)) if len.to_f64() < bar.to_f64() => BarFit::Short,
+        (Some(_), Some(_)) => BarFit::Long,
     };
-    bars.push(WrittenBar {
-        line: pending.line,
-        length: length.map_or(f64::NAN, Frac::to_f64),
-        meter_length: meter.map(Frac::to_f64),
-        fit,
-        at_section_edge: pending.opens_section || closes_section,
+    bars.push(ScannedBar {
+        written: WrittenBar {
+            line: pending.line,
+            length: length.map_or(f64::NAN, Frac::to_f64),
+            meter_length: meter.map(Frac::to_f64),
+            fit,
+            at_section_edge: pending.opens_section || closes_section,
+        },
+        elements: elements.unwrap_or_default(),
+        length,
+        meter,
+        closing,
+        closes_section,
+        ending: pending.ending,
     });
+    None
 }
 
 /// Follows `K:`, `M:` and `L:` fields in the body as the interpreter does.

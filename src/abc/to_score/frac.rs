@@ -1,6 +1,6 @@
 //! Small exact fractions for note lengths (in whole notes).
 
-use std::ops::{Add, Mul};
+use std::ops::{Add, Div, Mul};
 
 /// A non-negative fraction `num / den`, always reduced, `den > 0`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,16 @@ impl Frac {
         ((2 * scaled + den).div_euclid(2 * den)) as i64
     }
 
+    /// The numerator and denominator (reduced, denominator > 0).
+    pub fn parts(self) -> (i64, i64) {
+        (self.num, self.den)
+    }
+
+    /// The value when it is a whole number.
+    pub fn whole(self) -> Option<i64> {
+        (self.den == 1).then_some(self.num)
+    }
+
     /// Keeps numbers small after long tunes: values are bounded, so this only reduces.
     fn checked(num: i128, den: i128) -> Frac {
         let g = gcd128(num, den);
@@ -85,5 +95,18 @@ impl Mul for Frac {
             i128::from(self.num) * i128::from(rhs.num),
             i128::from(self.den) * i128::from(rhs.den),
         )
+    }
+}
+
+impl Div for Frac {
+    type Output = Frac;
+    /// `self / rhs`; `rhs` must not be zero.
+    fn div(self, rhs: Frac) -> Frac {
+        let (num, den) = (
+            i128::from(self.num) * i128::from(rhs.den),
+            i128::from(self.den) * i128::from(rhs.num),
+        );
+        let sign = if den < 0 { -1 } else { 1 };
+        Frac::checked(sign * num, sign * den)
     }
 }

@@ -63,6 +63,33 @@ fn glued_accidentals(first: &str) -> Option<(&str, Vec<&str>)> {
     Some((key, parts))
 }
 
+/// The pitch class (C = 0 ... B = 11) of the tonic a `K:` value names (`G`, `Bb`, `F#m`,
+/// `Ador`, `Dmix=c`); `None` for a value that names no tonic (`none`, the bagpipe keys `HP` and
+/// `Hp`, a clef alone) or one the reader does not know.
+pub fn key_tonic(value: &str) -> Option<u8> {
+    let first = value.split_whitespace().next()?;
+    let first = first.find(['^', '_', '=']).map_or(first, |at| &first[..at]);
+    if first.starts_with(['H', 'h']) || first.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    let mut chars = first.chars();
+    let letter = chars
+        .next()
+        .filter(char::is_ascii_uppercase)
+        .and_then(letter_index)?;
+    let rest = chars.as_str();
+    let (alter, mode) = match rest.chars().next() {
+        Some('#') => (1, &rest[1..]),
+        Some('b') => (-1, &rest[1..]),
+        _ => (0, rest),
+    };
+    if !mode.is_empty() && mode_offset(mode).is_none() {
+        return None;
+    }
+    const SEMITONES: [i32; 7] = [0, 2, 4, 5, 7, 9, 11];
+    Some((SEMITONES[letter] + alter).rem_euclid(12) as u8)
+}
+
 /// The signature named by the first word (and maybe a separate mode word).
 fn base_key(first: &str, next: Option<&str>) -> Result<KeySig> {
     match first {
@@ -154,4 +181,25 @@ fn apply_explicit_accidentals(sig: &mut KeySig, words: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tonics_of_key_fields() {
+        assert_eq!(key_tonic("G"), Some(7));
+        assert_eq!(key_tonic("Bb"), Some(10));
+        assert_eq!(key_tonic("F#m"), Some(6));
+        assert_eq!(key_tonic("Ador"), Some(9));
+        assert_eq!(key_tonic("D mix"), Some(2));
+        assert_eq!(key_tonic("Dmix=c"), Some(2));
+        assert_eq!(key_tonic("Cb"), Some(11));
+        assert_eq!(key_tonic("none"), None);
+        assert_eq!(key_tonic("Hp"), None);
+        assert_eq!(key_tonic("clef=bass"), None);
+        assert_eq!(key_tonic("Gxyz"), None);
+        assert_eq!(key_tonic(""), None);
+    }
 }
