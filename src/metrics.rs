@@ -1,7 +1,8 @@
 //! Measures of models and samples: bits per token, the shape of generated ABC, the fixed ABC
 //! benchmark split ([`split`]), the loss of a whole stream ([`stream_nll`]), and sample quality
 //! ([`quality`], built on [`tune_stats`] and [`copying`]), and the distances of neural audio from
-//! its reference ([`audio`]).
+//! its reference ([`audio`]); the statistics of a set of tunes held against held-out tunes
+//! ([`tune_statistics`]).
 
 pub mod audio;
 pub mod copying;
@@ -11,6 +12,7 @@ pub mod quality;
 pub mod split;
 pub mod stream_nll;
 pub mod table;
+pub mod tune_statistics;
 pub mod tune_stats;
 
 pub use audio::{audio_metrics, AudioMetrics};
@@ -20,6 +22,9 @@ pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality
 pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
 pub use stream_nll::{sequences_nll, stream_nll, StreamNll};
 pub use table::{figures_markdown, figures_table};
+pub use tune_statistics::{
+    distinguishability, Distinguishability, StatisticsComparison, TuneFigures, TuneStatistics,
+};
 pub use tune_stats::{tune_stats, TuneStats};
 
 use crate::abc::tunebook::field_line;

@@ -21,12 +21,14 @@ pub use music::{TokenView, TuneList};
 pub use run::NotebookRun;
 pub use training::{model_html, PlotEvery};
 
+use crate::abc::to_score::FormTable;
 use crate::abc::{CleanTune, Tune};
 use crate::bench::audio::AudioTable;
 use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
+use crate::metrics::{Distinguishability, StatisticsComparison, TuneStatistics};
 use crate::model::{Ddsp, FrameLstm, LstmLm, PitchLstm, SampleRnn, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
@@ -90,6 +92,10 @@ display_as_html!(
     Checkpoint,
     RunCheckpoints,
     SweepStatus,
+    FormTable,
+    TuneStatistics,
+    StatisticsComparison,
+    Distinguishability,
 );
 
 impl Svg {
