@@ -319,3 +319,31 @@ impl Checkpoint {
         Ok(())
     }
 }
+
+impl Checkpoint {
+    /// Writes the checkpoint for generation only, as checkpoint folder `dir/name`, atomically: its
+    /// best weights (by validation loss) when the trainer kept them, else its weights, and its
+    /// `meta.json` listing only them (no optimizer state: such a checkpoint is for shipping a
+    /// trained model, and cannot be resumed, which loading it for training says). Returns the
+    /// folder's path.
+    pub fn export_for_generation(&self, dir: &Path, name: &str) -> Result<PathBuf> {
+        let (weights, valid_loss) = match (&self.best, self.meta.best) {
+            (Some(best), Some(meta)) => (best, Some(meta.valid_loss)),
+            _ => (&self.weights, self.meta.valid_loss),
+        };
+        let bytes = tensors::to_bytes(weights, &[("format", "tunesmith-checkpoint/weights")])?;
+        let mut meta = self.meta.clone();
+        meta.name = name.to_string();
+        meta.valid_loss = valid_loss;
+        meta.best = None;
+        meta.files = [(WEIGHTS_FILE.to_string(), digest(&bytes))].into();
+        let meta_json = meta.to_json()?;
+        write_checkpoint_dir(
+            dir,
+            name,
+            &[(WEIGHTS_FILE, &bytes), (META_FILE, meta_json.as_bytes())],
+            &SaveHooks::default(),
+        )
+        .with_context(|| format!("cannot export {} to {}", self.path.display(), dir.display()))
+    }
+}

@@ -141,5 +141,7 @@ pub(crate) fn generate_frames(
         score: Some(score),
         problem: None,
         constraint_off: None,
+        form: None,
+        reached_step_cap: false,
     })
 }

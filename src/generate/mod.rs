@@ -18,12 +18,14 @@
 pub mod abc_constraint;
 pub mod audio;
 pub mod batch;
+pub mod form;
 pub mod frames;
 pub mod sampler;
 pub mod samples;
 pub mod tokens;
 
 pub use audio::{render_audio, render_primer, RenderedAudio};
+pub use form::{default_form_table, Form};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
 
@@ -109,6 +111,10 @@ pub struct SampleConfig {
     /// a tune ending with something left open); see [`abc_constraint`]. On by default. It acts
     /// only on sampling: the model's probabilities are masked, never retrained or rescored.
     pub abc_constraints: bool,
+    /// Character models with `abc_constraints` on: the form each tune is written in (parts of a
+    /// number of bars, closed by section bar lines, ending when the last part closes); by
+    /// default drawn from the corpus's forms for the tune's meter ([`Form::Learned`]).
+    pub form: Form,
     /// Character models (`LstmLm`): sample through the crate's fused CPU kernel, all pieces of a
     /// [`generate_many`] at once, with the same distribution as one libtorch step per character
     /// (which `false` selects; that path is the reference the kernel is tested against).
@@ -127,6 +133,7 @@ impl Default for SampleConfig {
             banned: Vec::new(),
             max_notes_per_frame: None,
             abc_constraints: true,
+            form: Form::Learned,
             fused: true,
         }
     }
@@ -146,6 +153,9 @@ impl SampleConfig {
             self.top_p
         );
         ensure!(self.max_steps > 0, "max_steps must be positive");
+        if self.abc_constraints {
+            self.form.validate(self.max_steps)?;
+        }
         if let Length::Seconds(s) = self.length {
             ensure!(
                 s > 0.0 && s.is_finite(),
@@ -261,6 +271,11 @@ pub struct Piece {
     /// Character models with `abc_constraints` on: why the constraint stepped aside (a primer
     /// it cannot follow, a vocabulary without the characters a tune needs), when it did.
     pub constraint_off: Option<String>,
+    /// Character models under a form: the bars of each part the tune was written in.
+    pub form: Option<Vec<u32>>,
+    /// The piece stopped at `max_steps` before its end (an ABC tune asked to run to its end
+    /// without its closing blank line): it is cut off, not finished.
+    pub reached_step_cap: bool,
 }
 
 impl Piece {

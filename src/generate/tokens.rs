@@ -213,7 +213,7 @@ impl<'a> AbcJob<'a> {
             "the vocabulary has no newline, so an empty primer cannot start a tune"
         );
         let constraint = config.abc_constraints.then(|| {
-            let mut constraint = AbcConstraint::new(vocab);
+            let mut constraint = AbcConstraint::new(vocab).with_form(&config.form, config.seed);
             constraint.follow(&text);
             constraint
         });
@@ -267,7 +267,11 @@ impl<'a> AbcJob<'a> {
 
     /// The piece: primer and new characters, read back as a score.
     pub fn finish(self, new: Vec<i64>, constraint: Option<&AbcConstraint>) -> Piece {
-        let tune = format!("{}\n", self.whole(&new).trim_end());
+        let whole = self.whole(&new);
+        let reached_step_cap = self.config.length == Length::End
+            && new.len() >= self.limit
+            && !whole.ends_with(TUNE_START);
+        let tune = format!("{}\n", whole.trim_end());
         let (score, problem) = match crate::abc::abc_to_score(&tune) {
             Ok(score) => (Some(score), None),
             Err(e) => (None, Some(format!("{e:#}"))),
@@ -281,6 +285,10 @@ impl<'a> AbcJob<'a> {
             score,
             problem,
             constraint_off: constraint.and_then(|c| c.off_reason().map(str::to_string)),
+            form: constraint
+                .and_then(AbcConstraint::form)
+                .map(|parts| parts.iter().map(|&b| u32::from(b)).collect()),
+            reached_step_cap,
         }
     }
 }
@@ -385,5 +393,7 @@ fn generate_score_tokens(
         score,
         problem,
         constraint_off: None,
+        form: None,
+        reached_step_cap: false,
     })
 }

@@ -29,10 +29,14 @@ mod fields;
 mod machine;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_form;
 
+use super::form::FormPlan;
 use super::tokens::TokenConstraint;
 use crate::encode::CharVocab;
 use machine::Machine;
+pub(crate) use machine::MAX_PARTS;
 
 /// Steps before the budget runs out at which the constraint starts steering towards an ending.
 pub const FINISH_MARGIN: usize = 160;
@@ -48,6 +52,14 @@ pub struct AbcConstraint {
     machine: Machine,
     off: Option<String>,
     written: usize,
+    /// How each tune's form is chosen once its header is written.
+    plan: FormPlan,
+    /// The header of the tune being written (its `M:` and `L:` choose a learned form).
+    header: String,
+    /// The form of the tune being written, once chosen.
+    form: Option<Vec<u16>>,
+    /// Steps the piece may still take (a drawn form must fit in them).
+    steps_left: usize,
 }
 
 impl AbcConstraint {
@@ -59,7 +71,28 @@ impl AbcConstraint {
             machine: Machine::default(),
             off: None,
             written: 0,
+            plan: FormPlan::Free,
+            header: String::new(),
+            form: None,
+            steps_left: usize::MAX,
         }
+    }
+
+    /// The same constraint following a form: each tune's parts are chosen when its header is
+    /// complete (see [`crate::generate::Form`]).
+    pub fn with_form(mut self, form: &crate::generate::Form, seed: u64) -> Self {
+        self.plan = form.plan(seed);
+        self
+    }
+
+    /// The parts (bars each) of the tune being written, once its header chose them.
+    pub fn form(&self) -> Option<&[u16]> {
+        self.form.as_deref()
+    }
+
+    /// True when the tune's form is written to its end (only the blank line may follow).
+    pub fn form_complete(&self) -> bool {
+        self.machine.form().complete()
     }
 
     /// Follows text that is given, not sampled (the primer). Text the machine cannot read turns
@@ -92,12 +125,39 @@ impl AbcConstraint {
 
     fn push_char(&mut self, c: char) {
         self.written += 1;
+        let in_header = self.machine.in_header();
+        let tunes = self.machine.tunes;
+        if in_header {
+            self.header.push(c);
+        }
         if self.off.is_none() && !self.machine.feed(c) {
             self.off = Some(format!(
                 "character {} ({c:?}) is not ABC the constraint can follow",
                 self.written
             ));
         }
+        if self.off.is_none() && in_header && !self.machine.in_header() {
+            self.choose_form();
+        }
+        if self.machine.tunes != tunes {
+            self.header.clear();
+        }
+    }
+
+    /// The header is complete: the plan gives the tune its parts.
+    fn choose_form(&mut self) {
+        let field = |letter: char| {
+            self.header
+                .lines()
+                .filter_map(|l| l.strip_prefix(letter)?.strip_prefix(':'))
+                .next_back()
+                .map(str::trim)
+        };
+        let meter = field('M').unwrap_or("").to_string();
+        let unit = field('L').map(str::to_string);
+        let max_bars = self.steps_left / super::form::MIN_CHARS_PER_BAR;
+        self.form = self.plan.parts(&meter, unit.as_deref(), max_bars);
+        self.machine.set_form(self.form.as_deref().unwrap_or(&[]));
     }
 
     /// Whether `c` may come next when finishing (the steps are nearly used up): nothing that
@@ -128,7 +188,7 @@ impl AbcConstraint {
             };
             count += usize::from(*slot);
         }
-        if finishing && !self.machine.in_header() {
+        if finishing && !self.machine.in_header() && !self.machine.form().active() {
             // Close a slur and a repeat as soon as they may come; end the line after a bar line,
             // then the tune.
             let at_break = self.machine.at_bar_start()
@@ -154,6 +214,7 @@ impl AbcConstraint {
 
 impl TokenConstraint for AbcConstraint {
     fn allowed(&mut self, allowed: &mut [bool], steps_left: usize) {
+        self.steps_left = steps_left;
         if self.off.is_some() {
             allowed.iter_mut().for_each(|a| *a = true);
             return;

@@ -24,9 +24,19 @@ impl Machine {
         let ok = self.prev == Prev::Bar
             && self.pos == 0
             && match c {
-                '1' => self.ending == 0 && !self.needs_second && self.last_bar == BarTok::Pipe,
+                '1' => {
+                    self.ending == 0
+                        && !self.needs_second
+                        && self.last_bar == BarTok::Pipe
+                        && self.part_room() > 0
+                }
                 _ => self.needs_second,
             };
+        if c == '1' {
+            self.form_first_ending();
+        } else {
+            self.form_second_ending();
+        }
         self.ending = if c == '1' { 1 } else { 2 };
         self.needs_second = false;
         self.tok = Tok::None;
@@ -38,7 +48,11 @@ impl Machine {
         let section = bar != BarTok::Pipe;
         let fits = if self.pos == 0 {
             // An empty bar: only `|:` opening a section (`|` then `|:` on the next line).
-            bar == BarTok::RepStart && matches!(self.prev, Prev::Bar | Prev::LineStart)
+            bar == BarTok::RepStart
+                && matches!(self.prev, Prev::Bar | Prev::LineStart)
+                && (!self.form.active() || self.form_allows_open())
+        } else if self.form.active() {
+            self.form_allows_bar(bar)
         } else {
             self.pos == self.bar || self.edge || section
         };
@@ -69,6 +83,7 @@ impl Machine {
         } else if self.ending == 2 && section {
             self.ending = 0;
         }
+        self.form_bar(bar);
         if self.pos > 0 {
             self.bars += 1;
         }

@@ -29,9 +29,12 @@
 //! a tuplet (counted as its notes).
 
 mod bars;
+mod form;
 mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
+use form::FormState;
+pub(crate) use form::MAX_PARTS;
 use notes::{Elem, Len};
 
 /// Where the machine is in the tune.
@@ -140,6 +143,13 @@ pub(super) struct Machine {
     /// Length of the last element, and whether broken rhythm or a tuplet already changed it.
     last_len: i64,
     last_fixed: bool,
+    /// The written length of the last element (under a form, the second of a broken-rhythm pair
+    /// is written as long as the first).
+    last_written: Len,
+    /// Under a form: the written length every element of the tuplet or broken-rhythm pair in
+    /// progress takes (so the group ends on the grid of sixteenth units and every bar can still be
+    /// filled exactly).
+    group: Option<Len>,
     /// Notes a tuplet still owes, and its factor (numerator, denominator).
     tuplet_left: u8,
     tuplet: (i64, i64),
@@ -163,6 +173,8 @@ pub(super) struct Machine {
     plain_bars: u32,
     /// The kind of the last bar line.
     last_bar: BarTok,
+    /// The form the tune follows (none by default).
+    form: FormState,
     /// Tunes finished (after each, the machine reads the next tune's header).
     pub tunes: u32,
 }
@@ -180,6 +192,8 @@ impl Default for Machine {
             edge: true,
             last_len: 0,
             last_fixed: false,
+            last_written: Len::default(),
+            group: None,
             tuplet_left: 0,
             tuplet: (1, 1),
             broken: None,
@@ -193,6 +207,7 @@ impl Default for Machine {
             decorated: false,
             plain_bars: 0,
             last_bar: BarTok::Pipe,
+            form: FormState::default(),
             tunes: 0,
         }
     }
@@ -382,7 +397,7 @@ impl Machine {
                 self.slurs += 1;
                 self.tok = Tok::None;
                 self.prev = Prev::NeedsNote;
-                self.slurs <= 2 && c != ')' && self.start(c)
+                self.slurs <= self.max_slurs() && c != ')' && self.start(c)
             }),
             Tok::Tuplet(_) => None,
             Tok::Quote(mut symbol) => Some(if c == '"' {
@@ -416,7 +431,7 @@ impl Machine {
 
     /// The character starts a new token (nothing is in progress).
     fn start(&mut self, c: char) -> bool {
-        if self.needs_second && c != '[' {
+        if (self.needs_second && c != '[') || (self.form.complete() && c != '\n') {
             return false;
         }
         let needs_note = self.prev == Prev::NeedsNote;
@@ -459,7 +474,7 @@ impl Machine {
                     && !in_tuplet
                     && self.broken.is_none()
                     && self.fits_at_least(&Len::default())
-                    && (self.slurs < 2 || tuplet_fits)
+                    && (self.slurs < self.max_slurs() || tuplet_fits)
             }
             ')' => {
                 let ok = self.slurs > 0 && self.prev == Prev::Element;
@@ -491,11 +506,12 @@ impl Machine {
                 let ok = matches!(
                     self.prev,
                     Prev::Element | Prev::Bar | Prev::SlurEnd | Prev::Tuplet
-                ) && self.broken.is_none();
+                ) && self.broken.is_none()
+                    && self.form_allows_space();
                 self.prev = Prev::Space;
                 ok
             }
-            '\n' => self.newline(bar_ok),
+            '\n' => !self.slur_must_close() && self.newline(bar_ok),
             _ => false,
         }
     }
@@ -512,7 +528,8 @@ impl Machine {
                 && !self.tie
                 && self.slurs == 0
                 && !self.repeat_open
-                && self.ending != 1;
+                && self.ending != 1
+                && (!self.form.active() || self.form_ends_here());
             let tunes = self.tunes + 1;
             *self = Machine {
                 tunes,

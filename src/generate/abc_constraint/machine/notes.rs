@@ -26,6 +26,30 @@ impl Len {
         Some((num, den))
     }
 
+    /// True when both are complete lengths of the same value.
+    pub(super) fn same_value(&self, other: &Len) -> bool {
+        match (self.value(), other.value()) {
+            (Some((a, b)), Some((c, d))) => a * d == b * c,
+            _ => false,
+        }
+    }
+
+    /// True when `self`, as written so far, can still become a length worth `full`'s (the same
+    /// digits and slashes so far, or already the same value).
+    pub(super) fn can_become(&self, full: &Len) -> bool {
+        let digits_prefix = |cur: i64, whole: i64| cur == 0 || whole == cur || whole / 10 == cur;
+        let prefix = if self.slashes == 0 {
+            digits_prefix(self.num, full.num)
+        } else {
+            let multiplier = |n: i64| if n == 0 { 1 } else { n };
+            multiplier(self.num) == multiplier(full.num)
+                && self.slashes <= full.slashes
+                && (self.den == 0
+                    || (self.slashes == full.slashes && digits_prefix(self.den, full.den)))
+        };
+        prefix || self.same_value(full)
+    }
+
     /// The shortest length this can still become, in units (numerator, denominator).
     pub(super) fn shortest(&self) -> (i64, i64) {
         let num = if self.num == 0 { 1 } else { self.num };
@@ -77,24 +101,27 @@ impl Machine {
                 let d = i64::from(c.to_digit(10).unwrap_or(0));
                 let ok = if len.slashes == 0 {
                     len.num = len.num * 10 + d;
-                    len.num > 0 && len.num <= 16 && self.numerator_fits(&len)
+                    len.num > 0
+                        && len.num <= 16
+                        && (self.numerator_fits(&len) || self.group_in_force())
                 } else {
                     len.den = len.den * 10 + d;
                     len.slashes == 1 && [1, 2, 4, 8, 16].contains(&len.den)
                 };
                 self.tok = Tok::Length { elem, len };
-                return Some(ok && self.fits_at_least(&len));
+                return Some(ok && self.fits_at_least(&len) && self.group_allows(&len));
             }
             (_, '/') => {
                 // `//` only without a multiplier: music21 reads `1//` as a half.
                 let ok = len.slashes == 0 || (len.slashes == 1 && len.den == 0 && len.num == 0);
                 len.slashes += 1;
                 self.tok = Tok::Length { elem, len };
-                return Some(ok && self.fits_at_least(&len));
+                return Some(ok && self.fits_at_least(&len) && self.group_allows(&len));
             }
             (Elem::Note { .. } | Elem::Chord, '-') => {
                 // The tie ends the element; a note must follow it.
-                let ok = self.finish_element(&len, elem) && !self.last_fixed;
+                let ok =
+                    self.finish_element(&len, elem) && !self.last_fixed && self.form_allows_tie();
                 self.tie = true;
                 return Some(ok);
             }
@@ -132,10 +159,32 @@ impl Machine {
     /// Ticks the next element may take: what is left of the bar, less what a tuplet still owes.
     pub(super) fn room(&self) -> i64 {
         let owed = i64::from(self.tuplet_left.saturating_sub(1));
+        let base = (self.bar - self.pos).min(self.part_room());
+        if self.form.active() && self.tuplet_left > 0 {
+            // Every note of the tuplet is as long as its first.
+            return match self.group.and_then(|g| g.value()) {
+                Some(units) => base - owed * self.element_ticks(units).unwrap_or(i64::MAX / 64),
+                None => base / i64::from(self.tuplet_left),
+            };
+        }
         let shortest = scale(self.unit, (1, 16))
             .and_then(|t| scale(t, self.tuplet))
             .unwrap_or(0);
-        self.bar - self.pos - owed * shortest
+        base - owed * shortest
+    }
+
+    /// Under a form, inside a tuplet or broken-rhythm pair: the length being written can still
+    /// match the group's.
+    fn group_allows(&self, len: &Len) -> bool {
+        !self.form.active() || self.group.is_none_or(|g| len.can_become(&g))
+    }
+
+    /// Under a form, inside a tuplet or broken-rhythm pair whose length is set: the element's
+    /// length is the group's, which is known to fit.
+    fn group_in_force(&self) -> bool {
+        self.form.active()
+            && self.group.is_some()
+            && (self.tuplet_left > 0 || self.broken.is_some())
     }
     /// Completes an element of length `len`: it must fit.
     pub(super) fn finish_element(&mut self, len: &Len, elem: Elem) -> bool {
@@ -148,6 +197,14 @@ impl Machine {
         if elem == Elem::Rest && self.tie {
             return false;
         }
+        if self.form.active() && (self.tuplet_left > 0 || self.broken.is_some()) {
+            match self.group {
+                Some(group) if !len.same_value(&group) => return false,
+                Some(_) => {}
+                None => self.group = Some(*len),
+            }
+        }
+        self.last_written = *len;
         self.tie = false;
         self.decorated = false;
         self.pos += ticks;
@@ -155,6 +212,9 @@ impl Machine {
         self.last_fixed = self.broken.is_some() || self.tuplet_left > 0;
         self.broken = None;
         self.tuplet_left = self.tuplet_left.saturating_sub(1);
+        if self.tuplet_left == 0 {
+            self.group = None;
+        }
         self.tok = Tok::None;
         self.prev = Prev::Element;
         true
@@ -229,6 +289,7 @@ impl Machine {
             _ => (3, 4),
         };
         self.tuplet_left = p;
+        self.group = None;
         // Every note the tuplet owes must still fit.
         self.room()
             >= scale(self.unit, (1, 16))
@@ -251,11 +312,17 @@ impl Machine {
         let Some(longer) = scale(self.last_len, first) else {
             return false;
         };
+        let first_len = self.last_len;
         self.pos += longer - self.last_len;
         self.last_len = longer;
         self.last_fixed = true;
         self.broken = Some(second);
         self.prev = Prev::NeedsNote;
+        if self.form.active() {
+            // The second element is written as long as the first, so the pair ends on the grid.
+            self.group = Some(self.last_written);
+            return ok && scale(first_len, second).is_some_and(|t| t <= self.room());
+        }
         ok && self.fits_at_least(&Len::default())
     }
 }

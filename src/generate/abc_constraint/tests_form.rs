@@ -1,0 +1,181 @@
+//! The form under the constraint: parts closed at their length, pick-ups balanced, no short bar
+//! elsewhere, a tune that ends when (and only when) its form is complete; and random walks whose
+//! form the reader reads back as the one asked for.
+
+use super::*;
+use crate::abc::to_score::{bar_check, tune_form};
+use crate::generate::Form;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
+
+fn vocab() -> CharVocab {
+    CharVocab::from_texts([ALPHABET])
+}
+
+/// Feeds `text` to a constraint under `parts`; the position of the first refused character.
+fn refused_at(parts: &[u32], text: &str) -> Option<usize> {
+    let vocab = vocab();
+    let mut constraint = AbcConstraint::new(&vocab).with_form(&Form::Parts(parts.to_vec()), 0);
+    for (i, c) in text.chars().enumerate() {
+        if !constraint.allows(c) {
+            return Some(i);
+        }
+        constraint.follow(&c.to_string());
+    }
+    None
+}
+
+const HEAD: &str = "M:2/4\nL:1/8\nK:G\n";
+
+fn at(parts: &[u32], body: &str) -> Option<usize> {
+    refused_at(parts, &format!("{HEAD}{body}")).map(|i| i - HEAD.len())
+}
+
+#[test]
+fn parts_close_at_their_length_with_a_section_bar_line() {
+    assert_eq!(at(&[2, 2], "GABc|d4||e4|d4|]\n\n"), None);
+    assert_eq!(at(&[2, 2], "|:GABc|d4:|\n|:e4|d4:|\n\n"), None);
+    // A section bar line inside a part is refused (the second `|` of `||`).
+    assert_eq!(at(&[2, 2], "GABc||"), Some(5));
+    // Nothing more fits in a part once its bars are written: only a bar line.
+    assert_eq!(at(&[2, 2], "GABc|d4e"), Some(7));
+    // The tune cannot end before its last part: the blank line after part one is refused.
+    assert_eq!(at(&[2, 2], "GABc|d4|]\n\n"), Some(10));
+    // Once the form is complete, only the blank line may come.
+    assert_eq!(at(&[2], "GABc|d4|]\nA"), Some(10));
+    assert_eq!(at(&[2], "GABc|d4|] "), Some(9));
+}
+
+#[test]
+fn a_pickup_opens_a_part_and_its_closing_bar_balances_it() {
+    // Two bars of 2/4 with a pick-up of one eighth: the closing bar holds three eighths.
+    assert_eq!(at(&[2], "G|ABcd|e3|]\n\n"), None);
+    assert_eq!(at(&[2], "G|ABcd|e4"), Some(8));
+    // A short closing bar needs a section bar line, not a plain one then the end.
+    assert_eq!(at(&[2], "G|ABcd|e3|\n"), Some(10));
+    // A short bar anywhere else is refused: the second bar of the part is not a pick-up.
+    assert_eq!(at(&[4], "GABc|d2|"), Some(7));
+    // The next part may open with its own pick-up.
+    assert_eq!(at(&[2, 2], "G|ABcd|e3||B|c4|d3|]\n\n"), None);
+    // A full closing bar may end with a plain bar line, then `|:` opens the next part.
+    assert_eq!(at(&[2, 2], "GABc|d4|\n|:e4|d4:|\n\n"), None);
+}
+
+#[test]
+fn both_endings_close_the_part_at_its_length() {
+    assert_eq!(at(&[3], "|:GABc|dcBA|1d4:|2e4|]\n\n"), None);
+    assert_eq!(at(&[3, 2], "|:GABc|d4|1e4:|2f4||g4|f4|]\n\n"), None);
+    // The first ending must close with `:|` at the part's length.
+    assert_eq!(at(&[2], "|:GABc|1d4||"), Some(10));
+    // The second ending is as long as the first.
+    assert_eq!(at(&[3], "|:GABc|1d4|e4:|2f4|]"), Some(19));
+}
+
+#[test]
+fn the_last_part_leaves_nothing_open() {
+    // A repeat opened in a part closes with it.
+    assert_eq!(at(&[2], "|:GABc|d4|]"), Some(9));
+    // A slur or tie left open at the last bar line is refused there.
+    assert_eq!(at(&[2], "GABc|(d4|"), Some(8));
+    assert_eq!(at(&[2], "GABc|d4-"), Some(7));
+    // Tied across a bar line inside the form is fine.
+    assert_eq!(at(&[3], "GABc-|c4|d4|]\n\n"), None);
+}
+
+#[test]
+fn a_tune_may_end_on_its_closing_bar_without_a_bar_line() {
+    assert_eq!(at(&[2], "G|ABcd|e3\n\n"), None);
+    assert_eq!(at(&[2], "G|ABcd|e2\n\n"), Some(10));
+}
+
+/// A random walk (uniform over what the constraint allows) after `head`, under `form`.
+fn walk(head: &str, form: &Form, seed: u64, budget: usize) -> (String, AbcConstraint) {
+    let vocab = vocab();
+    let mut constraint = AbcConstraint::new(&vocab).with_form(form, seed);
+    constraint.follow(head);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut allowed = vec![false; vocab.len()];
+    let mut text = head.to_string();
+    for step in 0..budget {
+        constraint.allowed(&mut allowed, budget - step);
+        let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
+        assert!(
+            constraint.off_reason().is_none(),
+            "seed {seed}: dead end after {text:?} in {:?}",
+            constraint.machine
+        );
+        // Favour notes of one unit so that parts of eight bars are written in a few hundred
+        // characters; the walk still reaches every other corner.
+        let id = ids
+            .iter()
+            .copied()
+            .find(|&i| vocab.chars[i] == 'c' && rng.random_bool(0.4))
+            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
+        constraint.push(id as i64);
+        text.push(vocab.chars[id]);
+        if text.ends_with("\n\n") {
+            break;
+        }
+    }
+    (text, constraint)
+}
+
+#[test]
+fn random_walks_write_the_form_asked_for_and_the_reader_reads_it_back() {
+    let walks: u64 = std::env::var("TUNESMITH_WALKS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(120);
+    let heads = [
+        "M:6/8\nL:1/8\nK:D\n",
+        "M:2/4\nL:1/16\nK:Am\n",
+        "M:3/4\nK:F\n",
+        "M:4/4\nL:1/8\nK:G\n",
+    ];
+    let forms = [vec![4, 4], vec![8], vec![2, 3, 2]];
+    for seed in 0..walks {
+        let head = heads[seed as usize % heads.len()];
+        let parts = &forms[(seed as usize / heads.len()) % forms.len()];
+        let (text, constraint) = walk(head, &Form::Parts(parts.clone()), seed, 4000);
+        assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
+        assert!(
+            text.ends_with("\n\n"),
+            "seed {seed} did not finish: {text:?}"
+        );
+        let tune = text.trim_end();
+        let check = bar_check(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
+        assert!(check.adds_up(), "seed {seed}: {check:?}\n{tune}");
+        let form = tune_form(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
+        assert_eq!(
+            form.part_lengths().as_ref(),
+            Some(parts),
+            "seed {seed}: {form:?}\n{tune}"
+        );
+    }
+}
+
+#[test]
+fn a_learned_form_is_drawn_per_tune_from_the_table_for_its_meter() {
+    let mut seen = std::collections::BTreeSet::new();
+    let walks: u64 = std::env::var("TUNESMITH_WALKS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .map_or(40, |w: u64| w.max(40));
+    for seed in 0..walks {
+        let (text, constraint) = walk("M:6/8\nL:1/8\nK:D\n", &Form::Learned, seed, 6000);
+        assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
+        let parts: Vec<u32> = constraint
+            .form()
+            .expect("the default table has 6/8 tunes")
+            .iter()
+            .map(|&b| u32::from(b))
+            .collect();
+        let read = tune_form(text.trim_end()).unwrap().part_lengths();
+        assert_eq!(read.as_ref(), Some(&parts), "seed {seed}:\n{text}");
+        seen.insert(parts);
+    }
+    // Drawn, not fixed: several forms over forty tunes.
+    assert!(seen.len() >= 3, "{seen:?}");
+}
