@@ -135,8 +135,8 @@ run.finish(serde_json::json!({
     "tokens_per_second": trainer.history.records.iter().map(|r| r.tokens_per_second).sum::<f64>() / trainer.history.records.len().max(1) as f64,
     "generated": tunes.len(), "bars_add_up_share": share,
     "statistics_tunes": generated.len(), "ended_by_themselves": ended,
-    "full_interior_bars": ours.full_interior_bar_share,
-    "full_interior_bars_held_out": theirs.full_interior_bar_share,
+    "full_interior_bars": ours.figure("share of full interior bars").and_then(|f| f.value()),
+    "full_interior_bars_held_out": theirs.figure("share of full interior bars").and_then(|f| f.value()),
 }))?;"""),
 md("""## 8 · Or skip training: the model that ships
 `models/abc_folk` is the crate's best character model, trained on the ~10,400 training tunes of the
@@ -162,7 +162,7 @@ let shipped_stats = TuneStatistics::of_tunes(&shipped_tunes);
 let shipped_vs_test = TuneStatistics::compare(&shipped_stats, &TuneStatistics::of_tunes(&test_texts));
 run.record("shipped_tunes", shipped_tunes.len())?;
 run.record("shipped_ended_by_themselves", many.iter().filter(|p| !p.reached_step_cap).count())?;
-run.record("shipped_full_interior_bars", shipped_stats.full_interior_bar_share)?;
+run.record("shipped_full_interior_bars", shipped_stats.figure("share of full interior bars").and_then(|f| f.value()))?;
 run.write_summary()?;
 shipped_vs_test"""),
 ]

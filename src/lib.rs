@@ -47,12 +47,15 @@ pub mod prelude {
         EventVocab, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
     };
     pub use crate::generate::{
-        generate, generate_many, open_for_generation, write_pieces, Generator, Length, Piece,
+        generate, generate_many, open_for_generation, write_pieces, Form, Generator, Length, Piece,
         Primer, SampleConfig, SampleEvery,
     };
     #[allow(deprecated)]
     pub use crate::metrics::well_formed_share;
-    pub use crate::metrics::{abc_shape, abc_shape_share, bars_add_up_share, nats_to_bits};
+    pub use crate::metrics::{
+        abc_shape, abc_shape_share, bars_add_up_share, distinguishability, fixed_split,
+        nats_to_bits, TuneStatistics,
+    };
     pub use crate::midi::{
         load_midi_corpus, read_midi_file, write_default_midi_corpus, write_midi_corpus_from_abc,
         write_midi_file, MidiCorpus,

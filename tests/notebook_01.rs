@@ -1,20 +1,15 @@
 //! Executes notebook 01 through the real evcxr kernel and checks what it promises: the corpus
 //! loads, the vocabulary and tunes show as tables, the loss curve shows as SVG, validation loss
-//! falls well below the unigram entropy, and the generated tunes' bars add up (the ABC constraint
-//! is on).
+//! falls well below the unigram entropy, the generated tunes' bars add up and they end by
+//! themselves in the form of a tune (the ABC constraint and its form are on), the statistics of
+//! its tunes show beside held-out tunes, and section 8 writes tunes from the model that ships in
+//! `models/abc_folk` with no training.
 
 mod common;
 
 #[test]
 fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
-    // Section 8 loads a trained checkpoint instead of training: the committed character-model
-    // fixture stands in for the whole-corpus model (whatever sits in `models/` is not read).
-    let pretrained = common::repo_root().join("tests/fixtures/checkpoint-v2/lstm_lm-chars");
-    let pretrained = pretrained.to_string_lossy().into_owned();
-    let run = common::execute_notebook_with(
-        "01_abc_char_lstm",
-        &[("TUNESMITH_PRETRAINED", pretrained.as_str())],
-    );
+    let run = common::execute_notebook("01_abc_char_lstm");
     assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
 
     let html = run.displays("text/html");
@@ -96,12 +91,36 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
         "one .abc file per generated tune"
     );
     assert!(
-        run.stdout().contains("LSTM 1×8"),
-        "section 8 did not load the checkpoint it was given (the fixture's LSTM is 1×8)"
+        run.stdout().contains("LSTM 2×384"),
+        "section 8 did not load the shipped model (models/abc_folk: LSTM 2×384)"
     );
     assert_eq!(
-        abc_files("pretrained"),
-        4,
-        "section 8 writes four tunes from the loaded checkpoint"
+        abc_files("shipped"),
+        8,
+        "section 8 writes eight tunes from the shipped model"
+    );
+    // Every tune of the notebook's own model and of the shipped one ended by itself, in a form.
+    assert_eq!(
+        num("ended_by_themselves"),
+        1.0,
+        "some tunes of the notebook's model were cut at max_steps: {summary}"
+    );
+    assert_eq!(
+        num("shipped_ended_by_themselves"),
+        num("shipped_tunes"),
+        "some tunes of the shipped model were cut at max_steps: {summary}"
+    );
+    assert!(
+        num("full_interior_bars") >= 0.9 && num("shipped_full_interior_bars") >= 0.9,
+        "fewer than 90% full interior bars: {summary}"
+    );
+    // The statistics tables: the notebook's tunes and the shipped model's beside held-out tunes.
+    let comparisons = html
+        .iter()
+        .filter(|h| h.contains("share of full interior bars") && h.contains("total variation"))
+        .count();
+    assert!(
+        comparisons >= 2,
+        "two statistics tables (the notebook's model, the shipped model) expected, {comparisons} shown"
     );
 }

@@ -7,17 +7,17 @@
 //! tune ends (and must end) when its last part is closed. The model's probabilities are never
 //! changed otherwise.
 //!
-//! [`Form::Learned`], the default, draws each tune's form from the default corpus's forms for the
-//! meter and unit length the model wrote in the header ([`default_form_table`]);
-//! [`Form::LearnedFrom`] draws from another corpus's table; [`Form::Parts`] asks for one form;
+//! [`Form::Learned`], the default, lets each tune take any of the default corpus's common forms
+//! for the meter and unit length the model wrote in its header ([`default_form_table`]: those of
+//! at least [`MIN_FORM_SHARE`] of its tunes, at most 16): the model chooses where its parts end
+//! among them, and so which form the tune takes. [`Form::LearnedFrom`] does the same with another
+//! corpus's table; [`Form::Parts`] asks for one form;
 //! [`Form::Free`] is the constraint without a form (bars that add up, a tune that may end after
 //! any two bars).
 
-use super::abc_constraint::MAX_PARTS;
+use super::abc_constraint::{MAX_FORMS, MAX_PARTS};
 use crate::abc::to_score::FormTable;
 use anyhow::{bail, ensure, Result};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 
@@ -35,10 +35,11 @@ pub const MAX_PART_BARS: u32 = 256;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Form {
-    /// Each tune's parts drawn from the default corpus's forms for its meter and unit length.
+    /// Each tune takes one of the default corpus's common forms for its meter and unit length,
+    /// the model choosing which as it writes.
     #[default]
     Learned,
-    /// Each tune's parts drawn from this table (for example, a table of the training tunes).
+    /// The same with the forms of this table (for example, a table of the training tunes).
     LearnedFrom(FormTable),
     /// These parts, each of this many bars (`vec![8, 8]`: two parts of eight).
     Parts(Vec<u32>),
@@ -112,10 +113,8 @@ impl Form {
         Ok(())
     }
 
-    /// What the constraint follows for one tune, drawing with `seed` when the form is learned.
-    pub(crate) fn plan(&self, seed: u64) -> FormPlan {
-        // The draw has its own generator, so the sampler's draws are those of a form-free run.
-        let rng = ChaCha8Rng::seed_from_u64(seed ^ 0x466f_726d_5f64_7261);
+    /// What the constraint follows for one tune.
+    pub(crate) fn plan(&self) -> FormPlan {
         match self {
             Form::Free => FormPlan::Free,
             Form::Parts(parts) => FormPlan::Fixed(
@@ -124,14 +123,8 @@ impl Form {
                     .map(|&b| b.min(u32::from(u16::MAX)) as u16)
                     .collect(),
             ),
-            Form::Learned => FormPlan::Draw {
-                table: default_form_table(),
-                rng,
-            },
-            Form::LearnedFrom(table) => FormPlan::Draw {
-                table: Arc::new(table.clone()),
-                rng,
-            },
+            Form::Learned => FormPlan::Table(default_form_table()),
+            Form::LearnedFrom(table) => FormPlan::Table(Arc::new(table.clone())),
         }
     }
 }
@@ -155,41 +148,53 @@ pub fn default_form_table() -> Arc<FormTable> {
         .clone()
 }
 
-/// The form one tune follows, or how it will be drawn once its header is written.
+/// The forms one tune may take, or the table they come from once its header is written.
 #[derive(Debug, Clone)]
 pub(crate) enum FormPlan {
     /// No form.
     Free,
     /// These parts.
     Fixed(Vec<u16>),
-    /// Drawn from the table for the header's meter and unit length.
-    Draw {
-        table: Arc<FormTable>,
-        rng: ChaCha8Rng,
-    },
+    /// The table's common forms for the header's meter and unit length.
+    Table(Arc<FormTable>),
 }
 
+/// A form must be this common at its level of the table (share of the level's tunes) to be one
+/// a learned tune may take.
+pub const MIN_FORM_SHARE: f64 = 0.01;
+
 impl FormPlan {
-    /// The parts for a tune whose header gave this meter and unit (`None`: no form).
-    pub(crate) fn parts(
-        &mut self,
+    /// The forms a tune whose header gave this meter and unit may take (`None`: no form); learned
+    /// forms of more than `max_bars` bars are left out (a form asked for is checked against the
+    /// step cap when the config is validated).
+    pub(crate) fn forms(
+        &self,
         meter: &str,
         unit: Option<&str>,
         max_bars: usize,
-    ) -> Option<Vec<u16>> {
-        match self {
-            FormPlan::Free => None,
-            FormPlan::Fixed(parts) => Some(parts.clone()),
-            FormPlan::Draw { table, rng } => {
-                // A form the steps left cannot hold is drawn again; a few tries, then none.
-                (0..8).find_map(|_| {
-                    let parts = table.draw(meter, unit, rng)?;
-                    let bars: u32 = parts.iter().sum();
-                    (bars as usize <= max_bars && !parts.is_empty() && parts.len() <= MAX_PARTS)
-                        .then(|| parts.iter().map(|&b| b.min(MAX_PART_BARS) as u16).collect())
-                })
+    ) -> Option<Vec<Vec<u16>>> {
+        let fits = |parts: &[u32]| parts.iter().sum::<u32>() as usize <= max_bars;
+        let forms: Vec<Vec<u16>> = match self {
+            FormPlan::Free => return None,
+            FormPlan::Fixed(parts) => vec![parts.clone()],
+            FormPlan::Table(table) => {
+                let (_, counts) = table.forms_for(meter, unit)?;
+                let total: u32 = counts.iter().map(|c| c.count).sum();
+                counts
+                    .iter()
+                    .filter(|c| f64::from(c.count) >= MIN_FORM_SHARE * f64::from(total))
+                    .filter(|c| c.parts.len() <= MAX_PARTS && fits(&c.parts))
+                    .take(MAX_FORMS)
+                    .map(|c| {
+                        c.parts
+                            .iter()
+                            .map(|&b| b.min(MAX_PART_BARS) as u16)
+                            .collect()
+                    })
+                    .collect()
             }
-        }
+        };
+        (!forms.is_empty()).then_some(forms)
     }
 }
 
@@ -225,8 +230,22 @@ mod tests {
 
     #[test]
     fn a_fixed_plan_gives_its_parts_and_free_none() {
-        let mut plan = Form::Parts(vec![8, 8]).plan(1);
-        assert_eq!(plan.parts("6/8", Some("1/8"), 1000), Some(vec![8, 8]));
-        assert_eq!(Form::Free.plan(1).parts("6/8", None, 1000), None);
+        let plan = Form::Parts(vec![8, 8]).plan();
+        assert_eq!(plan.forms("6/8", Some("1/8"), 1000), Some(vec![vec![8, 8]]));
+        // A form asked for is kept (the config's validation checked it against max_steps).
+        assert_eq!(plan.forms("6/8", Some("1/8"), 10), Some(vec![vec![8, 8]]));
+        let short = Form::Learned.plan().forms("6/8", Some("1/8"), 10).unwrap();
+        assert!(
+            short.iter().all(|f| f.iter().sum::<u16>() <= 10),
+            "{short:?}"
+        );
+        assert_eq!(Form::Free.plan().forms("6/8", None, 1000), None);
+        // The default table's common forms for a jig: two parts of eight first.
+        let jigs = Form::Learned
+            .plan()
+            .forms("6/8", Some("1/8"), 1000)
+            .unwrap();
+        assert_eq!(jigs[0], vec![8, 8]);
+        assert!(jigs.len() >= 4 && jigs.len() <= MAX_FORMS, "{jigs:?}");
     }
 }

@@ -213,7 +213,7 @@ impl<'a> AbcJob<'a> {
             "the vocabulary has no newline, so an empty primer cannot start a tune"
         );
         let constraint = config.abc_constraints.then(|| {
-            let mut constraint = AbcConstraint::new(vocab).with_form(&config.form, config.seed);
+            let mut constraint = AbcConstraint::new(vocab).with_form(&config.form);
             constraint.follow(&text);
             constraint
         });

@@ -36,7 +36,7 @@ use super::form::FormPlan;
 use super::tokens::TokenConstraint;
 use crate::encode::CharVocab;
 use machine::Machine;
-pub(crate) use machine::MAX_PARTS;
+pub(crate) use machine::{MAX_FORMS, MAX_PARTS};
 
 /// Steps before the budget runs out at which the constraint starts steering towards an ending.
 pub const FINISH_MARGIN: usize = 160;
@@ -54,10 +54,12 @@ pub struct AbcConstraint {
     written: usize,
     /// How each tune's form is chosen once its header is written.
     plan: FormPlan,
-    /// The header of the tune being written (its `M:` and `L:` choose a learned form).
+    /// The header of the tune being written (its `M:` and `L:` choose the learned forms).
     header: String,
-    /// The form of the tune being written, once chosen.
-    form: Option<Vec<u16>>,
+    /// The forms the tune being written may take, once its header chose them.
+    forms: Option<Vec<Vec<u16>>>,
+    /// The bars of each part of the tune written so far (the last tune's, once it ended).
+    parts_written: Option<Vec<u16>>,
     /// Steps the piece may still take (a drawn form must fit in them).
     steps_left: usize,
 }
@@ -73,26 +75,33 @@ impl AbcConstraint {
             written: 0,
             plan: FormPlan::Free,
             header: String::new(),
-            form: None,
+            forms: None,
+            parts_written: None,
             steps_left: usize::MAX,
         }
     }
 
-    /// The same constraint following a form: each tune's parts are chosen when its header is
-    /// complete (see [`crate::generate::Form`]).
-    pub fn with_form(mut self, form: &crate::generate::Form, seed: u64) -> Self {
-        self.plan = form.plan(seed);
+    /// The same constraint following a form: the forms each tune may take are chosen when its
+    /// header is complete (see [`crate::generate::Form`]).
+    pub fn with_form(mut self, form: &crate::generate::Form) -> Self {
+        self.plan = form.plan();
         self
     }
 
-    /// The parts (bars each) of the tune being written, once its header chose them.
-    pub fn form(&self) -> Option<&[u16]> {
-        self.form.as_deref()
+    /// The forms (bars of each part) the tune being written may take, once its header chose them.
+    pub fn forms(&self) -> Option<&[Vec<u16>]> {
+        self.forms.as_deref()
     }
 
-    /// True when the tune's form is written to its end (only the blank line may follow).
+    /// The bars of each part of the tune as written so far (of the last tune, once it ended):
+    /// under a form, the form it took.
+    pub fn form(&self) -> Option<&[u16]> {
+        self.parts_written.as_deref()
+    }
+
+    /// True when the tune must end now (no form it may take goes on).
     pub fn form_complete(&self) -> bool {
-        self.machine.form().complete()
+        self.machine.form().must_end()
     }
 
     /// Follows text that is given, not sampled (the primer). Text the machine cannot read turns
@@ -137,15 +146,17 @@ impl AbcConstraint {
             ));
         }
         if self.off.is_none() && in_header && !self.machine.in_header() {
-            self.choose_form();
+            self.choose_forms();
         }
         if self.machine.tunes != tunes {
             self.header.clear();
+        } else if self.forms.is_some() && !self.machine.in_header() {
+            self.parts_written = Some(self.machine.parts_written());
         }
     }
 
-    /// The header is complete: the plan gives the tune its parts.
-    fn choose_form(&mut self) {
+    /// The header is complete: the plan gives the forms the tune may take.
+    fn choose_forms(&mut self) {
         let field = |letter: char| {
             self.header
                 .lines()
@@ -156,8 +167,9 @@ impl AbcConstraint {
         let meter = field('M').unwrap_or("").to_string();
         let unit = field('L').map(str::to_string);
         let max_bars = self.steps_left / super::form::MIN_CHARS_PER_BAR;
-        self.form = self.plan.parts(&meter, unit.as_deref(), max_bars);
-        self.machine.set_form(self.form.as_deref().unwrap_or(&[]));
+        self.forms = self.plan.forms(&meter, unit.as_deref(), max_bars);
+        self.parts_written = None;
+        self.machine.set_forms(self.forms.as_deref().unwrap_or(&[]));
     }
 
     /// Whether `c` may come next when finishing (the steps are nearly used up): nothing that

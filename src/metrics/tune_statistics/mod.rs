@@ -330,6 +330,14 @@ pub enum Figure {
 }
 
 impl Figure {
+    /// The figure as a number (`None` for a distribution).
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Figure::Mean(v) | Figure::Share(v) => Some(*v),
+            Figure::Distribution(_) => None,
+        }
+    }
+
     /// The figure as text.
     pub fn display(&self) -> String {
         match self {

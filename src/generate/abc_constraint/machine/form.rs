@@ -1,6 +1,6 @@
-//! The form of a tune, as the machine follows it: parts of a set number of bars, each closed by a
-//! section bar line, a pick-up only at the start of a part and balanced by its closing bar, and
-//! a tune that ends when its last part is closed.
+//! The form of a tune, as the machine follows it: parts whose lengths in bars follow one of a set
+//! of forms, each part closed by a section bar line, a pick-up only at the start of a part and
+//! balanced by its closing bar, and a tune that ends only where one of the forms ends.
 //!
 //! The rules are the reader's (`abc::to_score::tune_form`): a part is the music between two
 //! section boundaries (the start of the tune, `||`, `|]`, `|:`, `:|`, the end of the tune); its
@@ -9,20 +9,33 @@
 //! the part is `body` and `first`, and `body` and `second` again: both endings close the part at
 //! the same length. Between the first and last bar of a part, every bar is full.
 //!
-//! With no form (`parts` empty) none of this applies and the machine behaves as before: short
-//! bars beside any section bar line, a tune that may end after any two bars.
+//! The machine holds up to [`MAX_FORMS`] forms (one for [`crate::generate::Form::Parts`], the
+//! corpus's common forms for the meter for [`crate::generate::Form::Learned`]). The model writes
+//! as it likes within them: a part may close wherever one of the forms still possible has a part
+//! of that length, must close at the longest, and the tune may end where a form ends (and must,
+//! once no form goes on). Which form the tune takes is the model's choice.
+//!
+//! Without forms none of this applies and the machine behaves as before: short bars beside any
+//! section bar line, a tune that may end after any two bars.
 
 use super::{BarTok, Machine};
 
 /// The most parts a form may have.
 pub(crate) const MAX_PARTS: usize = 8;
 
-/// The form being followed: the bars of each part and where the tune is in it.
+/// The most forms the machine follows at once.
+pub(crate) const MAX_FORMS: usize = 16;
+
+/// The forms being followed and where the tune is in them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct FormState {
-    /// Bars of each part; the first `count` are used (0: no form).
-    parts: [u16; MAX_PARTS],
+    /// Bars of each part of each form; form `f` has `lens[f]` parts.
+    forms: [[u16; MAX_PARTS]; MAX_FORMS],
+    lens: [u8; MAX_FORMS],
+    /// Forms held (0: no form).
     count: u8,
+    /// Forms whose first parts are the parts closed so far (a bit per form).
+    alive: u16,
     /// The part being written.
     part: u8,
     /// Ticks of the bars of the current part closed so far.
@@ -32,140 +45,172 @@ pub(crate) struct FormState {
     /// `done` and `closed` where the first ending began (the second starts there again).
     ending_done: i64,
     ending_closed: u16,
-    /// The current part is complete and closed by a plain bar line: a `|:` or the tune's end
-    /// must follow.
-    awaiting: bool,
+    /// Ticks at which the first ending closed the part: the second must close it there too
+    /// (0: none).
+    fixed: i64,
+    /// Bars of each part closed so far.
+    written: [u16; MAX_PARTS],
 }
 
 impl FormState {
-    /// A form of these parts (each at least one bar, at most [`MAX_PARTS`] of them).
-    pub(crate) fn of(parts: &[u16]) -> Self {
-        let mut form = FormState::default();
-        for (slot, &bars) in form.parts.iter_mut().zip(parts) {
-            *slot = bars;
+    /// These forms (each at least one part of at least one bar; at most [`MAX_FORMS`] forms of
+    /// at most [`MAX_PARTS`] parts are kept).
+    pub(crate) fn of(forms: &[Vec<u16>]) -> Self {
+        let mut state = FormState::default();
+        for form in forms
+            .iter()
+            .filter(|f| !f.is_empty() && f.len() <= MAX_PARTS && f.iter().all(|&b| b > 0))
+            .take(MAX_FORMS)
+        {
+            let f = usize::from(state.count);
+            state.forms[f][..form.len()].copy_from_slice(form);
+            state.lens[f] = form.len() as u8;
+            state.count += 1;
         }
-        form.count = parts.len().min(MAX_PARTS) as u8;
-        form
+        state.alive = if state.count == 0 {
+            0
+        } else {
+            (1u32 << state.count).wrapping_sub(1) as u16
+        };
+        state
     }
-    /// True when a form is being followed.
+    /// True when forms are being followed.
     pub(crate) fn active(&self) -> bool {
         self.count > 0
     }
-    /// The bars of each part.
-    pub(crate) fn parts(&self) -> &[u16] {
-        &self.parts[..usize::from(self.count)]
+    /// The forms still possible, as indices.
+    fn alive(&self, mask: u16) -> impl Iterator<Item = usize> + '_ {
+        (0..usize::from(self.count)).filter(move |&f| mask & (1 << f) != 0)
     }
-    /// Every part is written and closed (the tune may, and must, end).
-    pub(crate) fn complete(&self) -> bool {
-        self.active() && (self.part >= self.count || (self.awaiting && self.part + 1 == self.count))
+    /// The forms of `mask` whose part `part` has `bars` bars.
+    fn with_part(&self, mask: u16, part: u8, bars: i64) -> u16 {
+        self.alive(mask)
+            .filter(|&f| self.lens[f] > part && i64::from(self.forms[f][usize::from(part)]) == bars)
+            .fold(0, |m, f| m | (1 << f))
     }
-    fn target(&self, bar: i64) -> i64 {
-        let bars = self.parts.get(usize::from(self.part)).copied().unwrap_or(0);
-        i64::from(bars) * bar
+    /// Some form of `mask` has more than `parts` parts.
+    fn goes_on(&self, mask: u16, parts: u8) -> bool {
+        self.alive(mask).any(|f| self.lens[f] > parts)
     }
-    fn close_part(&mut self) {
+    /// Some form of `mask` has exactly `parts` parts.
+    fn ends_at(&self, mask: u16, parts: u8) -> bool {
+        self.alive(mask).any(|f| self.lens[f] == parts)
+    }
+    /// At the start of a part that no form has: the tune must end now.
+    pub(crate) fn must_end(&self) -> bool {
+        self.active() && self.done == 0 && self.closed == 0 && !self.goes_on(self.alive, self.part)
+    }
+    /// The forms left if the current part closed after `ticks` (0 when it cannot close there).
+    fn closing_at(&self, ticks: i64, bar: i64) -> u16 {
+        if ticks <= 0 || ticks % bar != 0 || (self.fixed > 0 && ticks != self.fixed) {
+            return 0;
+        }
+        self.with_part(self.alive, self.part, ticks / bar)
+    }
+    /// The most ticks the current part may take.
+    fn longest(&self, bar: i64) -> i64 {
+        if self.fixed > 0 {
+            return self.fixed;
+        }
+        self.alive(self.alive)
+            .filter(|&f| self.lens[f] > self.part)
+            .map(|f| i64::from(self.forms[f][usize::from(self.part)]) * bar)
+            .max()
+            .unwrap_or(0)
+    }
+    fn close_part(&mut self, mask: u16, bar: i64) {
+        if let Some(slot) = self.written.get_mut(usize::from(self.part)) {
+            *slot = u16::try_from(self.done / bar.max(1)).unwrap_or(u16::MAX);
+        }
+        self.alive = mask;
         self.part = self.part.saturating_add(1);
         self.done = 0;
         self.closed = 0;
-        self.awaiting = false;
+        self.fixed = 0;
     }
 }
 
 impl Machine {
-    /// Follows a form from here on (set once the header is read; empty: no form).
-    pub(crate) fn set_form(&mut self, parts: &[u16]) {
-        self.form = FormState::of(parts);
+    /// Follows these forms from here on (set once the header is read; none: no form).
+    pub(crate) fn set_forms(&mut self, forms: &[Vec<u16>]) {
+        self.form = FormState::of(forms);
     }
 
-    /// The form being followed.
+    /// The forms being followed.
     pub(crate) fn form(&self) -> &FormState {
         &self.form
     }
 
-    /// Ticks the current part still takes after what the current bar holds (`i64::MAX` without a
-    /// form; 0 once the part is complete).
-    pub(super) fn part_room(&self) -> i64 {
+    /// The bars of each part written so far, the open part included where it could close now
+    /// (empty without forms).
+    pub(crate) fn parts_written(&self) -> Vec<u16> {
         let form = &self.form;
-        if !form.active() {
-            return i64::MAX;
+        let mut parts: Vec<u16> = form.written[..usize::from(form.part).min(MAX_PARTS)].to_vec();
+        let open = form.done + self.pos;
+        if form.active() && open > 0 && open % self.bar == 0 {
+            parts.push(u16::try_from(open / self.bar).unwrap_or(u16::MAX));
         }
-        if form.awaiting || form.complete() {
-            return 0;
-        }
-        form.target(self.bar) - form.done - self.pos
+        parts
     }
 
-    /// With a form: whether a bar line of this kind may close the current (non-empty) bar.
+    /// Ticks the current part may still take after what the current bar holds (`i64::MAX`
+    /// without forms).
+    pub(super) fn part_room(&self) -> i64 {
+        if !self.form.active() {
+            return i64::MAX;
+        }
+        (self.form.longest(self.bar) - self.form.done - self.pos).max(0)
+    }
+
+    /// With forms: whether a bar line of this kind may close the current (non-empty) bar.
     pub(super) fn form_allows_bar(&self, bar: BarTok) -> bool {
         let form = &self.form;
         let total = form.done + self.pos;
-        let target = form.target(self.bar);
-        if form.awaiting || form.complete() || total > target {
+        if self.slurs > 0 || total > form.longest(self.bar) {
             return false;
         }
-        if total < target {
-            // Inside the part: a plain bar line after a full bar, or after the part's pick-up.
-            return bar == BarTok::Pipe && (self.pos == self.bar || form.closed == 0);
+        if bar == BarTok::Pipe {
+            // Inside the part: after a full bar, or after the part's pick-up. A plain bar line
+            // that leaves the part no room must be followed by `|:` or the tune's end, so not
+            // with a repeat or first ending to close, or a tie to carry on.
+            let full = total == form.longest(self.bar);
+            return (self.pos == self.bar || form.closed == 0)
+                && !(full && (self.repeat_open || self.ending == 1 || self.tie));
         }
-        // The part is complete: a first ending closes with `:|`; otherwise any section bar line,
-        // or, after a full bar, a plain one that a `|:` or the tune's end then follows (a short
-        // closing bar needs a section bar line, where readers allow short bars).
-        // A repeat opened in the part closes with it; the last part leaves no slur or tie open,
-        // since nothing but the tune's end may follow it.
-        let last = form.part + 1 == form.count;
-        let kind_ok = match self.ending {
-            1 => bar == BarTok::RepEnd,
-            _ if self.repeat_open => bar == BarTok::RepEnd,
-            _ => bar != BarTok::Pipe || self.pos == self.bar,
-        };
-        kind_ok && !(last && (self.slurs > 0 || self.tie || bar == BarTok::RepStart))
+        // A section bar line closes the part: at a length one of the forms has, a first ending
+        // with `:|`, a repeat opened in the part with `:|`, `|:` only where a part follows, and
+        // no tie into what may be the tune's end.
+        let after = form.closing_at(total, self.bar);
+        let goes_on = form.goes_on(after, form.part + 1);
+        after != 0
+            && match self.ending {
+                1 => bar == BarTok::RepEnd,
+                _ if self.repeat_open => bar == BarTok::RepEnd,
+                _ => bar != BarTok::RepStart || goes_on,
+            }
+            && !(self.tie && !goes_on)
     }
 
-    /// Slurs that may be open at once: one under a form (so that one `)` right after the last
-    /// note can close it), two without.
-    pub(super) fn max_slurs(&self) -> u8 {
-        if self.form.active() {
-            1
-        } else {
-            2
-        }
-    }
-
-    /// With a form: a space may come here. Not between a part closed by a plain bar line and
-    /// the `|:` or line break that must follow it, nor where a slur must close.
-    pub(super) fn form_allows_space(&self) -> bool {
-        !(self.form.active() && self.form.awaiting) && !self.slur_must_close()
-    }
-
-    /// With a form: the last part's music is all written and a slur is still open, so the next
-    /// character must be the `)` that closes it (right after its note).
-    pub(super) fn slur_must_close(&self) -> bool {
-        let form = &self.form;
-        form.active() && self.slurs > 0 && form.part + 1 == form.count && self.part_room() == 0
-    }
-
-    /// With a form: a tie may follow the element just written only while its part goes on.
-    pub(super) fn form_allows_tie(&self) -> bool {
-        !self.form.active() || self.part_room() > 0
-    }
-
-    /// With a form: whether the tune may end here (its last part complete, its closing bar
-    /// closed by a bar line or left open at the end of the last line).
-    pub(super) fn form_ends_here(&self) -> bool {
-        let form = &self.form;
-        form.complete()
-            || (form.part + 1 == form.count
-                && !form.awaiting
-                && self.ending != 1
-                && self.pos > 0
-                && form.done + self.pos == form.target(self.bar))
-    }
-
-    /// With a form: whether an empty bar may be closed by `|:` here (opening the next part after
-    /// one closed by a plain bar line, or at the start of the tune).
+    /// With forms: whether an empty bar may be closed by `|:` here: at the start of a part, or
+    /// after a plain bar line where the part may close and another follow.
     pub(super) fn form_allows_open(&self) -> bool {
         let form = &self.form;
-        !form.complete() && (form.awaiting || (form.done == 0 && form.closed == 0))
+        if form.done == 0 && form.closed == 0 {
+            return !form.must_end();
+        }
+        let after = form.closing_at(form.done, self.bar);
+        after != 0 && form.goes_on(after, form.part + 1) && self.ending != 1
+    }
+
+    /// With forms: whether the tune may end here (a part closed where a form ends, or the open
+    /// part closing here, by its last bar line or at the end of its last line).
+    pub(super) fn form_ends_here(&self) -> bool {
+        let form = &self.form;
+        if form.done == 0 && form.closed == 0 && self.pos == 0 {
+            return form.ends_at(form.alive, form.part);
+        }
+        let after = form.closing_at(form.done + self.pos, self.bar);
+        self.ending != 1 && form.ends_at(after, form.part + 1)
     }
 
     /// Accounts a bar line that closed a bar of `pos` ticks (0 for an empty bar).
@@ -173,24 +218,23 @@ impl Machine {
         if !self.form.active() {
             return;
         }
-        let target = self.form.target(self.bar);
-        let form = &mut self.form;
+        let total = self.form.done + self.pos;
+        let after = self.form.closing_at(total, self.bar);
         if self.pos == 0 {
-            if bar == BarTok::RepStart && form.awaiting {
-                form.close_part();
+            // `|:` after a plain bar line that ended a part.
+            if bar == BarTok::RepStart && (self.form.done > 0 || self.form.closed > 0) {
+                self.form.close_part(after, self.bar);
             }
             return;
         }
-        form.done += self.pos;
+        let form = &mut self.form;
+        form.done = total;
         form.closed = form.closed.saturating_add(1);
-        if form.done < target {
-            return;
-        }
         match (bar, self.ending) {
-            // The first time through: the second ending starts the part's end again.
-            (BarTok::RepEnd, 1) => {}
-            (BarTok::Pipe, _) => form.awaiting = true,
-            _ => form.close_part(),
+            (BarTok::Pipe, _) => {}
+            // The first time through: the second ending must close the part at the same length.
+            (BarTok::RepEnd, 1) => form.fixed = total,
+            _ => form.close_part(after, self.bar),
         }
     }
 
@@ -204,5 +248,33 @@ impl Machine {
     pub(super) fn form_second_ending(&mut self) {
         self.form.done = self.form.ending_done;
         self.form.closed = self.form.ending_closed;
+    }
+
+    /// With forms: a space may come here. Not after a bar line where the part has no room left
+    /// (only `|:` or a line break may follow, and neither after a space), nor where a slur must
+    /// close.
+    pub(super) fn form_allows_space(&self) -> bool {
+        !(self.form.active() && self.pos == 0 && self.part_room() == 0) && !self.slur_must_close()
+    }
+
+    /// With forms: the bar (or the part) is full and a slur is open, so the next character must
+    /// be the `)` that closes it (slurs close before any bar line).
+    pub(super) fn slur_must_close(&self) -> bool {
+        self.form.active() && self.slurs > 0 && self.room() <= 0
+    }
+
+    /// With forms: a tie may follow the element just written only while its part goes on.
+    pub(super) fn form_allows_tie(&self) -> bool {
+        !self.form.active() || self.part_room() > 0
+    }
+
+    /// Slurs that may be open at once: one with forms (so that one `)` right after the last
+    /// note can close it), two without.
+    pub(super) fn max_slurs(&self) -> u8 {
+        if self.form.active() {
+            1
+        } else {
+            2
+        }
     }
 }

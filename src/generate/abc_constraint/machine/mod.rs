@@ -34,7 +34,7 @@ mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
 use form::FormState;
-pub(crate) use form::MAX_PARTS;
+pub(crate) use form::{MAX_FORMS, MAX_PARTS};
 use notes::{Elem, Len};
 
 /// Where the machine is in the tune.
@@ -431,7 +431,7 @@ impl Machine {
 
     /// The character starts a new token (nothing is in progress).
     fn start(&mut self, c: char) -> bool {
-        if (self.needs_second && c != '[') || (self.form.complete() && c != '\n') {
+        if (self.needs_second && c != '[') || (self.form.must_end() && c != '\n') {
             return false;
         }
         let needs_note = self.prev == Prev::NeedsNote;

@@ -1,0 +1,103 @@
+//! Tunes of a character model against the held-out test tunes of the fixed split, as issue 20's
+//! checks ask: N tunes at the given settings (by default `SampleConfig::default()`, so the
+//! model's default settings), the share that end by themselves, music21's verdict (parses, every
+//! bar adds up), the crate's `TuneStatistics` side by side with a distance per statistic, and a
+//! cross-validated logistic regression that tries to tell the two sets apart.
+//!
+//! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR]`
+//! (FORM: learned, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each).
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+use tunesmith::abc::CleanOptions;
+use tunesmith::corpus::load_default_abc_corpus;
+use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig};
+use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
+use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics, SPLIT_VERSION};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let checkpoint = PathBuf::from(
+        args.get(1)
+            .context("usage: bench_tunes CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR]")?,
+    );
+    let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
+    let defaults = SampleConfig::default();
+    let temperature: f64 = args
+        .get(3)
+        .map_or(Ok(defaults.temperature), |a| a.parse())?;
+    let form: Form = args.get(4).map_or(Ok(Form::Learned), |a| a.parse())?;
+    let out = PathBuf::from(args.get(5).map_or("out/bench_tunes", String::as_str));
+
+    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
+    let test: Vec<String> = fixed_split(&corpus.tunes, |t| t.text.as_str())
+        .test
+        .iter()
+        .map(|t| t.text.clone())
+        .collect();
+
+    let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
+    let config = SampleConfig {
+        temperature,
+        form: form.clone(),
+        ..defaults
+    };
+    let start = Instant::now();
+    let pieces = generator.generate_many(count, &Primer::none(), &config)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let tunes: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
+    let ended = pieces.iter().filter(|p| !p.reached_step_cap).count();
+    let off = pieces.iter().filter(|p| p.constraint_off.is_some()).count();
+    let characters: usize = pieces.iter().map(|p| p.new_steps()).sum();
+    let _ = std::fs::remove_dir_all(&out);
+    let paths = write_pieces(&out, "tune", &pieces)?;
+    println!(
+        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, seeds 0..{count}, \
+         in {seconds:.1} s ({:.0} characters/s); against the {} test tunes (split {SPLIT_VERSION})",
+        checkpoint.display(),
+        generator.model.summary(),
+        characters as f64 / seconds,
+        test.len()
+    );
+    println!(
+        "ended by themselves: {ended} of {count}; constraint stepped aside: {off}; written to {}",
+        out.display()
+    );
+
+    if let Some(python) = find_python_with_music21() {
+        let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
+        let report = music21_quality(&python, &refs)?.summary();
+        println!(
+            "music21: parses {:.3}, every bar adds up {:.3} ({} tunes)",
+            report.parse_share, report.bars_add_up_share, report.tunes
+        );
+    } else {
+        println!("music21: no Python with music21 found");
+    }
+
+    let generated = TuneStatistics::of_tunes(&tunes);
+    let held_out = TuneStatistics::of_tunes(&test);
+    println!(
+        "\n{}",
+        TuneStatistics::compare(&generated, &held_out).markdown()
+    );
+    let balanced = count.min(test.len());
+    let verdict = distinguishability(&tunes[..balanced.min(tunes.len())], &test[..balanced], 5, 0)?;
+    println!(
+        "logistic regression on {} features, {} folds, {} tunes per set: accuracy {:.3} (folds {:?})",
+        verdict.features.len(),
+        verdict.folds,
+        verdict.tunes_per_set,
+        verdict.accuracy,
+        verdict
+            .fold_accuracies
+            .iter()
+            .map(|a| format!("{a:.2}"))
+            .collect::<Vec<_>>()
+    );
+    for (feature, weight) in verdict.features.iter().zip(&verdict.weights) {
+        println!("  {feature:<40} {weight:+.3}");
+    }
+    Ok(())
+}

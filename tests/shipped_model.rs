@@ -1,0 +1,80 @@
+//! The character model that ships in `models/abc_folk` (issue 20): it loads from a fresh clone
+//! in the crate's own checkpoint format, within its size budget, with its recipe beside it, and
+//! writes tunes at its default settings that end by themselves in one of the corpus's forms,
+//! with every bar adding up by the crate's reader.
+
+use std::path::PathBuf;
+use tunesmith::abc::to_score::{bar_check, tune_form};
+use tunesmith::checkpoint::Checkpoint;
+use tunesmith::generate::{default_form_table, open_for_generation, Primer, SampleConfig};
+
+fn shipped() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/abc_folk")
+}
+
+#[test]
+fn the_shipped_model_is_small_complete_and_loads_for_generation_only() {
+    let dir = shipped();
+    let size: u64 = std::fs::read_dir(&dir)
+        .expect("models/abc_folk is committed")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    assert!(
+        size <= 8_000_000,
+        "models/abc_folk is {size} bytes, over 8 MB"
+    );
+    for recipe in ["README.md", "config.json"] {
+        assert!(
+            dir.join(recipe).is_file(),
+            "models/abc_folk/{recipe} (its recipe) is missing"
+        );
+    }
+    let checkpoint = Checkpoint::load_weights_only(&dir).expect("the shipped model loads");
+    assert_eq!(checkpoint.meta.model.architecture, "lstm_lm");
+    assert!(
+        checkpoint.meta.valid_loss.is_some(),
+        "the best validation loss is recorded"
+    );
+    // Shipped for generation: no training state, and loading it to train says so.
+    let full = Checkpoint::load(&dir).unwrap_err();
+    assert!(
+        format!("{full:#}").contains("optimizer.safetensors"),
+        "{full:#}"
+    );
+}
+
+#[test]
+fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
+    let generator = open_for_generation(&shipped(), tch::Device::Cpu).expect("loads");
+    let config = SampleConfig::default();
+    let pieces = generator
+        .generate_many(24, &Primer::none(), &config)
+        .expect("generates");
+    let table = default_form_table();
+    for (i, piece) in pieces.iter().enumerate() {
+        let tune = piece.abc.as_deref().expect("ABC text").trim_end();
+        assert!(
+            !piece.reached_step_cap,
+            "tune {i} was cut at max_steps:\n{tune}"
+        );
+        assert_eq!(piece.constraint_off, None, "tune {i}:\n{tune}");
+        assert!(
+            bar_check(tune).expect("reads").adds_up(),
+            "tune {i}:\n{tune}"
+        );
+        let form = tune_form(tune).expect("reads");
+        let parts = form
+            .part_lengths()
+            .unwrap_or_else(|| panic!("tune {i} has no regular form:\n{tune}"));
+        assert_eq!(piece.form.as_ref(), Some(&parts), "tune {i}:\n{tune}");
+        let meter = form.meter_text.clone().unwrap_or_default();
+        let (_, forms) = table
+            .forms_for(&meter, form.unit_text.as_deref())
+            .expect("the table has the meter");
+        assert!(
+            forms.iter().any(|f| f.parts == parts),
+            "tune {i}: form {parts:?} is not one of the corpus's for {meter}:\n{tune}"
+        );
+    }
+}
