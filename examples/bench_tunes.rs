@@ -6,6 +6,8 @@
 //!
 //! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR]`
 //! (FORM: learned, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each).
+//! `TUNESMITH_HELD_OUT=valid` compares with the validation tunes instead, for choosing settings
+//! without looking at the test tunes.
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -31,11 +33,14 @@ fn main() -> Result<()> {
     let out = PathBuf::from(args.get(5).map_or("out/bench_tunes", String::as_str));
 
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
-    let test: Vec<String> = fixed_split(&corpus.tunes, |t| t.text.as_str())
-        .test
-        .iter()
-        .map(|t| t.text.clone())
-        .collect();
+    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
+    let part = std::env::var("TUNESMITH_HELD_OUT").unwrap_or_else(|_| "test".into());
+    let held = match part.as_str() {
+        "test" => &split.test,
+        "valid" => &split.valid,
+        other => anyhow::bail!("TUNESMITH_HELD_OUT must be test or valid, not {other:?}"),
+    };
+    let test: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
 
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
     let config = SampleConfig {
@@ -54,7 +59,7 @@ fn main() -> Result<()> {
     let paths = write_pieces(&out, "tune", &pieces)?;
     println!(
         "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, seeds 0..{count}, \
-         in {seconds:.1} s ({:.0} characters/s); against the {} test tunes (split {SPLIT_VERSION})",
+         in {seconds:.1} s ({:.0} characters/s); against the {} {part} tunes (split {SPLIT_VERSION})",
         checkpoint.display(),
         generator.model.summary(),
         characters as f64 / seconds,

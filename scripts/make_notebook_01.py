@@ -119,7 +119,7 @@ statistic (total variation for distributions, relative difference for means). mu
 independent judge, checks the crate's figures in a test (`tests/tune_statistics_music21.rs`)."""),
 code("""let many = generate_many(trainer.model(), &encoding, 64, &Primer::none(), &SampleConfig { seed: 100, ..sampling.clone() })?;
 let generated: Vec<String> = many.iter().filter_map(|p| p.abc.clone()).collect();
-let held_out: Vec<&str> = valid_tunes.iter().take(300).map(|t| t.text.as_str()).collect();
+let held_out: Vec<String> = valid_tunes.iter().take(300).map(|t| t.text.clone()).collect();
 let ours = TuneStatistics::of_tunes(&generated);
 let theirs = TuneStatistics::of_tunes(&held_out);
 let comparison = TuneStatistics::compare(&ours, &theirs);
@@ -156,8 +156,7 @@ TuneList(pieces.iter().filter_map(|p| p.abc.clone()).collect())"""),
 code("""pieces.iter().filter_map(|p| p.score.clone()).find(|s| s.note_count() > 0).context("no playable tune")?"""),
 code("""let many = generator.generate_many(64, &Primer::none(), &SampleConfig { seed: 1000, ..shipped_sampling.clone() })?;
 let shipped_tunes: Vec<String> = many.iter().filter_map(|p| p.abc.clone()).collect();
-let test_tunes = fixed_split(&corpus.tunes, |t| t.text.as_str()).test;
-let test_texts: Vec<&str> = test_tunes.iter().map(|t| t.text.as_str()).collect();
+let test_texts: Vec<String> = fixed_split(&corpus.tunes, |t| t.text.as_str()).test.iter().map(|t| t.text.clone()).collect();
 let shipped_stats = TuneStatistics::of_tunes(&shipped_tunes);
 let shipped_vs_test = TuneStatistics::compare(&shipped_stats, &TuneStatistics::of_tunes(&test_texts));
 run.record("shipped_tunes", shipped_tunes.len())?;

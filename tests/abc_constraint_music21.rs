@@ -6,24 +6,44 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tunesmith::abc::to_score::{abc_to_score, bar_check};
+use tunesmith::abc::to_score::{abc_to_score, bar_check, tune_form};
 use tunesmith::encode::CharVocab;
 use tunesmith::generate::abc_constraint::AbcConstraint;
 use tunesmith::generate::tokens::TokenConstraint;
+use tunesmith::generate::Form;
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
 
 const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
 
 /// A tune drawn uniformly from what the constraint allows, in at most `budget` characters.
 fn random_tune(vocab: &CharVocab, seed: u64, budget: usize) -> String {
-    let mut constraint = AbcConstraint::new(vocab);
+    random_tune_in(vocab, "", &Form::Free, 0.0, seed, budget).0
+}
+
+/// A tune drawn from what the constraint allows after `head` under `form`, with a note of one unit (`c`)
+/// preferred with probability `favour_c` (so that forms of many bars are written in a few
+/// hundred characters), and the form it took.
+fn random_tune_in(
+    vocab: &CharVocab,
+    head: &str,
+    form: &Form,
+    favour_c: f64,
+    seed: u64,
+    budget: usize,
+) -> (String, Option<Vec<u16>>) {
+    let mut constraint = AbcConstraint::new(vocab).with_form(form);
+    constraint.follow(head);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut allowed = vec![false; vocab.len()];
-    let mut text = String::new();
+    let mut text = head.to_string();
     for step in 0..budget {
         constraint.allowed(&mut allowed, budget - step);
         let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
-        let id = ids[rng.random_range(0..ids.len())];
+        let id = ids
+            .iter()
+            .copied()
+            .find(|&i| vocab.chars[i] == 'c' && favour_c > 0.0 && rng.random_bool(favour_c))
+            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
         constraint.push(id as i64);
         text.push(vocab.chars[id]);
         if text.ends_with("\n\n") {
@@ -31,7 +51,7 @@ fn random_tune(vocab: &CharVocab, seed: u64, budget: usize) -> String {
         }
     }
     assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
-    text
+    (text, constraint.form().map(<[u16]>::to_vec))
 }
 
 #[test]
@@ -57,13 +77,18 @@ fn music21_reads_every_constrained_tune_with_bars_that_add_up() {
         );
         book.push_str(&format!("X:{}\nT:walk {seed}\n{body}\n\n", seed + 1));
     }
-    let path = dir.path().join("walks.abc");
-    std::fs::write(&path, &book).expect("write tunes");
+    judge(&python, dir.path(), &book, walks);
+}
+
+/// music21 reads every tune of `book` (`count` of them) and every bar adds up.
+fn judge(python: &std::path::Path, dir: &std::path::Path, book: &str, count: u64) {
+    let path = dir.join("walks.abc");
+    std::fs::write(&path, book).expect("write tunes");
     if let Ok(keep) = std::env::var("TUNESMITH_KEEP_WALKS") {
-        std::fs::write(keep, &book).expect("keep the tunes");
+        std::fs::write(keep, book).expect("keep the tunes");
     }
-    let report = music21_quality(&python, &[path.as_path()]).expect("music21 script runs");
-    assert_eq!(report.tunes.len() as u64, walks);
+    let report = music21_quality(python, &[path.as_path()]).expect("music21 script runs");
+    assert_eq!(report.tunes.len() as u64, count);
     let failing: Vec<String> = report
         .tunes
         .iter()
@@ -71,4 +96,44 @@ fn music21_reads_every_constrained_tune_with_bars_that_add_up() {
         .map(|t| format!("tune {}: {:?}", t.index, t.error))
         .collect();
     assert!(failing.is_empty(), "music21 disagrees: {failing:#?}");
+}
+
+#[test]
+fn music21_reads_every_tune_written_in_a_learned_form() {
+    let Some(python) = find_python_with_music21() else {
+        eprintln!("skipped: no Python with music21 (set TUNESMITH_PYTHON)");
+        return;
+    };
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let walks: u64 = std::env::var("TUNESMITH_WALKS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .map_or(60, |w: u64| w / 2);
+    // The commonest headers of the corpus (a random header such as M:6/2 in 1/32 units would take
+    // the walk thousands of characters per part).
+    let heads = [
+        "M:6/8\nL:1/8\nK:D\n",
+        "M:2/4\nL:1/16\nK:G\n",
+        "M:4/4\nL:1/8\nK:Ador\n",
+        "M:3/4\nL:1/8\nK:F\n",
+        "M:C|\nL:1/8\nK:Bb\n",
+        "M:9/8\nL:1/8\nK:Emin\n",
+    ];
+    let mut book = String::new();
+    for seed in 0..walks {
+        let head = heads[seed as usize % heads.len()];
+        let (tune, form) = random_tune_in(&vocab, head, &Form::Learned, 0.4, 5000 + seed, 4000);
+        let body = tune.trim_end();
+        assert!(tune.ends_with("\n\n"), "seed {seed} did not end: {body}");
+        assert!(
+            bar_check(body).is_ok_and(|c| c.adds_up()),
+            "seed {seed}: {body}"
+        );
+        let read = tune_form(body).expect("reads").part_lengths();
+        let took = form.map(|f| f.into_iter().map(u32::from).collect::<Vec<_>>());
+        assert_eq!(read, took, "seed {seed}: {body}");
+        book.push_str(&format!("X:{}\nT:walk {seed}\n{body}\n\n", seed + 1));
+    }
+    judge(&python, dir.path(), &book, walks);
 }

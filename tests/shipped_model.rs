@@ -49,7 +49,7 @@ fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
     let generator = open_for_generation(&shipped(), tch::Device::Cpu).expect("loads");
     let config = SampleConfig::default();
     let pieces = generator
-        .generate_many(24, &Primer::none(), &config)
+        .generate_many(16, &Primer::none(), &config)
         .expect("generates");
     let table = default_form_table();
     for (i, piece) in pieces.iter().enumerate() {

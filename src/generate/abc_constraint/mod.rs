@@ -6,10 +6,19 @@
 //! distribution before the draw, exactly as banned ids are ([`super::sampler`]), so temperature,
 //! top-k and top-p then act on the characters that are left.
 //!
-//! Near the end of the step budget the constraint also steers towards an ending (no new slurs,
-//! tuplets, chord symbols, grace notes, decorations, spaces or repeats; a line break after the
-//! next bar line, then the blank line; in the last few steps a line break as soon as one may
-//! come, leaving a short closing bar), so a tune cut by `max_steps` still ends well.
+//! With a form ([`crate::generate::Form`], learned from the corpus by default) it also follows
+//! the tune's parts: once the header is written, the forms the tune may take are chosen (the
+//! corpus's common ones for its meter and unit length, or the one asked for), and from then on a
+//! part may close only with a section bar line where one of those forms has a part of that
+//! length, a pick-up only opens a part and its closing bar balances it, every other bar is full,
+//! and the tune may end only where a form ends, and must end once none goes on
+//! (`machine/form.rs`).
+//!
+//! Without a form, near the end of the step budget the constraint also steers towards an ending
+//! (no new slurs, tuplets, chord symbols, grace notes, decorations, spaces or repeats; a line
+//! break after the next bar line, then the blank line; in the last few steps a line break as soon
+//! as one may come, leaving a short closing bar), so a tune cut by `max_steps` still ends well.
+//! With a form, only the first part of that applies: nothing new is opened.
 //!
 //! If the primer is text the machine cannot follow (another dialect of ABC), or a vocabulary
 //! lacks the characters a tune needs to go on, the constraint steps aside for the rest of the

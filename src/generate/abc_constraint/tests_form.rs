@@ -88,6 +88,11 @@ fn the_last_part_leaves_nothing_open() {
 fn a_tune_may_end_on_its_closing_bar_without_a_bar_line() {
     assert_eq!(at(&[2], "G|ABcd|e3\n\n"), None);
     assert_eq!(at(&[2], "G|ABcd|e2\n\n"), Some(10));
+    // A full last bar may end the tune without its bar line, as the Essen songs end; that line
+    // break is then the last (a full bar ending a line inside the tune still needs its bar line).
+    assert_eq!(at(&[3], "GABc|dcBA|GABc\n\n"), None);
+    assert_eq!(at(&[3], "GABc|dcBA|GABc\nG"), Some(15));
+    assert_eq!(at(&[4], "GABc|dcBA|GABc\n"), Some(14));
 }
 
 /// A random walk (uniform over what the constraint allows) after `head`, under `form`.

@@ -431,7 +431,8 @@ impl Machine {
 
     /// The character starts a new token (nothing is in progress).
     fn start(&mut self, c: char) -> bool {
-        if (self.needs_second && c != '[') || (self.form.must_end() && c != '\n') {
+        let last_line = self.form.active() && self.prev == Prev::LineStart && self.pos == self.bar;
+        if (self.needs_second && c != '[') || ((self.form.must_end() || last_line) && c != '\n') {
             return false;
         }
         let needs_note = self.prev == Prev::NeedsNote;
@@ -521,15 +522,12 @@ impl Machine {
     /// line, as music21 reads it and as the Essen transcriptions write phrases), but not on a
     /// full bar without its bar line (music21 would join it to the next line's first bar).
     fn newline(&mut self, bar_ok: bool) -> bool {
-        let ok = bar_ok && self.pos < self.bar && !matches!(self.prev, Prev::Space);
+        // Under a form, a tune may also end on a full last bar without its bar line, as the Essen
+        // transcriptions end: that line break is the tune's last (only the blank line follows).
+        let full_end = self.form.active() && self.pos == self.bar && self.may_end_tune();
+        let ok = bar_ok && (self.pos < self.bar || full_end) && !matches!(self.prev, Prev::Space);
         if self.prev == Prev::LineStart {
-            let closed = self.bars >= 2
-                && self.plain_bars >= 2
-                && !self.tie
-                && self.slurs == 0
-                && !self.repeat_open
-                && self.ending != 1
-                && (!self.form.active() || self.form_ends_here());
+            let closed = self.may_end_tune();
             let tunes = self.tunes + 1;
             *self = Machine {
                 tunes,
@@ -539,5 +537,19 @@ impl Machine {
         }
         self.prev = Prev::LineStart;
         ok
+    }
+
+    /// True when the blank line may end the tune here: at least two bars with music (a full last
+    /// bar left open at the end of its line counts) and two plain bar lines, nothing left open,
+    /// and under a form, where a form ends.
+    fn may_end_tune(&self) -> bool {
+        let open_full_bar = u32::from(self.pos == self.bar);
+        self.bars + open_full_bar >= 2
+            && self.plain_bars >= 2
+            && !self.tie
+            && self.slurs == 0
+            && !self.repeat_open
+            && self.ending != 1
+            && (!self.form.active() || self.form_ends_here())
     }
 }
