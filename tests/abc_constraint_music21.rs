@@ -54,18 +54,26 @@ fn random_tune_in(
     (text, constraint.form().map(<[u16]>::to_vec))
 }
 
-#[test]
-fn music21_reads_every_constrained_tune_with_bars_that_add_up() {
+/// What both tests need: a Python with music21 (`None`, after a message, where there is none),
+/// the vocabulary, a temporary folder and the number of walks (`TUNESMITH_WALKS`, else 120).
+fn setup() -> Option<(std::path::PathBuf, CharVocab, tempfile::TempDir, u64)> {
     let Some(python) = find_python_with_music21() else {
         eprintln!("skipped: no Python with music21 (set TUNESMITH_PYTHON)");
-        return;
+        return None;
     };
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let walks: u64 = std::env::var("TUNESMITH_WALKS")
+    let walks = std::env::var("TUNESMITH_WALKS")
         .ok()
         .and_then(|w| w.parse().ok())
         .unwrap_or(120);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    Some((python, CharVocab::from_texts([ALPHABET]), dir, walks))
+}
+
+#[test]
+fn music21_reads_every_constrained_tune_with_bars_that_add_up() {
+    let Some((python, vocab, dir, walks)) = setup() else {
+        return;
+    };
     let mut book = String::new();
     for seed in 0..walks {
         let tune = random_tune(&vocab, 1000 + seed, 600);
@@ -100,16 +108,10 @@ fn judge(python: &std::path::Path, dir: &std::path::Path, book: &str, count: u64
 
 #[test]
 fn music21_reads_every_tune_written_in_a_learned_form() {
-    let Some(python) = find_python_with_music21() else {
-        eprintln!("skipped: no Python with music21 (set TUNESMITH_PYTHON)");
+    let Some((python, vocab, dir, walks)) = setup() else {
         return;
     };
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let walks: u64 = std::env::var("TUNESMITH_WALKS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .map_or(60, |w: u64| w / 2);
+    let walks = walks / 2;
     // The commonest headers of the corpus (a random header such as M:6/2 in 1/32 units would take
     // the walk thousands of characters per part).
     let heads = [

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 /// Every character the corpus's cleaned tunes use in the style the machine follows.
 const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
 
-fn vocab() -> CharVocab {
+pub(super) fn vocab() -> CharVocab {
     CharVocab::from_texts([ALPHABET])
 }
 
@@ -127,8 +127,22 @@ fn random_tune(seed: u64, budget: usize) -> (String, AbcConstraint) {
 
 /// [`random_tune`] after a given start (the start is not counted in the budget).
 fn random_tune_after(start: &str, seed: u64, budget: usize) -> (String, AbcConstraint) {
+    walk(start, &crate::generate::Form::Free, 0.0, seed, budget)
+}
+
+/// A walk after `start` under `form`: each character drawn uniformly from what the constraint
+/// allows, except that a note of one unit (`c`) is taken with probability `favour_c` when
+/// allowed (so that forms of many bars are written in a few hundred characters; 0 draws nothing
+/// for it). Panics, showing the machine, if the constraint ever allows nothing.
+pub(super) fn walk(
+    start: &str,
+    form: &crate::generate::Form,
+    favour_c: f64,
+    seed: u64,
+    budget: usize,
+) -> (String, AbcConstraint) {
     let vocab = vocab();
-    let mut constraint = AbcConstraint::new(&vocab);
+    let mut constraint = AbcConstraint::new(&vocab).with_form(form);
     constraint.follow(start);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut allowed = vec![false; vocab.len()];
@@ -136,9 +150,16 @@ fn random_tune_after(start: &str, seed: u64, budget: usize) -> (String, AbcConst
     for step in 0..budget {
         constraint.allowed(&mut allowed, budget - step);
         let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
-        assert!(!ids.is_empty());
-        // Prefer notes and bar lines a little, as a model would, so tunes have some length.
-        let id = ids[rng.random_range(0..ids.len())];
+        assert!(
+            constraint.off_reason().is_none(),
+            "seed {seed}: dead end after {text:?} in {:?}",
+            constraint.machine
+        );
+        let id = ids
+            .iter()
+            .copied()
+            .find(|&i| vocab.chars[i] == 'c' && favour_c > 0.0 && rng.random_bool(favour_c))
+            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
         constraint.push(id as i64);
         text.push(vocab.chars[id]);
         if text.ends_with("\n\n") {

@@ -2,17 +2,10 @@
 //! elsewhere, a tune that ends when (and only when) its form is complete; and random walks whose
 //! form the reader reads back as the one asked for.
 
+use super::tests::vocab;
 use super::*;
 use crate::abc::to_score::{bar_check, tune_form};
 use crate::generate::Form;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
-
-fn vocab() -> CharVocab {
-    CharVocab::from_texts([ALPHABET])
-}
 
 /// Feeds `text` to a constraint under `parts`; the position of the first refused character.
 fn refused_at(parts: &[u32], text: &str) -> Option<usize> {
@@ -95,36 +88,10 @@ fn a_tune_may_end_on_its_closing_bar_without_a_bar_line() {
     assert_eq!(at(&[4], "GABc|dcBA|GABc\n"), Some(14));
 }
 
-/// A random walk (uniform over what the constraint allows) after `head`, under `form`.
+/// A random walk after `head` under `form`, favouring notes of one unit so that parts of eight
+/// bars are written in a few hundred characters (it still reaches every other corner).
 fn walk(head: &str, form: &Form, seed: u64, budget: usize) -> (String, AbcConstraint) {
-    let vocab = vocab();
-    let mut constraint = AbcConstraint::new(&vocab).with_form(form);
-    constraint.follow(head);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut allowed = vec![false; vocab.len()];
-    let mut text = head.to_string();
-    for step in 0..budget {
-        constraint.allowed(&mut allowed, budget - step);
-        let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
-        assert!(
-            constraint.off_reason().is_none(),
-            "seed {seed}: dead end after {text:?} in {:?}",
-            constraint.machine
-        );
-        // Favour notes of one unit so that parts of eight bars are written in a few hundred
-        // characters; the walk still reaches every other corner.
-        let id = ids
-            .iter()
-            .copied()
-            .find(|&i| vocab.chars[i] == 'c' && rng.random_bool(0.4))
-            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
-        constraint.push(id as i64);
-        text.push(vocab.chars[id]);
-        if text.ends_with("\n\n") {
-            break;
-        }
-    }
-    (text, constraint)
+    super::tests::walk(head, form, 0.4, seed, budget)
 }
 
 #[test]

@@ -188,7 +188,7 @@ impl Machine {
                 _ if self.repeat_open => bar == BarTok::RepEnd,
                 _ => bar != BarTok::RepStart || goes_on,
             }
-            && !(self.tie && !goes_on)
+            && (!self.tie || goes_on)
     }
 
     /// With forms: whether an empty bar may be closed by `|:` here: at the start of a part, or
@@ -254,7 +254,8 @@ impl Machine {
     /// (only `|:` or a line break may follow, and neither after a space), nor where a slur must
     /// close.
     pub(super) fn form_allows_space(&self) -> bool {
-        !(self.form.active() && self.pos == 0 && self.part_room() == 0) && !self.slur_must_close()
+        let no_room_after_bar_line = self.form.active() && self.pos == 0 && self.part_room() == 0;
+        !(no_room_after_bar_line || self.slur_must_close())
     }
 
     /// With forms: the bar (or the part) is full and a slur is open, so the next character must
