@@ -57,8 +57,9 @@ pub mod prelude {
         nats_to_bits, TuneStatistics,
     };
     pub use crate::midi::{
-        load_midi_corpus, read_midi_file, write_default_midi_corpus, write_midi_corpus_from_abc,
-        write_midi_file, MidiCorpus,
+        load_midi_corpus, load_midi_corpus_with_options, read_midi_file, write_default_midi_corpus,
+        write_midi_corpus_from_abc, write_midi_file, MidiCorpus, MidiCorpusReport, MidiReadOptions,
+        SustainPedal,
     };
     pub use crate::model::{
         FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,

@@ -140,6 +140,18 @@ impl Score {
         self.time_signatures.sort_by_key(|t| t.tick);
     }
 
+    /// The score as a keyboard plays it: in each track a key sounds once at a time. Of the notes
+    /// of one pitch that start together only the longest is kept, and a note ends no later than
+    /// the next onset of its pitch (see [`one_sound_per_key`]). This is what reading a MIDI file
+    /// of the score gives back.
+    pub fn as_played(&self) -> Score {
+        let mut out = self.clone();
+        for track in &mut out.tracks {
+            track.notes = one_sound_per_key(&track.notes);
+        }
+        out
+    }
+
     /// Every note of every track as `(pitch, start, duration)` in ticks, sorted: what a round
     /// trip through an encoding must keep, whatever track or order the notes come back in.
     pub fn note_timings(&self) -> Vec<(u8, u32, u32)> {
@@ -152,6 +164,32 @@ impl Score {
         notes.sort_unstable();
         notes
     }
+}
+
+/// `notes` with one sound per key at a time, sorted by start, pitch and duration: of the notes
+/// of one pitch starting at one tick only the longest is kept (the first of equal ones), and each
+/// note is cut at the next onset of its pitch (a key struck again).
+pub fn one_sound_per_key(notes: &[Note]) -> Vec<Note> {
+    let mut sorted = notes.to_vec();
+    sorted.sort_by_key(|n| (n.pitch, n.start, std::cmp::Reverse(n.duration)));
+    let mut out: Vec<Note> = Vec::with_capacity(sorted.len());
+    for (i, note) in sorted.iter().enumerate() {
+        let same_key = |other: &&Note| other.pitch == note.pitch;
+        if i > 0 && sorted[i - 1].pitch == note.pitch && sorted[i - 1].start == note.start {
+            continue;
+        }
+        let mut note = *note;
+        if let Some(next) = sorted[i + 1..]
+            .iter()
+            .take_while(same_key)
+            .find(|n| n.start > note.start)
+        {
+            note.duration = note.duration.min(next.start - note.start);
+        }
+        out.push(note);
+    }
+    out.sort_by_key(|n| (n.start, n.pitch, n.duration));
+    out
 }
 
 const NOTE_NAMES: [&str; 12] = [
@@ -168,8 +206,8 @@ pub fn pitch_name(pitch: i32) -> String {
 /// A deterministic pseudo-random score for tests and benchmarks: piano (with chords), bass,
 /// strings and drums, `notes_per_track` notes each, with tempo and meter changes.
 ///
-/// Same-pitch notes in a track may overlap, but never nest (a later note never ends earlier), so
-/// the score survives a MIDI round trip exactly.
+/// A key sounds once at a time in each track (a note ends at the latest when its key is struck
+/// again), so the score survives a MIDI round trip exactly.
 pub fn synthetic_score(seed: u64, notes_per_track: usize) -> Score {
     let mut rng = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
     let mut next = move |n: u32| {
@@ -209,18 +247,28 @@ pub fn synthetic_score(seed: u64, notes_per_track: usize) -> Score {
     ];
     for (name, program, channel, low, range) in parts {
         let mut notes = Vec::with_capacity(notes_per_track);
-        let mut last_end = [0u32; 128];
+        let mut last_of_pitch: [Option<usize>; 128] = [None; 128];
         let mut tick = 0u32;
         while notes.len() < notes_per_track {
             let pitch = (u32::from(low) + next(range)) as u8;
-            let mut end = tick + 30 * (1 + next(32));
-            end = end.max(last_end[usize::from(pitch)]);
-            last_end[usize::from(pitch)] = end;
+            let end = tick + 30 * (1 + next(32));
+            let velocity = 1 + next(127) as u8;
+            // One sound per key: a key struck again ends its sounding note; a key already
+            // struck at this tick moves the draw on by an eighth.
+            if let Some(last) = last_of_pitch[usize::from(pitch)] {
+                let previous: &mut Note = &mut notes[last];
+                if previous.start == tick {
+                    tick += 240;
+                    continue;
+                }
+                previous.duration = previous.duration.min(tick - previous.start);
+            }
+            last_of_pitch[usize::from(pitch)] = Some(notes.len());
             notes.push(Note {
                 pitch,
                 start: tick,
                 duration: end - tick,
-                velocity: 1 + next(127) as u8,
+                velocity,
             });
             // A step of 0 stacks a chord on the same onset.
             tick += 60 * next(5);
@@ -240,6 +288,29 @@ pub fn synthetic_score(seed: u64, notes_per_track: usize) -> Score {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_sound_per_key_keeps_the_longest_and_cuts_at_the_next_onset() {
+        let n = |pitch, start, duration| Note {
+            pitch,
+            start,
+            duration,
+            velocity: 64,
+        };
+        let notes = [
+            n(60, 0, 96),
+            n(60, 0, 48),
+            n(60, 48, 60),
+            n(62, 10, 500),
+            n(60, 200, 5),
+        ];
+        assert_eq!(
+            one_sound_per_key(&notes),
+            vec![n(60, 0, 48), n(62, 10, 500), n(60, 48, 60), n(60, 200, 5)]
+        );
+        let apart = [n(60, 0, 10), n(61, 5, 100), n(60, 10, 10)];
+        assert_eq!(one_sound_per_key(&apart), apart.to_vec());
+    }
 
     #[test]
     fn seconds_follow_the_tempo_map() {

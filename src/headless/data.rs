@@ -10,7 +10,7 @@ use crate::encode::{
     positive_weight, CharVocab, Encoding, EventConfig, EventVocab, NoteVocab, NoteVocabConfig,
     PianoRoll, PianoRollConfig,
 };
-use crate::midi::load_midi_corpus;
+use crate::midi::{load_midi_corpus_with_options, MidiReadOptions};
 use crate::score::Score;
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
@@ -119,7 +119,19 @@ enum Pieces {
     Scores(Vec<(String, Score)>),
 }
 
-fn load_corpus(config: &RunConfig) -> Result<Pieces> {
+impl EncodingSpec {
+    /// Grid steps per quarter note that the encoding rounds onsets to (characters: 12, the grid
+    /// of the notes vocabulary, for the report only).
+    pub fn steps_per_quarter(&self) -> u32 {
+        match self {
+            EncodingSpec::PianoRoll(c) => c.steps_per_quarter,
+            EncodingSpec::Events(c) => c.steps_per_quarter,
+            EncodingSpec::Chars | EncodingSpec::Notes(_) => crate::encode::notes::GRID_PER_QUARTER,
+        }
+    }
+}
+
+fn load_corpus(config: &RunConfig, spec: &EncodingSpec) -> Result<Pieces> {
     Ok(match &config.corpus {
         Corpus::Default | Corpus::Abc(_) => {
             let corpus = match &config.corpus {
@@ -149,13 +161,13 @@ fn load_corpus(config: &RunConfig) -> Result<Pieces> {
             )
         }
         Corpus::Midi(dir) => {
-            let corpus = load_midi_corpus(dir)?;
-            for skipped in corpus.report.skipped.iter().take(5) {
-                eprintln!(
-                    "corpus: skipped {}: {}",
-                    skipped.path.display(),
-                    skipped.reason
-                );
+            let options = MidiReadOptions {
+                sustain_pedal: config.sustain_pedal,
+                ..MidiReadOptions::default()
+            };
+            let corpus = load_midi_corpus_with_options(dir, &options)?;
+            for line in corpus.summary(spec.steps_per_quarter()).to_string().lines() {
+                eprintln!("corpus: {line}");
             }
             Pieces::Scores(
                 corpus
@@ -234,7 +246,7 @@ fn token_batches(
 /// Loads the corpus, builds the encoding and cuts the configured slices into batches.
 pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
     let spec = EncodingSpec::from_value(&config.encoding)?;
-    let pieces = load_corpus(config)?;
+    let pieces = load_corpus(config, &spec)?;
     let architecture = config.architecture()?;
     let needs = match &spec {
         EncodingSpec::PianoRoll(_) => "a piano-roll model (frame_lstm or pitch_lstm)",

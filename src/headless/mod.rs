@@ -28,6 +28,7 @@ use crate::abc::CleanOptions;
 use crate::checkpoint::save::SaveHooks;
 use crate::checkpoint::{CheckpointConfig, Checkpointer};
 use crate::generate::{Primer, SampleConfig, SampleEvery};
+use crate::midi::SustainPedal;
 use crate::train::{StopReason, TrainConfig, Trainer};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -127,6 +128,9 @@ pub struct RunConfig {
     pub corpus: Corpus,
     /// How ABC tunes are cleaned.
     pub clean: CleanOptions,
+    /// When the sustain pedal holds the notes of a MIDI corpus: `"pianos"` (the default, General
+    /// MIDI programs 0–7), `"all_programs"` or `"off"`.
+    pub sustain_pedal: SustainPedal,
     /// Share of pieces held out for validation.
     pub valid_fraction: f64,
     /// Seed of the train/validation split.
@@ -163,6 +167,7 @@ impl Default for RunConfig {
         RunConfig {
             corpus: Corpus::Default,
             clean: CleanOptions::default(),
+            sustain_pedal: SustainPedal::default(),
             valid_fraction: 0.1,
             split_seed: 42,
             split: SplitKind::Random,

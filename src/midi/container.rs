@@ -9,6 +9,8 @@ use midly::{Format, Timing};
 /// A checked file: resolution and the raw bytes of each track chunk, in file order.
 #[derive(Debug)]
 pub(crate) struct Container<'a> {
+    /// The file's format: 0 (one track) or 1 (tracks played together).
+    pub format: u16,
     /// Ticks per quarter note (never 0).
     pub ticks_per_quarter: u16,
     /// Track chunk bodies (without the 8-byte chunk header).
@@ -52,7 +54,12 @@ pub(crate) fn split_chunks(bytes: &[u8]) -> Result<Container<'_>> {
     }
     let declared = tracks.size_hint().0;
     let tracks = track_chunks(tracks.unread(), declared)?;
+    let format = match header.format {
+        Format::SingleTrack => 0,
+        _ => 1,
+    };
     Ok(Container {
+        format,
         ticks_per_quarter,
         tracks,
     })

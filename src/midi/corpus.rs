@@ -8,8 +8,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
+use super::keys::KeyEvents;
 use super::limits::MidiLimits;
-use super::read::{read_capped, read_midi_bytes_with_limits};
+use super::read::{read_capped, read_midi_bytes_with_options, MidiRead, MidiReadOptions};
 use crate::report::LoadReport;
 use crate::score::Score;
 
@@ -20,6 +21,19 @@ pub struct MidiCorpus {
     pub scores: Vec<(PathBuf, Score)>,
     /// Files found, files read, and each file skipped with its reason.
     pub report: LoadReport,
+    /// How each file of `scores` was read (same order): its format and what reading its key
+    /// events did.
+    #[serde(default)]
+    pub files: Vec<MidiFileReading>,
+}
+
+/// How one file of a [`MidiCorpus`] was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MidiFileReading {
+    /// The file's format (0 or 1).
+    pub format: u16,
+    /// Notes read, struck again, held by the pedal, and stray events.
+    pub key_events: KeyEvents,
 }
 
 /// Reads every `.mid` / `.midi` file (any letter case) under `dir`, recursively and in parallel,
@@ -41,6 +55,18 @@ pub fn load_midi_corpus(dir: &Path) -> Result<MidiCorpus> {
 /// # Errors
 /// Only when `dir` does not exist or is not a folder.
 pub fn load_midi_corpus_with_limits(dir: &Path, limits: &MidiLimits) -> Result<MidiCorpus> {
+    let options = MidiReadOptions {
+        limits: *limits,
+        ..MidiReadOptions::default()
+    };
+    load_midi_corpus_with_options(dir, &options)
+}
+
+/// Like [`load_midi_corpus`], reading each file with `options` (limits and sustain pedal).
+///
+/// # Errors
+/// Only when `dir` does not exist or is not a folder.
+pub fn load_midi_corpus_with_options(dir: &Path, options: &MidiReadOptions) -> Result<MidiCorpus> {
     if !dir.is_dir() {
         if dir.exists() {
             bail!("cannot load MIDI corpus: {} is not a folder", dir.display());
@@ -65,20 +91,31 @@ pub fn load_midi_corpus_with_limits(dir: &Path, limits: &MidiLimits) -> Result<M
         }
     }
     paths.sort();
-    let results: Vec<Result<Score, String>> = paths
+    let results: Vec<Result<MidiRead, String>> = paths
         .par_iter()
-        .map(|path| read_guarded(path, limits))
+        .map(|path| read_guarded(path, options))
         .collect();
     report.files = paths.len();
     let mut scores = Vec::with_capacity(paths.len());
+    let mut files = Vec::with_capacity(paths.len());
     for (path, result) in paths.into_iter().zip(results) {
         match result {
-            Ok(score) => scores.push((path, score)),
+            Ok(read) => {
+                files.push(MidiFileReading {
+                    format: read.format,
+                    key_events: read.key_events,
+                });
+                scores.push((path, read.score));
+            }
             Err(reason) => report.skip(path, "", reason),
         }
     }
     report.read = scores.len();
-    Ok(MidiCorpus { scores, report })
+    Ok(MidiCorpus {
+        scores,
+        report,
+        files,
+    })
 }
 
 /// True for names ending in `.mid` or `.midi`, in any letter case.
@@ -89,17 +126,17 @@ fn is_midi_name(path: &Path) -> bool {
 }
 
 /// Reads one file; any error or panic becomes the reason it is skipped.
-fn read_guarded(path: &Path, limits: &MidiLimits) -> Result<Score, String> {
+fn read_guarded(path: &Path, options: &MidiReadOptions) -> Result<MidiRead, String> {
     guarded(|| {
-        read_capped(path, limits.max_bytes)
-            .and_then(|bytes| read_midi_bytes_with_limits(&bytes, limits))
+        read_capped(path, options.limits.max_bytes)
+            .and_then(|bytes| read_midi_bytes_with_options(&bytes, options))
     })
 }
 
 /// Runs `read`, turning an error or a panic into a reason string.
-fn guarded(read: impl FnOnce() -> Result<Score>) -> Result<Score, String> {
+fn guarded<T>(read: impl FnOnce() -> Result<T>) -> Result<T, String> {
     match catch_unwind(AssertUnwindSafe(read)) {
-        Ok(Ok(score)) => Ok(score),
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(panic) => {
             let detail = panic
@@ -156,9 +193,10 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_a_skip_reason() {
-        let reason = guarded(|| panic!("boom {}", 42)).expect_err("panicked");
+        let reason = guarded::<Score>(|| panic!("boom {}", 42)).expect_err("panicked");
         assert_eq!(reason, "reader panicked (a bug, please report): boom 42");
-        let reason = guarded(|| Err(anyhow::anyhow!("inner")).context("outer")).expect_err("err");
+        let reason =
+            guarded::<Score>(|| Err(anyhow::anyhow!("inner")).context("outer")).expect_err("err");
         assert_eq!(reason, "outer: inner");
     }
 }

@@ -1,6 +1,5 @@
 //! MIDI bytes or files to [`Score`]: note pairing, channel split, tempo and meter maps.
 
-use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -8,17 +7,49 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use midly::{EventIter, MetaMessage, MidiMessage, TrackEventKind};
 
+use serde::{Deserialize, Serialize};
+
 use super::container::split_chunks;
+use super::keys::{KeyEvents, Keyboard, SustainPedal};
 use super::limits::MidiLimits;
-use crate::score::{Note, Score, TempoChange, TimeSignature, Track};
+use crate::score::{Score, TempoChange, TimeSignature, Track};
+
+/// How MIDI files are read: the sanity limits and when the sustain pedal holds notes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MidiReadOptions {
+    /// Files beyond these are refused.
+    pub limits: MidiLimits,
+    /// When controller 64 holds notes after their note-off (by default on piano programs).
+    pub sustain_pedal: SustainPedal,
+}
+
+/// One file read: its score and what reading its key events did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MidiRead {
+    /// The notes, tracks, tempo and meter changes.
+    pub score: Score,
+    /// The file's format (0: one track, 1: several tracks played together).
+    pub format: u16,
+    /// Notes read, struck again, held by the pedal, and stray events.
+    pub key_events: KeyEvents,
+}
 
 /// Reads a Standard MIDI File held in memory, with the default [`MidiLimits`].
 ///
 /// Format 0 and 1 with metrical timing are read; each MIDI track is split by channel into
 /// [`Track`]s named after the track-name event, with the program in effect at the channel's first
-/// note. Channel index 9 gives drum tracks (`is_drum`). A note-on with velocity 0 is a note-off;
-/// overlapping notes of one pitch on one channel are paired first-in first-out; notes still
-/// sounding when a track ends are ended there; a note whose on and off share a tick lasts 1 tick.
+/// note. Channel index 9 gives drum tracks (`is_drum`). A note-on with velocity 0 is a note-off.
+///
+/// Key events become notes as a pianist hears them (see [`MidiReadOptions`] to change the pedal):
+/// - a key sounds once: a note-on for a key already sounding ends that note at the new onset (it
+///   is struck again), and a repeated note-on at the tick the key was struck is dropped;
+/// - a note-off ends its key's note; one at the tick the key was struck again belongs to the
+///   replaced note; one for a silent key is ignored; a note whose on and off share a tick lasts
+///   1 tick;
+/// - the sustain pedal (controller 64 at 64 or more) holds released notes until it lifts or the
+///   key is struck again, on piano programs (General MIDI 0–7) by default, never on drums;
+/// - notes still sounding when a track ends are ended there.
+///
 /// Tempo and time-signature changes from all tracks are merged and sorted (at one tick, the last
 /// one wins); unusable ones (tempo 0, numerator 0, denominator above 128) are ignored.
 ///
@@ -35,6 +66,19 @@ pub fn read_midi_bytes(bytes: &[u8]) -> Result<Score> {
 /// Too large, not MIDI, cut off, format 2, SMPTE timing, 0 ticks per quarter, a corrupt event
 /// before the end of a track, too many events, or an event past `limits.max_tick`.
 pub fn read_midi_bytes_with_limits(bytes: &[u8], limits: &MidiLimits) -> Result<Score> {
+    let options = MidiReadOptions {
+        limits: *limits,
+        ..MidiReadOptions::default()
+    };
+    read_midi_bytes_with_options(bytes, &options).map(|read| read.score)
+}
+
+/// Reads a Standard MIDI File held in memory with `options`, and says what reading did.
+///
+/// # Errors
+/// As [`read_midi_bytes_with_limits`], with `options.limits`.
+pub fn read_midi_bytes_with_options(bytes: &[u8], options: &MidiReadOptions) -> Result<MidiRead> {
+    let limits = &options.limits;
     if bytes.len() > limits.max_bytes {
         bail!(
             "file too large: {} bytes exceeds the cap of {} bytes",
@@ -50,13 +94,24 @@ pub fn read_midi_bytes_with_limits(bytes: &[u8], limits: &MidiLimits) -> Result<
         max_tick: limits.tick_limit(),
     };
     let total = container.tracks.len();
+    let mut key_events = KeyEvents::default();
     for (index, chunk) in container.tracks.iter().enumerate() {
-        read_track(chunk, index, total, &mut budget, &mut score)?;
+        let track = TrackChunk {
+            bytes: chunk,
+            index,
+            total,
+        };
+        let events = read_track(&track, options.sustain_pedal, &mut budget, &mut score)?;
+        key_events.add(&events);
     }
     score.tempos = last_per_tick(std::mem::take(&mut score.tempos), |t| t.tick);
     score.time_signatures = last_per_tick(std::mem::take(&mut score.time_signatures), |t| t.tick);
     score.sort();
-    Ok(score)
+    Ok(MidiRead {
+        score,
+        format: container.format,
+        key_events,
+    })
 }
 
 /// Reads a Standard MIDI File from disk, with the default [`MidiLimits`].
@@ -78,6 +133,16 @@ pub fn read_midi_file(path: &Path) -> Result<Score> {
 pub fn read_midi_file_with_limits(path: &Path, limits: &MidiLimits) -> Result<Score> {
     read_capped(path, limits.max_bytes)
         .and_then(|bytes| read_midi_bytes_with_limits(&bytes, limits))
+        .with_context(|| format!("cannot read MIDI file {}", path.display()))
+}
+
+/// Reads a Standard MIDI File from disk with `options`, and says what reading did.
+///
+/// # Errors
+/// The file cannot be opened or read, or its content is refused; the message names the file.
+pub fn read_midi_file_with_options(path: &Path, options: &MidiReadOptions) -> Result<MidiRead> {
+    read_capped(path, options.limits.max_bytes)
+        .and_then(|bytes| read_midi_bytes_with_options(&bytes, options))
         .with_context(|| format!("cannot read MIDI file {}", path.display()))
 }
 
@@ -105,24 +170,30 @@ struct EventBudget {
     max_tick: u32,
 }
 
-/// Per-channel state while reading one MIDI track.
-#[derive(Default)]
-struct Channel {
+/// The programs of one channel while reading one MIDI track.
+#[derive(Default, Clone, Copy)]
+struct ChannelProgram {
     program: u8,
     program_at_first_note: Option<u8>,
-    notes: Vec<Note>,
+}
+
+/// One track chunk and where it stands in its file.
+struct TrackChunk<'a> {
+    bytes: &'a [u8],
+    index: usize,
+    total: usize,
 }
 
 /// Reads one track chunk, adding its tracks and map events to `score`.
 fn read_track(
-    chunk: &[u8],
-    index: usize,
-    total: usize,
+    track: &TrackChunk<'_>,
+    pedal: SustainPedal,
     budget: &mut EventBudget,
     score: &mut Score,
-) -> Result<()> {
-    let mut channels: [Channel; 16] = Default::default();
-    let mut sounding: HashMap<(u8, u8), VecDeque<(u32, u8)>> = HashMap::new();
+) -> Result<KeyEvents> {
+    let (chunk, index, total) = (track.bytes, track.index, track.total);
+    let mut channels = [ChannelProgram::default(); 16];
+    let mut keyboard = Keyboard::new(pedal);
     let mut name: Option<String> = None;
     let mut tick: u64 = 0;
     let mut events = EventIter::new(chunk);
@@ -165,17 +236,13 @@ fn read_track(
                 match message {
                     MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
                         state.program_at_first_note.get_or_insert(state.program);
-                        sounding
-                            .entry((ch, key.as_int()))
-                            .or_default()
-                            .push_back((now, vel.as_int()));
+                        keyboard.key_down(ch, key.as_int(), vel.as_int(), now);
                     }
                     MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                        let pitch = key.as_int();
-                        let paired = sounding.get_mut(&(ch, pitch)).and_then(VecDeque::pop_front);
-                        if let Some((start, velocity)) = paired {
-                            state.notes.push(note(pitch, start, now, velocity));
-                        }
+                        keyboard.key_up(ch, key.as_int(), now);
+                    }
+                    MidiMessage::Controller { controller, value } if controller.as_int() == 64 => {
+                        keyboard.sustain(ch, value.as_int(), state.program, now);
                     }
                     MidiMessage::ProgramChange { program } => state.program = program.as_int(),
                     _ => {}
@@ -204,18 +271,10 @@ fn read_track(
             _ => {}
         }
     }
-    let end = tick as u32;
-    for ((ch, pitch), queue) in sounding {
-        let notes = &mut channels[usize::from(ch)].notes;
-        notes.extend(
-            queue
-                .into_iter()
-                .map(|(start, vel)| note(pitch, start, end, vel)),
-        );
-    }
+    let (notes, key_events) = keyboard.finish(tick as u32);
     let name = name.unwrap_or_default();
-    for (ch, state) in channels.into_iter().enumerate() {
-        if state.notes.is_empty() {
+    for (ch, (state, notes)) in channels.into_iter().zip(notes).enumerate() {
+        if notes.is_empty() {
             continue;
         }
         score.tracks.push(Track {
@@ -223,20 +282,10 @@ fn read_track(
             program: state.program_at_first_note.unwrap_or(state.program),
             channel: ch as u8,
             is_drum: ch == 9,
-            notes: state.notes,
+            notes,
         });
     }
-    Ok(())
-}
-
-/// A note from `start` to `end` (at least 1 tick long).
-fn note(pitch: u8, start: u32, end: u32, velocity: u8) -> Note {
-    Note {
-        pitch,
-        start,
-        duration: end.saturating_sub(start).max(1),
-        velocity,
-    }
+    Ok(key_events)
 }
 
 /// Track and text bytes as a string: UTF-8 when valid, else Latin-1; trailing NULs dropped.
@@ -327,8 +376,8 @@ mod tests {
     }
 
     #[test]
-    fn same_pitch_overlaps_pair_first_in_first_out() {
-        // on@0 v10, on@10 v20, off@20, off@30 (same pitch, channel 0)
+    fn a_key_struck_again_while_sounding_ends_its_note() {
+        // on@0 v10, on@10 v20, off@20, off@30 (same pitch, channel 0): struck again at 10
         let track = [
             0x00, 0x90, 60, 10, 0x0A, 0x90, 60, 20, 0x0A, 0x80, 60, 0, 0x0A, 0x80, 60, 0, 0x00,
             0xFF, 0x2F, 0x00,
@@ -336,7 +385,7 @@ mod tests {
         let score = read_midi_bytes(&raw_smf(0, 96, &[&track])).expect("valid");
         assert_eq!(
             notes_of(&score),
-            vec![(0, 60, 0, 20, 10), (0, 60, 10, 20, 20)]
+            vec![(0, 60, 0, 10, 10), (0, 60, 10, 10, 20)]
         );
     }
 

@@ -6,15 +6,17 @@ use anyhow::{anyhow, bail, Context, Result};
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Timing, TrackEvent, TrackEventKind};
 
-use crate::score::{Score, Track};
+use crate::score::{one_sound_per_key, Score, Track};
 
 /// Encodes `score` as a format 1 Standard MIDI File.
 ///
 /// Track 0 is a conductor track holding the tempo and time-signature maps; then each
 /// [`Track`] becomes one MIDI track with its name, a program change and its notes. Drum tracks are
-/// written on channel index 9. At equal ticks note-offs come before note-ons, and same-pitch notes
-/// starting together are ordered shortest first, so that reading the file back (which pairs
-/// note-offs first-in first-out) gives the same notes. A velocity of 0 is written as 1 and a
+/// written on channel index 9. A MIDI key sounds once at a time, so each track is written as a
+/// keyboard plays it ([`Score::as_played`]: of same-pitch notes starting together the longest,
+/// each note cut at the next onset of its pitch), and at equal ticks note-offs come before
+/// note-ons: reading the file back gives `score.as_played()`, which is `score` itself when no
+/// note overlaps another of its pitch in its track. A velocity of 0 is written as 1 and a
 /// duration of 0 as 1 tick, as [`Note`](crate::score::Note) requires.
 ///
 /// # Errors
@@ -113,7 +115,7 @@ fn note_track(track: &Track) -> Result<Vec<TrackEvent<'_>>> {
     }
     let message = MidiMessage::ProgramChange { program };
     events.push((0, [1, 0, 0], TrackEventKind::Midi { channel, message }));
-    for (i, note) in track.notes.iter().enumerate() {
+    for (i, note) in one_sound_per_key(&track.notes).iter().enumerate() {
         let key = u7::try_from(note.pitch)
             .ok_or_else(|| anyhow!("note {i} has pitch {} above 127", note.pitch))?;
         let vel = u7::try_from(note.velocity.max(1))
@@ -195,14 +197,15 @@ mod tests {
     }
 
     #[test]
-    fn same_pitch_notes_starting_together_come_back_exactly() {
+    fn overlapping_notes_of_one_pitch_come_back_as_played() {
         let notes = vec![n(60, 0, 96, 50), n(60, 0, 48, 90), n(60, 48, 60, 70)];
-        let back = read_midi_bytes(&score_to_midi_bytes(&one_track(notes)).expect("ok"))
-            .expect("readable");
+        let score = one_track(notes);
+        let back = read_midi_bytes(&score_to_midi_bytes(&score).expect("ok")).expect("readable");
         assert_eq!(
             back.tracks[0].notes,
-            vec![n(60, 0, 48, 90), n(60, 0, 96, 50), n(60, 48, 60, 70)]
+            vec![n(60, 0, 48, 50), n(60, 48, 60, 70)]
         );
+        assert_eq!(back.tracks, score.as_played().tracks);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
 use crate::metrics::{Distinguishability, StatisticsComparison, TuneStatistics};
+use crate::midi::MidiCorpusReport;
 use crate::model::{Ddsp, FrameLstm, LstmLm, PitchLstm, SampleRnn, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
@@ -72,6 +73,7 @@ display_as_html!(
     EventVocab,
     PianoRoll,
     LoadReport,
+    MidiCorpusReport,
     AbcCorpus,
     TuneList,
     Score,

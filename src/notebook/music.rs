@@ -4,6 +4,7 @@
 use crate::abc::{CleanTune, Tune};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, TokenEncoding};
+use crate::midi::MidiCorpusReport;
 use crate::render::{pre, table, ToHtml};
 use crate::report::LoadReport;
 use crate::score::Score;
@@ -125,6 +126,35 @@ impl ToHtml for LoadReport {
             self.read,
             self.skipped.len()
         )
+    }
+}
+
+impl ToHtml for MidiCorpusReport {
+    fn to_html(&self) -> String {
+        let rows = table(
+            &["", ""],
+            self.lines().into_iter().map(|(label, value)| {
+                vec![format!("<b>{}</b>", esc(&label)), esc(&value).to_string()]
+            }),
+        );
+        let skipped = table(
+            &["skipped file", "reason"],
+            self.load.skipped.iter().map(|s| {
+                vec![
+                    esc(&s.path.display().to_string()).to_string(),
+                    esc(&s.reason).to_string(),
+                ]
+            }),
+        );
+        let skipped = if self.load.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<details open><summary>{} files skipped</summary>{skipped}</details>",
+                self.load.skipped.len()
+            )
+        };
+        format!("<div><b>MIDI corpus</b>{rows}{skipped}</div>")
     }
 }
 
