@@ -37,7 +37,15 @@ println!("{}", describe_device(device));"""),
 md("""## 1 · A MIDI corpus
 `write_default_midi_corpus` converts ABC tunes (keys, accidentals, broken rhythm, tuplets, ties, chords,
 repeats) to Standard MIDI Files. `load_midi_corpus` then reads a folder recursively and in parallel;
-a damaged file would be skipped with its reason, never a panic."""),
+a damaged file would be skipped with its reason, never a panic. Set `TUNESMITH_MIDI_DIR` to read your own
+folder of `.mid` files instead (a pianist's files: a key sounds once, struck again when a note-on comes
+while it sounds; the sustain pedal holds piano notes, `MidiReadOptions { sustain_pedal: SustainPedal::Off, .. }`
+with `load_midi_corpus_with_options` turns that off).
+
+`corpus.summary(steps)` says what was read: files read and skipped with each reason, formats, tracks and
+their programs, drum tracks left out, tempo and meter changes, what the key rules did, and how far the note
+onsets move on the grid of the encoding below (12 steps a quarter). A headless run prints the same report
+to its log."""),
 code("""let midi_dir = match std::env::var("TUNESMITH_MIDI_DIR") {
     Ok(dir) => PathBuf::from(dir),
     Err(_) => {
@@ -51,7 +59,8 @@ let started = Instant::now();
 let corpus = load_midi_corpus(&midi_dir)?;
 let read_seconds = started.elapsed().as_secs_f64();
 println!("read {} files in {:.2} s ({:.0} files per second)", corpus.scores.len(), read_seconds, corpus.scores.len() as f64 / read_seconds.max(1e-9));
-corpus.report.clone()"""),
+let corpus_summary = corpus.summary(tunesmith::encode::notes::GRID_PER_QUARTER);
+corpus_summary.clone()"""),
 md("""One piece of the corpus as a piano roll (pitch names on the left, bar lines from its meter):"""),
 code("""let first_score = corpus.scores[0].1.clone();
 let first_name = corpus.scores[0].0.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -181,6 +190,7 @@ code("""generated.score.clone().context("the piece decodes")?"""),
 code("""let last = history.records.last().cloned().context("no epoch was trained")?;
 run.finish(serde_json::json!({
     "midi_files_read": corpus.report.read, "midi_files_skipped": corpus.report.skipped.len(),
+    "midi_notes_read": corpus_summary.key_events.notes, "midi_onsets_off_grid": corpus_summary.onset_shift.off_grid_share,
     "midi_files_per_second": corpus.scores.len() as f64 / read_seconds.max(1e-9),
     "vocab_size": vocab.len(), "seed_vocab_size": seed_vocab.len(), "unigram_entropy": vocab.unigram_entropy(),
     "window": window, "train_windows": train.len(), "valid_windows": valid.len(), "epochs": history.records.len(),

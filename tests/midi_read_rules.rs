@@ -1,13 +1,19 @@
 //! How real MIDI files become notes: each case is a file this test writes byte by byte and reads
 //! back from disk (type 0 and type 1, running status, tempo changes, velocity-0 note-offs, a key
-//! struck again while it sounds, the sustain pedal), and a folder's report.
+//! struck again while it sounds, the sustain pedal), and a folder's report; and the reader
+//! against pretty_midi on files with every kind of same-key overlap (pretty_midi's side is
+//! `scripts/midi_notes_pretty_midi.py`; skipped, with a message, where no Python with music21 and
+//! pretty_midi is found).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::Result;
+use tunesmith::metrics::oracle::find_python_with_music21;
 use tunesmith::midi::{
     load_midi_corpus_with_options, raw_smf, read_midi_file, read_midi_file_with_options,
-    MidiReadOptions, SustainPedal,
+    synthetic_score, write_midi_file, MidiReadOptions, SustainPedal,
 };
 use tunesmith::score::Score;
 
@@ -270,5 +276,201 @@ fn a_folder_report_lists_skips_drums_and_what_the_rules_did() -> Result<()> {
             "{expected:?} missing from:\n{text}"
         );
     }
+    Ok(())
+}
+
+/// pretty_midi's notes of each file: (is_drum, program, pitch, start s, end s, velocity), sorted.
+type PrettyNote = (bool, u8, u8, f64, f64, u8);
+
+fn pretty_midi_notes(paths: &[PathBuf]) -> Option<Vec<Vec<PrettyNote>>> {
+    let Some(python) = find_python_with_music21() else {
+        eprintln!("skipped: no Python with music21 and pretty_midi (run `make setup`)");
+        return None;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/midi_notes_pretty_midi.py");
+    let output = Command::new(python)
+        .arg(script)
+        .args(paths)
+        .output()
+        .expect("run scripts/midi_notes_pretty_midi.py");
+    assert!(
+        output.status.success(),
+        "midi_notes_pretty_midi.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    Some(
+        text.lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                serde_json::from_value(value["notes"].clone()).expect("a list of notes")
+            })
+            .collect(),
+    )
+}
+
+/// The crate's notes of `score` in pretty_midi's terms.
+fn as_pretty(score: &Score) -> Vec<PrettyNote> {
+    let mut out: Vec<PrettyNote> = score
+        .tracks
+        .iter()
+        .flat_map(|t| {
+            t.notes.iter().map(move |n| {
+                (
+                    t.is_drum,
+                    t.program,
+                    n.pitch,
+                    score.tick_to_seconds(n.start),
+                    score.tick_to_seconds(n.end()),
+                    n.velocity,
+                )
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.partial_cmp(b).expect("finite times"));
+    out
+}
+
+#[test]
+fn without_same_key_overlaps_the_reader_agrees_with_pretty_midi_note_for_note() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut paths = Vec::new();
+    for seed in 0..8 {
+        let path = dir.path().join(format!("synthetic_{seed}.mid"));
+        write_midi_file(&synthetic_score(seed, 150), &path)?;
+        paths.push(path);
+    }
+    let Some(theirs) = pretty_midi_notes(&paths) else {
+        return Ok(());
+    };
+    for (path, theirs) in paths.iter().zip(theirs) {
+        let ours = as_pretty(&read_midi_file(path)?);
+        assert_eq!(ours.len(), theirs.len(), "{}", path.display());
+        for (a, b) in ours.iter().zip(&theirs) {
+            let same = (a.0, a.1, a.2, a.5) == (b.0, b.1, b.2, b.5)
+                && (a.3 - b.3).abs() < 1e-6
+                && (a.4 - b.4).abs() < 1e-6;
+            assert!(same, "{}: ours {a:?}, pretty_midi {b:?}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// A file of one piano channel where keys 60..=63 are pressed, pressed again while sounding,
+/// released when silent, and struck again with the new note-on written before the old note-off
+/// at one tick, at random; every key is released at the end. (No note-on and note-off of a
+/// silent key share a tick: pretty_midi drops such a note, the crate keeps it for a tick.)
+fn overlapping_keys_file(seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut events: Vec<(u32, Vec<u8>)> = Vec::new();
+    for pitch in 60u8..=63 {
+        let mut tick = next(10) as u32;
+        let mut held = false;
+        for _ in 0..60 {
+            let velocity = 1 + next(127) as u8;
+            match next(3) {
+                1 => {
+                    events.push((tick, vec![0x80, pitch, 0]));
+                    held = false;
+                }
+                2 if held => {
+                    events.push((tick, vec![0x90, pitch, velocity]));
+                    events.push((tick, vec![0x80, pitch, 0]));
+                }
+                _ => {
+                    events.push((tick, vec![0x90, pitch, velocity]));
+                    held = true;
+                }
+            }
+            tick += 1 + next(40) as u32;
+        }
+        events.push((10_000, vec![0x80, pitch, 0]));
+    }
+    events.sort_by_key(|(tick, _)| *tick);
+    let mut track = TrackBytes::default();
+    let mut last = 0;
+    for (tick, bytes) in &events {
+        track.event(tick - last, bytes);
+        last = *tick;
+    }
+    raw_smf(0, 96, &[&track.end()])
+}
+
+/// A key's onsets and its sounding time as merged intervals, in milliseconds.
+type KeyTimes = (Vec<i64>, Vec<(i64, i64)>);
+
+/// Per key: the onsets, and the sounding time as merged intervals.
+fn onsets_and_sounding(notes: &[(u8, f64, f64)]) -> BTreeMap<u8, KeyTimes> {
+    let ms = |t: f64| (t * 1000.0).round() as i64;
+    let mut by_key: BTreeMap<u8, Vec<(i64, i64)>> = BTreeMap::new();
+    for &(pitch, start, end) in notes {
+        by_key.entry(pitch).or_default().push((ms(start), ms(end)));
+    }
+    by_key
+        .into_iter()
+        .map(|(pitch, mut spans)| {
+            spans.sort();
+            let mut onsets: Vec<i64> = spans.iter().map(|s| s.0).collect();
+            onsets.dedup();
+            let mut merged: Vec<(i64, i64)> = Vec::new();
+            for (start, end) in spans {
+                match merged.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => merged.push((start, end)),
+                }
+            }
+            (pitch, (onsets, merged))
+        })
+        .collect()
+}
+
+#[test]
+fn with_same_key_overlaps_the_reader_keeps_pretty_midis_onsets_and_sounding_time() -> Result<()> {
+    // pretty_midi lets a key sound twice (a note-off ends every note of its key); the crate
+    // strikes the key again. Both must give the same onsets and the same sounding time per key,
+    // and the crate never two sounds of one key at once.
+    let dir = tempfile::tempdir()?;
+    let mut paths = Vec::new();
+    for seed in 1..=12 {
+        let path = dir.path().join(format!("overlaps_{seed}.mid"));
+        std::fs::write(&path, overlapping_keys_file(seed))?;
+        paths.push(path);
+    }
+    let Some(theirs) = pretty_midi_notes(&paths) else {
+        return Ok(());
+    };
+    let mut restruck = 0;
+    for (path, theirs) in paths.iter().zip(theirs) {
+        let read = read_midi_file_with_options(path, &MidiReadOptions::default())?;
+        restruck += read.key_events.restruck;
+        let ours: Vec<(u8, f64, f64)> = as_pretty(&read.score)
+            .into_iter()
+            .map(|n| (n.2, n.3, n.4))
+            .collect();
+        let theirs: Vec<(u8, f64, f64)> = theirs.into_iter().map(|n| (n.2, n.3, n.4)).collect();
+        assert_eq!(
+            onsets_and_sounding(&ours),
+            onsets_and_sounding(&theirs),
+            "{}",
+            path.display()
+        );
+        for track in &read.score.tracks {
+            assert_eq!(
+                track.notes,
+                tunesmith::score::one_sound_per_key(&track.notes)
+            );
+        }
+        assert!(theirs.len() >= ours.len(), "{}", path.display());
+    }
+    assert!(
+        restruck > 50,
+        "the files strike keys again ({restruck} times)"
+    );
     Ok(())
 }

@@ -13,6 +13,13 @@ fn notebook_03_builds_the_vocabulary_trains_and_writes_midi() {
 
     let html = run.displays("text/html");
     assert!(
+        html.iter().any(|h| h.contains("<b>MIDI corpus</b>")
+            && h.contains("drum tracks")
+            && h.contains("quantisation")
+            && h.contains("read (")),
+        "the MIDI corpus report missing"
+    );
+    assert!(
         html.iter().any(|h| h.contains("Note vocabulary")
             && h.contains("<table")
             && h.contains("<th>count</th>")),
@@ -65,6 +72,14 @@ fn notebook_03_builds_the_vocabulary_trains_and_writes_midi() {
     );
     assert!(num("valid_accuracy") > 0.1, "accuracy: {summary}");
     assert!(num("midi_files_read") >= 100.0, "corpus: {summary}");
+    assert!(
+        num("midi_notes_read") >= 20.0 * num("midi_files_read"),
+        "corpus notes: {summary}"
+    );
+    assert!(
+        num("midi_onsets_off_grid") < 0.01,
+        "tunes written from ABC lie on the grid: {summary}"
+    );
     assert!(
         num("vocab_size") > num("seed_vocab_size"),
         "durations make more tokens: {summary}"
