@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
+use super::grand_staff::{engrave_grand_staff, wants_grand_staff, HandSplit};
 use super::Svg;
 use crate::score::Score;
 
@@ -45,21 +46,30 @@ import json, sys
 import verovio
 kind, options = sys.argv[1], json.loads(sys.argv[2])
 data = sys.stdin.buffer.read()
-if kind == "midi":
+if kind in ("midi", "piano"):
     # Verovio reads no MIDI: music21 (already in tunesmith's environment for the ABC corpus)
     # quantizes the MIDI file and writes it as MusicXML, which Verovio reads. A Score has no key,
-    # so music21's key finding picks the signature the notes are spelled in.
+    # so music21's key finding picks the signature the notes are spelled in. "piano": the file's
+    # two tracks are the right and left hands, on treble and bass staves joined by a brace.
     import music21
     from music21.musicxml.m21ToXml import GeneralObjectExporter
     stream = music21.converter.parse(data, format="midi")
     sharps = stream.analyze("key").sharps
-    for part in stream.parts:
+    parts = list(stream.parts)
+    for index, part in enumerate(parts):
         for old in list(part.recurse().getElementsByClass(music21.key.KeySignature)):
             old.activeSite.remove(old)
         first = part.getElementsByClass(music21.stream.Measure).first()
         (first or part).insert(0, music21.key.KeySignature(sharps))
+        if kind == "piano" and index < 2:
+            for old in list(part.recurse().getElementsByClass(music21.clef.Clef)):
+                old.activeSite.remove(old)
+            clef = music21.clef.TrebleClef() if index == 0 else music21.clef.BassClef()
+            (first or part).insert(0, clef)
         for inst in part.recurse().getElementsByClass(music21.instrument.Instrument):
             inst.partName = inst.partAbbreviation = None
+    if kind == "piano":
+        stream.insert(0, music21.layout.StaffGroup(parts[:2], symbol="brace", barTogether=True))
     text = GeneralObjectExporter(stream).parse().decode("utf-8")
 else:
     text = data.decode("utf-8")
@@ -76,8 +86,9 @@ sys.stdout.write(tk.renderToSVG(1))
 "#;
 
 /// Verovio options: about 840 pixels wide, one tall page (whose height is cut to the music),
-/// no header or footer, and each note's pitch name and octave written on its SVG element
-/// (`data-pname`, `data-oct`) so tests and scripts can read the notes back.
+/// no header or footer, and each note's pitch name, octave and note value (and each chord's note
+/// value) written on its SVG element (`data-pname`, `data-oct`, `data-dur`) so tests and scripts
+/// can read the notes back.
 fn verovio_options() -> serde_json::Value {
     serde_json::json!({
         "pageWidth": 2100,
@@ -87,7 +98,7 @@ fn verovio_options() -> serde_json::Value {
         "header": "none",
         "footer": "none",
         "breaks": "auto",
-        "svgAdditionalAttribute": ["note@pname", "note@oct"],
+        "svgAdditionalAttribute": ["note@pname", "note@oct", "note@dur", "chord@dur"],
     })
 }
 
@@ -121,8 +132,9 @@ fn python_with_verovio(venv: &Path) -> Option<PathBuf> {
     (has_verovio && python.exists()).then_some(python)
 }
 
-/// Runs the engraving script on `input` of `kind` (`abc` or `midi`).
-fn run_engraver(kind: &str, input: &[u8]) -> Result<Svg> {
+/// Runs the engraving script on `input` of `kind` (`abc`, `midi`, or `piano`: a MIDI file whose
+/// first two tracks are the right and left hands).
+pub(super) fn run_engraver(kind: &str, input: &[u8]) -> Result<Svg> {
     let python = find_engraver().ok_or(NoEngraver)?;
     let mut child = Command::new(&python)
         .arg("-c")
@@ -179,14 +191,19 @@ pub fn engrave_abc(abc: &str) -> Result<Svg> {
     run_engraver("abc", abc.as_bytes()).context("engraving an ABC tune")
 }
 
-/// Engraves a [`Score`] as sheet music: written as ABC by [`crate::abc::score_to_abc`]
-/// (quantised to a sixteenth grid, bars by the meter, the key estimated from the notes) and
-/// engraved from that. A score the ABC writer refuses goes through MIDI instead (music21 reads it
-/// and writes MusicXML for Verovio).
+/// Engraves a [`Score`] as sheet music. A score whose pitched notes sound together (chords, a
+/// held note under moving ones, several parts) goes on a grand staff, its notes shared between
+/// the hands chord by chord ([`engrave_grand_staff`] with [`HandSplit::PerChord`]). A melody is
+/// written as ABC by [`crate::abc::score_to_abc`] (quantised to a sixteenth grid, bars by the
+/// meter, the key estimated from the notes) and engraved from that; a melody the ABC writer
+/// refuses goes through MIDI instead (music21 reads it and writes MusicXML for Verovio).
 ///
 /// # Errors
-/// When no engraver is installed, or neither route gives notation.
+/// When no engraver is installed, or no route gives notation.
 pub fn engrave_score(score: &Score) -> Result<Svg> {
+    if wants_grand_staff(score) {
+        return engrave_grand_staff(score, HandSplit::PerChord).context("engraving a score");
+    }
     match crate::abc::score_to_abc(score, &crate::abc::ScoreToAbcOptions::default()) {
         Ok(abc) => engrave_abc(&abc).context("engraving a score"),
         Err(_) => {

@@ -7,6 +7,7 @@
 
 pub mod audio;
 pub mod engrave;
+pub mod grand_staff;
 pub mod html;
 pub mod listen;
 pub mod loss;
@@ -22,6 +23,7 @@ mod tests;
 
 pub use audio::Audio;
 pub use engrave::{engrave_abc, engrave_score, sheet_music_html};
+pub use grand_staff::{engrave_grand_staff, split_hands, HandSplit};
 pub use html::{classed_table, pre, table, Html, Svg, ToHtml};
 pub use listen::{listen, listen_abc, listen_midi};
 pub use loss::{loss_curve_svg, loss_curves_svg};
