@@ -7,8 +7,8 @@ Measures, from the notebooks/ folder as a tutorial runs:
   2. the first cell (`:cache 2000` + `:dep tunesmith = { path = ".." }`) on a COLD evcxr cache (an
      empty cache folder: every crate compiled, tch's C++ wrapper included);
   3. the same first cell in a new kernel on the now WARM cache and work folder (what a person sees
-     from the second kernel on: kernel/evcxr-kernel.sh gives each kernel a work folder kept between
-     kernels);
+     in `make lab` on a fresh machine, since `make setup` runs step 2 once with scripts/warm_kernel.py;
+     kernel/evcxr-kernel.sh gives each kernel a work folder kept between kernels);
   4. `use tunesmith::prelude::*;` and a trivial cell (`1 + 1`, the median of --runs), with the
      linker evcxr picks (mold when installed) and, when mold is installed, with `:linker system`;
   5. the first cell in a kernel with the warm evcxr cache but a fresh work folder (what `:cache` alone
@@ -59,10 +59,10 @@ def run(kc, code, timeout):
     return time.perf_counter() - t0, "".join(text), error
 
 
-def start_kernel(env):
+def start_kernel(env=None):
     t0 = time.perf_counter()
     km = KernelManager(kernel_name="tunesmith")
-    km.start_kernel(cwd=str(ROOT / "notebooks"), env=env,
+    km.start_kernel(cwd=str(ROOT / "notebooks"), env=dict(os.environ) if env is None else env,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     kc = km.client()
     kc.start_channels()
@@ -105,13 +105,13 @@ def main():
         km, kc, start_s = new_kernel(env)
         rows.append(("kernel start (until it answers)", start_s))
         print(f"bench: kernel started in {start_s:.1f} s; first cell on a cold cache (minutes)...", flush=True)
-        rows.append(("first cell `:dep`, cold cache", cell(kc, FIRST_CELL)))
+        rows.append(("first cell `:dep`, cold cache (what `make setup` now does once: scripts/warm_kernel.py)", cell(kc, FIRST_CELL)))
         rows.append(("`use tunesmith::prelude::*;`", cell(kc, "use tunesmith::prelude::*;")))
         rows.append((f"trivial cell `1 + 1` (median of {args.runs})", trivial(kc, args.runs)))
         km.shutdown_kernel(now=True)
         print("bench: cold done; a new kernel on the warm cache...", flush=True)
         km, kc, start_s = new_kernel(env)
-        rows.append(("first cell `:dep`, warm cache and work folder (new kernel)", cell(kc, FIRST_CELL)))
+        rows.append(("first cell `:dep`, warm cache and work folder (a new kernel: the first cell after `make setup`)", cell(kc, FIRST_CELL)))
         rows.append(("`use tunesmith::prelude::*;`, warm", cell(kc, "use tunesmith::prelude::*;")))
         linker = "mold" if mold else "system"
         rows.append((f"trivial cell `1 + 1`, linker {linker} (median of {args.runs})", trivial(kc, args.runs)))

@@ -48,4 +48,11 @@ fi
 
 source "$ROOT/scripts/env.sh"  # now that torch is installed, TORCH_LIB is known
 bash "$ROOT/kernel/install.sh"
+# Compile the crate into the kernel's cache now, so the first cell of a notebook (make lab, make demo,
+# the notebook tests) takes seconds rather than minutes. TUNESMITH_WARM_KERNEL=0 skips it.
+if [ "${TUNESMITH_WARM_KERNEL:-1}" != 0 ]; then
+  echo "setup: warming the tunesmith kernel (minutes on a fresh machine, seconds after)"
+  "$VENV/bin/python" "$ROOT/scripts/warm_kernel.py" \
+    || echo "setup: warning: the kernel could not be warmed; the first notebook cell will compile the crate" >&2
+fi
 echo "setup: done in $(( $(date +%s) - start )) s"
