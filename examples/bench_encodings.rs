@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
+use tunesmith::corpus::write_default_midi_corpus;
 use tunesmith::encode::{
     estimate_key, EventVocab, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
 };
-use tunesmith::midi::{load_midi_corpus, write_default_midi_corpus};
+use tunesmith::midi::load_midi_corpus;
 use tunesmith::score::Score;
 
 /// Seconds taken by `f`, with its result.

@@ -1,10 +1,11 @@
 //! tunesmith: music deep learning from Jupyter notebooks.
 //!
 //! The data path, and the order modules import each other in (each only from those before it):
-//! corpus files → [`abc::Tune`] / [`midi`] → [`score::Score`] → encodings ([`encode`]) → batches
+//! files ([`abc::Tune`] / [`midi`]) → [`score::Score`] → encodings ([`encode`]) → batches
 //! ([`data`]) → a model ([`model`]) trained by the one [`train::Trainer`] → checkpoints
 //! ([`checkpoint`]) → samples ([`generate`]) → files, plots and audio ([`render`]) → displays
-//! ([`notebook`]). [`metrics`], [`bench`] and [`headless`] sit on top; [`sweep`] sits beside
+//! ([`notebook`]). [`corpus`] (folders of ABC files, the music21 collections, ABC corpora written
+//! as MIDI) sits on the two file formats. [`metrics`], [`bench`] and [`headless`] sit on top; [`sweep`] sits beside
 //! [`headless`] (many headless runs on a Slurm cluster), and the notebook shows its status.
 //!
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
@@ -36,7 +37,8 @@ pub mod prelude {
         load_model, load_model_as, run_checkpoints, CheckpointConfig, Checkpointer, RunCheckpoints,
     };
     pub use crate::corpus::{
-        load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, AbcCorpus,
+        load_abc_dirs, load_default_abc_corpus, music21_corpus_dir, write_default_midi_corpus,
+        write_midi_corpus_from_abc, AbcCorpus,
     };
     pub use crate::data::{
         split_train_valid, Batch, Batches, RollBatches, SequenceBatches, WindowBatches,
@@ -57,9 +59,8 @@ pub mod prelude {
         nats_to_bits, TuneStatistics,
     };
     pub use crate::midi::{
-        load_midi_corpus, load_midi_corpus_with_options, read_midi_file, write_default_midi_corpus,
-        write_midi_corpus_from_abc, write_midi_file, MidiCorpus, MidiCorpusReport, MidiReadOptions,
-        SustainPedal,
+        load_midi_corpus, load_midi_corpus_with_options, read_midi_file, write_midi_file,
+        MidiCorpus, MidiCorpusReport, MidiReadOptions, SustainPedal,
     };
     pub use crate::model::{
         FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,

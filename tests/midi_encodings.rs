@@ -5,10 +5,11 @@
 use anyhow::Result;
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::load_default_abc_corpus;
+use tunesmith::corpus::write_midi_corpus_from_abc;
 use tunesmith::encode::{
     EventVocab, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
 };
-use tunesmith::midi::{load_midi_corpus, write_midi_corpus_from_abc};
+use tunesmith::midi::load_midi_corpus;
 use tunesmith::score::Score;
 
 /// Pitched notes as (pitch, start, duration), sorted.

@@ -11,7 +11,8 @@
 //!   move on a grid), as text for logs and as HTML in a notebook.
 //! - How key events become notes (a key sounds once, the sustain pedal on pianos): see
 //!   [`read_midi_bytes`] and [`SustainPedal`].
-//! - [`write_midi_corpus_from_abc`]: ABC tunes written out as a folder of MIDI files.
+//! - ABC tunes written out as a folder of MIDI files: `write_midi_corpus_from_abc` in the corpus
+//!   module (above both file formats).
 //! - [`write_damaged_midi_fixtures`]: broken files of many kinds, for tests and demonstrations.
 //!
 //! Damaged input never panics: every problem is an `anyhow` error that says what is wrong
@@ -21,7 +22,6 @@ mod container;
 mod corpus;
 mod corpus_report;
 mod fixtures;
-pub mod from_abc;
 mod keys;
 mod limits;
 mod read;
@@ -33,7 +33,6 @@ pub use corpus::{
 };
 pub use corpus_report::{program_family, MidiCorpusReport, OnsetShift, ProgramCount};
 pub use fixtures::{raw_smf, synthetic_score, write_damaged_midi_fixtures, DAMAGED_MIDI_FIXTURES};
-pub use from_abc::{write_default_midi_corpus, write_midi_corpus_from_abc, AbcSource};
 pub use keys::{KeyEvents, SustainPedal};
 pub use limits::{MidiLimits, MAX_MIDI_BYTES, MAX_MIDI_EVENTS, MAX_MIDI_TICK};
 pub use read::{

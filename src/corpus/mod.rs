@@ -1,5 +1,9 @@
 //! The default corpora (the ABC collections shipped inside the `music21` pip package) and any
-//! folder of the user's `.abc` files.
+//! folder of the user's `.abc` files; and an ABC corpus written out as MIDI files ([`to_midi`]).
+
+pub mod to_midi;
+
+pub use to_midi::{write_default_midi_corpus, write_midi_corpus_from_abc, AbcSource};
 
 use crate::abc::{clean_tune, split_tunebook, CleanOptions, CleanTune};
 use crate::report::LoadReport;

@@ -1,6 +1,7 @@
 //! An ABC corpus written out as a MIDI corpus: each tune through
 //! [`abc_to_score`] to its own `.mid` file, tunes that cannot be
-//! converted skipped with their reason.
+//! converted skipped with their reason. (It uses both file formats, so it lives here above them,
+//! not in `midi`: `abc` and `midi` import neither each other nor the corpora.)
 
 use std::path::{Path, PathBuf};
 
@@ -108,7 +109,7 @@ fn write_one(tune: &impl AbcSource, path: &Path) -> Result<(), String> {
     if score.note_count() == 0 {
         return Err("no notes: the tune has only rests or nothing".into());
     }
-    super::write_midi_file(&score, path).map_err(|e| format!("cannot write MIDI: {e:#}"))
+    crate::midi::write_midi_file(&score, path).map_err(|e| format!("cannot write MIDI: {e:#}"))
 }
 
 /// Writes up to `limit` tunes as MIDI files into `dir` (created if needed), named
@@ -162,7 +163,7 @@ pub fn write_midi_corpus_from_abc<T: AbcSource + Sync>(
 /// # Errors
 /// The ABC corpus cannot be found, or `dir` cannot be created.
 pub fn write_default_midi_corpus(dir: &Path, limit: usize) -> Result<LoadReport> {
-    let corpus = crate::corpus::load_default_abc_corpus(&CleanOptions::default())?;
+    let corpus = super::load_default_abc_corpus(&CleanOptions::default())?;
     let mut report = write_midi_corpus_from_abc(&corpus.tunes, dir, limit)?;
     report.skipped.extend(corpus.report.skipped);
     Ok(report)
