@@ -146,28 +146,26 @@ mod tests {
         score
     }
 
+    /// Quarter notes of `pitches` starting at `start`.
+    fn chord(pitches: &[u8], start: u32) -> Vec<Note> {
+        pitches.iter().map(|&p| n(p, start, 480)).collect()
+    }
+
     fn pitches(track: &Track) -> Vec<u8> {
         track.notes.iter().map(|n| n.pitch).collect()
     }
 
     #[test]
     fn chords_split_where_each_hand_stays_near_its_staff() {
-        let score = one_track(vec![
-            // C major: C3 E3 G3 under C5 E5
-            n(48, 0, 480),
-            n(52, 0, 480),
-            n(55, 0, 480),
-            n(72, 0, 480),
-            n(76, 0, 480),
-            // a note just under middle C alone: the left hand's
-            n(59, 480, 480),
-            // a low bass note alone goes to the left hand
-            n(36, 960, 480),
-            // B3 D4 G4: one hand's chord, in the right hand
-            n(59, 1440, 480),
-            n(62, 1440, 480),
-            n(67, 1440, 480),
-        ]);
+        let score = one_track(
+            [
+                chord(&[48, 52, 55, 72, 76], 0), // C major: C3 E3 G3 under C5 E5
+                chord(&[59], 480),               // a note just under middle C alone: left hand
+                chord(&[36], 960),               // a low bass note alone: left hand
+                chord(&[59, 62, 67], 1440),      // B3 D4 G4: one hand's chord, the right
+            ]
+            .concat(),
+        );
         let hands = split_hands(&score, HandSplit::PerChord);
         assert_eq!(pitches(&hands.tracks[0]), vec![72, 76, 59, 62, 67]);
         assert_eq!(pitches(&hands.tracks[1]), vec![48, 52, 55, 59, 36]);
@@ -179,12 +177,7 @@ mod tests {
     #[test]
     fn a_chord_too_wide_for_one_hand_is_shared() {
         // C4 to C6: two octaves, too wide for the right hand alone.
-        let score = one_track(vec![
-            n(60, 0, 480),
-            n(64, 0, 480),
-            n(79, 0, 480),
-            n(84, 0, 480),
-        ]);
+        let score = one_track(chord(&[60, 64, 79, 84], 0));
         let hands = split_hands(&score, HandSplit::PerChord);
         assert_eq!(pitches(&hands.tracks[0]), vec![79, 84]);
         assert_eq!(pitches(&hands.tracks[1]), vec![60, 64]);
