@@ -87,7 +87,7 @@ pub enum ChordMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeyChoice {
     /// The key that the Krumhansl–Schmuckler estimate
-    /// ([`estimate_key`](crate::encode::estimate_key)) finds in the written notes, major or minor.
+    /// ([`estimate_key`](crate::score::estimate_key)) finds in the written notes, major or minor.
     #[default]
     Estimate,
     /// A fixed key: `fifths` sharps (negative: flats), -7..=7, major or minor (`fifths: 0,

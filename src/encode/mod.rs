@@ -16,16 +16,18 @@ pub mod audio;
 pub mod chars;
 pub mod encoding;
 pub mod events;
-pub mod key;
+/// Key finding and transposition (they work on a [`Score`](crate::score::Score), so they live in
+/// the score layer; kept under this name too).
+pub use crate::score::key;
 pub mod notes;
 pub mod piano_roll;
 pub mod saved;
 
+pub use crate::score::key::{estimate_key, transpose_score, transposition_to_c};
 pub use audio::{AudioFeatureConfig, AudioFeatures, FEATURES_PER_VOICE};
 pub use chars::CharVocab;
 pub use encoding::Encoding;
 pub use events::{Event, EventConfig, EventVocab};
-pub use key::{estimate_key, transpose_score, transposition_to_c};
 pub use notes::{NoteVocab, NoteVocabConfig};
 pub use piano_roll::{positive_weight, PianoRoll, PianoRollConfig};
 

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::key::{transpose_score, transposition_to_c};
 use super::TokenEncoding;
+use crate::score::key::{transpose_score, transposition_to_c};
 use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
 use html_escape::encode_text as esc;
 
@@ -569,8 +569,8 @@ impl TokenEncoding for NoteVocab {
 
 #[cfg(test)]
 mod tests {
-    use super::super::key::tests::{melody, G_MAJOR_SCALE};
     use super::*;
+    use crate::score::key::tests::{melody, G_MAJOR_SCALE};
 
     fn note(pitch: u8, start: u32, duration: u32) -> Note {
         Note {

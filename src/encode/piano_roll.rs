@@ -21,7 +21,7 @@ use std::path::Path;
 
 use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
 
-pub use super::key::{estimate_key, transpose_score, transposition_to_c};
+pub use crate::score::key::{estimate_key, transpose_score, transposition_to_c};
 
 /// Format version of saved piano rolls.
 pub const PIANO_ROLL_FORMAT: u32 = 1;
@@ -403,8 +403,8 @@ pub fn positive_weight(rolls: &[PianoRoll]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::key::tests::{melody, G_MAJOR_SCALE};
     use super::*;
+    use crate::score::key::tests::{melody, G_MAJOR_SCALE};
 
     fn plain() -> PianoRollConfig {
         PianoRollConfig {

@@ -2,7 +2,7 @@
 
 use super::voice::GridNote;
 use super::{AccidentalStyle, KeyChoice};
-use crate::encode::estimate_key;
+use crate::score::estimate_key;
 use crate::score::{Note, Score, Track};
 use std::collections::HashMap;
 

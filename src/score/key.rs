@@ -5,7 +5,7 @@
 //! Krumhansl–Schmuckler algorithm); [`transposition_to_c`] gives the smallest shift that moves the
 //! estimated tonic to C, and [`transpose_score`] applies a shift.
 
-use crate::score::Score;
+use super::Score;
 
 /// Krumhansl–Kessler probe-tone ratings for a major key, from the tonic up by semitones.
 const MAJOR_PROFILE: [f64; 12] = [

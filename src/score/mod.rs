@@ -2,6 +2,10 @@
 //!
 //! Times are in ticks; `ticks_per_quarter` says how many ticks make a quarter note.
 
+pub mod key;
+
+pub use key::{estimate_key, transpose_score, transposition_to_c};
+
 use serde::{Deserialize, Serialize};
 
 /// Ticks per quarter note used when the crate creates a score itself (from ABC, from a model).
