@@ -1,9 +1,10 @@
 //! tunesmith: music deep learning from Jupyter notebooks.
 //!
 //! The data path, and the order modules import each other in (each only from those before it):
-//! files ([`abc::Tune`] / [`midi`]) → [`score::Score`] → encodings ([`encode`]) → batches
+//! files ([`abc::Tune`] / [`midi`]) → [`score::Score`] → its sound ([`audio`]: the synthesizers,
+//! WAV, spectra) → encodings ([`encode`]) → batches
 //! ([`data`]) → a model ([`model`]) trained by the one [`train::Trainer`] → checkpoints
-//! ([`checkpoint`]) → samples ([`generate`]) → files, plots and audio ([`render`]) → displays
+//! ([`checkpoint`]) → samples ([`generate`]) → files, plots and players ([`render`]) → displays
 //! ([`notebook`]). [`corpus`] (folders of ABC files, the music21 collections, ABC corpora written
 //! as MIDI) sits on the two file formats. [`metrics`], [`bench`] and [`headless`] sit on top; [`sweep`] sits beside
 //! [`headless`] (many headless runs on a Slurm cluster), and the notebook shows its status.
@@ -11,6 +12,7 @@
 //! In a notebook: `:dep tunesmith = { path = ".." }` then `use tunesmith::prelude::*;`.
 
 pub mod abc;
+pub mod audio;
 pub mod bench;
 pub mod checkpoint;
 pub mod corpus;
@@ -92,14 +94,15 @@ pub mod prelude {
             audio_data, audio_tune_sets, evaluate_audio, first_seconds, AudioData, AudioTable,
             TuneSelection,
         };
+        pub use crate::data::audio_pairs::{
+            builtin_audio, pair_audio, reference_audio, training_pairs,
+        };
         pub use crate::data::{AudioClips, AudioPair};
         pub use crate::encode::{AudioFeatureConfig, AudioFeatures};
         pub use crate::generate::{render_audio, render_primer, RenderedAudio};
         pub use crate::metrics::audio::{audio_metrics, AudioMetrics};
         pub use crate::model::{Ddsp, DdspConfig, SampleRnn, SampleRnnConfig};
-        pub use crate::render::neural::{
-            builtin_audio, neural_audio, pair_audio, reference_audio, training_pairs,
-        };
+        pub use crate::render::neural::neural_audio;
         pub use crate::render::spectrogram::{compare_audio_html, spectrogram_svg};
     }
 }

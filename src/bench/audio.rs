@@ -4,6 +4,7 @@
 //! the built-in synthesizer (loudness-matched) and silence as reference points.
 
 use crate::abc::{abc_to_score, CleanTune};
+use crate::data::audio_pairs::{builtin_audio, reference_audio, training_pairs};
 use crate::data::{AudioClips, AudioPair};
 use crate::encode::{AudioFeatureConfig, Encoding};
 use crate::generate::SampleConfig;
@@ -11,7 +12,7 @@ use crate::metrics::audio::{audio_metrics, figure, AudioMetrics};
 use crate::metrics::split::{fnv1a64, part_of, Part};
 use crate::metrics::{figures_markdown, figures_table};
 use crate::model::Model;
-use crate::render::neural::{builtin_audio, neural_audio, reference_audio, training_pairs};
+use crate::render::neural::neural_audio;
 use crate::render::Audio;
 use crate::score::{Note, Score};
 use anyhow::{ensure, Context, Result};

@@ -14,6 +14,7 @@
 //! run sees exactly the batches an uninterrupted one would.
 
 pub mod audio;
+pub mod audio_pairs;
 pub mod rolls;
 pub mod sequences;
 pub mod windows;

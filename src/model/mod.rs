@@ -7,7 +7,7 @@
 //! - [`PitchLstm`] (`pitch_lstm`): the pitch-invariant biaxial LSTM over piano-roll frames (a
 //!   time axis shared by every key, a pitch axis across each frame).
 //! - [`Ddsp`] (`ddsp`): note features per audio frame → an LSTM per voice → a harmonic-plus-noise
-//!   synthesizer ([`synth`]) → a waveform, trained with a multi-resolution STFT loss ([`spectral`]).
+//!   synthesizer ([`harmonic`]) → a waveform, trained with a multi-resolution STFT loss ([`spectral`]).
 //! - [`SampleRnn`] (`sample_rnn`): the same note features → 8-bit mu-law samples one at a time
 //!   (a frame-level LSTM and a sample-level MLP, after SampleRNN).
 //!
@@ -39,13 +39,13 @@ macro_rules! model_basics {
 pub mod ddsp;
 pub mod frame_lstm;
 pub mod fused;
+pub mod harmonic;
 pub mod losses;
 pub mod lstm;
 pub mod pitch_lstm;
 pub mod sample_rnn;
 pub mod spectral;
 pub mod stack;
-pub mod synth;
 pub mod torch_rng;
 pub mod window;
 

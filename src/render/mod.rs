@@ -5,7 +5,8 @@
 //! ([`engrave_abc`], [`sheet_music_html`]), and the HTML fragments every display is made of
 //! ([`html`]). The notebook layer shows them inline.
 
-pub mod audio;
+/// The audio buffer, kept under this name too (it lives in [`crate::audio`]).
+pub use crate::audio::wave as audio;
 pub mod engrave;
 pub mod grand_staff;
 pub mod html;
@@ -16,12 +17,13 @@ pub mod plot;
 pub mod preview;
 pub mod roll;
 pub mod spectrogram;
-pub mod synth;
+/// The score synthesizers, kept under this name too (they live in [`crate::audio`]).
+pub use crate::audio::synth;
 
 #[cfg(test)]
 mod tests;
 
-pub use audio::Audio;
+pub use crate::audio::Audio;
 pub use engrave::{engrave_abc, engrave_score, sheet_music_html};
 pub use grand_staff::{engrave_grand_staff, split_hands, HandSplit};
 pub use html::{classed_table, pre, table, Html, Svg, ToHtml};

@@ -89,6 +89,12 @@ impl Audio {
         encoder.finish().context("finishing the Ogg Vorbis stream")
     }
 
+    /// An HTML `<audio>` element with the audio embedded as a compressed (Ogg Vorbis) data URL,
+    /// light enough for notebooks; see [`Audio::preview_html`].
+    pub fn to_html(&self) -> String {
+        self.preview_html()
+    }
+
     /// An HTML `<audio>` element playing the audio from an embedded Ogg Vorbis data URL, or a
     /// short note saying why the audio cannot be encoded.
     pub fn preview_html(&self) -> String {
@@ -101,7 +107,7 @@ impl Audio {
             }
             Err(e) => format!(
                 "<pre>cannot encode audio: {}</pre>",
-                super::audio::escape_html(&format!("{e:#}"))
+                html_escape::encode_text(&format!("{e:#}"))
             ),
         }
     }

@@ -14,9 +14,9 @@
 //! - **Loudness error**: the mean absolute difference in dB of the A-weighted loudness per frame,
 //!   over the frames in which either rendering is louder than −70 dB (levels floored at −80 dB).
 
+use crate::audio::spectrum::power_frames;
 use crate::encode::audio::pitch_feature_to_hz;
 use crate::encode::audio::pitch_to_feature;
-use crate::render::spectrogram::power_frames;
 use crate::score::Score;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;

@@ -1,7 +1,7 @@
 //! A DDSP-style neural synthesizer (Engel et al., ICLR 2020, "Differentiable Digital Signal
 //! Processing"): note features per frame → an LSTM per voice → for each voice and frame an
 //! amplitude, a distribution over `K` harmonics and the gains of a bank of noise bands → the
-//! harmonic-plus-noise synthesizer of [`super::synth`] → audio. The loss is the multi-resolution
+//! harmonic-plus-noise synthesizer of [`super::harmonic`] → audio. The loss is the multi-resolution
 //! STFT loss ([`super::spectral`]) against the audio the notes were rendered to, so the network
 //! learns through the synthesizer.
 //!
@@ -13,8 +13,8 @@
 //! Parameter names follow PyTorch's (`input.weight`, `lstm.weight_ih_l0`, …, `hidden.weight`,
 //! `head.weight`).
 
+use super::harmonic::{exp_sigmoid, harmonic_amplitudes, harmonic_chunk, noise_chunk, NoiseTable};
 use super::spectral::{mr_stft_loss, FFT_SIZES};
-use super::synth::{exp_sigmoid, harmonic_amplitudes, harmonic_chunk, noise_chunk, NoiseTable};
 use super::{linear_layer, AudioStepper, LstmStack, Model, Sizes, Stepper};
 use crate::data::Batch;
 use crate::encode::audio::{AudioFeatureConfig, FEATURES_PER_VOICE, PITCH, USED};

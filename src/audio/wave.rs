@@ -1,4 +1,5 @@
-//! Rendered audio: a buffer of interleaved `f32` samples, WAV encoding and inline notebook playback.
+//! Audio: a buffer of interleaved `f32` samples and its WAV encoding (players for notebooks are
+//! the render layer's: `render::preview`).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -102,12 +103,6 @@ impl Audio {
         crate::fsutil::write_atomic(path, &bytes)
             .with_context(|| format!("writing WAV {}", path.display()))
     }
-
-    /// An HTML `<audio>` element with the audio embedded as a compressed (Ogg Vorbis) data URL,
-    /// light enough for notebooks; see [`Audio::preview_html`].
-    pub fn to_html(&self) -> String {
-        self.preview_html()
-    }
 }
 
 /// Converts a float sample to 16-bit PCM, clamping to the representable range.
@@ -118,19 +113,4 @@ fn to_i16(s: f32) -> i16 {
         0.0
     };
     (s * 32767.0).round() as i16
-}
-
-/// Escapes `&`, `<`, `>` and `"` for HTML text and attributes.
-pub(crate) fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

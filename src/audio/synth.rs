@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 
-use super::audio::Audio;
+use super::wave::Audio;
 use crate::score::{Note, Score};
 
 /// Environment variable naming a SoundFont (`.sf2`) file; it takes precedence over all other places.
