@@ -19,6 +19,7 @@ mod fields;
 mod form;
 mod form_table;
 mod frac;
+pub(crate) mod grammar;
 mod interp;
 mod key;
 mod layout;

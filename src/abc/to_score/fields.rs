@@ -16,6 +16,16 @@ impl Meter {
         Frac::new(i64::from(self.numerator), i64::from(self.denominator))
     }
 
+    /// The meter whose bar lasts `bar_ticks` of `whole` ticks a whole note, as `n/d` in lowest
+    /// terms (what the default unit length depends on); `None` when it does not fit a `u8`.
+    pub fn of_ticks(bar_ticks: i64, whole: i64) -> Option<Meter> {
+        let (num, den) = Frac::new(bar_ticks, whole).parts();
+        Some(Meter {
+            numerator: u8::try_from(num).ok()?,
+            denominator: u8::try_from(den).ok()?,
+        })
+    }
+
     /// True for compound meters (6/8, 9/8, 12/8...), which change tuplet defaults.
     pub fn is_compound(self) -> bool {
         self.numerator.is_multiple_of(3) && self.numerator > 3

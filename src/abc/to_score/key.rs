@@ -118,7 +118,7 @@ fn base_key(first: &str, next: Option<&str>) -> Result<KeySig> {
 }
 
 /// Fifths to add to the major key for a mode name (`m`, `min`, `Dorian`, `mix`...).
-fn mode_offset(text: &str) -> Option<i32> {
+pub(super) fn mode_offset(text: &str) -> Option<i32> {
     let lower = text.to_ascii_lowercase();
     if lower == "m" {
         return Some(-3);

@@ -1,6 +1,10 @@
 //! What the constrained sampler lets a tune write in its fields and quoted chord symbols: the
 //! meters, unit lengths and keys both ABC readers (the crate's and music21's) take, as whitelists
-//! checked prefix by prefix, and a small grammar of chord symbols.
+//! checked prefix by prefix, and a small grammar of chord symbols. What the fields mean (the length
+//! of a bar, the unit, the default unit, the mode names) is the reader's, from
+//! [`crate::abc::to_score::grammar`].
+
+use crate::abc::to_score::grammar;
 
 /// Meters a generated tune may use (no `M:none`: a free meter has no bars to add up).
 pub(super) const METERS: [&str; 20] = [
@@ -11,7 +15,8 @@ pub(super) const METERS: [&str; 20] = [
 /// Unit note lengths a generated tune may use.
 pub(super) const UNITS: [&str; 5] = ["1/8", "1/16", "1/4", "1/2", "1/32"];
 
-/// Modes a key may name after its tonic (empty: major).
+/// Modes a key may name after its tonic (empty: major): the short names, all of them modes to the
+/// reader ([`grammar::is_mode`]).
 const MODES: [&str; 11] = [
     "", "m", "min", "maj", "mix", "dor", "phr", "lyd", "aeo", "loc", "ion",
 ];
@@ -20,37 +25,31 @@ const MODES: [&str; 11] = [
 /// to 1/16, triplets, duplets, quadruplets and broken rhythm) is a whole number of ticks.
 pub(super) const WHOLE: i64 = 36_864;
 
-/// Ticks in a bar of a whitelisted meter.
+/// Ticks in a bar of a whitelisted meter, as the reader measures it.
 pub(super) fn meter_ticks(meter: &str) -> Option<i64> {
-    let (num, den) = match meter {
-        "C" => (4, 4),
-        "C|" => (2, 2),
-        m => {
-            let (n, d) = m.split_once('/')?;
-            (n.parse::<i64>().ok()?, d.parse::<i64>().ok()?)
-        }
-    };
-    METERS.contains(&meter).then(|| WHOLE * num / den.max(1))
+    METERS
+        .contains(&meter)
+        .then(|| grammar::meter_ticks(meter, WHOLE))
+        .flatten()
 }
 
-/// Ticks in a whitelisted unit length.
+/// Ticks in a whitelisted unit length, as the reader measures it.
 pub(super) fn unit_ticks(unit: &str) -> Option<i64> {
-    let den: i64 = unit.strip_prefix("1/")?.parse().ok()?;
-    UNITS.contains(&unit).then(|| WHOLE / den)
+    UNITS
+        .contains(&unit)
+        .then(|| grammar::unit_ticks(unit, WHOLE))
+        .flatten()
 }
 
-/// The unit length the ABC standard gives a meter without `L:` (1/16 below 3/4, else 1/8).
+/// The unit length the ABC standard gives a meter without `L:`, by the reader's rule (1/16
+/// below 3/4, else 1/8).
 pub(super) fn default_unit_ticks(bar: i64) -> i64 {
-    if 4 * bar < 3 * WHOLE {
-        WHOLE / 16
-    } else {
-        WHOLE / 8
-    }
+    grammar::default_unit_ticks(bar, WHOLE)
 }
 
 /// True when `value` is a whole key: a tonic `A`–`G`, an optional `#` or `b`, and a mode.
 pub(super) fn is_key(value: &str) -> bool {
-    key_tail(value).is_some_and(|mode| MODES.contains(&mode))
+    key_tail(value).is_some_and(|mode| MODES.contains(&mode) && grammar::is_mode(mode))
 }
 
 /// True when `value` can still grow into a key.

@@ -39,6 +39,8 @@ mod machine;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_bars;
+#[cfg(test)]
 mod tests_form;
 
 use super::form::FormPlan;
@@ -46,6 +48,28 @@ use super::tokens::TokenConstraint;
 use crate::encode::CharVocab;
 use machine::Machine;
 pub(crate) use machine::{MAX_FORMS, MAX_PARTS};
+
+/// The constraint's own bar accounting of a cleaned `tune` (`M:`, `L:`, `K:` and its music, as
+/// the sampler writes them) under `form` ([`Form::Free`](crate::generate::Form::Free) for no
+/// form): the length of every bar that holds notes, in whole notes, as the machine has counted it
+/// when a bar line closes it, up to the first character it refuses; and the index of that
+/// character (`None` when it followed the whole text). The reader's
+/// [`bar_check`](crate::abc::to_score::bar_check) must count the same bars the same way.
+pub fn bar_lengths(tune: &str, form: &crate::generate::Form) -> (Vec<f64>, Option<usize>) {
+    let mut constraint = AbcConstraint::new(&CharVocab::from_texts([tune])).with_form(form);
+    let mut lengths = Vec::new();
+    for (index, c) in tune.chars().enumerate() {
+        let (ticks, closed) = constraint.machine.bar_accounting();
+        constraint.push_char(c);
+        if constraint.off.is_some() {
+            return (lengths, Some(index));
+        }
+        if constraint.machine.bar_accounting().1 > closed {
+            lengths.push(ticks as f64 / fields::WHOLE as f64);
+        }
+    }
+    (lengths, None)
+}
 
 /// Steps before the budget runs out at which the constraint starts steering towards an ending.
 pub const FINISH_MARGIN: usize = 160;

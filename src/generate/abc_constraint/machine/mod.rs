@@ -240,6 +240,12 @@ impl Machine {
         }
     }
 
+    /// The running length of the bar being written, in ticks of [`super::fields::WHOLE`] a whole
+    /// note, and the bars holding notes closed so far: the machine's bar accounting.
+    pub(super) fn bar_accounting(&self) -> (i64, u32) {
+        (self.pos, self.bars)
+    }
+
     /// True in the body with nothing in progress at the start of a bar (just after a bar line).
     pub(super) fn at_bar_start(&self) -> bool {
         self.phase == Phase::Body && self.pos == 0 && self.bars > 0
