@@ -51,7 +51,7 @@ pub mod window;
 
 pub use ddsp::{Ddsp, DdspConfig};
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
-pub use fused::{FusedLm, FusedState};
+pub use fused::{FusedLm, FusedStack, FusedState, StackState};
 pub use lstm::{LstmConfig, LstmLm, LstmLmWeights, LstmOptions};
 pub use pitch_lstm::{PitchLstm, PitchLstmConfig};
 pub use sample_rnn::{SampleRnn, SampleRnnConfig};

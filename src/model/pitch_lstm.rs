@@ -31,7 +31,9 @@ use super::{
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};
+use kernel::PitchKernel;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
@@ -210,10 +212,15 @@ pub struct PitchLstm {
     relative_classes: Tensor,
     /// Place of every key on the keyboard in −1..1, `[keys, 1]`.
     positions: Tensor,
+    /// Draw frames with the pitch axis in the crate's CPU kernel when the model is on the CPU
+    /// (the default); off, every key is a libtorch step (the reference the kernel is tested
+    /// against).
+    pub cpu_kernel: bool,
 }
 
 /// What the model carries between generation steps: the time axis's state for every key, its
-/// output for the frame to draw, and that frame's index.
+/// output for the frame to draw, that frame's index, and on the CPU the pitch axis compiled for
+/// drawing key by key.
 #[derive(Debug)]
 struct PitchStep {
     state: LstmState,
@@ -221,6 +228,8 @@ struct PitchStep {
     time_out: Tensor,
     /// Index of the frame the time axis read last.
     step: i64,
+    /// The pitch axis in the crate's CPU kernel (`None` on CUDA, or when turned off).
+    kernel: Option<Arc<PitchKernel>>,
 }
 
 impl PitchLstm {
@@ -290,6 +299,7 @@ impl PitchLstm {
             head_weight,
             head_bias,
             outside,
+            cpu_kernel: true,
         })
     }
 
@@ -411,14 +421,22 @@ impl PitchLstm {
         self.logits(&batch.inputs, &batch.targets.clamp_min(0.0), train)
     }
 
-    /// The time axis's state and output after reading `frame` `[1, keys]` with index `step`.
-    fn read_frame(&self, frame: &Tensor, step: i64, state: Option<&LstmState>) -> StepState {
-        let (out, state) = self.time_axis(&frame.unsqueeze(0), step, state, false);
-        let time_out = out.get(0).get(-1);
+    /// The time axis's state and output after reading frames `[T, keys]`, the last with index
+    /// `step`, from `state`; `kernel` goes on with it.
+    fn read_frames(
+        &self,
+        frames: &Tensor,
+        step: i64,
+        state: Option<&LstmState>,
+        kernel: Option<Arc<PitchKernel>>,
+    ) -> StepState {
+        let first = step + 1 - frames.size()[0];
+        let (out, state) = self.time_axis(&frames.unsqueeze(0), first, state, false);
         Box::new(PitchStep {
             state,
-            time_out,
+            time_out: out.get(0).get(-1),
             step,
+            kernel,
         })
     }
 }
@@ -460,14 +478,14 @@ impl FrameStepper for PitchLstm {
 
     fn start(&self, primer: &Tensor) -> Result<StepState> {
         let frames = primer_frames(primer, self.config.num_pitches, self.device())?;
-        tch::no_grad(|| {
-            let (out, state) = self.time_axis(&frames.unsqueeze(0), 0, None, false);
-            Ok(Box::new(PitchStep {
-                state,
-                time_out: out.get(0).get(-1),
-                step: frames.size()[0] - 1,
-            }) as StepState)
-        })
+        let kernel = if self.cpu_kernel && self.device() == Device::Cpu {
+            Some(Arc::new(PitchKernel::new(self)?))
+        } else {
+            None
+        };
+        Ok(tch::no_grad(|| {
+            self.read_frames(&frames, frames.size()[0] - 1, None, kernel)
+        }))
     }
 
     fn next_frame(
@@ -487,6 +505,9 @@ impl FrameStepper for PitchLstm {
             Some(bias) => tch::no_grad(|| to_f64s(bias))?,
             None => Vec::new(),
         };
+        if let Some(kernel) = &step.kernel {
+            return kernel.draw_frame(self, &step.time_out, &outside, draw);
+        }
         let mut cells = vec![0f32; p];
         tch::no_grad(|| -> Result<()> {
             let mut pitch_state: Option<LstmState> = None;
@@ -526,7 +547,7 @@ impl FrameStepper for PitchLstm {
             .view([1, frame.len() as i64])
             .to(self.device());
         Ok(tch::no_grad(|| {
-            self.read_frame(&input, step.step + 1, Some(&step.state))
+            self.read_frames(&input, step.step + 1, Some(&step.state), step.kernel)
         }))
     }
 }
@@ -566,5 +587,6 @@ impl std::fmt::Display for PitchLstm {
     }
 }
 
+mod kernel;
 #[cfg(test)]
 mod tests;

@@ -10,8 +10,10 @@
 
 mod kernels;
 mod pair;
+mod stack;
 
 pub use pair::Pair;
+pub use stack::{FusedStack, StackState};
 
 use super::lstm::LstmLm;
 use anyhow::{ensure, Context, Result};
@@ -116,7 +118,7 @@ impl FusedState {
 }
 
 /// A tensor's values as `f32`s, row-major.
-fn floats(t: &Tensor) -> Result<Vec<f32>> {
+pub(crate) fn floats(t: &Tensor) -> Result<Vec<f32>> {
     let flat = t
         .detach()
         .to_device(Device::Cpu)

@@ -177,8 +177,15 @@ fn all_frames_add_up_to_one(model: &PitchLstm, p: i64) -> Result<()> {
 fn sampling_draws_the_conditionals_the_loss_scores() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(7);
     let p = 6;
-    for key_range in [None, Some([2, 4])] {
-        let model = PitchLstm::new(
+    // Both ways of drawing: the pitch axis in the crate's CPU kernel (the default on the CPU) and
+    // libtorch step by step (the path on CUDA).
+    for (key_range, cpu_kernel) in [
+        (None, true),
+        (Some([2, 4]), true),
+        (None, false),
+        (Some([2, 4]), false),
+    ] {
+        let mut model = PitchLstm::new(
             PitchLstmConfig {
                 positive_weight: Some(3.0),
                 key_range,
@@ -186,9 +193,58 @@ fn sampling_draws_the_conditionals_the_loss_scores() -> Result<()> {
             },
             Device::Cpu,
         )?;
+        model.cpu_kernel = cpu_kernel;
         randomise(&model, 0.7);
         draws_match_the_loss(&model, p)?;
     }
+    Ok(())
+}
+
+#[test]
+fn the_cpu_kernel_draws_what_libtorch_draws() -> Result<()> {
+    // A piano-sized model (88 keys, two pitch-axis layers, the keys of a range) drawing 12 frames
+    // both ways from the same primer: the same logits to 1e-4 and the same frames.
+    let _generator = crate::model::torch_rng::hold_seeded(11);
+    let config = PitchLstmConfig {
+        key_range: Some([20, 70]),
+        positive_weight: Some(2.0),
+        ..PitchLstmConfig::piano(32, 2, 24, 2, 0.0)
+    };
+    let mut model = PitchLstm::new(config, Device::Cpu)?;
+    randomise(&model, 0.3);
+    let mut primer = vec![0f32; 2 * 88];
+    for key in [39usize, 43, 46, 88 + 41, 88 + 45] {
+        primer[key] = 1.0;
+    }
+    let primer = Tensor::from_slice(&primer).view([2, 88]);
+    let mut runs = Vec::new();
+    for cpu_kernel in [true, false] {
+        model.cpu_kernel = cpu_kernel;
+        let mut state = model.start(&primer)?;
+        let (mut logits, mut frames) = (Vec::new(), Vec::new());
+        for _ in 0..12 {
+            let frame = model.next_frame(&state, &mut |_, logit| {
+                logits.push(logit);
+                logit > -0.5
+            })?;
+            state = model.advance(state, &frame)?;
+            frames.push(frame);
+        }
+        runs.push((logits, frames));
+    }
+    let (kernel, libtorch) = (&runs[0], &runs[1]);
+    assert_eq!(kernel.1, libtorch.1, "the same frames");
+    assert!(
+        kernel.1.iter().flatten().any(|&c| c > 0.5),
+        "some keys sound"
+    );
+    let worst = kernel
+        .0
+        .iter()
+        .zip(&libtorch.0)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-4, "largest difference {worst}");
     Ok(())
 }
 
