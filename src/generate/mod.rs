@@ -31,7 +31,7 @@ pub use samples::SampleEvery;
 
 use crate::checkpoint::{load_model, Meta};
 use crate::encode::{Encoding, PianoRoll};
-use crate::model::{FusedLm, LstmLm, Model, Stepper};
+use crate::model::{Model, Stepper};
 use crate::score::Score;
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -115,7 +115,7 @@ pub struct SampleConfig {
     /// number of bars, closed by section bar lines, ending when the last part closes); by
     /// default drawn from the corpus's forms for the tune's meter ([`Form::Learned`]).
     pub form: Form,
-    /// Character models (`LstmLm`): sample through the crate's fused CPU kernel, all pieces of a
+    /// Character models that offer it (`LstmLm` on the CPU): sample through the crate's fused CPU kernel, all pieces of a
     /// [`generate_many`] at once, with the same distribution as one libtorch step per character
     /// (which `false` selects; that path is the reference the kernel is tested against).
     pub fused: bool,
@@ -390,20 +390,23 @@ pub fn generate_many(
 }
 
 /// Pieces from a character model through the fused kernel, one lane per config, when the model
-/// is an [`LstmLm`] and every config asks for the fused path; `None` otherwise.
+/// offers one ([`crate::model::TokenStepper::lanes`]: on the CPU) and every config asks for the
+/// fused path; `None` otherwise.
 fn fused_abc(
     model: &dyn Model,
     encoding: &Encoding,
     primer: &Primer,
     configs: &[SampleConfig],
 ) -> Result<Option<Vec<Piece>>> {
-    let (Encoding::Chars(vocab), Some(lm)) = (encoding, model.downcast_ref::<LstmLm>()) else {
+    let (Encoding::Chars(vocab), Stepper::Tokens(stepper)) = (encoding, model.stepper()) else {
         return Ok(None);
     };
     if configs.is_empty() || !configs.iter().all(|c| c.fused) {
         return Ok(None);
     }
-    let fused = FusedLm::new(lm)?;
+    let Some(fused) = stepper.lanes()? else {
+        return Ok(None);
+    };
     batch::generate_abc_lanes(&fused, vocab, primer, configs, rayon::current_num_threads())
         .map(Some)
 }

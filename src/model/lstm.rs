@@ -321,6 +321,15 @@ impl TokenStepper for LstmLm {
         self.config.vocab_size as usize
     }
 
+    /// On the CPU, the crate's fused kernel; on CUDA, libtorch step by step.
+    fn lanes(&self) -> Result<Option<super::FusedLm>> {
+        if self.device() == tch::Device::Cpu {
+            Ok(Some(super::FusedLm::new(self)?))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn start(&self, primer: &[i64]) -> Result<(Vec<f64>, StepState)> {
         ensure!(
             !primer.is_empty(),

@@ -210,6 +210,14 @@ pub trait TokenStepper {
 
     /// Reads one more id; returns the logits for the id after it and the new state.
     fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)>;
+
+    /// The model compiled into the crate's CPU kernel for stepping many sequences at once
+    /// ([`FusedLm`]), where the model has that form and its device is the CPU; `None` (the
+    /// default) steps through [`TokenStepper::advance`]. The sampler asks; it never looks at the
+    /// model's type.
+    fn lanes(&self) -> Result<Option<FusedLm>> {
+        Ok(None)
+    }
 }
 
 /// A model that predicts the next piano-roll frame from the frames before it.
