@@ -11,13 +11,16 @@
 //!
 //! Generation slides a window of the last [`WindowConfig::window`] ids along the piece.
 
+use super::fused::{floats, matmul_add};
+use super::FusedStack;
 use super::{
     argmax_accuracy, linear_layer, state_as, to_f64s, LstmStack, Model, Sizes, StepState, Stepper,
     TokenStepper,
 };
 use crate::data::Batch;
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
@@ -108,6 +111,9 @@ pub struct WindowLstm {
     attention: Option<Attention>,
     head_weight: Tensor,
     head_bias: Tensor,
+    /// Generate with the crate's CPU kernel when the model is on the CPU (the default); off,
+    /// every step is a libtorch forward pass (the reference the kernel is tested against).
+    pub cpu_kernel: bool,
 }
 
 impl WindowLstm {
@@ -158,6 +164,7 @@ impl WindowLstm {
             attention,
             head_weight,
             head_bias,
+            cpu_kernel: true,
         })
     }
 
@@ -207,6 +214,103 @@ impl WindowLstm {
         let ids = Tensor::from_slice(context).view([1, -1]).to(self.device());
         tch::no_grad(|| to_f64s(&self.forward(&ids, false)))
     }
+
+    /// The kernel generation steps with: the crate's CPU kernel on the CPU (unless
+    /// [`WindowLstm::cpu_kernel`] is off), else none (libtorch).
+    fn kernel(&self) -> Result<Option<Arc<WindowKernel>>> {
+        if self.cpu_kernel && self.device() == Device::Cpu {
+            Ok(Some(Arc::new(WindowKernel::new(self)?)))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// A [`WindowLstm`] compiled into the crate's CPU kernel for generation: each step runs the
+/// window through a [`FusedStack`] (the input products of a layer as one matrix product, the
+/// recurrent ones step by step), then the attention pooling and the output layer in plain loops,
+/// without a libtorch call.
+#[derive(Debug)]
+struct WindowKernel {
+    embed: Vec<f32>,
+    embed_dim: usize,
+    stack: FusedStack,
+    /// `W` `[H, H]`, `b` `[H]` and `v` `[H]` of the attention, when the model pools with it.
+    attention: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
+    head: Vec<f32>,
+    head_bias: Vec<f32>,
+}
+
+impl WindowKernel {
+    fn new(model: &WindowLstm) -> Result<Self> {
+        let attention = match &model.attention {
+            Some(a) => Some((floats(&a.weight)?, floats(&a.bias)?, floats(&a.v)?)),
+            None => None,
+        };
+        Ok(WindowKernel {
+            embed: floats(&model.embed)?,
+            embed_dim: model.config.embed_dim as usize,
+            stack: FusedStack::new(&model.lstm)?,
+            attention,
+            head: floats(&model.head_weight)?,
+            head_bias: floats(&model.head_bias)?,
+        })
+    }
+
+    /// The logits of the id after `context`, as [`WindowLstm::forward`] gives them.
+    fn logits(&self, context: &[i64]) -> Result<Vec<f64>> {
+        let (e, vocab) = (self.embed_dim, self.head_bias.len());
+        let mut inputs = Vec::with_capacity(context.len() * e);
+        for &id in context {
+            let row = usize::try_from(id)
+                .ok()
+                .filter(|&i| i < vocab)
+                .with_context(|| format!("id {id} is outside the model's {vocab} ids"))?;
+            inputs.extend_from_slice(&self.embed[row * e..(row + 1) * e]);
+        }
+        let hidden = self.stack.hidden();
+        let out = self.stack.run(&inputs, context.len())?;
+        let last = &out[out.len() - hidden..];
+        let mut features = Vec::with_capacity(2 * hidden);
+        if let Some((w, b, v)) = &self.attention {
+            let steps = context.len();
+            let mut pre: Vec<f32> = b.repeat(steps);
+            matmul_add(&out, w, steps, hidden, hidden, &mut pre);
+            let scores: Vec<f32> = pre
+                .chunks_exact(hidden)
+                .map(|row| row.iter().zip(v).map(|(x, v)| v * x.tanh()).sum::<f32>())
+                .collect();
+            let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let weights: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
+            let total: f32 = weights.iter().sum();
+            let mut context_vector = vec![0f32; hidden];
+            for (h, weight) in out.chunks_exact(hidden).zip(&weights) {
+                for (acc, x) in context_vector.iter_mut().zip(h) {
+                    *acc += weight / total * x;
+                }
+            }
+            features.extend_from_slice(&context_vector);
+        }
+        features.extend_from_slice(last);
+        let mut logits = self.head_bias.clone();
+        matmul_add(&features, &self.head, 1, features.len(), vocab, &mut logits);
+        Ok(logits.into_iter().map(f64::from).collect())
+    }
+}
+
+/// What generation carries: the last ids (at most a window) and the kernel, when there is one.
+struct WindowStep {
+    context: Vec<i64>,
+    kernel: Option<Arc<WindowKernel>>,
+}
+
+impl WindowStep {
+    fn logits(&self, model: &WindowLstm) -> Result<Vec<f64>> {
+        match &self.kernel {
+            Some(kernel) => kernel.logits(&self.context),
+            None => model.logits_of(&self.context),
+        }
+    }
 }
 
 impl Model for WindowLstm {
@@ -246,17 +350,21 @@ impl TokenStepper for WindowLstm {
             !primer.is_empty(),
             "the primer must hold at least one token"
         );
-        let context = primer[primer.len().saturating_sub(self.config.window)..].to_vec();
-        Ok((self.logits_of(&context)?, Box::new(context)))
+        let step = WindowStep {
+            context: primer[primer.len().saturating_sub(self.config.window)..].to_vec(),
+            kernel: self.kernel()?,
+        };
+        Ok((step.logits(self)?, Box::new(step)))
     }
 
     fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)> {
-        let mut context = *state_as::<Vec<i64>>(state)?;
-        context.push(id);
-        if context.len() > self.config.window {
-            context.drain(..context.len() - self.config.window);
+        let mut step = *state_as::<WindowStep>(state)?;
+        step.context.push(id);
+        if step.context.len() > self.config.window {
+            step.context
+                .drain(..step.context.len() - self.config.window);
         }
-        Ok((self.logits_of(&context)?, Box::new(context)))
+        Ok((step.logits(self)?, Box::new(step)))
     }
 }
 
@@ -295,6 +403,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_cpu_kernel_steps_what_libtorch_steps() -> Result<()> {
+        // Two layers, with and without attention, a window that fills and slides: the kernel's
+        // logits are libtorch's to 1e-4 at every step.
+        for attention in [true, false] {
+            let _generator = crate::model::torch_rng::hold_seeded(4);
+            let config = WindowConfig {
+                vocab_size: 30,
+                window: 12,
+                embed_dim: 10,
+                hidden_size: 24,
+                num_layers: 2,
+                dropout: 0.0,
+                attention,
+            };
+            let mut model = WindowLstm::new(config, Device::Cpu)?;
+            let ids: Vec<i64> = (0..30).map(|i| (i * 7 + 3) % 30).collect();
+            let mut runs = Vec::new();
+            for cpu_kernel in [true, false] {
+                model.cpu_kernel = cpu_kernel;
+                let (mut logits, mut state) = model.start(&ids[..3])?;
+                let mut all = logits.clone();
+                for &id in &ids[3..] {
+                    (logits, state) = model.advance(state, id)?;
+                    all.extend_from_slice(&logits);
+                }
+                runs.push(all);
+            }
+            let worst = runs[0]
+                .iter()
+                .zip(&runs[1])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                worst < 1e-4,
+                "attention {attention}: largest difference {worst}"
+            );
+            assert_eq!(runs[0].len(), 28 * 30);
+            model.cpu_kernel = true;
+            assert!(model.start(&[31]).is_err(), "an id outside the vocabulary");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn shapes_and_parameter_counts() -> Result<()> {
         let ids = Tensor::from_slice(&[1i64, 2, 3, 4, 5, 6]).view([2, 3]);
         let plain = WindowLstm::new(WindowConfig::debug(10, false), Device::Cpu)?;
@@ -323,8 +475,8 @@ mod tests {
         let (logits, state) = model.start(&[1, 2, 3, 4])?;
         assert_eq!(logits.len(), 5);
         let (_, state) = model.advance(state, 0)?;
-        let context = state_as::<Vec<i64>>(state)?;
-        assert_eq!(*context, vec![3, 4, 0]);
+        let step = state_as::<WindowStep>(state)?;
+        assert_eq!(step.context, vec![3, 4, 0]);
         Ok(())
     }
 

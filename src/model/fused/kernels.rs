@@ -3,7 +3,7 @@
 //! exponential accurate to a few units in the last place, written so the compiler vectorises it).
 
 /// `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ` (all row-major).
-pub(super) fn matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize, out: &mut [f32]) {
+pub(crate) fn matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize, out: &mut [f32]) {
     assert!(x.len() >= lanes * k && w.len() >= n * k && out.len() >= lanes * n);
     #[cfg(target_arch = "x86_64")]
     {
@@ -31,7 +31,7 @@ fn portable_matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize, o
 }
 
 /// A dot product with eight running sums.
-pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut sums = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = ca

@@ -9,6 +9,7 @@
 //! in another order (the logits agree to about 1e-5; `tests` compare them with libtorch's).
 
 mod kernels;
+pub(crate) use kernels::matmul_add;
 mod pair;
 mod stack;
 
@@ -17,7 +18,7 @@ pub use stack::{FusedStack, StackState};
 
 use super::lstm::LstmLm;
 use anyhow::{ensure, Context, Result};
-use kernels::{cell, dot, matmul_add};
+use kernels::{cell, dot};
 use tch::{Device, Kind, Tensor};
 
 /// An upper layer: `[W_ih | W_hh]` as `[4H, 2H]` row-major, and `b_ih + b_hh`.

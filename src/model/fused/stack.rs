@@ -12,11 +12,12 @@ use super::floats;
 use super::kernels::{cell, matmul_add};
 use crate::model::{LstmStack, LstmState};
 
-/// One layer: `[W_ih | W_hh]` as `[4H, width]` and `b_ih + b_hh`.
+/// One layer: `W_ih` as `[4H, in]`, `W_hh` as `[4H, H]` and `b_ih + b_hh`.
 #[derive(Debug, Clone)]
 struct Layer {
-    width: usize,
-    weights: Vec<f32>,
+    inner: usize,
+    w_ih: Vec<f32>,
+    w_hh: Vec<f32>,
     bias: Vec<f32>,
 }
 
@@ -59,21 +60,20 @@ impl FusedStack {
         let mut layers = Vec::with_capacity(stack.num_layers as usize);
         for (layer, four) in w.chunks_exact(4).enumerate() {
             let inner = if layer == 0 { input } else { hidden };
-            let (wi, wh) = (floats(&four[0])?, floats(&four[1])?);
-            let width = inner + hidden;
-            let mut weights = Vec::with_capacity(gates * width);
-            for r in 0..gates {
-                weights.extend_from_slice(&wi[r * inner..(r + 1) * inner]);
-                weights.extend_from_slice(&wh[r * hidden..(r + 1) * hidden]);
-            }
+            let (w_ih, w_hh) = (floats(&four[0])?, floats(&four[1])?);
+            ensure!(
+                w_ih.len() == gates * inner && w_hh.len() == gates * hidden,
+                "unexpected LSTM weights in layer {layer}"
+            );
             let bias = floats(&four[2])?
                 .iter()
                 .zip(floats(&four[3])?)
                 .map(|(a, b)| a + b)
                 .collect();
             layers.push(Layer {
-                width,
-                weights,
+                inner,
+                w_ih,
+                w_hh,
                 bias,
             });
         }
@@ -139,33 +139,68 @@ impl FusedStack {
         );
         let gates = 4 * hidden;
         for (l, layer) in self.layers.iter().enumerate() {
-            let inner = layer.width - hidden;
-            state.x.resize(lanes * layer.width, 0.0);
-            for lane in 0..lanes {
-                let row = &mut state.x[lane * layer.width..(lane + 1) * layer.width];
-                let below = if l == 0 {
-                    &input[lane * inner..(lane + 1) * inner]
-                } else {
-                    &state.h[l - 1][lane * inner..(lane + 1) * inner]
-                };
-                row[..inner].copy_from_slice(below);
-                row[inner..].copy_from_slice(&state.h[l][lane * hidden..(lane + 1) * hidden]);
-            }
             state.gates.resize(lanes * gates, 0.0);
             for lane in 0..lanes {
                 state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&layer.bias);
             }
+            let below = if l == 0 {
+                input
+            } else {
+                state.x.clear();
+                state.x.extend_from_slice(&state.h[l - 1]);
+                &state.x
+            };
             matmul_add(
-                &state.x,
-                &layer.weights,
+                below,
+                &layer.w_ih,
                 lanes,
-                layer.width,
+                layer.inner,
+                gates,
+                &mut state.gates,
+            );
+            matmul_add(
+                &state.h[l],
+                &layer.w_hh,
+                lanes,
+                hidden,
                 gates,
                 &mut state.gates,
             );
             cell(&mut state.gates, &mut state.h[l], &mut state.c[l], hidden);
         }
         Ok(())
+    }
+
+    /// Runs one sequence of `steps` inputs (`[steps, input]`, row-major) from a zero state and
+    /// returns the last layer's outputs `[steps, H]`. Each layer's input products for the whole
+    /// sequence are one matrix product; only the recurrent products go step by step.
+    pub fn run(&self, inputs: &[f32], steps: usize) -> Result<Vec<f32>> {
+        ensure!(
+            inputs.len() == steps * self.input,
+            "{} inputs for {steps} steps of {}",
+            inputs.len(),
+            self.input
+        );
+        let (hidden, gates) = (self.hidden, 4 * self.hidden);
+        let mut below = inputs.to_vec();
+        let mut pre = Vec::new();
+        let (mut h, mut c) = (vec![0f32; hidden], vec![0f32; hidden]);
+        for layer in &self.layers {
+            pre.clear();
+            for _ in 0..steps {
+                pre.extend_from_slice(&layer.bias);
+            }
+            matmul_add(&below, &layer.w_ih, steps, layer.inner, gates, &mut pre);
+            h.iter_mut().chain(c.iter_mut()).for_each(|v| *v = 0.0);
+            below.clear();
+            for t in 0..steps {
+                let step_gates = &mut pre[t * gates..(t + 1) * gates];
+                matmul_add(&h, &layer.w_hh, 1, hidden, gates, step_gates);
+                cell(step_gates, &mut h, &mut c, hidden);
+                below.extend_from_slice(&h);
+            }
+        }
+        Ok(below)
     }
 }
 

@@ -1,0 +1,134 @@
+//! Single-stream generation speed of the models that step through libtorch by default elsewhere,
+//! on one core: each model's libtorch path (every step libtorch calls: the path on CUDA, and on
+//! the CPU before the crate's kernel) against the crate's CPU kernel (`cpu_kernel`, the default on
+//! the CPU). Both give the same logits (the models' tests compare them to 1e-4). The methods
+//! alternate for `ROUNDS` rounds (best of each).
+//!
+//! - `WindowLstm`, the seed's notes-and-chords model (windows of 100 ids, embedding 64, LSTM 2×256,
+//!   attention; 300 ids): tokens per second.
+//! - `PitchLstm`: `--preset balstm`'s JSB model (time axis 1×96, pitch axis 1×48, the 50 keys JSB
+//!   sounds) and the 88-key model of `bench_polyphonic`'s pitch defaults (2×128, 1×64): frames per
+//!   second, and the seconds a 30-second piece takes (240 frames: 4 frames a quarter note at 120
+//!   quarters a minute). Each key sounds when its logit is above −1, so both paths draw the same
+//!   piece.
+//!
+//! (The character model's fused kernel, one stream and batched, is `bench_generate`.)
+//!
+//!     cargo run --release --example bench_generate_models -- [STEPS] [ROUNDS]
+//!
+//! (defaults 240 steps, 3 rounds; one libtorch thread; weights are random, which does not change
+//! speed).
+
+use anyhow::{Context, Result};
+use std::time::Instant;
+use tch::{Device, Tensor};
+use tunesmith::model::{
+    FrameStepper, PitchLstm, PitchLstmConfig, TokenStepper, WindowConfig, WindowLstm,
+};
+
+/// Draws `frames` frames after a one-chord primer; each key sounds when its logit is above a
+/// fixed threshold (deterministic, so both paths draw the same piece).
+fn sample(model: &PitchLstm, frames: usize) -> Result<usize> {
+    let mut primer = vec![0f32; 88];
+    for key in [39usize, 43, 46] {
+        primer[key] = 1.0;
+    }
+    let mut state = model.start(&Tensor::from_slice(&primer).view([1, 88]))?;
+    let mut on = 0;
+    for _ in 0..frames {
+        let frame = model.next_frame(&state, &mut |_, logit| logit > -1.0)?;
+        on += frame.iter().filter(|&&c| c > 0.5).count();
+        state = model.advance(state, &frame)?;
+    }
+    Ok(on)
+}
+
+/// Steps a window model through `steps` ids after a primer of a window, greedily.
+fn sample_tokens(model: &WindowLstm, steps: usize) -> Result<i64> {
+    let primer: Vec<i64> = (0..100).map(|i| (i * 37) % 300).collect();
+    let (mut logits, mut state) = model.start(&primer)?;
+    let mut sum = 0;
+    for _ in 0..steps {
+        let id = logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i as i64);
+        sum += id;
+        (logits, state) = model.advance(state, id)?;
+    }
+    Ok(sum)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let frames: usize = args
+        .first()
+        .map_or(Ok(240), |a| a.parse())
+        .context("FRAMES")?;
+    let rounds: usize = args.get(1).map_or(Ok(3), |a| a.parse()).context("ROUNDS")?;
+    tch::set_num_threads(1);
+    tch::manual_seed(0);
+    println!("| model | path | tokens/s |");
+    println!("|---|---|---:|");
+    let mut window = WindowLstm::new(WindowConfig::seed(300, 256), Device::Cpu)?;
+    let mut best = [f64::INFINITY; 2];
+    let mut drawn = [0i64; 2];
+    for _ in 0..rounds {
+        for (i, kernel) in [false, true].into_iter().enumerate() {
+            window.cpu_kernel = kernel;
+            let start = Instant::now();
+            drawn[i] = sample_tokens(&window, frames)?;
+            best[i] = best[i].min(start.elapsed().as_secs_f64());
+        }
+    }
+    anyhow::ensure!(drawn[0] == drawn[1], "the two paths chose different ids");
+    for (i, path) in ["libtorch", "crate's CPU kernel"].iter().enumerate() {
+        println!(
+            "| WindowLstm (seed: window 100, 2×256, attention) | {path} | {:.0} |",
+            frames as f64 / best[i]
+        );
+    }
+    println!("| WindowLstm | speed-up | {:.1}× |\n", best[0] / best[1]);
+    let sizes = [
+        (
+            "balstm JSB (time 1×96, pitch 1×48, 50 keys)",
+            PitchLstmConfig {
+                key_range: Some([15, 64]),
+                ..PitchLstmConfig::piano(96, 1, 48, 1, 0.0)
+            },
+        ),
+        (
+            "88 keys (time 2×128, pitch 1×64)",
+            PitchLstmConfig::piano(128, 2, 64, 1, 0.0),
+        ),
+    ];
+    println!("| model | path | frames/s | s for a 30-second piece (240 frames) |");
+    println!("|---|---|---:|---:|");
+    for (name, config) in sizes {
+        let mut model = PitchLstm::new(config, Device::Cpu)?;
+        let mut best = [f64::INFINITY; 2];
+        let mut drawn = [0usize; 2];
+        for _ in 0..rounds {
+            for (i, kernel) in [false, true].into_iter().enumerate() {
+                model.cpu_kernel = kernel;
+                let start = Instant::now();
+                drawn[i] = sample(&model, frames)?;
+                best[i] = best[i].min(start.elapsed().as_secs_f64());
+            }
+        }
+        anyhow::ensure!(drawn[0] == drawn[1], "the two paths drew different pieces");
+        for (i, path) in ["libtorch, key by key", "crate's CPU kernel"]
+            .iter()
+            .enumerate()
+        {
+            let per_second = frames as f64 / best[i];
+            println!(
+                "| {name} | {path} | {per_second:.0} | {:.2} |",
+                240.0 / per_second
+            );
+        }
+        println!("| {name} | speed-up | {:.1}× | |", best[0] / best[1]);
+    }
+    Ok(())
+}
