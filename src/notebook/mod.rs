@@ -28,7 +28,7 @@ use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
-use crate::metrics::{Distinguishability, StatisticsComparison, TuneStatistics};
+use crate::metrics::{Distinguishability, RollStatistics, StatisticsComparison, TuneStatistics};
 use crate::model::{Ddsp, FrameLstm, LstmLm, PitchLstm, SampleRnn, WindowLstm};
 use crate::render::Audio;
 use crate::report::LoadReport;
@@ -94,6 +94,7 @@ display_as_html!(
     SweepStatus,
     FormTable,
     TuneStatistics,
+    RollStatistics,
     StatisticsComparison,
     Distinguishability,
 );
