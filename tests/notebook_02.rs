@@ -142,7 +142,10 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
         "total variation",
         "relative difference",
     ] {
-        assert!(comparison.contains(needle), "{needle} missing: {comparison}");
+        assert!(
+            comparison.contains(needle),
+            "{needle} missing: {comparison}"
+        );
     }
     assert!(
         stdout.contains("pieces of 8 bars against") && stdout.contains("statistics within 15%"),
