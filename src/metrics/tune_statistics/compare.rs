@@ -39,6 +39,14 @@ pub trait SetStatistics {
     /// Every statistic, by name, in a fixed order (the same names for every set of a kind).
     fn figures(&self) -> Vec<(&'static str, Figure)>;
 
+    /// One statistic by name.
+    fn figure(&self, name: &str) -> Option<Figure> {
+        self.figures()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f)
+    }
+
     /// The statistics as rows of text (name, value), after the items read and given.
     fn rows(&self) -> Vec<Vec<String>> {
         let (read, given) = self.counted();

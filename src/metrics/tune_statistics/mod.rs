@@ -542,10 +542,7 @@ impl TuneStatistics {
 
     /// One statistic by name.
     pub fn figure(&self, name: &str) -> Option<Figure> {
-        self.figures()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| f)
+        SetStatistics::figure(self, name)
     }
 
     /// `generated` set beside `held_out`, statistic by statistic.
