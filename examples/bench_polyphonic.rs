@@ -20,7 +20,7 @@
 //! Presets replace the model and optimizer options; `--budget-minutes`, `--epochs`, `--seed(s)`
 //! still apply. `--preset balstm` is the pitch-invariant biaxial LSTM ([`PitchLstm`]) with settings
 //! chosen on the validation splits only (one for JSB, one for Nottingham and any other file; see
-//! `balstm` below and docs/benchmarks.md).
+//! `PolyBenchConfig::balstm` and docs/benchmarks.md).
 //! `--preset best` is the frame model with pitch autoregression, with per-data-set settings
 //! (JSB 1×512, skip path, input dropout 0.2, dropout 0.5, 8 pieces per step at lr 3e-3;
 //! otherwise 1×256, skip path, dropout 0.2, windows of 50 frames, 32 per step at lr 3e-3);
@@ -96,37 +96,11 @@ struct Args {
     preset: Option<String>,
 }
 
-/// The pitch-invariant model's settings for a data set, chosen by validation NLL alone
-/// (`--valid-only` runs, docs/benchmarks.md): on JSB a 1×96 time axis and a 1×48 pitch axis,
-/// dropout 0.3, 8 windows of 64 frames per step; on Nottingham (and any other set, whose epochs
-/// are longer) the smaller 1×64 / 1×32 with dropout 0.2 and 4 windows per step, which reached a
-/// better validation NLL there within the budget. Both at lr 3e-3, over the keys that sound in
-/// `train` ±2.
-fn balstm(dataset: &str, base: &PolyBenchConfig) -> PolyBenchConfig {
-    let jsb = dataset.to_lowercase().starts_with("jsb");
-    let (time, pitch, dropout, batch) = if jsb {
-        (96, 48, 0.3, 8)
-    } else {
-        (64, 32, 0.2, 4)
-    };
-    PolyBenchConfig {
-        pitch_model: Some(PitchLstmConfig::piano(time, 1, pitch, 1, dropout)),
-        key_margin: Some(2),
-        batch_size: batch,
-        window_frames: 64,
-        adam: AdamConfig {
-            lr: 3e-3,
-            ..AdamConfig::default()
-        },
-        ..base.clone()
-    }
-}
-
 /// The settings of a preset for one data set (model, optimizer, batching), keeping `base`'s
 /// budget, epochs, patience and seed.
 fn preset(name: &str, dataset: &str, base: &PolyBenchConfig) -> Result<PolyBenchConfig> {
     if name == "balstm" {
-        return Ok(balstm(dataset, base));
+        return Ok(PolyBenchConfig::balstm(dataset, base));
     }
     let mut c = base.clone();
     c.pitch_model = None;

@@ -58,7 +58,7 @@ pub mod prelude {
     pub use crate::metrics::well_formed_share;
     pub use crate::metrics::{
         abc_shape, abc_shape_share, bars_add_up_share, distinguishability, fixed_split,
-        nats_to_bits, TuneStatistics,
+        nats_to_bits, RollStatistics, RollStatisticsConfig, SetStatistics, TuneStatistics,
     };
     pub use crate::midi::{
         load_midi_corpus, load_midi_corpus_with_options, read_midi_file, write_midi_file,

@@ -2,13 +2,15 @@
 //! benchmark split ([`split`]), the loss of a whole stream ([`stream_nll`]), and sample quality
 //! ([`quality`], built on [`tune_stats`] and [`copying`]), and the distances of neural audio from
 //! its reference ([`audio`]); the statistics of a set of tunes held against held-out tunes
-//! ([`tune_statistics`]).
+//! ([`tune_statistics`]), and of a set of piano rolls held against held-out pieces
+//! ([`roll_statistics`]).
 
 pub mod audio;
 pub mod copying;
 pub mod frame_nll;
 pub mod oracle;
 pub mod quality;
+pub mod roll_statistics;
 pub mod split;
 pub mod stream_nll;
 pub mod table;
@@ -19,11 +21,13 @@ pub use audio::{audio_metrics, AudioMetrics};
 pub use copying::{written_bars, CopiedRun, CopyIndex};
 pub use frame_nll::{frame_nll, frame_nll_sum, roll_nll};
 pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};
+pub use roll_statistics::{RollFigures, RollStatistics, RollStatisticsConfig};
 pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
 pub use stream_nll::{sequences_nll, stream_nll, StreamNll};
 pub use table::{figures_markdown, figures_table};
 pub use tune_statistics::{
-    distinguishability, Distinguishability, StatisticsComparison, TuneFigures, TuneStatistics,
+    distinguishability, Distinguishability, SetStatistics, StatisticsComparison, TuneFigures,
+    TuneStatistics,
 };
 pub use tune_stats::{tune_stats, TuneStats};
 

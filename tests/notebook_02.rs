@@ -3,7 +3,8 @@
 //! interrupted training session resumed from the drive in a fresh trainer, music written every few
 //! epochs, a loss curve, a loss that fell, and a `.mid` file generated from the reloaded
 //! checkpoint; then the pitch-invariant model trained on the rolls in their own keys, its loss
-//! falling, and its own generated piece (sheet music, roll, player, `.mid`, ABC).
+//! falling, and its own generated piece (sheet music, roll, player, `.mid`, ABC); last, the
+//! `RollStatistics` of its pieces beside the held-out tunes as an HTML table.
 
 mod common;
 
@@ -126,4 +127,30 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
     let pitch_mid = tunesmith::midi::read_midi_file(&run.files.join("generated_pitch_lstm.mid"))
         .unwrap_or_else(|e| panic!("the pitch model's .mid: {e:#}"));
     assert!(pitch_mid.note_count() > 0, "its primer at least");
+
+    // RollStatistics of the pitch model's pieces beside the held-out tunes.
+    let comparison = html
+        .iter()
+        .find(|h| h.contains("intervals inside chords in semitones"))
+        .expect("the RollStatistics comparison table is missing");
+    for needle in [
+        "<th>generated</th><th>held out</th><th>distance</th>",
+        "notes per frame",
+        "share of silent frames",
+        "onsets by position in the bar",
+        "share of key windows in the piece's key",
+        "total variation",
+        "relative difference",
+    ] {
+        assert!(
+            comparison.contains(needle),
+            "{needle} missing: {comparison}"
+        );
+    }
+    assert!(
+        stdout.contains("pieces of 8 bars against") && stdout.contains("statistics within 15%"),
+        "the comparison's summary line is missing"
+    );
+    assert!(number("roll_statistics_pieces") >= 1.0, "{summary}");
+    assert_eq!(number("roll_statistics_rows"), 11.0, "{summary}");
 }

@@ -8,5 +8,6 @@ pub mod polyphonic;
 
 pub use bl2012::{piece_tensor, Piece, PolyDataset};
 pub use polyphonic::{
-    baseline_nlls, run_benchmark, split_batches, PolyBenchConfig, PolyBenchResult, PolyEpoch,
+    baseline_nlls, run_benchmark, run_benchmark_checkpointed, split_batches, PolyBenchConfig,
+    PolyBenchResult, PolyEpoch,
 };

@@ -28,7 +28,7 @@ use crate::checkpoint::{Checkpoint, Meta, RunCheckpoints};
 use crate::corpus::AbcCorpus;
 use crate::encode::{CharVocab, EventVocab, NoteVocab, PianoRoll};
 use crate::generate::{Generator, Piece};
-use crate::metrics::{Distinguishability, StatisticsComparison, TuneStatistics};
+use crate::metrics::{Distinguishability, RollStatistics, StatisticsComparison, TuneStatistics};
 use crate::midi::MidiCorpusReport;
 use crate::model::{Ddsp, FrameLstm, LstmLm, PitchLstm, SampleRnn, WindowLstm};
 use crate::render::Audio;
@@ -96,6 +96,7 @@ display_as_html!(
     SweepStatus,
     FormTable,
     TuneStatistics,
+    RollStatistics,
     StatisticsComparison,
     Distinguishability,
 );

@@ -52,7 +52,13 @@ fn correlation(a: &[f64; 12], b: &[f64; 12]) -> f64 {
 ///
 /// A score with no pitched notes is in C major. Ties go to the major key with the lowest tonic.
 pub fn estimate_key(score: &Score) -> (u8, bool) {
-    let hist = pitch_class_durations(score);
+    key_of_durations(&pitch_class_durations(score))
+}
+
+/// The key whose Krumhansl–Kessler profile best correlates with a pitch-class histogram (0 = C;
+/// any weights: durations, frame counts): the tonic's pitch class and whether the key is minor.
+/// An empty or flat histogram is C major; ties go to the major key with the lowest tonic.
+pub fn key_of_durations(hist: &[f64; 12]) -> (u8, bool) {
     let mut best = (0u8, false);
     let mut best_r = f64::NEG_INFINITY;
     for minor in [false, true] {
@@ -66,7 +72,7 @@ pub fn estimate_key(score: &Score) -> (u8, bool) {
             for (pc, slot) in rotated.iter_mut().enumerate() {
                 *slot = profile[(pc + 12 - usize::from(tonic)) % 12];
             }
-            let r = correlation(&hist, &rotated);
+            let r = correlation(hist, &rotated);
             if r > best_r + 1e-12 {
                 best_r = r;
                 best = (tonic, minor);

@@ -1,4 +1,6 @@
-//! Two sets of tunes side by side, statistic by statistic, with a distance for each.
+//! Two sets side by side, statistic by statistic, with a distance for each: tunes
+//! ([`TuneStatistics`]) or piano rolls ([`crate::metrics::RollStatistics`]), any set whose
+//! statistics implement [`SetStatistics`].
 
 use super::{Figure, TuneStatistics};
 use crate::metrics::table::{figures_markdown, figures_table};
@@ -26,10 +28,62 @@ impl DistanceKind {
     }
 }
 
+/// The statistics of a set, as [`StatisticsComparison`] reads them.
+pub trait SetStatistics {
+    /// What the set holds, in the plural (`"tunes"`, `"pieces"`), for the tables' header line.
+    const ITEMS: &'static str;
+
+    /// Items whose figures were taken, and items given.
+    fn counted(&self) -> (usize, usize);
+
+    /// Every statistic, by name, in a fixed order (the same names for every set of a kind).
+    fn figures(&self) -> Vec<(&'static str, Figure)>;
+
+    /// One statistic by name.
+    fn figure(&self, name: &str) -> Option<Figure> {
+        self.figures()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f)
+    }
+
+    /// The statistics as rows of text (name, value), after the items read and given.
+    fn rows(&self) -> Vec<Vec<String>> {
+        let (read, given) = self.counted();
+        let mut rows = vec![vec![
+            format!("{} read / given", Self::ITEMS),
+            format!("{read} / {given}"),
+        ]];
+        rows.extend(
+            self.figures()
+                .into_iter()
+                .map(|(name, figure)| vec![name.to_string(), figure.display()]),
+        );
+        rows
+    }
+
+    /// An HTML table of the statistics.
+    fn to_html(&self) -> String {
+        figures_table(&["statistic", "value"], &self.rows()).0
+    }
+}
+
+impl SetStatistics for TuneStatistics {
+    const ITEMS: &'static str = "tunes";
+
+    fn counted(&self) -> (usize, usize) {
+        (self.per_tune.len(), self.tunes)
+    }
+
+    fn figures(&self) -> Vec<(&'static str, Figure)> {
+        TuneStatistics::figures(self)
+    }
+}
+
 /// One statistic of both sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonRow {
-    /// The statistic's name (as [`TuneStatistics::figures`] names it).
+    /// The statistic's name (as [`SetStatistics::figures`] names it).
     pub name: String,
     /// Its value for the generated tunes.
     pub generated: Figure,
@@ -41,13 +95,16 @@ pub struct ComparisonRow {
     pub kind: DistanceKind,
 }
 
-/// Generated tunes against held-out tunes (see [`TuneStatistics::compare`]).
+/// A generated set against a held-out set (see [`TuneStatistics::compare`] and
+/// [`crate::metrics::RollStatistics::compare`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatisticsComparison {
-    /// Generated tunes read / given.
-    pub generated_tunes: (usize, usize),
-    /// Held-out tunes read / given.
-    pub held_out_tunes: (usize, usize),
+    /// What the sets hold, in the plural ([`SetStatistics::ITEMS`]).
+    pub items: String,
+    /// Generated items read / given.
+    pub generated_items: (usize, usize),
+    /// Held-out items read / given.
+    pub held_out_items: (usize, usize),
     /// One row per statistic.
     pub rows: Vec<ComparisonRow>,
 }
@@ -72,8 +129,8 @@ fn distance(a: &Figure, b: &Figure) -> (f64, DistanceKind) {
 }
 
 impl StatisticsComparison {
-    /// Compares statistic by statistic.
-    pub fn new(generated: &TuneStatistics, held_out: &TuneStatistics) -> StatisticsComparison {
+    /// Compares statistic by statistic (the rows of `generated`, matched by position).
+    pub fn new<S: SetStatistics>(generated: &S, held_out: &S) -> StatisticsComparison {
         let rows = generated
             .figures()
             .into_iter()
@@ -90,8 +147,9 @@ impl StatisticsComparison {
             })
             .collect();
         StatisticsComparison {
-            generated_tunes: (generated.per_tune.len(), generated.tunes),
-            held_out_tunes: (held_out.per_tune.len(), held_out.tunes),
+            items: S::ITEMS.to_string(),
+            generated_items: generated.counted(),
+            held_out_items: held_out.counted(),
             rows,
         }
     }
@@ -126,12 +184,13 @@ impl StatisticsComparison {
 
     const HEADERS: [&'static str; 5] = ["statistic", "generated", "held out", "distance", "kind"];
 
-    /// The comparison as a Markdown table (for `docs/benchmarks.md`), with the tunes read.
+    /// The comparison as a Markdown table (for `docs/benchmarks.md`), with the items read.
     pub fn markdown(&self) -> String {
-        let (g, gn) = self.generated_tunes;
-        let (h, hn) = self.held_out_tunes;
+        let (g, gn) = self.generated_items;
+        let (h, hn) = self.held_out_items;
         format!(
-            "Generated: {g} of {gn} tunes read; held out: {h} of {hn}.\n\n{}",
+            "Generated: {g} of {gn} {} read; held out: {h} of {hn}.\n\n{}",
+            self.items,
             figures_markdown(&Self::HEADERS, &self.table_rows())
         )
     }

@@ -29,7 +29,7 @@
 mod compare;
 mod distinguish;
 
-pub use compare::{ComparisonRow, DistanceKind, StatisticsComparison};
+pub use compare::{ComparisonRow, DistanceKind, SetStatistics, StatisticsComparison};
 pub use distinguish::{distinguishability, Distinguishability, FEATURES};
 
 use crate::abc::to_score::{
@@ -151,7 +151,7 @@ impl TuneFigures {
 }
 
 /// `num / den`, or `empty` when `den` is 0.
-fn ratio(num: usize, den: usize, empty: f64) -> f64 {
+pub(crate) fn ratio(num: usize, den: usize, empty: f64) -> f64 {
     if den == 0 {
         empty
     } else {
@@ -371,7 +371,7 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 }
 
 /// The mean of the values (0 when there are none).
-fn mean(values: &[f64]) -> f64 {
+pub(crate) fn mean(values: &[f64]) -> f64 {
     if values.is_empty() {
         0.0
     } else {
@@ -380,7 +380,7 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 /// Labels `lo..=hi` as text.
-fn labels(range: std::ops::RangeInclusive<i64>) -> Vec<String> {
+pub(crate) fn labels(range: std::ops::RangeInclusive<i64>) -> Vec<String> {
     range.map(|i| i.to_string()).collect()
 }
 
@@ -542,10 +542,7 @@ impl TuneStatistics {
 
     /// One statistic by name.
     pub fn figure(&self, name: &str) -> Option<Figure> {
-        self.figures()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| f)
+        SetStatistics::figure(self, name)
     }
 
     /// `generated` set beside `held_out`, statistic by statistic.
@@ -555,21 +552,12 @@ impl TuneStatistics {
 
     /// The statistics as rows of text (name, value).
     pub fn rows(&self) -> Vec<Vec<String>> {
-        let mut rows = vec![vec![
-            "tunes read / given".to_string(),
-            format!("{} / {}", self.per_tune.len(), self.tunes),
-        ]];
-        rows.extend(
-            self.figures()
-                .into_iter()
-                .map(|(name, figure)| vec![name.to_string(), figure.display()]),
-        );
-        rows
+        SetStatistics::rows(self)
     }
 
     /// An HTML table of the statistics.
     pub fn to_html(&self) -> String {
-        crate::metrics::table::figures_table(&["statistic", "value"], &self.rows()).0
+        SetStatistics::to_html(self)
     }
 }
 

@@ -1,0 +1,208 @@
+//! Pieces sampled from a [`PitchLstm`] trained on JSB's chorales, held against JSB's test pieces
+//! with [`RollStatistics`] (issue 21): prints the comparison as Markdown, a distance per
+//! statistic, and which statistics are within 15% of the test pieces'.
+//!
+//!     cargo run --release --example roll_statistics -- DATA [--run-dir runs/roll_statistics_jsb]
+//!         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1]
+//!         [--threads 1] [--retrain]
+//!
+//! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
+//! folder holding it. Unless the run folder already has an exported model beside it (`RUN-DIR-best`), the
+//! example trains one with the benchmark's `--preset balstm` settings for JSB
+//! ([`PolyBenchConfig::balstm`]) for at most `--budget-minutes` CPU minutes of the process,
+//! keeping the epoch with the best validation NLL, checkpointing into RUN-DIR (`runs/` is not
+//! versioned) and exporting the best weights to `RUN-DIR-best`; `--retrain` trains afresh. Then it
+//! samples `--pieces` pieces of `--bars` bars of 4/4 (four quarter-note frames a bar) from no
+//! primer, seeds `--seed`, `--seed + 1`, …, every pitch drawn from the model's probability at
+//! `--temperature`, with no cap on the notes per frame.
+//!
+//! [`PitchLstm`]: tunesmith::model::PitchLstm
+
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use tunesmith::bench::{run_benchmark_checkpointed, PolyBenchConfig, PolyDataset};
+use tunesmith::checkpoint::{resolve_checkpoint, Checkpoint, CheckpointConfig};
+use tunesmith::encode::{PianoRoll, PianoRollConfig};
+use tunesmith::generate::{open_for_generation, Length, Primer, SampleConfig};
+use tunesmith::metrics::{RollStatistics, RollStatisticsConfig};
+
+/// The share of statistics the issue's check allows: each within 15% of the test pieces'.
+const WITHIN: f64 = 0.15;
+
+struct Args {
+    data: PathBuf,
+    run_dir: PathBuf,
+    budget_minutes: f64,
+    pieces: usize,
+    bars: usize,
+    temperature: f64,
+    seed: u64,
+    threads: i32,
+    retrain: bool,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        data: PathBuf::new(),
+        run_dir: PathBuf::from("runs/roll_statistics_jsb"),
+        budget_minutes: 20.0,
+        pieces: 50,
+        bars: 32,
+        temperature: 1.0,
+        seed: 1,
+        threads: 1,
+        retrain: false,
+    };
+    let mut it = std::env::args().skip(1);
+    let mut data = None;
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--run-dir" => args.run_dir = PathBuf::from(value(&arg)?),
+            "--budget-minutes" => args.budget_minutes = value(&arg)?.parse()?,
+            "--pieces" => args.pieces = value(&arg)?.parse()?,
+            "--bars" => args.bars = value(&arg)?.parse()?,
+            "--temperature" => args.temperature = value(&arg)?.parse()?,
+            "--seed" => args.seed = value(&arg)?.parse()?,
+            "--threads" => args.threads = value(&arg)?.parse()?,
+            "--retrain" => args.retrain = true,
+            other if other.starts_with("--") => bail!("unknown option {other}"),
+            path => data = Some(PathBuf::from(path)),
+        }
+    }
+    let data = data.context(
+        "usage: roll_statistics DATA (JSB_Chorales.json or its folder) [--run-dir D] \
+         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1] \
+         [--threads 1] [--retrain]",
+    )?;
+    args.data = if data.is_dir() {
+        data.join("JSB_Chorales.json")
+    } else {
+        data
+    };
+    Ok(args)
+}
+
+/// JSB's grid: one frame per quarter note, the benchmark's 88 keys, in the data's own keys.
+fn jsb_grid() -> PianoRollConfig {
+    PianoRollConfig {
+        steps_per_quarter: 1,
+        low_pitch: tunesmith::bench::bl2012::LOW_PITCH,
+        num_pitches: tunesmith::bench::bl2012::NUM_PITCHES,
+        transpose_to_c: false,
+    }
+}
+
+/// The run folder's parent and name.
+fn run_parts(args: &Args) -> Result<(PathBuf, String)> {
+    let parent = args.run_dir.parent().unwrap_or(std::path::Path::new("."));
+    let run = args
+        .run_dir
+        .file_name()
+        .context("--run-dir names no folder")?;
+    Ok((parent.to_path_buf(), run.to_string_lossy().into_owned()))
+}
+
+/// The folder the trained model is exported to: `RUN-DIR-best`, beside the run folder.
+fn exported_dir(args: &Args) -> Result<PathBuf> {
+    let (parent, run) = run_parts(args)?;
+    Ok(parent.join(format!("{run}-best")))
+}
+
+/// Trains the model into `args.run_dir` and exports its best weights beside it.
+fn train(args: &Args, data: &PolyDataset) -> Result<()> {
+    let base = PolyBenchConfig {
+        max_seconds: Some(args.budget_minutes * 60.0),
+        cpu_budget: true,
+        seed: args.seed,
+        ..PolyBenchConfig::default()
+    };
+    let config = PolyBenchConfig::balstm(&data.name, &base);
+    let (parent, run) = run_parts(args)?;
+    if args.retrain {
+        let _ = std::fs::remove_dir_all(&args.run_dir);
+        let _ = std::fs::remove_dir_all(exported_dir(args)?);
+    }
+    let checkpoint = CheckpointConfig::new(&parent, &run);
+    let result = run_benchmark_checkpointed(
+        data,
+        &config,
+        tch::Device::Cpu,
+        Some((checkpoint, jsb_grid())),
+    )?;
+    println!(
+        "Trained {} ({} parameters): best validation NLL {:.3} at epoch {} of {}, test NLL {:.3} \
+         per frame; {:.1} CPU minutes.",
+        result.model,
+        result.parameters,
+        result.best_valid_nll,
+        result.best_epoch,
+        result.epochs,
+        result.test_nll,
+        result.cpu_seconds / 60.0
+    );
+    let newest = resolve_checkpoint(&args.run_dir)?;
+    let exported =
+        Checkpoint::load(&newest)?.export_for_generation(&parent, &format!("{run}-best"))?;
+    println!("Exported {} from {}", exported.display(), newest.display());
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    tch::set_num_threads(args.threads);
+    let data = PolyDataset::load(&args.data)?;
+    let exported = exported_dir(&args)?;
+    if args.retrain || !exported.exists() {
+        train(&args, &data)?;
+    }
+    let generator = open_for_generation(&exported, tch::Device::Cpu)?;
+    let sampling = SampleConfig {
+        temperature: args.temperature,
+        seed: args.seed,
+        length: Length::Bars(args.bars),
+        ..SampleConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let pieces = generator.generate_many(args.pieces, &Primer::none(), &sampling)?;
+    let generated: Vec<PianoRoll> = pieces
+        .iter()
+        .map(|p| p.roll.clone().context("a piano-roll model writes rolls"))
+        .collect::<Result<_>>()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let test: Vec<PianoRoll> = data
+        .test
+        .iter()
+        .map(|piece| PianoRoll::from_frames(piece.clone(), jsb_grid()))
+        .collect();
+    let config = RollStatisticsConfig::default();
+    let comparison = RollStatistics::compare(
+        &RollStatistics::of_rolls(&generated, &config)?,
+        &RollStatistics::of_rolls(&test, &config)?,
+    )?;
+    let frames: usize = generated.iter().map(PianoRoll::len).sum();
+    println!(
+        "\n{} pieces of {} bars ({frames} frames) sampled at temperature {} in {seconds:.1} s, \
+         against the {} test pieces of {}; 4/4, key windows of {} bars.\n",
+        generated.len(),
+        args.bars,
+        args.temperature,
+        test.len(),
+        data.name,
+        config.key_window_bars
+    );
+    println!("{}", comparison.markdown());
+    let (near, far): (Vec<_>, Vec<_>) = comparison
+        .rows
+        .iter()
+        .partition(|row| row.distance <= WITHIN);
+    let names = |rows: &[&tunesmith::metrics::tune_statistics::ComparisonRow]| {
+        rows.iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    println!("Within 15% ({}): {}", near.len(), names(&near));
+    println!("Beyond 15% ({}): {}", far.len(), names(&far));
+    Ok(())
+}
