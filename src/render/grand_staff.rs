@@ -114,12 +114,19 @@ pub fn wants_grand_staff(score: &Score) -> bool {
 
 /// Engraves `score` on a grand staff, its notes shared between the hands by `split`: treble and
 /// bass staves joined by a brace, note values and voices written by music21 from the two hands,
-/// the key signature estimated from the notes.
+/// the key signature estimated from the notes. When one hand has nothing to play, the other's
+/// notes go on one staff with the clef that suits them.
 ///
 /// # Errors
 /// When no engraver is installed, or the score cannot be written as MIDI or read by music21.
 pub fn engrave_grand_staff(score: &Score, split: HandSplit) -> Result<Svg> {
-    let hands = split_hands(score, split);
+    let mut hands = split_hands(score, split);
+    if hands.tracks.iter().any(|hand| hand.notes.is_empty()) {
+        // One hand plays everything: one staff, its clef chosen by music21 from the notes.
+        hands.tracks.retain(|hand| !hand.notes.is_empty());
+        let midi = crate::midi::score_to_midi_bytes(&hands)?;
+        return super::engrave::run_engraver("midi", &midi);
+    }
     let midi = crate::midi::score_to_midi_bytes(&hands)?;
     super::engrave::run_engraver("piano", &midi)
 }
@@ -250,6 +257,22 @@ mod tests {
             "{values:?}"
         );
         assert!(values.iter().all(|v| *v == "2" || *v == "4"), "{values:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn chords_for_one_hand_engrave_on_one_staff() -> Result<()> {
+        // Chords high up only: the left hand has nothing, so one treble staff and no brace.
+        let score = one_track([chord(&[72, 76, 79], 0), chord(&[74, 77, 81], 480)].concat());
+        let svg = engrave_grand_staff(&score, HandSplit::PerChord)?;
+        let doc = roxmltree::Document::parse(svg.as_str())?;
+        let count = |class: &str| {
+            doc.descendants()
+                .filter(|n| n.attribute("class") == Some(class))
+                .count()
+        };
+        assert_eq!((count("staff"), count("grpSym")), (1, 0));
+        assert_eq!(count("note"), 6);
         Ok(())
     }
 

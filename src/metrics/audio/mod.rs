@@ -14,6 +14,8 @@
 //! - **Loudness error**: the mean absolute difference in dB of the A-weighted loudness per frame,
 //!   over the frames in which either rendering is louder than −70 dB (levels floored at −80 dB).
 
+pub mod polyphony;
+
 use crate::audio::spectrum::power_frames;
 use crate::encode::audio::pitch_feature_to_hz;
 use crate::encode::audio::pitch_to_feature;

@@ -31,11 +31,11 @@
 //! ([`StatisticsComparison`]: total variation for distributions, relative difference for means
 //! and shares).
 
-use crate::score::key::key_of_durations;
 use crate::encode::PianoRoll;
 use crate::metrics::tune_statistics::{
     labels, mean, ratio, Distribution, Figure, SetStatistics, StatisticsComparison,
 };
+use crate::score::key::key_of_durations;
 use anyhow::{ensure, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
