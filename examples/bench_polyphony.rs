@@ -49,8 +49,8 @@ fn main() -> Result<()> {
         reverb: false,
     };
     let names = ["SoundFont (reference)", "built-in synthesizer", "silence"];
-    let mut chroma = vec![(0.0, 0usize); 3];
-    let mut presence = vec![(0.0, 0usize); 3];
+    let mut chroma = [(0.0, 0usize); 3];
+    let mut presence = [(0.0, 0usize); 3];
     let mut seconds = 0.0;
     for piece in data.test.iter().take(pieces) {
         let score = piece_score(piece);
