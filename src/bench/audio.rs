@@ -128,6 +128,40 @@ pub fn audio_tune_sets(tunes: &[CleanTune], selection: &TuneSelection) -> AudioT
     sets
 }
 
+/// Piano material from a polyphonic data set (`../shared/data/bl2012`): each piece's frames of
+/// MIDI pitches (a quarter note each, at 120 quarters a minute) as a one-track score, a pitch held
+/// over consecutive frames one note; the data set's own train, valid and test splits, each piece
+/// cut to `selection.max_seconds`.
+pub fn poly_tune_sets(
+    data: &crate::bench::PolyDataset,
+    selection: &TuneSelection,
+) -> AudioTuneSets {
+    let scores = |pieces: &[crate::bench::Piece], want: usize, part: &str| {
+        pieces
+            .iter()
+            .take(want)
+            .enumerate()
+            .map(|(i, piece)| {
+                let config = crate::encode::PianoRollConfig {
+                    steps_per_quarter: 1,
+                    transpose_to_c: false,
+                    ..crate::encode::PianoRollConfig::default()
+                };
+                let score = crate::encode::PianoRoll::from_frames(piece.clone(), config).to_score();
+                (
+                    format!("{} {part} {}", data.name, i + 1),
+                    first_seconds(&score, selection.max_seconds),
+                )
+            })
+            .collect()
+    };
+    AudioTuneSets {
+        train: scores(&data.train, selection.train, "train"),
+        valid: scores(&data.valid, selection.valid, "valid"),
+        test: scores(&data.test, selection.test, "test"),
+    }
+}
+
 /// The training pairs and clips of the three parts.
 #[derive(Debug, Clone)]
 pub struct AudioData {
@@ -186,10 +220,23 @@ pub struct AudioRow {
     pub pitch_accuracy: Option<f64>,
     /// Mean loudness error, dB.
     pub loudness_error_db: f64,
+    /// Mean chroma similarity to the SoundFont, frame by frame (`None` before it was measured).
+    #[serde(default)]
+    pub chroma_similarity: Option<f64>,
+    /// Share of the written notes' sounding frames in which the note is heard (see
+    /// [`crate::metrics::audio::polyphony::note_presence`]).
+    #[serde(default)]
+    pub note_presence: Option<f64>,
 }
 
 impl AudioRow {
-    fn mean(name: &str, all: &[AudioMetrics]) -> Self {
+    fn mean(name: &str, all: &[AudioMetrics], poly: &[Polyphony]) -> Self {
+        let chroma: Vec<f64> = poly.iter().filter_map(|p| p.chroma).collect();
+        let pairs: usize = poly.iter().map(|p| p.pairs).sum();
+        let heard: f64 = poly
+            .iter()
+            .map(|p| p.presence.unwrap_or(0.0) * p.pairs as f64)
+            .sum();
         let n = all.len().max(1) as f64;
         let voiced: usize = all.iter().map(|m| m.voiced_frames).sum();
         let right: f64 = all
@@ -198,10 +245,34 @@ impl AudioRow {
             .sum();
         AudioRow {
             name: name.to_string(),
-            mr_stft: all.iter().map(|m| m.mr_stft).sum::<f64>() / n,
-            lsd_db: all.iter().map(|m| m.lsd_db).sum::<f64>() / n,
+            // (+ 0.0: the sum of no figures is −0.0, shown as "-0.000")
+            mr_stft: all.iter().map(|m| m.mr_stft).sum::<f64>() / n + 0.0,
+            lsd_db: all.iter().map(|m| m.lsd_db).sum::<f64>() / n + 0.0,
             pitch_accuracy: (voiced > 0).then(|| right / voiced as f64),
-            loudness_error_db: all.iter().map(|m| m.loudness_error_db).sum::<f64>() / n,
+            loudness_error_db: all.iter().map(|m| m.loudness_error_db).sum::<f64>() / n + 0.0,
+            chroma_similarity: (!chroma.is_empty())
+                .then(|| chroma.iter().sum::<f64>() / chroma.len() as f64),
+            note_presence: (pairs > 0).then(|| heard / pairs as f64),
+        }
+    }
+}
+
+/// The polyphonic measures of one rendering of one tune.
+#[derive(Debug, Clone, Copy)]
+struct Polyphony {
+    chroma: Option<f64>,
+    presence: Option<f64>,
+    pairs: usize,
+}
+
+impl Polyphony {
+    fn of(candidate: &[f32], reference: &[f32], score: &Score, sample_rate: u32) -> Self {
+        use crate::metrics::audio::polyphony::{chroma_similarity, note_presence};
+        let (presence, pairs) = note_presence(candidate, score, sample_rate);
+        Polyphony {
+            chroma: chroma_similarity(candidate, reference, sample_rate),
+            presence,
+            pairs,
         }
     }
 }
@@ -209,7 +280,9 @@ impl AudioRow {
 /// The metrics table on held-out tunes, with the real-time factor of the neural rendering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioTable {
-    /// Rows: the neural synthesizer, the built-in synthesizer, silence.
+    /// Rows: the neural synthesizer, the built-in synthesizer, silence, and the SoundFont itself
+    /// (distances 0; its chroma similarity 1 and its notes heard, the figure a synthesizer is
+    /// held to).
     pub rows: Vec<AudioRow>,
     /// Held-out tunes measured.
     pub tunes: usize,
@@ -219,12 +292,14 @@ pub struct AudioTable {
     pub real_time_factor: f64,
 }
 
-const HEADERS: [&str; 5] = [
+const HEADERS: [&str; 7] = [
     "rendering (vs the SoundFont)",
     "MR-STFT ↓",
     "LSD dB ↓",
     "pitch accuracy ↑",
     "loudness error dB ↓",
+    "chroma similarity ↑",
+    "notes heard ↑",
 ];
 
 impl AudioTable {
@@ -239,6 +314,9 @@ impl AudioTable {
                     figure(r.pitch_accuracy.map(|p| 100.0 * p), 1)
                         + if r.pitch_accuracy.is_some() { "%" } else { "" },
                     format!("{:.2}", r.loudness_error_db),
+                    figure(r.chroma_similarity, 3),
+                    figure(r.note_presence.map(|p| 100.0 * p), 1)
+                        + if r.note_presence.is_some() { "%" } else { "" },
                 ]
             })
             .collect()
@@ -293,6 +371,7 @@ pub fn evaluate_audio(
     let sr = layout.sample_rate;
     let mut renderings = Vec::new();
     let (mut neural, mut builtin, mut silence) = (Vec::new(), Vec::new(), Vec::new());
+    let mut poly: [Vec<Polyphony>; 4] = Default::default();
     let (mut seconds, mut taken) = (0.0, 0.0);
     for (name, score) in tunes {
         let reference = reference_audio(score, layout, soundfont)?;
@@ -303,12 +382,14 @@ pub fn evaluate_audio(
         let plain = builtin_audio(score, layout, Some(&reference))?;
         neural.push(audio_metrics(&made.samples, &reference.samples, score, sr));
         builtin.push(audio_metrics(&plain.samples, &reference.samples, score, sr));
-        silence.push(audio_metrics(
-            &vec![0.0; reference.samples.len()],
-            &reference.samples,
-            score,
-            sr,
-        ));
+        let quiet = vec![0.0; reference.samples.len()];
+        silence.push(audio_metrics(&quiet, &reference.samples, score, sr));
+        for (i, candidate) in [&made.samples, &plain.samples, &quiet, &reference.samples]
+            .into_iter()
+            .enumerate()
+        {
+            poly[i].push(Polyphony::of(candidate, &reference.samples, score, sr));
+        }
         renderings.push(TuneRenderings {
             name: name.clone(),
             soundfont: reference,
@@ -318,9 +399,11 @@ pub fn evaluate_audio(
     }
     let table = AudioTable {
         rows: vec![
-            AudioRow::mean(model.architecture(), &neural),
-            AudioRow::mean("built-in synthesizer", &builtin),
-            AudioRow::mean("silence", &silence),
+            AudioRow::mean(model.architecture(), &neural, &poly[0]),
+            AudioRow::mean("built-in synthesizer", &builtin, &poly[1]),
+            AudioRow::mean("silence", &silence, &poly[2]),
+            // Against itself every distance is 0; its polyphonic figures are the targets.
+            AudioRow::mean("SoundFont (the reference itself)", &[], &poly[3]),
         ],
         tunes: tunes.len(),
         seconds,
