@@ -17,8 +17,11 @@ use super::{
     LstmStack, LstmState, Model, Sizes, StepState, Stepper,
 };
 use crate::data::Batch;
+use crate::model::StackState;
 use anyhow::{ensure, Result};
+use kernel::FrameKernel;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
@@ -127,14 +130,26 @@ pub struct FrameLstm {
     skip_weight: Option<Tensor>,
     /// The within-frame weight `[pitches, pitches]` and its strictly lower-triangular mask.
     pitch: Option<(Tensor, Tensor)>,
+    /// Generate with the crate's CPU kernel when the model is on the CPU (the default); off,
+    /// every frame is a libtorch step (the reference the kernel is tested against).
+    pub cpu_kernel: bool,
 }
 
-/// What a frame model carries between generation steps: the LSTM state and the logits of the
-/// next frame given the past.
+/// What a frame model carries between generation steps: the LSTM state (libtorch's, or the
+/// kernel's with the kernel) and the logits of the next frame given the past.
 #[derive(Debug)]
 struct FrameStep {
-    state: LstmState,
+    state: FrameState,
     logits: Vec<f64>,
+}
+
+/// The recurrent state in the form the model steps with.
+#[derive(Debug)]
+enum FrameState {
+    /// libtorch's (on CUDA, or with [`FrameLstm::cpu_kernel`] off).
+    Libtorch(LstmState),
+    /// The crate's CPU kernel's.
+    Kernel(Arc<FrameKernel>, StackState),
 }
 
 impl FrameLstm {
@@ -176,6 +191,7 @@ impl FrameLstm {
             head_bias,
             skip_weight,
             pitch,
+            cpu_kernel: true,
         })
     }
 
@@ -248,7 +264,7 @@ impl FrameLstm {
         self.conditional_logits(&logits, &batch.targets.clamp_min(0.0))
     }
 
-    fn frame_step(&self, state: LstmState, logits: &Tensor) -> Result<StepState> {
+    fn frame_step(&self, state: FrameState, logits: &Tensor) -> Result<StepState> {
         let offset = self.config.positive_weight.map_or(0.0, f64::ln);
         let logits = to_f64s(logits)?.into_iter().map(|l| l - offset).collect();
         Ok(Box::new(FrameStep { state, logits }))
@@ -294,6 +310,13 @@ impl FrameStepper for FrameLstm {
         let frames = primer_frames(primer, self.config.num_pitches, self.device())?;
         tch::no_grad(|| {
             let (logits, state) = self.forward(&frames.unsqueeze(0), None, false);
+            let state = if self.cpu_kernel && self.device() == Device::Cpu {
+                let kernel = Arc::new(FrameKernel::new(self)?);
+                let fused = kernel.state_from(&state)?;
+                FrameState::Kernel(kernel, fused)
+            } else {
+                FrameState::Libtorch(state)
+            };
             self.frame_step(state, &logits.get(0).get(-1))
         })
     }
@@ -307,7 +330,14 @@ impl FrameStepper for FrameLstm {
             .downcast_ref::<FrameStep>()
             .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))?;
         let p = self.num_pitches();
-        let within: Option<Vec<f64>> = self.pitch_weights().map(|w| to_f64s(&w)).transpose()?;
+        let read;
+        let within = match &step.state {
+            FrameState::Kernel(kernel, _) => kernel.within.as_ref(),
+            FrameState::Libtorch(_) => {
+                read = self.pitch_weights().map(|w| to_f64s(&w)).transpose()?;
+                read.as_ref()
+            }
+        };
         let mut cells = vec![0f32; p];
         for j in 0..p {
             let mut logit = step.logits[j];
@@ -327,13 +357,24 @@ impl FrameStepper for FrameLstm {
 
     fn advance(&self, state: StepState, frame: &[f32]) -> Result<StepState> {
         let step = state_as::<FrameStep>(state)?;
-        let input = Tensor::from_slice(frame)
-            .view([1, frame.len() as i64])
-            .to(self.device());
-        tch::no_grad(|| {
-            let (logits, state) = self.step(&input, Some(&step.state));
-            self.frame_step(state, &logits.get(0))
-        })
+        match step.state {
+            FrameState::Kernel(kernel, mut fused) => {
+                let logits = kernel.advance(&mut fused, frame)?;
+                Ok(Box::new(FrameStep {
+                    state: FrameState::Kernel(kernel, fused),
+                    logits,
+                }))
+            }
+            FrameState::Libtorch(state) => {
+                let input = Tensor::from_slice(frame)
+                    .view([1, frame.len() as i64])
+                    .to(self.device());
+                tch::no_grad(|| {
+                    let (logits, state) = self.step(&input, Some(&state));
+                    self.frame_step(FrameState::Libtorch(state), &logits.get(0))
+                })
+            }
+        }
     }
 }
 
@@ -374,9 +415,66 @@ impl std::fmt::Display for FrameLstm {
     }
 }
 
+mod kernel;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_kernel_steps_what_libtorch_steps() -> Result<()> {
+        // Every part the kernel copies: an input projection, two layers, the skip path, the
+        // within-frame weights and a positive weight, all random; 10 frames drawn both ways.
+        let _generator = crate::model::torch_rng::hold_seeded(9);
+        let config = FrameLstmConfig {
+            num_layers: 2,
+            input_projection: Some(12),
+            skip_connection: true,
+            pitch_autoregression: true,
+            positive_weight: Some(2.5),
+            ..FrameLstmConfig::debug(20)
+        };
+        let mut model = FrameLstm::new(config, Device::Cpu)?;
+        tch::no_grad(|| {
+            for (_, t) in model.named_parameters() {
+                let r = Tensor::randn(t.size(), (Kind::Float, Device::Cpu)) * 0.4;
+                t.shallow_clone().copy_(&r);
+            }
+        });
+        let mut primer = vec![0f32; 40];
+        for cell in [3usize, 7, 20 + 5, 20 + 9] {
+            primer[cell] = 1.0;
+        }
+        let primer = Tensor::from_slice(&primer).view([2, 20]);
+        let mut runs = Vec::new();
+        for cpu_kernel in [true, false] {
+            model.cpu_kernel = cpu_kernel;
+            let mut state = model.start(&primer)?;
+            let (mut logits, mut frames) = (Vec::new(), Vec::new());
+            for _ in 0..10 {
+                let frame = model.next_frame(&state, &mut |_, logit| {
+                    logits.push(logit);
+                    logit > 0.0
+                })?;
+                state = model.advance(state, &frame)?;
+                frames.push(frame);
+            }
+            runs.push((logits, frames));
+        }
+        assert_eq!(runs[0].1, runs[1].1, "the same frames");
+        assert!(
+            runs[0].1.iter().flatten().any(|&c| c > 0.5),
+            "some pitches sound"
+        );
+        let worst = runs[0]
+            .0
+            .iter()
+            .zip(&runs[1].0)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-4, "largest difference {worst}");
+        Ok(())
+    }
     use crate::data::{next_frame_batch, RollBatches};
     use crate::model::losses::frame_bce;
     use crate::train::{evaluate, TrainConfig, Trainer};

@@ -1,4 +1,5 @@
-//! Neural audio in the render layer: a neural synthesizer's rendering of any score as [`Audio`].
+//! Neural audio in the render layer: a neural synthesizer's rendering of any score as [`Audio`],
+//! and the synthesizers that ship with the crate ([`listen_neural`]).
 //! The training pairs it learns from and the references it is measured against (the SoundFont and
 //! the built-in synthesizer on the same notes) are made in the data layer
 //! ([`crate::data::audio_pairs`]) and kept here under their old names too.
@@ -10,10 +11,11 @@ pub use crate::data::audio_pairs::{
 
 use crate::audio::Audio;
 use crate::encode::Encoding;
-use crate::generate::{render_audio, RenderedAudio, SampleConfig};
+use crate::generate::{open_for_generation, render_audio, RenderedAudio, SampleConfig};
 use crate::model::Model;
 use crate::score::Score;
-use anyhow::Result;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
 
 /// The notes of `score` rendered by the neural synthesizer `model` (whose encoding is
 /// `encoding`), as mono [`Audio`], with the time it took.
@@ -30,4 +32,51 @@ pub fn neural_audio(
         samples: rendered.samples.clone(),
     };
     Ok((audio, rendered))
+}
+
+/// The neural synthesizers that ship with the crate, trained by the project on its own SoundFont
+/// renderings (`models/<name>/README.md` has each one's recipe and figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShippedSynth {
+    /// General MIDI program 0, up to 8 voices, 22,050 Hz, trained on JSB chorales.
+    Piano,
+    /// General MIDI program 73, 2 voices, 16 kHz, trained on tunes of the ABC corpus.
+    Flute,
+}
+
+impl ShippedSynth {
+    /// The folder name under `models/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShippedSynth::Piano => "piano_synth",
+            ShippedSynth::Flute => "flute_synth",
+        }
+    }
+
+    /// Where the synthesizer lies: `models/<name>` of the crate's source tree.
+    pub fn path(self) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(self.name())
+    }
+}
+
+/// Plays any score through a shipped neural synthesizer: every pitched note on its instrument
+/// (drums left out), mono, at its sample rate, on the CPU. For a generated piece, pass its score
+/// (`piece.score`).
+///
+/// # Errors
+/// The synthesizer's folder is missing or damaged (the message names it), or the score has more
+/// notes at once than the synthesizer has voices.
+pub fn listen_neural(score: &Score, synth: ShippedSynth) -> Result<Audio> {
+    let path = synth.path();
+    let generator = open_for_generation(&path, tch::Device::Cpu)
+        .with_context(|| format!("loading the shipped synthesizer {}", path.display()))?;
+    let (audio, _) = neural_audio(
+        generator.model.as_ref(),
+        &generator.encoding,
+        score,
+        &SampleConfig::default(),
+    )?;
+    Ok(audio)
 }
