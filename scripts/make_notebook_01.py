@@ -154,6 +154,11 @@ let pieces = generator.generate_many(8, &Primer::none(), &shipped_sampling)?;
 write_pieces(&out_dir, "shipped", &pieces)?;
 TuneList(pieces.iter().filter_map(|p| p.abc.clone()).collect())"""),
 code("""pieces.iter().filter_map(|p| p.score.clone()).find(|s| s.note_count() > 0).context("no playable tune")?"""),
+md("""The same tune through the neural flute that ships with the crate (`models/flute_synth`: a DDSP-style
+model the project trained on its own SoundFont renderings), beside the SoundFont flute it learned from,
+each with its spectrogram. `listen_neural(&score, ShippedSynth::Flute)` gives the audio alone."""),
+code("""let shipped_score = pieces.iter().filter_map(|p| p.score.clone()).find(|s| s.note_count() > 0).context("no playable tune")?;
+neural_beside_soundfont(&shipped_score, ShippedSynth::Flute)?"""),
 code("""let many = generator.generate_many(64, &Primer::none(), &SampleConfig { seed: 1000, ..shipped_sampling.clone() })?;
 let shipped_tunes: Vec<String> = many.iter().filter_map(|p| p.abc.clone()).collect();
 let test_texts: Vec<String> = fixed_split(&corpus.tunes, |t| t.text.as_str()).test.iter().map(|t| t.text.clone()).collect();

@@ -207,6 +207,11 @@ let score = pitch_piece.score.clone().context("a score")?;
 let abc = tunesmith::abc::score_to_abc(&score, &tunesmith::abc::ScoreToAbcOptions::default())?;
 println!("{abc}");
 pitch_piece"""),
+md("""The piece through the neural piano that ships with the crate (`models/piano_synth`: a DDSP-style
+model of 8 voices the project trained on its own SoundFont renderings of Bach chorales), beside the
+SoundFont piano it learned from, each with its spectrogram. `listen_neural(&score, ShippedSynth::Piano)`
+gives the audio alone."""),
+code("""neural_beside_soundfont(&score, ShippedSynth::Piano)?"""),
 md("""## 8 · Its pieces against held-out tunes
 Does the pitch model write rolls like the tunes it learned from? `RollStatistics` reads a set of rolls:
 notes per frame (polyphony), the share of silent frames, the pitch range, the pitch classes above each

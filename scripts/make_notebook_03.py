@@ -187,6 +187,9 @@ println!("primer: the first {} tokens of {}", generated.primer_steps, primer_pat
 println!("{} new tokens, {new_notes} new notes → {}", generated.new_steps(), midi_path.display());
 TokenView::new(&vocab, &generated.new_ids()[..generated.new_steps().min(24)])"""),
 code("""generated.score.clone().context("the piece decodes")?"""),
+md("""The generated piece through the neural piano that ships with the crate (`models/piano_synth`), beside
+the SoundFont piano it learned from, each with its spectrogram."""),
+code("""neural_beside_soundfont(&generated.score.clone().context("the piece decodes")?, ShippedSynth::Piano)?"""),
 code("""let last = history.records.last().cloned().context("no epoch was trained")?;
 run.finish(serde_json::json!({
     "midi_files_read": corpus.report.read, "midi_files_skipped": corpus.report.skipped.len(),

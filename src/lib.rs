@@ -70,7 +70,7 @@ pub mod prelude {
     };
     pub use crate::notebook::sweep::sweep_curves;
     pub use crate::notebook::{Html, NotebookRun, PlotEvery, Svg, TokenView, TuneList};
-    pub use crate::render::neural::{listen_neural, ShippedSynth};
+    pub use crate::render::neural::{listen_neural, neural_beside_soundfont, ShippedSynth};
     pub use crate::render::{
         heatmap_svg, listen, listen_abc, listen_midi, loss_curve_svg, loss_curves_svg,
         piano_roll_svg, render_score, Audio, RenderOptions,

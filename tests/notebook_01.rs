@@ -14,6 +14,13 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
 
     let html = run.displays("text/html");
     assert!(
+        html.iter().any(|h| h.contains("tunesmith-compare")
+            && h.contains("neural (flute_synth)")
+            && h.contains("SoundFont")
+            && h.matches("<audio").count() >= 2),
+        "the piece through the shipped neural synthesizer, beside the SoundFont, missing"
+    );
+    assert!(
         html.iter()
             .any(|h| h.contains("unigram entropy") && h.contains("<table")),
         "vocabulary table missing"

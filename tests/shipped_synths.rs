@@ -47,9 +47,14 @@ fn the_piano_plays_chords_it_never_heard() -> Result<()> {
     check_files(ShippedSynth::Piano);
     // I–IV–V–I in C, four voices, two quarters a chord, then a held chord.
     let mut notes = Vec::new();
-    for (i, chord) in [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71], [48, 64, 67, 72]]
-        .iter()
-        .enumerate()
+    for (i, chord) in [
+        [48, 64, 67, 72],
+        [53, 65, 69, 72],
+        [55, 62, 67, 71],
+        [48, 64, 67, 72],
+    ]
+    .iter()
+    .enumerate()
     {
         for &pitch in chord {
             notes.push((pitch, 2 * i as u32, if i == 3 { 4 } else { 2 }));
@@ -59,7 +64,11 @@ fn the_piano_plays_chords_it_never_heard() -> Result<()> {
     let audio = listen_neural(&score, ShippedSynth::Piano)?;
     assert_eq!((audio.sample_rate, audio.channels), (22_050, 1));
     // Ten quarters at 120 a minute, and the half-second tail.
-    assert!(audio.duration_seconds() >= 5.4, "{}", audio.duration_seconds());
+    assert!(
+        audio.duration_seconds() >= 5.4,
+        "{}",
+        audio.duration_seconds()
+    );
     assert!(audio.peak() > 0.01, "not silent: {}", audio.peak());
     let Some(soundfont) = find_soundfont() else {
         eprintln!("skipped the comparison: no SoundFont (make setup)");

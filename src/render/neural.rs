@@ -65,13 +65,12 @@ impl ShippedSynth {
 /// (drums left out), mono, at its sample rate, on the CPU. For a generated piece, pass its score
 /// (`piece.score`).
 ///
+/// Notes beyond the synthesizer's voices are cut short, as its training data were.
+///
 /// # Errors
-/// The synthesizer's folder is missing or damaged (the message names it), or the score has more
-/// notes at once than the synthesizer has voices.
+/// The synthesizer's folder is missing or damaged (the message names it).
 pub fn listen_neural(score: &Score, synth: ShippedSynth) -> Result<Audio> {
-    let path = synth.path();
-    let generator = open_for_generation(&path, tch::Device::Cpu)
-        .with_context(|| format!("loading the shipped synthesizer {}", path.display()))?;
+    let generator = open_shipped(synth)?;
     let (audio, _) = neural_audio(
         generator.model.as_ref(),
         &generator.encoding,
@@ -79,4 +78,36 @@ pub fn listen_neural(score: &Score, synth: ShippedSynth) -> Result<Audio> {
         &SampleConfig::default(),
     )?;
     Ok(audio)
+}
+
+/// A score through a shipped neural synthesizer beside the SoundFont playing the same notes on the
+/// same instrument (what the synthesizer learned from), each with its spectrogram and a player:
+/// the one call a notebook makes to hear its music through the neural synthesizer.
+///
+/// # Errors
+/// The synthesizer's folder is missing or damaged, or no SoundFont is found (`make setup`).
+pub fn neural_beside_soundfont(score: &Score, synth: ShippedSynth) -> Result<crate::render::Html> {
+    let generator = open_shipped(synth)?;
+    let layout = generator
+        .encoding
+        .audio_features()
+        .context("a shipped synthesizer reads note features")?;
+    let soundfont = reference_audio(score, layout, None)?;
+    let (neural, _) = neural_audio(
+        generator.model.as_ref(),
+        &generator.encoding,
+        score,
+        &SampleConfig::default(),
+    )?;
+    crate::render::spectrogram::compare_audio_html(&[
+        ("SoundFont", &soundfont),
+        (&format!("neural ({})", synth.name()), &neural),
+    ])
+}
+
+/// Loads a shipped synthesizer on the CPU; errors name its folder.
+fn open_shipped(synth: ShippedSynth) -> Result<crate::generate::Generator> {
+    let path = synth.path();
+    open_for_generation(&path, tch::Device::Cpu)
+        .with_context(|| format!("loading the shipped synthesizer {}", path.display()))
 }
