@@ -13,13 +13,7 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
     assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
 
     let html = run.displays("text/html");
-    assert!(
-        html.iter().any(|h| h.contains("tunesmith-compare")
-            && h.contains("neural (flute_synth)")
-            && h.contains("SoundFont")
-            && h.matches("<audio").count() >= 2),
-        "the piece through the shipped neural synthesizer, beside the SoundFont, missing"
-    );
+    common::assert_neural_beside_soundfont(&html, "flute_synth");
     assert!(
         html.iter()
             .any(|h| h.contains("unigram entropy") && h.contains("<table")),

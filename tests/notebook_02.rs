@@ -14,13 +14,7 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
     assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
 
     let html = run.displays("text/html");
-    assert!(
-        html.iter().any(|h| h.contains("tunesmith-compare")
-            && h.contains("neural (piano_synth)")
-            && h.contains("SoundFont")
-            && h.matches("<audio").count() >= 2),
-        "the piece through the shipped neural synthesizer, beside the SoundFont, missing"
-    );
+    common::assert_neural_beside_soundfont(&html, "piano_synth");
     let rolls = html
         .iter()
         .filter(|h| h.contains("<b>Piano roll</b>") && h.contains("<svg"))

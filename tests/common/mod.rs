@@ -138,3 +138,16 @@ fn read_executed(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("the executed notebook {} is missing: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Asserts that one of a notebook's HTML displays plays a piece through the shipped neural
+/// synthesizer `synth` (e.g. `piano_synth`) beside the SoundFont, each with a player.
+pub fn assert_neural_beside_soundfont(html: &[String], synth: &str) {
+    let label = format!("neural ({synth})");
+    assert!(
+        html.iter().any(|h| h.contains("tunesmith-compare")
+            && h.contains(&label)
+            && h.contains("SoundFont")
+            && h.matches("<audio").count() >= 2),
+        "the piece through the shipped neural synthesizer {synth}, beside the SoundFont, missing"
+    );
+}

@@ -1,5 +1,6 @@
 use super::*;
 use crate::encode::PianoRollConfig;
+use crate::metrics::tune_statistics::test_figures::{bin, dist, number};
 use crate::metrics::tune_statistics::DistanceKind;
 
 /// A grid of one frame per quarter (JSB's), not transposed.
@@ -17,25 +18,6 @@ fn roll(frames: &[&[u8]]) -> PianoRoll {
 /// A C major triad held two beats, a rest, a D, then C with the C an octave up.
 fn hand_made() -> PianoRoll {
     roll(&[&[60, 64, 67], &[60, 64, 67], &[], &[62], &[60, 72]])
-}
-
-fn number(stats: &RollStatistics, name: &str) -> f64 {
-    match stats.figure(name) {
-        Some(Figure::Share(v) | Figure::Mean(v)) => v,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn dist(stats: &RollStatistics, name: &str) -> Distribution {
-    match stats.figure(name) {
-        Some(Figure::Distribution(d)) => d,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn bin(d: &Distribution, label: &str) -> f64 {
-    let i = d.labels.iter().position(|l| l == label).expect("a bin");
-    d.shares[i]
 }
 
 #[test]

@@ -562,4 +562,6 @@ impl TuneStatistics {
 }
 
 #[cfg(test)]
+pub(crate) mod test_figures;
+#[cfg(test)]
 mod tests;

@@ -1,3 +1,4 @@
+use super::test_figures::{bin, dist, number as share};
 use super::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -8,25 +9,6 @@ const T1: &str = "M:4/4\nL:1/4\nK:C\nCDEF|GABc|CDEF|c4|]\n";
 const T2: &str = "M:6/8\nL:1/8\nK:G\n|:GAB d2B|1 c3 A3:|2 c3 G3|]\n";
 /// A pick-up the last bar does not balance (irregular); in D, ending on A.
 const T3: &str = "M:3/4\nL:1/4\nK:D\nA|d2f|e2A|]\n";
-
-fn share(stats: &TuneStatistics, name: &str) -> f64 {
-    match stats.figure(name) {
-        Some(Figure::Share(v) | Figure::Mean(v)) => v,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn dist(stats: &TuneStatistics, name: &str) -> Distribution {
-    match stats.figure(name) {
-        Some(Figure::Distribution(d)) => d,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn bin(d: &Distribution, label: &str) -> f64 {
-    let i = d.labels.iter().position(|l| l == label).expect("a bin");
-    d.shares[i]
-}
 
 #[test]
 fn figures_of_one_tune_by_hand() {
