@@ -36,7 +36,6 @@ pub struct StackState {
     /// Per layer, `[lanes, H]`.
     h: Vec<Vec<f32>>,
     c: Vec<Vec<f32>>,
-    x: Vec<f32>,
     gates: Vec<f32>,
 }
 
@@ -95,7 +94,6 @@ impl FusedStack {
             lanes,
             h: vec![vec![0.0; lanes * self.hidden]; self.layers.len()],
             c: vec![vec![0.0; lanes * self.hidden]; self.layers.len()],
-            x: Vec::new(),
             gates: Vec::new(),
         }
     }
@@ -122,7 +120,6 @@ impl FusedStack {
             lanes,
             h: split(&state.h)?,
             c: split(&state.c)?,
-            x: Vec::new(),
             gates: Vec::new(),
         })
     }
@@ -143,13 +140,10 @@ impl FusedStack {
             for lane in 0..lanes {
                 state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&layer.bias);
             }
-            let below = if l == 0 {
-                input
-            } else {
-                state.x.clear();
-                state.x.extend_from_slice(&state.h[l - 1]);
-                &state.x
-            };
+            // The layer below's output is read in place while this layer's state is written.
+            let (lower, rest) = state.h.split_at_mut(l);
+            let below: &[f32] = if l == 0 { input } else { &lower[l - 1] };
+            let h = &mut rest[0];
             matmul_add(
                 below,
                 &layer.w_ih,
@@ -158,15 +152,8 @@ impl FusedStack {
                 gates,
                 &mut state.gates,
             );
-            matmul_add(
-                &state.h[l],
-                &layer.w_hh,
-                lanes,
-                hidden,
-                gates,
-                &mut state.gates,
-            );
-            cell(&mut state.gates, &mut state.h[l], &mut state.c[l], hidden);
+            matmul_add(h, &layer.w_hh, lanes, hidden, gates, &mut state.gates);
+            cell(&mut state.gates, h, &mut state.c[l], hidden);
         }
         Ok(())
     }
