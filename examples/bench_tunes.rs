@@ -4,8 +4,9 @@
 //! bar adds up), the crate's `TuneStatistics` side by side with a distance per statistic, and a
 //! cross-validated logistic regression that tries to tell the two sets apart.
 //!
-//! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR]`
-//! (FORM: learned, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each).
+//! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES]`
+//! (FORM: learned, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each;
+//! CANDIDATES: `SampleConfig::candidates`, by default the default's).
 //! `TUNESMITH_HELD_OUT=valid` compares with the validation tunes instead, for choosing settings
 //! without looking at the test tunes.
 
@@ -20,10 +21,9 @@ use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics, SPLIT_
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let checkpoint = PathBuf::from(
-        args.get(1)
-            .context("usage: bench_tunes CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR]")?,
-    );
+    let checkpoint = PathBuf::from(args.get(1).context(
+        "usage: bench_tunes CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES]",
+    )?);
     let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
     let defaults = SampleConfig::default();
     let temperature: f64 = args
@@ -31,6 +31,7 @@ fn main() -> Result<()> {
         .map_or(Ok(defaults.temperature), |a| a.parse())?;
     let form: Form = args.get(4).map_or(Ok(Form::Learned), |a| a.parse())?;
     let out = PathBuf::from(args.get(5).map_or("out/bench_tunes", String::as_str));
+    let candidates: usize = args.get(6).map_or(Ok(defaults.candidates), |a| a.parse())?;
 
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
@@ -46,6 +47,7 @@ fn main() -> Result<()> {
     let config = SampleConfig {
         temperature,
         form: form.clone(),
+        candidates,
         ..defaults
     };
     let start = Instant::now();
@@ -58,7 +60,7 @@ fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&out);
     let paths = write_pieces(&out, "tune", &pieces)?;
     println!(
-        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, seeds 0..{count}, \
+        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, {candidates} candidates each, seeds 0..{count}, \
          in {seconds:.1} s ({:.0} characters/s); against the {} {part} tunes (split {SPLIT_VERSION})",
         checkpoint.display(),
         generator.model.summary(),

@@ -115,6 +115,7 @@ fn sample_group(
         .map(|l| ChaCha8Rng::seed_from_u64(l.config.seed))
         .collect();
     let mut out: Vec<Vec<i64>> = vec![Vec::new(); lanes.len()];
+    let mut histories: Vec<Vec<i64>> = lanes.iter().map(|l| l.context.clone()).collect();
     let mut active: Vec<usize> = (0..lanes.len())
         .filter(|&i| lanes[i].limit.min(lanes[i].config.max_steps) > 0)
         .collect();
@@ -156,10 +157,12 @@ fn sample_group(
                     .map(|c| c as &mut dyn TokenConstraint),
                 limit - out[i].len(),
                 &mut mask,
+                &histories[i],
                 &mut rngs[i],
             )
             .with_context(|| format!("lane {}, at new token {}", first + i, out[i].len() + 1))?;
             out[i].push(id);
+            histories[i].push(id);
             if let Some(c) = lane.constraint.as_deref_mut() {
                 c.push(id);
             }

@@ -143,5 +143,6 @@ pub(crate) fn generate_frames(
         constraint_off: None,
         form: None,
         reached_step_cap: false,
+        log_kept_probability: None,
     })
 }

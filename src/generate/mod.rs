@@ -20,6 +20,7 @@ pub mod audio;
 pub mod batch;
 pub mod form;
 pub mod frames;
+pub mod resample;
 pub mod sampler;
 pub mod samples;
 pub mod tokens;
@@ -31,7 +32,7 @@ pub use samples::SampleEvery;
 
 use crate::checkpoint::{load_model, Meta};
 use crate::encode::{Encoding, PianoRoll};
-use crate::model::{Model, Stepper};
+use crate::model::{CopyMemory, Model, Stepper};
 use crate::score::Score;
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -119,6 +120,18 @@ pub struct SampleConfig {
     /// [`generate_many`] at once, with the same distribution as one libtorch step per character
     /// (which `false` selects; that path is the reference the kernel is tested against).
     pub fused: bool,
+    /// Character models under the ABC constraint: draw this many candidate tunes for each piece
+    /// and keep one, chosen in proportion to how much of the model's probability the mask kept
+    /// on it (sampling–importance–resampling, [`resample`]): the mask alone over-samples tunes it
+    /// had to force (an end where the model would not end, a bar line where it would write on);
+    /// the more candidates, the closer the kept tunes come to the model's own distribution
+    /// restricted to valid tunes of the form. 1 keeps the masked sampler's single draw.
+    pub candidates: usize,
+    /// Token models: the copy memory mixed into the model's distribution at each step (what
+    /// followed the longest earlier match of the recent tokens, trusted more the longer the
+    /// match; [`crate::model::copy_memory`]). By default the weights fitted for the shipped
+    /// character model on the default corpus; [`CopyMemory::off`] samples the model alone.
+    pub copy_memory: CopyMemory,
 }
 
 impl Default for SampleConfig {
@@ -135,6 +148,8 @@ impl Default for SampleConfig {
             abc_constraints: true,
             form: Form::Learned,
             fused: true,
+            candidates: 1,
+            copy_memory: CopyMemory::default(),
         }
     }
 }
@@ -153,6 +168,11 @@ impl SampleConfig {
             self.top_p
         );
         ensure!(self.max_steps > 0, "max_steps must be positive");
+        self.copy_memory.validate()?;
+        ensure!(
+            self.candidates >= 1,
+            "candidates must be at least 1 (1 keeps the single masked draw)"
+        );
         if self.abc_constraints {
             self.form.validate(self.max_steps)?;
         }
@@ -273,6 +293,10 @@ pub struct Piece {
     pub constraint_off: Option<String>,
     /// Character models under a form: the bars of each part the tune was written in.
     pub form: Option<Vec<u32>>,
+    /// Character models under the ABC constraint: the log of the share of the model's
+    /// probability its mask kept, summed over the piece (`log p_model − log p_sampled`; 0 where
+    /// the mask never stepped in). [`SampleConfig::candidates`] weighs candidates by it.
+    pub log_kept_probability: Option<f64>,
     /// The piece stopped at `max_steps` before its end (an ABC tune asked to run to its end
     /// without its closing blank line): it is cut off, not finished.
     pub reached_step_cap: bool,
@@ -346,6 +370,11 @@ pub fn generate(
 ) -> Result<Piece> {
     config.validate()?;
     crate::checkpoint::check_encoding(model, encoding)?;
+    if config.candidates > 1 {
+        let mut pieces =
+            resample::generate_resampled(model, encoding, primer, std::slice::from_ref(config))?;
+        return pieces.pop().context("the resampler kept no piece");
+    }
     if let Some(mut pieces) = fused_abc(model, encoding, primer, std::slice::from_ref(config))? {
         return pieces.pop().context("the fused sampler wrote no piece");
     }
@@ -376,14 +405,33 @@ pub fn generate_many(
             ..config.clone()
         })
         .collect();
-    if let Some(pieces) = fused_abc(model, encoding, primer, &configs)? {
+    if config.candidates > 1 {
+        return resample::generate_resampled(model, encoding, primer, &configs);
+    }
+    generate_each(model, encoding, primer, &configs)
+}
+
+/// One piece per config (each config's `candidates` is taken as 1): all at once through the
+/// fused kernel when the model offers it, else one after another.
+pub(crate) fn generate_each(
+    model: &dyn Model,
+    encoding: &Encoding,
+    primer: &Primer,
+    configs: &[SampleConfig],
+) -> Result<Vec<Piece>> {
+    if let Some(pieces) = fused_abc(model, encoding, primer, configs)? {
         return Ok(pieces);
     }
+    let n = configs.len();
     configs
         .iter()
         .enumerate()
         .map(|(i, config)| {
-            generate(model, encoding, primer, config)
+            let single = SampleConfig {
+                candidates: 1,
+                ..config.clone()
+            };
+            generate(model, encoding, primer, &single)
                 .with_context(|| format!("piece {} of {n}", i + 1))
         })
         .collect()

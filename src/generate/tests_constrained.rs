@@ -34,6 +34,7 @@ fn the_constraint_only_masks_the_distribution() -> Result<()> {
         Some(&mut Only(vec![0, 2, 3])),
         10,
         &mut mask,
+        &[],
     )?;
     // Temperature 0.5 squares the probabilities: 1, 16, 4, 9; id 1 masked: 1, 4, 9 of 14.
     let expected = [1.0 / 14.0, 0.0, 4.0 / 14.0, 9.0 / 14.0];
@@ -41,7 +42,7 @@ fn the_constraint_only_masks_the_distribution() -> Result<()> {
         assert!((p - e).abs() < 1e-12, "{masked:?}");
     }
     // Without a constraint the same call is the plain distribution.
-    let plain = masked_distribution(&mut logits.to_vec(), &config, None, 10, &mut mask)?;
+    let plain = masked_distribution(&mut logits.to_vec(), &config, None, 10, &mut mask, &[])?;
     assert!((plain[1] - 16.0 / 30.0).abs() < 1e-12);
     Ok(())
 }

@@ -24,9 +24,16 @@ pub trait TokenConstraint {
 
     /// Follows the id that was drawn.
     fn push(&mut self, id: i64);
+
+    /// Hears, at each draw, the log of the share of the model's (tempered) probability that the
+    /// mask left allowed: summed over a piece, the log of how much likelier the model finds the
+    /// piece than the masked sampler made it ([`super::resample`] weighs candidates by it).
+    fn record_kept_probability(&mut self, _log_kept: f64) {}
 }
 
-/// The distribution of one draw: bans and the constraint's mask set scores to −∞, then
+/// The distribution of one draw after `history` (every id the model has read, primer included):
+/// the copy memory ([`SampleConfig::copy_memory`]) mixed into the model's scores, then bans and
+/// the constraint's mask set scores to −∞, then
 /// [`next_token_distribution`] (temperature, top-k, top-p). `mask` is scratch space.
 pub fn masked_distribution(
     logits: &mut [f64],
@@ -34,11 +41,16 @@ pub fn masked_distribution(
     constraint: Option<&mut (dyn TokenConstraint + '_)>,
     steps_left: usize,
     mask: &mut Vec<bool>,
+    history: &[i64],
 ) -> Result<Vec<f64>> {
+    config.copy_memory.mix_into_logits(logits, history);
     if let Some(constraint) = constraint {
         mask.clear();
         mask.resize(logits.len(), true);
         constraint.allowed(mask, steps_left);
+        if config.temperature > 0.0 {
+            constraint.record_kept_probability(log_kept_share(logits, mask, config.temperature));
+        }
         for (score, &ok) in logits.iter_mut().zip(mask.iter()) {
             if !ok {
                 *score = f64::NEG_INFINITY;
@@ -48,6 +60,24 @@ pub fn masked_distribution(
     next_token_distribution(logits, config)
 }
 
+/// The log of the share of softmax(`logits` / `temperature`) on the ids `allowed` keeps (0 when
+/// it keeps them all; −∞ when the model gives the kept ids no probability at all).
+pub fn log_kept_share(logits: &[f64], allowed: &[bool], temperature: f64) -> f64 {
+    let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !top.is_finite() {
+        return 0.0;
+    }
+    let (mut all, mut kept) = (0.0, 0.0);
+    for (&score, &ok) in logits.iter().zip(allowed) {
+        let weight = ((score - top) / temperature).exp();
+        all += weight;
+        if ok {
+            kept += weight;
+        }
+    }
+    (kept / all).ln()
+}
+
 /// One draw of the one sampler: [`masked_distribution`], then [`sample_index`].
 pub(crate) fn draw(
     logits: &mut [f64],
@@ -55,9 +85,10 @@ pub(crate) fn draw(
     constraint: Option<&mut (dyn TokenConstraint + '_)>,
     steps_left: usize,
     mask: &mut Vec<bool>,
+    history: &[i64],
     rng: &mut ChaCha8Rng,
 ) -> Result<i64> {
-    let probs = masked_distribution(logits, config, constraint, steps_left, mask)?;
+    let probs = masked_distribution(logits, config, constraint, steps_left, mask, history)?;
     Ok(sample_index(&probs, rng))
 }
 
@@ -99,6 +130,7 @@ pub fn sample_ids_with(
     let (mut logits, mut state) = stepper.start(context)?;
     let mut mask = Vec::new();
     let mut out = Vec::new();
+    let mut history = context.to_vec();
     while out.len() < limit {
         let id = draw(
             &mut logits,
@@ -106,10 +138,12 @@ pub fn sample_ids_with(
             constraint.as_deref_mut(),
             limit - out.len(),
             &mut mask,
+            &history,
             &mut rng,
         )
         .with_context(|| format!("at new token {}", out.len() + 1))?;
         out.push(id);
+        history.push(id);
         if let Some(c) = constraint.as_deref_mut() {
             c.push(id);
         }
@@ -289,6 +323,7 @@ impl<'a> AbcJob<'a> {
                 .and_then(AbcConstraint::form)
                 .map(|parts| parts.iter().map(|&b| u32::from(b)).collect()),
             reached_step_cap,
+            log_kept_probability: constraint.map(AbcConstraint::log_kept_probability),
         }
     }
 }
@@ -395,5 +430,6 @@ fn generate_score_tokens(
         constraint_off: None,
         form: None,
         reached_step_cap: false,
+        log_kept_probability: None,
     })
 }

@@ -36,6 +36,7 @@ macro_rules! model_basics {
     };
 }
 
+pub mod copy_memory;
 pub mod ddsp;
 pub mod frame_lstm;
 pub mod fused;
@@ -49,6 +50,7 @@ pub mod stack;
 pub mod torch_rng;
 pub mod window;
 
+pub use copy_memory::CopyMemory;
 pub use ddsp::{Ddsp, DdspConfig};
 pub use frame_lstm::{FrameLstm, FrameLstmConfig};
 pub use fused::{FusedLm, FusedStack, FusedState, StackState};

@@ -95,6 +95,8 @@ pub struct AbcConstraint {
     parts_written: Option<Vec<u16>>,
     /// Steps the piece may still take (a drawn form must fit in them).
     steps_left: usize,
+    /// The log of the model's probability that the mask kept, summed over the draws so far.
+    log_kept: f64,
 }
 
 impl AbcConstraint {
@@ -111,7 +113,15 @@ impl AbcConstraint {
             forms: None,
             parts_written: None,
             steps_left: usize::MAX,
+            log_kept: 0.0,
         }
+    }
+
+    /// The log of the share of the model's probability the mask kept, summed over every draw so
+    /// far: `log p_model(piece) − log p_sampled(piece)` for the piece written under this
+    /// constraint (0 when the mask never stepped in).
+    pub fn log_kept_probability(&self) -> f64 {
+        self.log_kept
     }
 
     /// The same constraint following a form: the forms each tune may take are chosen when its
@@ -275,6 +285,10 @@ impl TokenConstraint for AbcConstraint {
             self.written
         ));
         allowed.iter_mut().for_each(|a| *a = true);
+    }
+
+    fn record_kept_probability(&mut self, log_kept: f64) {
+        self.log_kept += log_kept;
     }
 
     fn push(&mut self, id: i64) {

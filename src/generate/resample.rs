@@ -1,0 +1,136 @@
+//! Sampling–importance–resampling for masked sampling. The ABC constraint ([`super::abc_constraint`])
+//! samples each character from the model's distribution restricted to what keeps the tune valid
+//! and in its form. That is not the model's distribution over valid tunes: where the model would
+//! rather not go on (an end it does not want, a bar line where it would write on) the mask forces
+//! the tune anyway, and such tunes come out as often as tunes the model would write unforced. A
+//! tune `x` drawn under the mask has probability `q(x) = Π p(xₜ | x₍<ₜ₎) / Zₜ`, where `Zₜ` is the
+//! share of the model's probability the mask kept at step `t`; the model gives it
+//! `p(x) = Π p(xₜ | x₍<ₜ₎)`, so its importance weight is `p(x) / q(x) = Π Zₜ` (what
+//! [`super::Piece::log_kept_probability`] holds, in logs). Drawing `K` candidates under the mask
+//! and keeping one with probability proportional to its weight gives tunes whose distribution
+//! tends, as `K` grows, to the model's own distribution conditioned on being valid and in form
+//! (Rubin 1988's sampling–importance–resampling). The model's likelihood is never changed; the
+//! mask still guarantees every tune is valid.
+
+use super::{generate_each, Piece, Primer, SampleConfig};
+use crate::encode::Encoding;
+use crate::model::Model;
+use anyhow::{ensure, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Spaces the seeds of one piece's candidates (an odd constant, so candidates of nearby seeds do
+/// not meet); candidate 0 keeps the piece's own seed.
+const CANDIDATE_SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Mixed into the piece's seed for the draw among its candidates.
+const CHOICE_SEED_MIX: u64 = 0xD1B5_4A32_D192_ED03;
+
+/// The seed of candidate `j` of a piece with seed `seed` (candidate 0 is the piece's own seed, so
+/// one candidate is exactly the plain sampler).
+pub fn candidate_seed(seed: u64, j: usize) -> u64 {
+    seed.wrapping_add((j as u64).wrapping_mul(CANDIDATE_SEED_STRIDE))
+}
+
+/// One piece per config, each kept from `config.candidates` candidates by [`choose`].
+pub fn generate_resampled(
+    model: &dyn Model,
+    encoding: &Encoding,
+    primer: &Primer,
+    configs: &[SampleConfig],
+) -> Result<Vec<Piece>> {
+    let mut expanded = Vec::new();
+    for config in configs {
+        for j in 0..config.candidates {
+            expanded.push(SampleConfig {
+                seed: candidate_seed(config.seed, j),
+                candidates: 1,
+                ..config.clone()
+            });
+        }
+    }
+    let mut pieces = generate_each(model, encoding, primer, &expanded)?.into_iter();
+    configs
+        .iter()
+        .map(|config| {
+            let candidates: Vec<Piece> = pieces.by_ref().take(config.candidates).collect();
+            choose(candidates, config.seed)
+        })
+        .collect()
+}
+
+/// Keeps one of `candidates`, drawn with probability proportional to
+/// `exp(log_kept_probability)` (candidates without a weight count as weight 1), by a generator
+/// seeded from `seed`.
+pub fn choose(candidates: Vec<Piece>, seed: u64) -> Result<Piece> {
+    ensure!(!candidates.is_empty(), "no candidate to choose from");
+    let logs: Vec<f64> = candidates
+        .iter()
+        .map(|p| p.log_kept_probability.unwrap_or(0.0))
+        .collect();
+    let index = draw_by_log_weight(&logs, seed);
+    Ok(candidates
+        .into_iter()
+        .nth(index)
+        .expect("index drawn among the candidates"))
+}
+
+/// An index drawn with probability proportional to `exp(logs[i])` (uniform when every weight is
+/// −∞ or not finite), by a generator seeded from `seed`.
+pub fn draw_by_log_weight(logs: &[f64], seed: u64) -> usize {
+    let top = logs
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let weights: Vec<f64> = if top.is_finite() {
+        logs.iter()
+            .map(|&l| if l.is_finite() { (l - top).exp() } else { 0.0 })
+            .collect()
+    } else {
+        vec![1.0; logs.len()]
+    };
+    let total: f64 = weights.iter().sum();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ CHOICE_SEED_MIX);
+    let mut target = rng.random::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if target < *w {
+            return i;
+        }
+        target -= w;
+    }
+    weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_follow_the_weights() {
+        // Weights 1 : 3 (logs 0 and ln 3): about three draws in four pick the second.
+        let logs = [0.0, 3f64.ln()];
+        let second = (0..4000)
+            .filter(|&s| draw_by_log_weight(&logs, s) == 1)
+            .count();
+        assert!((2850..3150).contains(&second), "{second} of 4000");
+        // A candidate the model gives no probability is never kept; all −∞ is uniform.
+        assert!((0..200).all(|s| draw_by_log_weight(&[f64::NEG_INFINITY, -50.0], s) == 1));
+        let uniform = (0..2000)
+            .filter(|&s| draw_by_log_weight(&[f64::NEG_INFINITY; 2], s) == 0)
+            .count();
+        assert!((900..1100).contains(&uniform), "{uniform}");
+        // The same seed, the same choice.
+        assert_eq!(
+            draw_by_log_weight(&[0.0, 0.1, -0.3], 7),
+            draw_by_log_weight(&[0.0, 0.1, -0.3], 7)
+        );
+    }
+
+    #[test]
+    fn candidate_zero_keeps_the_seed() {
+        assert_eq!(candidate_seed(41, 0), 41);
+        let seeds: std::collections::HashSet<u64> = (0..8).map(|j| candidate_seed(41, j)).collect();
+        assert_eq!(seeds.len(), 8);
+    }
+}
