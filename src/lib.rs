@@ -51,8 +51,8 @@ pub mod prelude {
         EventVocab, NoteVocab, NoteVocabConfig, PianoRoll, PianoRollConfig, TokenEncoding,
     };
     pub use crate::generate::{
-        generate, generate_many, open_for_generation, write_pieces, Form, Generator, Length, Piece,
-        Primer, SampleConfig, SampleEvery,
+        generate, generate_many, open_for_generation, write_pieces, Form, Generator, Header,
+        Length, Piece, Primer, SampleConfig, SampleEvery,
     };
     #[allow(deprecated)]
     pub use crate::metrics::well_formed_share;
@@ -65,8 +65,8 @@ pub mod prelude {
         MidiCorpus, MidiCorpusReport, MidiReadOptions, SustainPedal,
     };
     pub use crate::model::{
-        FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm, PitchLstmConfig,
-        WindowConfig, WindowLstm,
+        CopyMemory, FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, Model, PitchLstm,
+        PitchLstmConfig, WindowConfig, WindowLstm,
     };
     pub use crate::notebook::sweep::sweep_curves;
     pub use crate::notebook::{Html, NotebookRun, PlotEvery, Svg, TokenView, TuneList};

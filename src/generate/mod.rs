@@ -26,7 +26,7 @@ pub mod samples;
 pub mod tokens;
 
 pub use audio::{render_audio, render_primer, RenderedAudio};
-pub use form::{default_form_table, Form};
+pub use form::{default_form_table, Form, Header};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
 
@@ -125,13 +125,18 @@ pub struct SampleConfig {
     /// on it (sampling–importance–resampling, [`resample`]): the mask alone over-samples tunes it
     /// had to force (an end where the model would not end, a bar line where it would write on);
     /// the more candidates, the closer the kept tunes come to the model's own distribution
-    /// restricted to valid tunes of the form. 1 keeps the masked sampler's single draw.
+    /// restricted to valid tunes of the form. 1 keeps the masked sampler's single draw; other
+    /// models ignore it. The default, 8, was chosen on the validation tunes (docs/benchmarks.md).
     pub candidates: usize,
     /// Token models: the copy memory mixed into the model's distribution at each step (what
     /// followed the longest earlier match of the recent tokens, trusted more the longer the
     /// match; [`crate::model::copy_memory`]). By default the weights fitted for the shipped
     /// character model on the default corpus; [`CopyMemory::off`] samples the model alone.
     pub copy_memory: CopyMemory,
+    /// Character models sampled without a primer: who writes the tune's `M:` and `L:` lines (by
+    /// default drawn from the corpus's mix of headers, [`Header::Learned`]; the model writes the
+    /// key and everything after).
+    pub header: Header,
 }
 
 impl Default for SampleConfig {
@@ -148,8 +153,9 @@ impl Default for SampleConfig {
             abc_constraints: true,
             form: Form::Learned,
             fused: true,
-            candidates: 1,
+            candidates: resample::DEFAULT_CANDIDATES,
             copy_memory: CopyMemory::default(),
+            header: Header::default(),
         }
     }
 }
@@ -276,7 +282,8 @@ impl Primer {
 pub struct Piece {
     /// The encoding's kind (`chars`, `notes`, `events`, `piano_roll`).
     pub encoding: &'static str,
-    /// Steps (tokens or frames) that came from the primer.
+    /// Steps (tokens or frames) that came from the primer (for an unprimed ABC tune, the header
+    /// drawn for it: [`SampleConfig::header`]).
     pub primer_steps: usize,
     /// Token models: the primer's ids then the new ones.
     pub ids: Vec<i64>,
@@ -405,7 +412,7 @@ pub fn generate_many(
             ..config.clone()
         })
         .collect();
-    if config.candidates > 1 {
+    if resample::applies(encoding, config) {
         return resample::generate_resampled(model, encoding, primer, &configs);
     }
     generate_each(model, encoding, primer, &configs)

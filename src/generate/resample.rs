@@ -12,12 +12,23 @@
 //! (Rubin 1988's sampling–importance–resampling). The model's likelihood is never changed; the
 //! mask still guarantees every tune is valid.
 
-use super::{generate_each, Piece, Primer, SampleConfig};
+use super::{generate_each, Header, Piece, Primer, SampleConfig};
 use crate::encode::Encoding;
 use crate::model::Model;
 use anyhow::{ensure, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Candidates per tune by default: on the default corpus's validation tunes, 8 brought the
+/// shipped model's tunes closest (a classifier told them apart 68% of the time against 84% with
+/// one; 16 gave 71%).
+pub const DEFAULT_CANDIDATES: usize = 8;
+
+/// True when `config` asks for candidates and the piece is drawn under a mask that weighs them:
+/// a character model with the ABC constraint on.
+pub fn applies(encoding: &Encoding, config: &SampleConfig) -> bool {
+    config.candidates > 1 && config.abc_constraints && matches!(encoding, Encoding::Chars(_))
+}
 
 /// Spaces the seeds of one piece's candidates (an odd constant, so candidates of nearby seeds do
 /// not meet); candidate 0 keeps the piece's own seed.
@@ -41,10 +52,17 @@ pub fn generate_resampled(
 ) -> Result<Vec<Piece>> {
     let mut expanded = Vec::new();
     for config in configs {
+        // The header is drawn once, with the piece's seed: candidates differ only in the model's
+        // writing, so the choice among them cannot change the mix of headers.
+        let header = match config.header.draw(&config.form, config.seed) {
+            Some(lines) => Header::Lines(lines),
+            None => Header::Model,
+        };
         for j in 0..config.candidates {
             expanded.push(SampleConfig {
                 seed: candidate_seed(config.seed, j),
                 candidates: 1,
+                header: header.clone(),
                 ..config.clone()
             });
         }

@@ -378,3 +378,41 @@ fn lengths_parse_from_text() -> Result<()> {
     assert!("notes:x".parse::<Length>().is_err());
     Ok(())
 }
+
+#[test]
+fn the_copy_memory_makes_a_model_repeat_what_came_after_the_same_context() -> Result<()> {
+    let encoding = quarter_notes()?;
+    let vocab = encoding.vocab_size().unwrap_or(0);
+    let _generator = crate::model::torch_rng::hold_seeded(7);
+    let lm = LstmLm::new(LstmConfig::debug(vocab), Device::Cpu)?;
+    let share_copied = |copy_memory: CopyMemory| -> Result<f64> {
+        let config = no_unk(SampleConfig {
+            temperature: 1.5,
+            length: Length::Steps(300),
+            copy_memory,
+            ..SampleConfig::default()
+        });
+        let ids = generate(&lm, &encoding, &Primer::ids(vec![1, 2]), &config)?.ids;
+        let (mut copied, mut proposed) = (0, 0);
+        for t in 1..ids.len() {
+            if let Some(p) = crate::model::copy_memory::propose(&ids[..t]) {
+                proposed += 1;
+                copied += usize::from(p.token == ids[t]);
+            }
+        }
+        Ok(copied as f64 / proposed.max(1) as f64)
+    };
+    let strong = CopyMemory {
+        weights: vec![
+            0.0, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95,
+        ],
+    };
+    let with = share_copied(strong)?;
+    let without = share_copied(CopyMemory::off())?;
+    assert!(with > 0.75, "with the memory {with:.2} of steps copy");
+    assert!(
+        without < with - 0.3,
+        "without it {without:.2}, with it {with:.2}"
+    );
+    Ok(())
+}

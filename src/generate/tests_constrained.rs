@@ -58,7 +58,7 @@ fn an_untrained_model_writes_tunes_whose_bars_add_up_under_the_constraint() -> R
     let encoding = Encoding::from(vocab.clone());
     let config = SampleConfig {
         temperature: 1.0,
-        max_steps: 300,
+        max_steps: 600,
         seed: 11,
         ..SampleConfig::default()
     };
@@ -98,5 +98,101 @@ fn a_primer_the_constraint_cannot_follow_is_reported() -> Result<()> {
     assert!(piece
         .constraint_off
         .is_some_and(|r| r.contains("character 3")));
+    Ok(())
+}
+
+#[test]
+fn resampling_keeps_one_candidate_drawn_by_the_probability_the_mask_kept() -> Result<()> {
+    let _generator = crate::model::torch_rng::hold_seeded(3);
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let encoding = Encoding::from(vocab);
+    let config = SampleConfig {
+        max_steps: 300,
+        seed: 5,
+        candidates: 4,
+        ..SampleConfig::default()
+    };
+    let kept = generate_many(&model, &encoding, 3, &Primer::none(), &config)?;
+    let mut chose_other_than_first = false;
+    for (i, piece) in kept.iter().enumerate() {
+        let seed = config.seed + i as u64;
+        let header = config.header.draw(&config.form, seed).map(Header::Lines);
+        let candidates: Vec<Piece> = (0..4)
+            .map(|j| {
+                let one = SampleConfig {
+                    seed: resample::candidate_seed(seed, j),
+                    candidates: 1,
+                    header: header.clone().unwrap_or(Header::Model),
+                    ..config.clone()
+                };
+                generate(&model, &encoding, &Primer::none(), &one)
+            })
+            .collect::<Result<_>>()?;
+        let logs: Vec<f64> = candidates
+            .iter()
+            .map(|c| {
+                c.log_kept_probability
+                    .expect("a constrained tune has a weight")
+            })
+            .collect();
+        assert!(logs.iter().all(|&l| l <= 0.0 && l.is_finite()), "{logs:?}");
+        assert!(
+            logs.iter().any(|&l| l < -1e-6),
+            "the mask stepped in somewhere: {logs:?}"
+        );
+        let chosen = resample::draw_by_log_weight(&logs, seed);
+        assert_eq!(piece, &candidates[chosen]);
+        chose_other_than_first |= chosen != 0;
+    }
+    assert!(
+        chose_other_than_first,
+        "one of three pieces came from a later candidate"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_unprimed_tune_starts_with_a_header_drawn_from_the_corpus_mix() -> Result<()> {
+    let _generator = crate::model::torch_rng::hold_seeded(3);
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let encoding = Encoding::from(vocab);
+    let table = default_form_table();
+    let config = SampleConfig {
+        max_steps: 200,
+        ..SampleConfig::default()
+    };
+    let pieces = generate_many(&model, &encoding, 40, &Primer::none(), &config)?;
+    let mut headers = std::collections::HashSet::new();
+    for piece in &pieces {
+        let tune = piece.abc.as_deref().unwrap_or_default();
+        let lines: Vec<&str> = tune.lines().take(2).collect();
+        let meter = lines[0].strip_prefix("M:").expect("an M: line first");
+        let key = match lines[1].strip_prefix("L:") {
+            Some(unit) => format!("{meter} {unit}"),
+            None => meter.to_string(),
+        };
+        assert!(
+            table.headers.contains_key(&key),
+            "{key:?} is not a corpus header"
+        );
+        assert!(
+            piece.primer_steps >= 6,
+            "the header counts as given, not written"
+        );
+        headers.insert(key);
+    }
+    assert!(
+        headers.len() >= 4,
+        "forty draws give several headers: {headers:?}"
+    );
+    // The model writes its own header when asked to: nothing is given.
+    let own = SampleConfig {
+        header: Header::Model,
+        ..config
+    };
+    let piece = generate(&model, &encoding, &Primer::none(), &own)?;
+    assert_eq!(piece.primer_steps, 0);
     Ok(())
 }

@@ -69,6 +69,8 @@ fn batched_fused_sampling_writes_what_the_per_step_sampler_writes() -> Result<()
             max_steps: 400,
             seed: 3,
             abc_constraints: constrained,
+            // One draw per piece: the lanes below are compared draw for draw.
+            candidates: 1,
             ..SampleConfig::default()
         };
         let reference = SampleConfig {

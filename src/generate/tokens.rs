@@ -218,6 +218,20 @@ fn abc_as_primer(tune: &str) -> String {
     }
 }
 
+/// True when the vocabulary can write `header` and, with the constraint on, the constraint
+/// follows it (a corpus header outside its meters or units is left to the model).
+fn header_is_writable(vocab: &CharVocab, config: &SampleConfig, header: &str) -> bool {
+    if vocab.encode(header).is_err() {
+        return false;
+    }
+    if !config.abc_constraints {
+        return true;
+    }
+    let mut constraint = AbcConstraint::new(vocab).with_form(&config.form);
+    constraint.follow(header);
+    constraint.off_reason().is_none()
+}
+
 /// A tune a character model is about to write: the primer, the context the model reads, the
 /// ABC constraint (when on) and the rule that says when the tune is long enough. Shared by the
 /// per-step and the batched samplers.
@@ -238,7 +252,17 @@ pub(crate) struct AbcJob<'a> {
 impl<'a> AbcJob<'a> {
     /// Prepares a tune from `primer` as `config` says.
     pub fn new(vocab: &'a CharVocab, primer: &Primer, config: &'a SampleConfig) -> Result<Self> {
-        let text = primer_text(primer)?;
+        let mut text = primer_text(primer)?;
+        if text.trim().is_empty() {
+            // A header the vocabulary cannot write is left to the model.
+            if let Some(header) = config
+                .header
+                .draw(&config.form, config.seed)
+                .filter(|h| header_is_writable(vocab, config, h))
+            {
+                text = header;
+            }
+        }
         let primer_ids = vocab.encode(&text).context("the primer")?;
         let mut context = vocab.encode(TUNE_START).unwrap_or_default();
         context.extend(&primer_ids);

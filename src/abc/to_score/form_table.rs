@@ -58,6 +58,10 @@ pub struct FormTable {
     pub pooled: Vec<FormCount>,
     /// The fewest tunes a level needs to be drawn from ([`MIN_TUNES`] by default).
     pub min_tunes: u32,
+    /// Every metered tune's header, as `"M L"` (or `"M"` without `L:`), with its number of
+    /// tunes, regular form or not (what [`FormTable::draw_header`] draws from).
+    #[serde(default)]
+    pub headers: BTreeMap<String, u32>,
 }
 
 impl Default for FormTable {
@@ -68,6 +72,7 @@ impl Default for FormTable {
             by_meter: BTreeMap::new(),
             pooled: Vec::new(),
             min_tunes: MIN_TUNES,
+            headers: BTreeMap::new(),
         }
     }
 }
@@ -122,11 +127,19 @@ impl FormTable {
         let mut by_header: BTreeMap<String, HashMap<Vec<u32>, u32>> = BTreeMap::new();
         let mut by_meter: BTreeMap<String, HashMap<Vec<u32>, u32>> = BTreeMap::new();
         let mut pooled: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut headers: BTreeMap<String, u32> = BTreeMap::new();
         for form in &forms {
             let Some(form) = form else {
                 report.unreadable += 1;
                 continue;
             };
+            if let (Some(meter), Some(_)) = (&form.meter_text, form.meter) {
+                let key = match &form.unit_text {
+                    Some(unit) => format!("{} {}", meter.trim(), unit.trim()),
+                    None => meter.trim().to_string(),
+                };
+                *headers.entry(key).or_default() += 1;
+            }
             let (Some(meter), Some(parts)) = (&form.meter_text, form.part_lengths()) else {
                 match form.meter {
                     None => report.unmetered += 1,
@@ -154,6 +167,7 @@ impl FormTable {
             by_meter: by_meter.into_iter().map(|(k, v)| (k, sorted(v))).collect(),
             pooled: sorted(pooled),
             min_tunes: MIN_TUNES,
+            headers,
         };
         (table, report)
     }
@@ -206,6 +220,30 @@ impl FormTable {
         None
     }
 
+    /// Draws a header in proportion to the tunes written with it: its `M:` value and its `L:`
+    /// value when it has one; `None` when the table counted no headers.
+    pub fn draw_header<R: rand::Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+    ) -> Option<(String, Option<String>)> {
+        let total: u32 = self.headers.values().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut pick = rng.random_range(0..total);
+        for (key, &count) in &self.headers {
+            if pick < count {
+                let (meter, unit) = match key.split_once(' ') {
+                    Some((m, u)) => (m.to_string(), Some(u.to_string())),
+                    None => (key.clone(), None),
+                };
+                return Some((meter, unit));
+            }
+            pick -= count;
+        }
+        None
+    }
+
     /// An HTML table: for each meter (most tunes first), its tunes and its most common forms.
     pub fn to_html(&self) -> String {
         let mut meters: Vec<(&String, &Vec<FormCount>)> = self.by_meter.iter().collect();
@@ -254,6 +292,24 @@ mod tests {
         tunes.push("M:none\nL:1/8\nK:G\nGAB|]\n"); // unmetered
         tunes.push("M:6/8\nL:1/8\nK:G\n[CEG|]\n"); // unreadable
         FormTable::from_tunes(&tunes)
+    }
+
+    #[test]
+    fn counts_headers_of_every_metered_tune_and_draws_them_by_count() {
+        let (table, _) = table();
+        // 30 reels; 5 jigs + the two-part jig + the irregular one with L:1/8; one without L:.
+        assert_eq!(table.headers.get("4/4 1/8"), Some(&30));
+        assert_eq!(table.headers.get("6/8 1/8"), Some(&7));
+        assert_eq!(table.headers.get("6/8"), Some(&1));
+        assert_eq!(table.headers.len(), 3, "{:?}", table.headers);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let draws: Vec<_> = (0..3800)
+            .filter_map(|_| table.draw_header(&mut rng))
+            .collect();
+        let reels = draws.iter().filter(|(m, _)| m == "4/4").count();
+        assert!((2850..3150).contains(&reels), "{reels} of 3800 (30 in 38)");
+        assert!(draws.contains(&("6/8".to_string(), None)));
+        assert!(FormTable::default().draw_header(&mut rng).is_none());
     }
 
     #[test]
