@@ -223,6 +223,14 @@ fn token_batches(
     let b = &config.batches;
     Ok(match config.architecture()? {
         "lstm_lm" => {
+            let mut pieces = pieces;
+            if b.shuffle_pieces {
+                use rand::seq::SliceRandom;
+                use rand::SeedableRng;
+                pieces.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
+                    config.split_seed,
+                ));
+            }
             let mut stream = Vec::new();
             for piece in pieces {
                 stream.extend(piece);
@@ -369,4 +377,28 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
         data.valid.items()
     );
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuffled_pieces_make_a_seeded_permutation_of_the_stream() -> Result<()> {
+        let pieces: Vec<Vec<i64>> = (1..=40).map(|i| vec![i, i + 100, i + 200]).collect();
+        let mut config = RunConfig::default();
+        config.batches.batch_size = 2;
+        config.batches.seq_len = 8;
+        let in_order = token_batches(&config, pieces.clone(), &[0])?;
+        config.batches.shuffle_pieces = true;
+        let shuffled = token_batches(&config, pieces.clone(), &[0])?;
+        let again = token_batches(&config, pieces.clone(), &[0])?;
+        config.split_seed += 1;
+        let other_seed = token_batches(&config, pieces, &[0])?;
+        assert_eq!(shuffled.items(), in_order.items());
+        assert_ne!(shuffled.fingerprint(), in_order.fingerprint());
+        assert_eq!(shuffled.fingerprint(), again.fingerprint());
+        assert_ne!(shuffled.fingerprint(), other_seed.fingerprint());
+        Ok(())
+    }
 }

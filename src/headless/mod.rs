@@ -30,7 +30,7 @@ use crate::checkpoint::{CheckpointConfig, Checkpointer};
 use crate::generate::{Primer, SampleConfig, SampleEvery};
 use crate::midi::SustainPedal;
 use crate::train::{StopReason, TrainConfig, Trainer};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -61,6 +61,11 @@ pub struct BatchSpec {
     /// `lstm_lm`: cut the training stream into one lane per batch row, read in order, so the
     /// model can carry its state from batch to batch (with the model's `carry_state`).
     pub carry_state: bool,
+    /// `lstm_lm`: join the pieces of each slice into its stream in a seeded shuffled order (by
+    /// `split_seed`) instead of the corpus's. A corpus whose collections come in runs otherwise
+    /// teaches a model that carries its state to read a tune's style from the tunes before it,
+    /// which a tune sampled from a zero state does not have.
+    pub shuffle_pieces: bool,
 }
 
 impl Default for BatchSpec {
@@ -70,6 +75,7 @@ impl Default for BatchSpec {
             seq_len: 128,
             window_frames: 64,
             carry_state: false,
+            shuffle_pieces: false,
         }
     }
 }
@@ -160,6 +166,10 @@ pub struct RunConfig {
     pub threads: Option<i32>,
     /// `cpu`, `cuda`, or `auto` for CUDA when present.
     pub device: String,
+    /// Start from the weights of this checkpoint (fine-tuning): its architecture and encoding
+    /// must be the run's, and its model (sizes, dropout) is used as saved, whatever `model`
+    /// says. A run that already has checkpoints of its own resumes from them instead.
+    pub init_from: Option<std::path::PathBuf>,
 }
 
 impl Default for RunConfig {
@@ -181,6 +191,7 @@ impl Default for RunConfig {
             samples: SamplesSpec::default(),
             threads: None,
             device: "auto".into(),
+            init_from: None,
         }
     }
 }
@@ -220,6 +231,9 @@ impl RunConfig {
             Corpus::Default => {}
         }
         config.checkpoint.dir = base.join(&config.checkpoint.dir);
+        if let Some(init) = &mut config.init_from {
+            *init = base.join(&*init);
+        }
         if let Some(midi) = config.samples.primer.get_mut("midi") {
             if let Some(p) = midi.as_str() {
                 *midi = Value::String(base.join(p).display().to_string());
@@ -360,10 +374,29 @@ pub fn run_training(config: &RunConfig, force: bool) -> Result<RunOutcome> {
     let data = prepare_data(config)?;
     let architecture = config.architecture()?;
     let model_config = config.model_config(&data)?;
-    let model = crate::model::seeded(config.train.seed, || {
-        crate::model::build(architecture, &model_config, device)
-    })
-    .context("model")?;
+    let model = match &config.init_from {
+        Some(path) => {
+            let loaded = crate::checkpoint::load_model(path, device)
+                .with_context(|| format!("init_from: {}", path.display()))?;
+            ensure!(
+                loaded.model.architecture() == architecture,
+                "init_from: {} holds a {} model, and the run's architecture is {architecture}",
+                path.display(),
+                loaded.model.architecture()
+            );
+            ensure!(
+                loaded.encoding == data.encoding,
+                "init_from: {} was trained on another encoding (vocabulary) than this run's",
+                path.display()
+            );
+            println!("starting from the weights of {}", path.display());
+            loaded.model
+        }
+        None => crate::model::seeded(config.train.seed, || {
+            crate::model::build(architecture, &model_config, device)
+        })
+        .context("model")?,
+    };
     println!("{}", model.summary());
     let mut checkpoint = config.checkpoint.clone();
     checkpoint.allow_config_change |= force;
