@@ -224,8 +224,8 @@ impl Interp {
         let Some(prev) = self.out.elements.last_mut() else {
             return;
         };
-        let short = Frac::new(1, 1 << n.unsigned_abs());
-        let long = Frac::int(2) + Frac::new(-1, 1 << n.unsigned_abs());
+        let ((ln, ld), (sn, sd)) = super::grammar::broken_rhythm_factors(n.unsigned_abs());
+        let (long, short) = (Frac::new(ln, ld), Frac::new(sn, sd));
         let (first, second) = if n > 0 { (long, short) } else { (short, long) };
         prev.length = prev.length * first;
         self.broken_next = Some(second);
@@ -233,14 +233,9 @@ impl Interp {
 
     fn start_tuplet(&mut self, p: u32, q: Option<u32>, r: Option<u32>, pos: Pos) {
         let compound = self.ctx.meter.is_some_and(Meter::is_compound);
-        let q = q.unwrap_or(match p {
-            2 | 4 | 8 => 3,
-            3 | 6 => 2,
-            _ if compound => 3,
-            _ => 2,
-        });
+        let (num, den) = super::grammar::tuplet_factor(p, q, compound);
         let remaining = r.unwrap_or(p);
-        let factor = Frac::new(i64::from(q), i64::from(p));
+        let factor = Frac::new(num, den);
         self.tuplet = Some(Tuplet {
             factor,
             remaining,

@@ -279,18 +279,17 @@ impl Lexer<'_> {
     /// Parses a length such as `2`, `/`, `//`, `3/2`; the default is 1.
     fn length(&mut self, pos: Pos) -> Result<Frac> {
         let num = self.number();
-        let mut den: i64 = 1;
+        let mut divisors = Vec::new();
         while self.peek() == Some('/') {
             self.i += 1;
-            den *= self.number().map_or(2, i64::from);
-            if den == 0 || den > 1 << 20 {
+            divisors.push(self.number());
+            if super::grammar::length_factor(None, &divisors).is_none() {
                 return Err(self.error(pos, "note length with a zero or huge divisor"));
             }
         }
-        match num {
-            Some(0) => Err(self.error(pos, "note length of zero")),
-            Some(n) => Ok(Frac::new(i64::from(n), den)),
-            None => Ok(Frac::new(1, den)),
+        match super::grammar::length_factor(num, &divisors) {
+            Some((n, d)) => Ok(Frac::new(n, d)),
+            None => Err(self.error(pos, "note length of zero")),
         }
     }
 

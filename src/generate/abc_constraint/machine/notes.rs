@@ -1,6 +1,7 @@
 //! Notes, rests, chords and grace notes: their lengths, and whether they fit in the bar.
 
 use super::{scale, Machine, Prev, Tok};
+use crate::abc::to_score::grammar;
 
 /// A length being written after a note, rest or chord.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,15 +16,18 @@ pub(super) struct Len {
 
 impl Len {
     /// The length in units, as (numerator, denominator), when it is complete.
+    /// The arithmetic is the reader's ([`grammar::length_factor`]); the machine only writes one
+    /// divisor, after the last slash, of 2, 4, 8 or 16.
     pub(super) fn value(&self) -> Option<(i64, i64)> {
-        let num = if self.num == 0 { 1 } else { self.num };
-        let den = match (self.slashes, self.den) {
-            (0, _) => 1,
-            (_, 0) => 1 << self.slashes,
-            (_, d) if [2, 4, 8, 16].contains(&d) => d,
-            _ => return None,
-        };
-        Some((num, den))
+        if self.den != 0 && ![2, 4, 8, 16].contains(&self.den) {
+            return None;
+        }
+        let numerator = u32::try_from(self.num).ok().filter(|&n| n > 0);
+        let mut divisors = vec![None; usize::from(self.slashes)];
+        if let Some(last) = divisors.last_mut() {
+            *last = u32::try_from(self.den).ok().filter(|&d| d > 0);
+        }
+        grammar::length_factor(numerator, &divisors)
     }
 
     /// True when both are complete lengths of the same value.
@@ -283,11 +287,8 @@ impl Machine {
     }
     /// `(p`: `p` notes in the time of 3 (p = 2, 4) or 2 (p = 3), all in what is left of the bar.
     pub(super) fn start_tuplet(&mut self, p: u8) -> bool {
-        self.tuplet = match p {
-            2 => (3, 2),
-            3 => (2, 3),
-            _ => (3, 4),
-        };
+        // The machine writes (2, (3 and (4, whose time the meter does not change.
+        self.tuplet = grammar::tuplet_factor(u32::from(p), None, false);
         self.tuplet_left = p;
         self.group = None;
         // Every note the tuplet owes must still fit.
@@ -299,10 +300,11 @@ impl Machine {
     /// `>` or `<` between two elements: the one before grows (or shrinks) and the next one makes
     /// up the difference, inside the bar.
     pub(super) fn broken_rhythm(&mut self, dotted_first: bool) -> bool {
+        let (long, short) = grammar::broken_rhythm_factors(1);
         let (first, second) = if dotted_first {
-            ((3, 2), (1, 2))
+            (long, short)
         } else {
-            ((1, 2), (3, 2))
+            (short, long)
         };
         let ok = self.prev == Prev::Element
             && !self.last_fixed
