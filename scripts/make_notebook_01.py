@@ -140,9 +140,9 @@ run.finish(serde_json::json!({
 }))?;"""),
 md("""## 8 · Or skip training: the model that ships
 `models/abc_folk` is the crate's best character model, trained on the ~10,400 training tunes of the
-fixed benchmark split for 90 minutes on this kind of 2-core machine (its recipe is
-`configs/abc_folk.json` and `models/abc_folk/README.md`; the README gives its bits per character on
-the test split). It loads in a second and writes tunes with no training at all: here eight tunes as
+fixed benchmark split for 90 minutes on this kind of 2-core machine, then 4 minutes more with the
+tunes in a shuffled order (its recipe is `configs/abc_folk.json`, `configs/abc_folk_tunes.json` and
+`models/abc_folk/README.md`; the README gives its bits per character on the test split). It loads in a second and writes tunes with no training at all: here eight tunes as
 sheet music with a player, then 64 of its tunes beside held-out tunes of the test split, which it
 never saw.
 

@@ -52,7 +52,7 @@ pub enum Form {
 ///
 /// A character model trained on the corpus read as one stream with its state carried (how the
 /// crate trains them) learns a header from the tunes before it: reels follow reels. From a zero
-/// state it is then far from the corpus's mix of headers: the shipped model starts 1.4% of its
+/// state it is then far from the corpus's mix of headers: stage 1 of the shipped model starts 1.4% of its
 /// tunes with `M:C` or `M:C|` where 9% of the corpus's tunes have them, and so almost never writes
 /// a reel in two repeated parts. [`Header::Learned`] draws the header from the corpus's own mix
 /// instead, and the model writes the key and the tune from there.
