@@ -13,7 +13,10 @@
 //! Parameter names follow PyTorch's (`input.weight`, `lstm.weight_ih_l0`, …, `hidden.weight`,
 //! `head.weight`).
 
-use super::harmonic::{exp_sigmoid, harmonic_amplitudes, harmonic_chunk, noise_chunk, NoiseTable};
+use super::harmonic::{
+    exp_sigmoid, harmonic_amplitudes, harmonic_chunk, harmonic_sum_cpu, noise_chunk,
+    HarmonicFrames, NoiseTable,
+};
 use super::spectral::{mr_stft_loss, FFT_SIZES};
 use super::{linear_layer, AudioStepper, LstmStack, Model, Sizes, Stepper};
 use crate::data::Batch;
@@ -114,6 +117,10 @@ pub struct Ddsp {
     hidden: (Tensor, Tensor),
     head: (Tensor, Tensor),
     noise_table: NoiseTable,
+    /// Render the harmonics with the crate's CPU kernel ([`harmonic_sum_cpu`]) when the model is
+    /// on the CPU (the default); off, with the tensor path (the reference the kernel is tested
+    /// against, and the path on CUDA).
+    pub cpu_kernel: bool,
 }
 
 impl Ddsp {
@@ -138,6 +145,7 @@ impl Ddsp {
             hidden,
             head,
             noise_table: NoiseTable::new(device),
+            cpu_kernel: true,
         })
     }
 
@@ -216,21 +224,27 @@ impl Ddsp {
         let sr = f64::from(self.config.sample_rate);
         let v = self.config.voices;
         let controls = self.controls(&features.unsqueeze(0).to(self.device()));
+        // On the CPU the harmonics are summed by the sample-by-sample kernel; elsewhere (CUDA) by
+        // the tensor path, whose [voices, frames, hop, harmonics] sines suit a GPU.
+        let on_cpu = self.cpu_kernel && self.device() == Device::Cpu;
+        let flat = |x: &Tensor| -> Result<Vec<f32>> {
+            Ok(Vec::<f32>::try_from(
+                x.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu),
+            )?)
+        };
+        let (f0_all, harmonics_all) = if on_cpu {
+            (flat(&controls.f0_hz)?, flat(&controls.harmonics)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let k = self.config.harmonics;
+        let mut cpu_phase = vec![0.0f64; v as usize];
         let mut phase = Tensor::zeros([v], (Kind::Double, self.device()));
         let mut out: Vec<f32> = Vec::with_capacity((t * hop) as usize);
         let mut from = 0;
         while from < t {
             let len = RENDER_CHUNK_FRAMES.min(t - from);
             let next = (from + len).min(t - 1);
-            let (harmonic, end) = harmonic_chunk(
-                &controls.f0_hz.narrow(1, from, len),
-                &controls.harmonics.narrow(1, from, len),
-                &controls.harmonics.select(1, next),
-                &phase,
-                hop,
-                sr,
-            );
-            phase = end;
             let gains = Tensor::cat(
                 &[
                     controls.noise.narrow(1, from, len),
@@ -239,11 +253,55 @@ impl Ddsp {
                 1,
             );
             let noise = self.noise_table.read(&[from * hop - hop], (len + 2) * hop);
-            let chunk =
-                harmonic.sum_dim_intlist(0, true, Kind::Float) + noise_chunk(&gains, &noise, hop);
-            out.extend(Vec::<f32>::try_from(
-                chunk.view([-1]).to_device(Device::Cpu),
-            )?);
+            let noise = noise_chunk(&gains, &noise, hop);
+            let mut chunk = Vec::<f32>::try_from(noise.view([-1]).to_device(Device::Cpu))?;
+            if on_cpu {
+                let (len_u, k_u, t_u) = (len as usize, k as usize, t as usize);
+                let rows = |voice: usize| voice * t_u + from as usize;
+                let f0: Vec<f32> = (0..v as usize)
+                    .flat_map(|voice| f0_all[rows(voice)..][..len_u].iter().copied())
+                    .collect();
+                let amplitudes: Vec<f32> = (0..v as usize)
+                    .flat_map(|voice| {
+                        harmonics_all[rows(voice) * k_u..][..len_u * k_u]
+                            .iter()
+                            .copied()
+                    })
+                    .collect();
+                let following: Vec<f32> = (0..v as usize)
+                    .flat_map(|voice| {
+                        harmonics_all[(voice * t_u + next as usize) * k_u..][..k_u]
+                            .iter()
+                            .copied()
+                    })
+                    .collect();
+                let frames = HarmonicFrames {
+                    f0_hz: &f0,
+                    amplitudes: &amplitudes,
+                    next: &following,
+                    voices: v as usize,
+                    frames: len_u,
+                    harmonics: k_u,
+                };
+                harmonic_sum_cpu(&frames, &mut cpu_phase, hop as usize, sr, &mut chunk);
+            } else {
+                let (harmonic, end) = harmonic_chunk(
+                    &controls.f0_hz.narrow(1, from, len),
+                    &controls.harmonics.narrow(1, from, len),
+                    &controls.harmonics.select(1, next),
+                    &phase,
+                    hop,
+                    sr,
+                );
+                phase = end;
+                let summed = Vec::<f32>::try_from(
+                    harmonic
+                        .sum_dim_intlist(0, false, Kind::Float)
+                        .to_device(Device::Cpu),
+                )?;
+                chunk.iter_mut().zip(summed).for_each(|(c, h)| *c += h);
+            }
+            out.extend(chunk);
             from += len;
         }
         Ok(out)
