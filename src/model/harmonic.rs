@@ -312,7 +312,7 @@ mod tests {
         let (n, t, k, hop, sr) = (3i64, 9i64, 12i64, 64i64, 16_000.0);
         let _guard = crate::model::torch_rng::hold_seeded(4);
         let f0 = Tensor::rand([n, t], (Kind::Float, Device::Cpu)) * 900.0 + 60.0;
-        let mut amplitudes = Tensor::rand([n, t, k], (Kind::Float, Device::Cpu));
+        let amplitudes = Tensor::rand([n, t, k], (Kind::Float, Device::Cpu));
         // A silent voice in frames 2..5 and harmonics above 6 silent in voice 1.
         let _ = amplitudes.narrow(1, 2, 3).select(0, 0).fill_(0.0);
         let _ = amplitudes.select(0, 1).narrow(1, 6, k - 6).fill_(0.0);
