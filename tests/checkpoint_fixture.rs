@@ -176,8 +176,11 @@ fn a_fixture_of_every_model_kind_loads_and_gives_its_recorded_piece() -> Result<
             check_recorded_audio(&generator, &expected, &sampling)?;
             continue;
         }
-        // Recorded before the ABC constraint existed (the sampler is otherwise the same).
+        // Recorded before the ABC constraint, the copy memory and the drawn header existed (the
+        // sampler is otherwise the same).
         sampling.abc_constraints = false;
+        sampling.copy_memory = tunesmith::model::CopyMemory::off();
+        sampling.header = tunesmith::generate::Header::Model;
         let piece = generator.generate(&recorded_primer(&expected["primer"])?, &sampling)?;
         assert_eq!(
             serde_json::to_value(&piece.ids)?,

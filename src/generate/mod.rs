@@ -377,7 +377,7 @@ pub fn generate(
 ) -> Result<Piece> {
     config.validate()?;
     crate::checkpoint::check_encoding(model, encoding)?;
-    if config.candidates > 1 {
+    if resample::applies(encoding, config) {
         let mut pieces =
             resample::generate_resampled(model, encoding, primer, std::slice::from_ref(config))?;
         return pieces.pop().context("the resampler kept no piece");
