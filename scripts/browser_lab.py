@@ -191,7 +191,7 @@ def run_all(driver, shots, timeout):
     driver.save_screenshot(str(shots / "02-run-menu.png"))
     item.click()
     start = time.time()
-    last_log, shot_taken, quiet_since = 0.0, False, None
+    last_log, shot_taken, quiet_since, unknown_since = 0.0, False, None, None
     while True:
         time.sleep(1.0)
         st = driver.execute_script(JS_STATE)
@@ -199,8 +199,17 @@ def run_all(driver, shots, timeout):
         if not shot_taken and elapsed > 5:
             driver.save_screenshot(str(shots / "03-running.png"))
             shot_taken = True
-        if st["status"] in ("dead", "unknown", "none"):
-            raise RuntimeError(f"the kernel is {st['status']} after {elapsed:.0f} s")
+        if st["status"] == "dead":
+            raise RuntimeError(f"the kernel is dead after {elapsed:.0f} s")
+        # JupyterLab shows "unknown" while it (re)connects to the kernel ("Connecting" in the
+        # status bar), for instance when a second page opens a kernel of the same server; only a
+        # kernel that stays unknown is a failure.
+        if st["status"] in ("unknown", "none"):
+            unknown_since = unknown_since or time.time()
+            if time.time() - unknown_since > 30:
+                raise RuntimeError(f"the kernel is {st['status']} after {elapsed:.0f} s")
+            continue
+        unknown_since = None
         running = any("*" in p for p in st["prompts"])
         ran = all(any(ch.isdigit() for ch in p) for p in st["prompts"])
         if st["status"] == "idle" and not running and (ran or st["errors"]):
