@@ -78,3 +78,42 @@ fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
         );
     }
 }
+
+#[test]
+fn the_binary_samples_the_shipped_model_with_or_without_its_sampling_defaults() {
+    let generate = |extra: &[&str]| {
+        let out = tempfile::tempdir().expect("a temporary folder");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+            .args(["generate", "--count", "2", "--seed", "0", "--checkpoint"])
+            .arg(shipped())
+            .arg("--out")
+            .arg(out.path())
+            .args(extra)
+            .output()
+            .expect("tunesmith runs");
+        let tunes: Vec<String> = (1..=2)
+            .filter_map(|i| {
+                std::fs::read_to_string(out.path().join(format!("piece_00{i}.abc"))).ok()
+            })
+            .collect();
+        (output, tunes)
+    };
+    let (output, defaults) = generate(&[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(defaults.len(), 2);
+    let (output, plain) = generate(&["--candidates", "1", "--no-copy-memory", "--model-header"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(plain.len(), 2);
+    assert_ne!(defaults, plain, "the flags change how the tunes are drawn");
+    let (output, _) = generate(&["--candidates", "0"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("candidates"));
+}

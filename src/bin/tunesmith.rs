@@ -85,6 +85,17 @@ enum Command {
         /// Piano-roll models: at most this many notes at once.
         #[arg(long)]
         max_notes_per_frame: Option<usize>,
+        /// Character models under the ABC constraint: draw this many candidates per tune and
+        /// keep one by the share of the model's probability the mask left it (1: the first draw).
+        #[arg(long, default_value_t = tunesmith::generate::resample::DEFAULT_CANDIDATES)]
+        candidates: usize,
+        /// Token models: sample the model alone, without the copy memory.
+        #[arg(long)]
+        no_copy_memory: bool,
+        /// Character models without a primer: let the model write its `M:` and `L:` lines instead
+        /// of drawing them from the corpus's mix.
+        #[arg(long)]
+        model_header: bool,
     },
     /// Play the notes of a score with a neural synthesizer's checkpoint into a WAV file.
     Render {
@@ -322,6 +333,9 @@ fn run(cli: Cli) -> Result<()> {
             primer,
             primer_steps,
             max_notes_per_frame,
+            candidates,
+            no_copy_memory,
+            model_header,
         } => {
             let generator = open_for_generation(&checkpoint, tunesmith::device::best_device())?;
             if let Some(meta) = &generator.meta {
@@ -343,6 +357,17 @@ fn run(cli: Cli) -> Result<()> {
                 max_steps,
                 max_notes_per_frame,
                 form,
+                candidates,
+                copy_memory: if no_copy_memory {
+                    tunesmith::model::CopyMemory::off()
+                } else {
+                    tunesmith::model::CopyMemory::default()
+                },
+                header: if model_header {
+                    tunesmith::generate::Header::Model
+                } else {
+                    tunesmith::generate::Header::Learned
+                },
                 ..SampleConfig::default()
             };
             let primer = primer_from_file(primer, primer_steps)?;
