@@ -225,22 +225,36 @@ impl Ddsp {
         let v = self.config.voices;
         let controls = self.controls(&features.unsqueeze(0).to(self.device()));
         // On the CPU the harmonics are summed by the sample-by-sample kernel; elsewhere (CUDA) by
-        // the tensor path, whose [voices, frames, hop, harmonics] sines suit a GPU.
+        // the tensor path, whose [voices, frames, hop, harmonics] sines suit a GPU. The kernel
+        // holds no such tensor, so it sums the whole piece at once (its last frame ramps to
+        // itself, as the tensor path's last chunk does); the chunks below add the noise.
         let on_cpu = self.cpu_kernel && self.device() == Device::Cpu;
-        let flat = |x: &Tensor| -> Result<Vec<f32>> {
-            Ok(Vec::<f32>::try_from(
-                x.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu),
-            )?)
-        };
-        let (f0_all, harmonics_all) = if on_cpu {
-            (flat(&controls.f0_hz)?, flat(&controls.harmonics)?)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let k = self.config.harmonics;
-        let mut cpu_phase = vec![0.0f64; v as usize];
+        let mut out = vec![0.0f32; (t * hop) as usize];
+        if on_cpu {
+            let flat = |x: &Tensor| -> Result<Vec<f32>> {
+                Ok(Vec::<f32>::try_from(
+                    x.to_kind(Kind::Float).flatten(0, -1).to_device(Device::Cpu),
+                )?)
+            };
+            let (f0, amplitudes) = (flat(&controls.f0_hz)?, flat(&controls.harmonics)?);
+            let last = flat(&controls.harmonics.select(1, t - 1))?;
+            let frames = HarmonicFrames {
+                f0_hz: &f0,
+                amplitudes: &amplitudes,
+                next: &last,
+                voices: v as usize,
+                frames: t as usize,
+                harmonics: self.config.harmonics as usize,
+            };
+            harmonic_sum_cpu(
+                &frames,
+                &mut vec![0.0; v as usize],
+                hop as usize,
+                sr,
+                &mut out,
+            );
+        }
         let mut phase = Tensor::zeros([v], (Kind::Double, self.device()));
-        let mut out: Vec<f32> = Vec::with_capacity((t * hop) as usize);
         let mut from = 0;
         while from < t {
             let len = RENDER_CHUNK_FRAMES.min(t - from);
@@ -253,38 +267,8 @@ impl Ddsp {
                 1,
             );
             let noise = self.noise_table.read(&[from * hop - hop], (len + 2) * hop);
-            let noise = noise_chunk(&gains, &noise, hop);
-            let mut chunk = Vec::<f32>::try_from(noise.view([-1]).to_device(Device::Cpu))?;
-            if on_cpu {
-                let (len_u, k_u, t_u) = (len as usize, k as usize, t as usize);
-                let rows = |voice: usize| voice * t_u + from as usize;
-                let f0: Vec<f32> = (0..v as usize)
-                    .flat_map(|voice| f0_all[rows(voice)..][..len_u].iter().copied())
-                    .collect();
-                let amplitudes: Vec<f32> = (0..v as usize)
-                    .flat_map(|voice| {
-                        harmonics_all[rows(voice) * k_u..][..len_u * k_u]
-                            .iter()
-                            .copied()
-                    })
-                    .collect();
-                let following: Vec<f32> = (0..v as usize)
-                    .flat_map(|voice| {
-                        harmonics_all[(voice * t_u + next as usize) * k_u..][..k_u]
-                            .iter()
-                            .copied()
-                    })
-                    .collect();
-                let frames = HarmonicFrames {
-                    f0_hz: &f0,
-                    amplitudes: &amplitudes,
-                    next: &following,
-                    voices: v as usize,
-                    frames: len_u,
-                    harmonics: k_u,
-                };
-                harmonic_sum_cpu(&frames, &mut cpu_phase, hop as usize, sr, &mut chunk);
-            } else {
+            let mut chunk = noise_chunk(&gains, &noise, hop);
+            if !on_cpu {
                 let (harmonic, end) = harmonic_chunk(
                     &controls.f0_hz.narrow(1, from, len),
                     &controls.harmonics.narrow(1, from, len),
@@ -294,14 +278,11 @@ impl Ddsp {
                     sr,
                 );
                 phase = end;
-                let summed = Vec::<f32>::try_from(
-                    harmonic
-                        .sum_dim_intlist(0, false, Kind::Float)
-                        .to_device(Device::Cpu),
-                )?;
-                chunk.iter_mut().zip(summed).for_each(|(c, h)| *c += h);
+                chunk += harmonic.sum_dim_intlist(0, true, Kind::Float);
             }
-            out.extend(chunk);
+            let samples = Vec::<f32>::try_from(chunk.view([-1]).to_device(Device::Cpu))?;
+            let span = &mut out[(from * hop) as usize..][..samples.len()];
+            span.iter_mut().zip(samples).for_each(|(o, x)| *o += x);
             from += len;
         }
         Ok(out)
