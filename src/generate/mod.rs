@@ -382,6 +382,16 @@ pub fn generate(
             resample::generate_resampled(model, encoding, primer, std::slice::from_ref(config))?;
         return pieces.pop().context("the resampler kept no piece");
     }
+    generate_one(model, encoding, primer, config)
+}
+
+/// One draw of one piece, whatever `config.candidates` says (the checks are the caller's).
+fn generate_one(
+    model: &dyn Model,
+    encoding: &Encoding,
+    primer: &Primer,
+    config: &SampleConfig,
+) -> Result<Piece> {
     if let Some(mut pieces) = fused_abc(model, encoding, primer, std::slice::from_ref(config))? {
         return pieces.pop().context("the fused sampler wrote no piece");
     }
@@ -418,8 +428,8 @@ pub fn generate_many(
     generate_each(model, encoding, primer, &configs)
 }
 
-/// One piece per config (each config's `candidates` is taken as 1): all at once through the
-/// fused kernel when the model offers it, else one after another.
+/// One draw per config (its `candidates` left aside): all at once through the fused kernel when
+/// the model offers it, else one after another.
 pub(crate) fn generate_each(
     model: &dyn Model,
     encoding: &Encoding,
@@ -434,11 +444,7 @@ pub(crate) fn generate_each(
         .iter()
         .enumerate()
         .map(|(i, config)| {
-            let single = SampleConfig {
-                candidates: 1,
-                ..config.clone()
-            };
-            generate(model, encoding, primer, &single)
+            generate_one(model, encoding, primer, config)
                 .with_context(|| format!("piece {} of {n}", i + 1))
         })
         .collect()
