@@ -97,6 +97,25 @@ fn total(forms: &[FormCount]) -> u32 {
     forms.iter().map(|f| f.count).sum()
 }
 
+/// One of `items`, drawn in proportion to its count; `None` when the counts add up to 0.
+fn draw_by_count<T, R: rand::Rng + ?Sized>(
+    items: impl Iterator<Item = (T, u32)> + Clone,
+    rng: &mut R,
+) -> Option<T> {
+    let total: u32 = items.clone().map(|(_, count)| count).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut pick = rng.random_range(0..total);
+    for (item, count) in items {
+        if pick < count {
+            return Some(item);
+        }
+        pick -= count;
+    }
+    None
+}
+
 /// Counts into a sorted list: most common first, then by the parts.
 fn sorted(counts: HashMap<Vec<u32>, u32>) -> Vec<FormCount> {
     let mut forms: Vec<FormCount> = counts
@@ -210,14 +229,7 @@ impl FormTable {
         rng: &mut R,
     ) -> Option<Vec<u32>> {
         let (_, forms) = self.forms_for(meter, unit)?;
-        let mut pick = rng.random_range(0..total(forms));
-        for form in forms {
-            if pick < form.count {
-                return Some(form.parts.clone());
-            }
-            pick -= form.count;
-        }
-        None
+        draw_by_count(forms.iter().map(|f| (&f.parts, f.count)), rng).cloned()
     }
 
     /// Draws a header in proportion to the tunes written with it: its `M:` value and its `L:`
@@ -226,22 +238,11 @@ impl FormTable {
         &self,
         rng: &mut R,
     ) -> Option<(String, Option<String>)> {
-        let total: u32 = self.headers.values().sum();
-        if total == 0 {
-            return None;
-        }
-        let mut pick = rng.random_range(0..total);
-        for (key, &count) in &self.headers {
-            if pick < count {
-                let (meter, unit) = match key.split_once(' ') {
-                    Some((m, u)) => (m.to_string(), Some(u.to_string())),
-                    None => (key.clone(), None),
-                };
-                return Some((meter, unit));
-            }
-            pick -= count;
-        }
-        None
+        let key = draw_by_count(self.headers.iter().map(|(k, &c)| (k, c)), rng)?;
+        Some(match key.split_once(' ') {
+            Some((meter, unit)) => (meter.to_string(), Some(unit.to_string())),
+            None => (key.clone(), None),
+        })
     }
 
     /// An HTML table: for each meter (most tunes first), its tunes and its most common forms.
