@@ -116,4 +116,18 @@ fn the_binary_samples_the_shipped_model_with_or_without_its_sampling_defaults() 
     let (output, _) = generate(&["--candidates", "0"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("candidates"));
+    let (output, sharper) = generate(&["--copy-sharpness", "2.5"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_ne!(
+        defaults, sharper,
+        "the copy memory's sharpness changes the tunes"
+    );
+    let (output, _) = generate(&["--copy-sharpness=-1"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("--copy-sharpness must be a positive number"));
 }

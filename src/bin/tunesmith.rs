@@ -92,6 +92,10 @@ enum Command {
         /// Token models: sample the model alone, without the copy memory.
         #[arg(long)]
         no_copy_memory: bool,
+        /// Token models: sharpen the copy memory's fitted weights by this exponent (1: the
+        /// weights that read held-out tunes best; more copies more, so tunes repeat more bars).
+        #[arg(long, default_value_t = tunesmith::model::copy_memory::SAMPLING_SHARPNESS)]
+        copy_sharpness: f64,
         /// Character models without a primer: let the model write its `M:` and `L:` lines instead
         /// of drawing them from the corpus's mix.
         #[arg(long)]
@@ -335,8 +339,13 @@ fn run(cli: Cli) -> Result<()> {
             max_notes_per_frame,
             candidates,
             no_copy_memory,
+            copy_sharpness,
             model_header,
         } => {
+            anyhow::ensure!(
+                copy_sharpness.is_finite() && copy_sharpness > 0.0,
+                "--copy-sharpness must be a positive number, not {copy_sharpness}"
+            );
             let generator = open_for_generation(&checkpoint, tunesmith::device::best_device())?;
             if let Some(meta) = &generator.meta {
                 eprintln!(
@@ -361,7 +370,7 @@ fn run(cli: Cli) -> Result<()> {
                 copy_memory: if no_copy_memory {
                     tunesmith::model::CopyMemory::off()
                 } else {
-                    tunesmith::model::CopyMemory::default()
+                    tunesmith::model::CopyMemory::fitted().sharpened(copy_sharpness)
                 },
                 header: if model_header {
                     tunesmith::generate::Header::Model

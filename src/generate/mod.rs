@@ -131,7 +131,9 @@ pub struct SampleConfig {
     /// Token models: the copy memory mixed into the model's distribution at each step (what
     /// followed the longest earlier match of the recent tokens, trusted more the longer the
     /// match; [`crate::model::copy_memory`]). By default the weights fitted for the shipped
-    /// character model on the default corpus; [`CopyMemory::off`] samples the model alone.
+    /// character model on the default corpus, sharpened for sampling
+    /// ([`crate::model::copy_memory::SAMPLING_SHARPNESS`]); [`CopyMemory::fitted`] gives the
+    /// fitted weights as they are, [`CopyMemory::off`] samples the model alone.
     pub copy_memory: CopyMemory,
     /// Character models sampled without a primer: who writes the tune's `M:` and `L:` lines (by
     /// default drawn from the corpus's mix of headers, [`Header::Learned`]; the model writes the

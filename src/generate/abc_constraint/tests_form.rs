@@ -57,6 +57,27 @@ fn a_pickup_opens_a_part_and_its_closing_bar_balances_it() {
 }
 
 #[test]
+fn a_short_closing_bar_may_end_with_a_plain_bar_line_before_the_next_parts_repeat() {
+    // `e3|` balances the pick-up and closes part one; `|:` on the next line opens part two.
+    let tune = "G|ABcd|e3|\n|:B|c4|d3:|\n\n";
+    assert_eq!(at(&[2, 2], tune), None);
+    let form = tune_form(&format!("{HEAD}{}", tune.trim_end())).expect("the tune reads");
+    assert_eq!(form.part_lengths(), Some(vec![2, 2]));
+    assert!(bar_check(&format!("{HEAD}{}", tune.trim_end()))
+        .expect("the tune reads")
+        .adds_up());
+    // Nothing but that `|:` may follow: no note, space or first ending, and not `|:` where no
+    // form has a part of that length.
+    assert_eq!(at(&[2, 2], "G|ABcd|e3|d"), Some(10));
+    assert_eq!(at(&[2, 2], "G|ABcd|e3| "), Some(10));
+    assert_eq!(at(&[2, 2], "G|ABcd|e3|\nB"), Some(11));
+    assert_eq!(at(&[3, 2], "G|ABcd|e3|"), Some(9));
+    // Not as the last part's closing bar, nor with a repeat left open.
+    assert_eq!(at(&[2], "G|ABcd|e3|\n"), Some(10));
+    assert_eq!(at(&[2, 2], "|:G|ABcd|e3|"), Some(11));
+}
+
+#[test]
 fn both_endings_close_the_part_at_its_length() {
     assert_eq!(at(&[3], "|:GABc|dcBA|1d4:|2e4|]\n\n"), None);
     assert_eq!(at(&[3, 2], "|:GABc|d4|1e4:|2f4||g4|f4|]\n\n"), None);

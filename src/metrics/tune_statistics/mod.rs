@@ -9,7 +9,9 @@
 //! counted ([`TuneStatistics::unreadable`]). Per tune ([`TuneFigures`]):
 //!
 //! - length in written bars, and in characters of the body (the text after the `K:` line);
-//! - interior bars (all but the first and last): how many are full, how many short;
+//! - interior bars (all but the first and last): how many are full, how many short, and how
+//!   many have a meter at all (an `M:none` tune's bars are neither full nor short, so the share
+//!   of full interior bars is taken over the metered ones);
 //! - parts, each one's length in bars (or irregular), repeated parts, numbered endings;
 //! - bars that repeat an earlier bar of the tune: the same (pitches, onset in the bar, length)
 //!   sequence, compared with exact fractions;
@@ -76,6 +78,9 @@ pub struct TuneFigures {
     pub full_interior_bars: usize,
     /// Interior bars shorter than the meter.
     pub short_interior_bars: usize,
+    /// Interior bars with a meter to fill (full, short or long; not unmetered or unreadable).
+    #[serde(default)]
+    pub metered_interior_bars: usize,
     /// Each part's length in bars (`None`: irregular), as [`tune_form`] reads them.
     pub parts: Vec<Option<u32>>,
     /// The form is regular.
@@ -245,6 +250,10 @@ pub fn tune_figures(tune: &str, index: usize) -> Result<TuneFigures> {
         interior_bars: interior,
         full_interior_bars: inner.iter().filter(|b| b.fit == BarFit::Full).count(),
         short_interior_bars: inner.iter().filter(|b| b.fit == BarFit::Short).count(),
+        metered_interior_bars: inner
+            .iter()
+            .filter(|b| matches!(b.fit, BarFit::Full | BarFit::Short | BarFit::Long))
+            .count(),
         parts: form.parts.iter().map(|p| p.bars).collect(),
         regular_form: form.regular,
         repeated_parts: form.parts.iter().filter(|p| p.repeated).count(),
@@ -481,6 +490,14 @@ impl TuneStatistics {
                 "share of full interior bars",
                 Figure::Share(ratio(
                     sum(|x| x.full_interior_bars),
+                    sum(|x| x.metered_interior_bars),
+                    0.0,
+                )),
+            ),
+            (
+                "share of interior bars without a meter",
+                Figure::Share(ratio(
+                    sum(|x| x.interior_bars - x.metered_interior_bars.min(x.interior_bars)),
                     sum(|x| x.interior_bars),
                     0.0,
                 )),

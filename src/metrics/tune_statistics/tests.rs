@@ -178,3 +178,32 @@ fn a_classifier_tells_different_sets_apart_and_not_halves_of_one() {
     assert!(distinguishability(&mixed, &mixed, 1, 2).is_err());
     assert!(apart.to_html().contains("cross-validated accuracy"));
 }
+
+#[test]
+fn unmetered_bars_are_left_out_of_the_share_of_full_interior_bars() {
+    // Two interior bars without a meter, two metered ones of which one is short (not at a
+    // section edge: the tune does not add up, but it reads).
+    let free = "M:none\nL:1/8\nK:C\nCDEF|GABc|cBAG|F4|]\n";
+    let metered = "M:2/4\nL:1/8\nK:C\nCDEF|GA|Bcde|f4|]\n";
+    let x = tune_figures(free, 0).unwrap();
+    assert_eq!(
+        (
+            x.interior_bars,
+            x.metered_interior_bars,
+            x.full_interior_bars
+        ),
+        (2, 0, 0)
+    );
+    let y = tune_figures(metered, 1).unwrap();
+    assert_eq!(
+        (
+            y.interior_bars,
+            y.metered_interior_bars,
+            y.full_interior_bars
+        ),
+        (2, 2, 1)
+    );
+    let stats = TuneStatistics::of_tunes(&[free, metered]);
+    assert_eq!(share(&stats, "share of full interior bars"), 0.5);
+    assert_eq!(share(&stats, "share of interior bars without a meter"), 0.5);
+}

@@ -50,6 +50,9 @@ pub(crate) struct FormState {
     fixed: i64,
     /// Bars of each part closed so far.
     written: [u16; MAX_PARTS],
+    /// The part's short closing bar was closed by a plain bar line (`…G3 G2|`): the part is
+    /// complete, and only the `|:` of the next part (on the next line) may follow.
+    closed_by_plain: bool,
 }
 
 impl FormState {
@@ -127,6 +130,7 @@ impl FormState {
         self.done = 0;
         self.closed = 0;
         self.fixed = 0;
+        self.closed_by_plain = false;
     }
 }
 
@@ -159,6 +163,9 @@ impl Machine {
         if !self.form.active() {
             return i64::MAX;
         }
+        if self.form.closed_by_plain {
+            return 0;
+        }
         (self.form.longest(self.bar) - self.form.done - self.pos).max(0)
     }
 
@@ -169,13 +176,21 @@ impl Machine {
         if self.slurs > 0 || total > form.longest(self.bar) {
             return false;
         }
+        let barred = self.repeat_open || self.ending == 1 || self.tie;
+        if bar == BarTok::Pipe && self.pos < self.bar && form.closed > 0 {
+            // A short bar after the part's first: its closing bar, balancing its pick-up, closed
+            // by a plain bar line. Only `|:` on the next line may follow (as in `…G3 G2|` then
+            // `|:d|…`), which the reader and music21 read as a section edge, so the part must be
+            // able to close here with another after it.
+            let after = form.closing_at(total, self.bar);
+            return after != 0 && form.goes_on(after, form.part + 1) && !barred;
+        }
         if bar == BarTok::Pipe {
             // Inside the part: after a full bar, or after the part's pick-up. A plain bar line
             // that leaves the part no room must be followed by `|:` or the tune's end, so not
             // with a repeat or first ending to close, or a tie to carry on.
             let full = total == form.longest(self.bar);
-            return (self.pos == self.bar || form.closed == 0)
-                && !(full && (self.repeat_open || self.ending == 1 || self.tie));
+            return (self.pos == self.bar || form.closed == 0) && !(full && barred);
         }
         // A section bar line closes the part: at a length one of the forms has, a first ending
         // with `:|`, a repeat opened in the part with `:|`, `|:` only where a part follows, and
@@ -231,7 +246,9 @@ impl Machine {
         form.done = total;
         form.closed = form.closed.saturating_add(1);
         match (bar, self.ending) {
-            (BarTok::Pipe, _) => {}
+            (BarTok::Pipe, _) => {
+                form.closed_by_plain = self.pos < self.bar && form.closed > 1;
+            }
             // The first time through: the second ending must close the part at the same length.
             (BarTok::RepEnd, 1) => form.fixed = total,
             _ => form.close_part(after, self.bar),
