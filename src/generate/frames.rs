@@ -144,5 +144,6 @@ pub(crate) fn generate_frames(
         form: None,
         reached_step_cap: false,
         log_kept_probability: None,
+        resampling_log_weight: None,
     })
 }

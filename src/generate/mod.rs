@@ -306,6 +306,10 @@ pub struct Piece {
     /// probability its mask kept, summed over the piece (`log p_model − log p_sampled`; 0 where
     /// the mask never stepped in). [`SampleConfig::candidates`] weighs candidates by it.
     pub log_kept_probability: Option<f64>,
+    /// Character models under the ABC constraint: the weight [`SampleConfig::candidates`]
+    /// weighs candidates by, in logs (the same sum over the draws where the mask took more than
+    /// half of the model's probability; [`abc_constraint::AbcConstraint::resampling_log_weight`]).
+    pub resampling_log_weight: Option<f64>,
     /// The piece stopped at `max_steps` before its end (an ABC tune asked to run to its end
     /// without its closing blank line): it is cut off, not finished.
     pub reached_step_cap: bool,

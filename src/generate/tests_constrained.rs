@@ -132,7 +132,7 @@ fn resampling_keeps_one_candidate_drawn_by_the_probability_the_mask_kept() -> Re
         let logs: Vec<f64> = candidates
             .iter()
             .map(|c| {
-                c.log_kept_probability
+                c.resampling_log_weight
                     .expect("a constrained tune has a weight")
             })
             .collect();

@@ -348,6 +348,7 @@ impl<'a> AbcJob<'a> {
                 .map(|parts| parts.iter().map(|&b| u32::from(b)).collect()),
             reached_step_cap,
             log_kept_probability: constraint.map(AbcConstraint::log_kept_probability),
+            resampling_log_weight: constraint.map(AbcConstraint::resampling_log_weight),
         }
     }
 }
@@ -455,5 +456,6 @@ fn generate_score_tokens(
         form: None,
         reached_step_cap: false,
         log_kept_probability: None,
+        resampling_log_weight: None,
     })
 }

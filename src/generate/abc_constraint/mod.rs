@@ -97,6 +97,8 @@ pub struct AbcConstraint {
     steps_left: usize,
     /// The log of the model's probability that the mask kept, summed over the draws so far.
     log_kept: f64,
+    /// The same sum over the decisive draws only (see [`AbcConstraint::resampling_log_weight`]).
+    log_kept_decisive: f64,
 }
 
 impl AbcConstraint {
@@ -114,6 +116,7 @@ impl AbcConstraint {
             parts_written: None,
             steps_left: usize::MAX,
             log_kept: 0.0,
+            log_kept_decisive: 0.0,
         }
     }
 
@@ -122,6 +125,15 @@ impl AbcConstraint {
     /// constraint (0 when the mask never stepped in).
     pub fn log_kept_probability(&self) -> f64 {
         self.log_kept
+    }
+
+    /// The candidate's weight for resampling, in logs: the log of the share the mask kept summed
+    /// over the decisive draws only, those where it took more than half of the model's
+    /// probability away ([`crate::generate::resample::DECISIVE_KEPT_SHARE`]: a bar line or an
+    /// end the model did not want). The small trims on every note near a bar's end are left out:
+    /// they fall on each character, so the full product favours tunes of fewer, longer notes.
+    pub fn resampling_log_weight(&self) -> f64 {
+        self.log_kept_decisive
     }
 
     /// The same constraint following a form: the forms each tune may take are chosen when its
@@ -289,6 +301,9 @@ impl TokenConstraint for AbcConstraint {
 
     fn record_kept_probability(&mut self, log_kept: f64) {
         self.log_kept += log_kept;
+        if log_kept < crate::generate::resample::DECISIVE_KEPT_SHARE.ln() {
+            self.log_kept_decisive += log_kept;
+        }
     }
 
     fn push(&mut self, id: i64) {

@@ -236,3 +236,15 @@ fn an_unreadable_primer_turns_the_constraint_off_and_says_why() {
         .off_reason()
         .is_some_and(|r| r.contains("no character")));
 }
+
+#[test]
+fn the_resampling_weight_counts_only_the_draws_where_the_mask_took_more_than_half() {
+    let mut constraint = AbcConstraint::new(&vocab());
+    for share in [0.9_f64, 0.2, 0.6, 0.05] {
+        constraint.record_kept_probability(share.ln());
+    }
+    let exact = (0.9_f64 * 0.2 * 0.6 * 0.05).ln();
+    assert!((constraint.log_kept_probability() - exact).abs() < 1e-12);
+    let decisive = (0.2_f64 * 0.05).ln();
+    assert!((constraint.resampling_log_weight() - decisive).abs() < 1e-12);
+}
