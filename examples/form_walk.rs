@@ -42,12 +42,15 @@ fn main() -> Result<()> {
     };
     let (mut passed, mut regular, mut shown) = (0, 0, 0);
     let (mut short_edge, mut short_inner, mut interior) = (0, 0, 0);
+    let (mut long, mut unmetered) = (0, 0);
     for tune in held.iter() {
         let text = format!("{}\n\n", tune.trim_end());
         if let Ok(check) = bar_check(&text) {
             let n = check.bars.len();
             for bar in check.bars.iter().skip(1).take(n.saturating_sub(2)) {
                 interior += 1;
+                long += usize::from(bar.fit == BarFit::Long);
+                unmetered += usize::from(matches!(bar.fit, BarFit::Unmetered | BarFit::Unreadable));
                 if bar.fit == BarFit::Short {
                     if bar.at_section_edge {
                         short_edge += 1;
@@ -78,6 +81,9 @@ fn main() -> Result<()> {
         "{part}: {} tunes, {regular} regular, {passed} followed to the end under the learned form",
         held.len()
     );
-    println!("interior bars {interior}: short at a section edge {short_edge}, short elsewhere {short_inner}");
+    println!(
+        "interior bars {interior}: short at a section edge {short_edge}, short elsewhere \
+         {short_inner}, long {long}, unmetered or unreadable {unmetered}"
+    );
     Ok(())
 }
