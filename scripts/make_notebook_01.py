@@ -148,13 +148,15 @@ never saw.
 
 Three defaults of `SampleConfig` shape what it writes (each can be turned off to hear the difference):
 - `copy_memory`: tunes repeat their phrases, and an LSTM does not copy well; the memory mixes in
-  "what came next the last time these characters were seen", trusted more the longer the match
-  (`CopyMemory::off()` samples the model alone).
+  "what came next the last time these characters were seen", trusted more the longer the match;
+  its weights are fitted on held-out tunes and sharpened a little for sampling, so that the tunes
+  repeat about as many bars as real ones (`CopyMemory::off()` samples the model alone).
 - `header`: the `M:` and `L:` lines are drawn from the corpus's mix of headers (`Header::Model` lets
   the model write them; from a zero state it rarely starts a reel).
 - `candidates`: eight tunes are drawn under the ABC mask and one is kept in proportion to how much
-  of the model's probability the mask left it, so that tunes the mask had to force are rare
-  (`candidates: 1` keeps the first draw)."""),
+  of the model's probability the mask took away where it stepped in decisively (a bar line or an
+  end the model did not want), so that tunes the mask had to force are rare (`candidates: 1`
+  keeps the first draw)."""),
 code("""let shipped = std::env::var("TUNESMITH_PRETRAINED").map(std::path::PathBuf::from)
     .unwrap_or_else(|_| std::path::PathBuf::from("../models/abc_folk"));
 let generator = open_for_generation(&shipped, device)?;
