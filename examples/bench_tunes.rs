@@ -5,7 +5,7 @@
 //! cross-validated logistic regression that tries to tell the two sets apart.
 //!
 //! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES]`
-//! (FORM: learned, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each;
+//! (FORM: learned, drawn, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each;
 //! CANDIDATES: `SampleConfig::candidates`, by default the default's).
 //! `TUNESMITH_HELD_OUT=valid` compares with the validation tunes instead, for choosing settings
 //! without looking at the test tunes.

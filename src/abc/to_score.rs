@@ -31,6 +31,7 @@ mod tests;
 
 pub use bars::{bar_check, BarCheck, BarFit, WrittenBar};
 pub use form::{bar_events, tune_form, BarEvent, PartForm, TuneForm};
+pub(crate) use form_table::draw_by_count;
 pub use form_table::{form_label, FormCount, FormLevel, FormTable, FormTableReport, MIN_TUNES};
 pub use key::key_tonic;
 

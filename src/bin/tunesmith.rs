@@ -74,7 +74,8 @@ enum Command {
         /// The most tokens or frames to write per piece.
         #[arg(long, default_value_t = 1500)]
         max_steps: usize,
-        /// Character models: the form of each tune: `learned` (drawn from the corpus's forms for
+        /// Character models: the form of each tune: `learned` (one of the corpus's common forms
+        /// for its meter, the model choosing which), `drawn` (one drawn from the corpus's mix for
         /// its meter), `free` (no form), or bars per part such as `8,8`.
         #[arg(long, default_value = "learned")]
         form: Form,

@@ -11,7 +11,9 @@
 //! for the meter and unit length the model wrote in its header ([`default_form_table`]: those of
 //! at least [`MIN_FORM_SHARE`] of its tunes, at most 16): the model chooses where its parts end
 //! among them, and so which form the tune takes. [`Form::LearnedFrom`] does the same with another
-//! corpus's table; [`Form::Parts`] asks for one form;
+//! corpus's table; [`Form::Drawn`] draws each tune's form from the corpus's own mix for its
+//! header instead, so that the tunes take the corpus's forms as often as its tunes do;
+//! [`Form::Parts`] asks for one form;
 //! [`Form::Free`] is the constraint without a form (bars that add up, a tune that may end after
 //! any two bars).
 
@@ -28,6 +30,12 @@ pub const MIN_CHARS_PER_BAR: usize = 3;
 /// Characters the header takes at the most (`M:12/8\nL:1/16\nK:F#mix\n` and a little more).
 const HEADER_CHARS: usize = 32;
 
+/// The most bars a form may have for a tune of at most `max_steps` characters (what
+/// [`Form::validate`] accepts).
+pub(crate) fn max_bars_within(max_steps: usize) -> usize {
+    max_steps.saturating_sub(HEADER_CHARS) / MIN_CHARS_PER_BAR
+}
+
 /// The most bars one part may have.
 pub const MAX_PART_BARS: u32 = 256;
 
@@ -41,6 +49,11 @@ pub enum Form {
     Learned,
     /// The same with the forms of this table (for example, a table of the training tunes).
     LearnedFrom(FormTable),
+    /// One of the default corpus's common forms for the tune's meter and unit length, drawn with
+    /// the piece's seed in proportion to the corpus's tunes in that form (the candidates of one
+    /// piece share it when its header is drawn). The tunes then have as many parts as the
+    /// corpus's; the model no longer chooses which.
+    Drawn,
     /// These parts, each of this many bars (`vec![8, 8]`: two parts of eight).
     Parts(Vec<u32>),
     /// No form: bars that add up, short bars beside any section bar line, an end after any two
@@ -100,10 +113,11 @@ impl Header {
 impl std::str::FromStr for Form {
     type Err = anyhow::Error;
 
-    /// `learned`, `free`, or the bars of each part separated by commas (`8,8`).
+    /// `learned`, `drawn`, `free`, or the bars of each part separated by commas (`8,8`).
     fn from_str(text: &str) -> Result<Self> {
         Ok(match text.trim() {
             "learned" => Form::Learned,
+            "drawn" => Form::Drawn,
             "free" => Form::Free,
             parts => Form::Parts(
                 parts
@@ -112,7 +126,7 @@ impl std::str::FromStr for Form {
                     .collect::<Result<_, _>>()
                     .map_err(|_| {
                         anyhow::anyhow!(
-                            "unknown form {text:?} (use learned, free, or bars per part such as 8,8)"
+                            "unknown form {text:?} (use learned, drawn, free, or bars per part such as 8,8)"
                         )
                     })?,
             ),
@@ -132,7 +146,7 @@ impl Form {
                 );
                 return Ok(());
             }
-            Form::Learned | Form::Free => return Ok(()),
+            Form::Learned | Form::Drawn | Form::Free => return Ok(()),
         };
         ensure!(
             !parts.is_empty(),
@@ -173,6 +187,7 @@ impl Form {
                     .collect(),
             ),
             Form::Learned => FormPlan::Table(default_form_table()),
+            Form::Drawn => FormPlan::Drawn(default_form_table()),
             Form::LearnedFrom(table) => FormPlan::Table(Arc::new(table.clone())),
         }
     }
@@ -206,7 +221,12 @@ pub(crate) enum FormPlan {
     Fixed(Vec<u16>),
     /// The table's common forms for the header's meter and unit length.
     Table(Arc<FormTable>),
+    /// One of those, drawn in proportion to its tunes.
+    Drawn(Arc<FormTable>),
 }
+
+/// Mixed into the piece's seed for the draw of its form ([`Form::Drawn`]).
+const FORM_SEED_MIX: u64 = 0xBB67_AE85_84CA_A73B;
 
 /// A form must be this common at its level of the table (share of the level's tunes) to be one
 /// a learned tune may take.
@@ -215,32 +235,46 @@ pub const MIN_FORM_SHARE: f64 = 0.01;
 impl FormPlan {
     /// The forms a tune whose header gave this meter and unit may take (`None`: no form); learned
     /// forms of more than `max_bars` bars are left out (a form asked for is checked against the
-    /// step cap when the config is validated).
+    /// step cap when the config is validated). `seed` draws the form of [`FormPlan::Drawn`].
     pub(crate) fn forms(
         &self,
         meter: &str,
         unit: Option<&str>,
         max_bars: usize,
+        seed: u64,
     ) -> Option<Vec<Vec<u16>>> {
+        use rand::SeedableRng;
         let fits = |parts: &[u32]| parts.iter().sum::<u32>() as usize <= max_bars;
-        let forms: Vec<Vec<u16>> = match self {
-            FormPlan::Free => return None,
-            FormPlan::Fixed(parts) => vec![parts.clone()],
-            FormPlan::Table(table) => {
-                let (_, counts) = table.forms_for(meter, unit)?;
-                let total: u32 = counts.iter().map(|c| c.count).sum();
+        let as_bars = |parts: &[u32]| -> Vec<u16> {
+            parts.iter().map(|&b| b.min(MAX_PART_BARS) as u16).collect()
+        };
+        let common = |table: &Arc<FormTable>| -> Option<Vec<(Vec<u16>, u32)>> {
+            let (_, counts) = table.forms_for(meter, unit)?;
+            let total: u32 = counts.iter().map(|c| c.count).sum();
+            Some(
                 counts
                     .iter()
                     .filter(|c| f64::from(c.count) >= MIN_FORM_SHARE * f64::from(total))
                     .filter(|c| c.parts.len() <= MAX_PARTS && fits(&c.parts))
                     .take(MAX_FORMS)
-                    .map(|c| {
-                        c.parts
-                            .iter()
-                            .map(|&b| b.min(MAX_PART_BARS) as u16)
-                            .collect()
-                    })
-                    .collect()
+                    .map(|c| (as_bars(&c.parts), c.count))
+                    .collect(),
+            )
+        };
+        let forms: Vec<Vec<u16>> = match self {
+            FormPlan::Free => return None,
+            FormPlan::Fixed(parts) => vec![parts.clone()],
+            FormPlan::Table(table) => common(table)?.into_iter().map(|(f, _)| f).collect(),
+            FormPlan::Drawn(table) => {
+                let forms = common(table)?;
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ FORM_SEED_MIX);
+                crate::abc::to_score::draw_by_count(
+                    forms.iter().map(|(form, count)| (form, *count)),
+                    &mut rng,
+                )
+                .into_iter()
+                .cloned()
+                .collect()
             }
         };
         (!forms.is_empty()).then_some(forms)
@@ -280,21 +314,75 @@ mod tests {
     #[test]
     fn a_fixed_plan_gives_its_parts_and_free_none() {
         let plan = Form::Parts(vec![8, 8]).plan();
-        assert_eq!(plan.forms("6/8", Some("1/8"), 1000), Some(vec![vec![8, 8]]));
+        assert_eq!(
+            plan.forms("6/8", Some("1/8"), 1000, 0),
+            Some(vec![vec![8, 8]])
+        );
         // A form asked for is kept (the config's validation checked it against max_steps).
-        assert_eq!(plan.forms("6/8", Some("1/8"), 10), Some(vec![vec![8, 8]]));
-        let short = Form::Learned.plan().forms("6/8", Some("1/8"), 10).unwrap();
+        assert_eq!(
+            plan.forms("6/8", Some("1/8"), 10, 0),
+            Some(vec![vec![8, 8]])
+        );
+        let short = Form::Learned
+            .plan()
+            .forms("6/8", Some("1/8"), 10, 0)
+            .unwrap();
         assert!(
             short.iter().all(|f| f.iter().sum::<u16>() <= 10),
             "{short:?}"
         );
-        assert_eq!(Form::Free.plan().forms("6/8", None, 1000), None);
+        assert_eq!(Form::Free.plan().forms("6/8", None, 1000, 0), None);
         // The default table's common forms for a jig: two parts of eight first.
         let jigs = Form::Learned
             .plan()
-            .forms("6/8", Some("1/8"), 1000)
+            .forms("6/8", Some("1/8"), 1000, 0)
             .unwrap();
         assert_eq!(jigs[0], vec![8, 8]);
         assert!(jigs.len() >= 4 && jigs.len() <= MAX_FORMS, "{jigs:?}");
+    }
+
+    #[test]
+    fn a_drawn_plan_gives_one_common_form_in_proportion_to_its_tunes() {
+        assert_eq!("drawn".parse::<Form>().unwrap(), Form::Drawn);
+        assert!(Form::Drawn.validate(10).is_ok());
+        let common = Form::Learned
+            .plan()
+            .forms("6/8", Some("1/8"), 1000, 0)
+            .unwrap();
+        let plan = Form::Drawn.plan();
+        let draws: Vec<Vec<u16>> = (0..400)
+            .map(|seed| {
+                let forms = plan.forms("6/8", Some("1/8"), 1000, seed).unwrap();
+                assert_eq!(forms.len(), 1);
+                forms[0].clone()
+            })
+            .collect();
+        assert!(draws.iter().all(|f| common.contains(f)), "{draws:?}");
+        // The same seed draws the same form.
+        assert_eq!(
+            plan.forms("6/8", Some("1/8"), 1000, 7).unwrap()[0],
+            draws[7]
+        );
+        // Each form as often as its share of the corpus's tunes among the common forms.
+        let table = default_form_table();
+        let (_, counts) = table.forms_for("6/8", Some("1/8")).unwrap();
+        let count_of = |form: &[u16]| {
+            counts
+                .iter()
+                .find(|c| c.parts.iter().map(|&b| b as u16).eq(form.iter().copied()))
+                .map_or(0, |c| c.count)
+        };
+        let total: u32 = common.iter().map(|f| count_of(f)).sum();
+        for form in [vec![8u16, 8], vec![8]] {
+            let expected = f64::from(count_of(&form)) / f64::from(total);
+            let seen = draws.iter().filter(|f| **f == form).count() as f64 / 400.0;
+            assert!(
+                (seen - expected).abs() < 0.07,
+                "{form:?}: drawn {seen:.3}, corpus {expected:.3}"
+            );
+        }
+        // Forms the step cap cannot hold are never drawn.
+        let short = plan.forms("6/8", Some("1/8"), 10, 3).unwrap();
+        assert!(short[0].iter().sum::<u16>() <= 10, "{short:?}");
     }
 }

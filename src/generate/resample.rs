@@ -19,7 +19,7 @@
 //! notes: with the full product the sampled tunes had half the corpus's sixteenths. The exact
 //! weight stays in [`super::Piece::log_kept_probability`].
 
-use super::{generate_each, Header, Piece, Primer, SampleConfig};
+use super::{generate_each, Form, Header, Piece, Primer, SampleConfig};
 use crate::encode::Encoding;
 use crate::model::Model;
 use anyhow::{ensure, Result};
@@ -73,10 +73,17 @@ pub fn generate_resampled(
             Some(lines) => Header::Lines(lines),
             None => Header::Model,
         };
+        // A drawn form is drawn once too, with the piece's seed, when the header is known.
+        let form = match (&config.form, &header) {
+            (Form::Drawn, Header::Lines(lines)) => drawn_form(lines, config),
+            _ => None,
+        }
+        .map_or_else(|| config.form.clone(), Form::Parts);
         for j in 0..config.candidates {
             expanded.push(SampleConfig {
                 seed: candidate_seed(config.seed, j),
                 candidates: 1,
+                form: form.clone(),
                 header: header.clone(),
                 ..config.clone()
             });
@@ -90,6 +97,24 @@ pub fn generate_resampled(
             choose(candidates, config.seed)
         })
         .collect()
+}
+
+/// The form [`Form::Drawn`] draws for a piece with these header lines (`"M:6/8\nL:1/8\n"`) and
+/// its seed, among the forms the step cap holds.
+fn drawn_form(lines: &str, config: &SampleConfig) -> Option<Vec<u32>> {
+    let field = |letter: &str| {
+        lines
+            .lines()
+            .find_map(|l| l.strip_prefix(letter).map(|v| v.trim().to_string()))
+    };
+    let max_bars = super::form::max_bars_within(config.max_steps);
+    let forms =
+        Form::Drawn
+            .plan()
+            .forms(&field("M:")?, field("L:").as_deref(), max_bars, config.seed)?;
+    forms
+        .first()
+        .map(|form| form.iter().map(|&b| u32::from(b)).collect())
 }
 
 /// Keeps one of `candidates`, drawn with probability proportional to

@@ -196,3 +196,51 @@ fn an_unprimed_tune_starts_with_a_header_drawn_from_the_corpus_mix() -> Result<(
     assert_eq!(piece.primer_steps, 0);
     Ok(())
 }
+
+#[test]
+fn a_drawn_form_is_drawn_once_per_piece_and_its_candidates_share_it() -> Result<()> {
+    let _generator = crate::model::torch_rng::hold_seeded(4);
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    let encoding = Encoding::from(vocab);
+    let config = SampleConfig {
+        max_steps: 1500,
+        seed: 11,
+        candidates: 3,
+        form: Form::Drawn,
+        header: Header::Lines("M:3/4\nL:1/4\n".into()),
+        ..SampleConfig::default()
+    };
+    let pieces = generate_many(&model, &encoding, 4, &Primer::none(), &config)?;
+    let table = crate::generate::form::default_form_table();
+    let (_, common) = table
+        .forms_for("3/4", Some("1/4"))
+        .expect("waltzes in the table");
+    let mut forms = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let form = piece.form.clone().expect("a tune under a form");
+        assert!(
+            common.iter().any(|f| f.parts == form),
+            "piece {i}: {form:?} is not one of the corpus's"
+        );
+        // One candidate drawn on its own with the piece's seed writes in the same form.
+        let alone = generate(
+            &model,
+            &encoding,
+            &Primer::none(),
+            &SampleConfig {
+                seed: config.seed + i as u64,
+                candidates: 1,
+                ..config.clone()
+            },
+        )?;
+        assert_eq!(alone.form.as_ref(), Some(&form), "piece {i}");
+        forms.push(form);
+    }
+    forms.dedup();
+    assert!(
+        forms.len() > 1,
+        "four pieces drew more than one form: {forms:?}"
+    );
+    Ok(())
+}

@@ -271,7 +271,9 @@ impl<'a> AbcJob<'a> {
             "the vocabulary has no newline, so an empty primer cannot start a tune"
         );
         let constraint = config.abc_constraints.then(|| {
-            let mut constraint = AbcConstraint::new(vocab).with_form(&config.form);
+            let mut constraint = AbcConstraint::new(vocab)
+                .with_form(&config.form)
+                .with_form_seed(config.seed);
             constraint.follow(&text);
             constraint
         });

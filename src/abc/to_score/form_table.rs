@@ -98,7 +98,7 @@ fn total(forms: &[FormCount]) -> u32 {
 }
 
 /// One of `items`, drawn in proportion to its count; `None` when the counts add up to 0.
-fn draw_by_count<T, R: rand::Rng + ?Sized>(
+pub(crate) fn draw_by_count<T, R: rand::Rng + ?Sized>(
     items: impl Iterator<Item = (T, u32)> + Clone,
     rng: &mut R,
 ) -> Option<T> {

@@ -95,6 +95,8 @@ pub struct AbcConstraint {
     parts_written: Option<Vec<u16>>,
     /// Steps the piece may still take (a drawn form must fit in them).
     steps_left: usize,
+    /// The seed a drawn form ([`crate::generate::Form::Drawn`]) is drawn with.
+    form_seed: u64,
     /// The log of the model's probability that the mask kept, summed over the draws so far.
     log_kept: f64,
     /// The same sum over the decisive draws only (see [`AbcConstraint::resampling_log_weight`]).
@@ -115,6 +117,7 @@ impl AbcConstraint {
             forms: None,
             parts_written: None,
             steps_left: usize::MAX,
+            form_seed: 0,
             log_kept: 0.0,
             log_kept_decisive: 0.0,
         }
@@ -140,6 +143,13 @@ impl AbcConstraint {
     /// header is complete (see [`crate::generate::Form`]).
     pub fn with_form(mut self, form: &crate::generate::Form) -> Self {
         self.plan = form.plan();
+        self
+    }
+
+    /// The same constraint drawing its form ([`crate::generate::Form::Drawn`]) with this seed
+    /// (the piece's).
+    pub fn with_form_seed(mut self, seed: u64) -> Self {
+        self.form_seed = seed;
         self
     }
 
@@ -222,7 +232,9 @@ impl AbcConstraint {
         let meter = field('M').unwrap_or("").to_string();
         let unit = field('L').map(str::to_string);
         let max_bars = self.steps_left / super::form::MIN_CHARS_PER_BAR;
-        self.forms = self.plan.forms(&meter, unit.as_deref(), max_bars);
+        self.forms = self
+            .plan
+            .forms(&meter, unit.as_deref(), max_bars, self.form_seed);
         self.parts_written = None;
         self.machine.set_forms(self.forms.as_deref().unwrap_or(&[]));
     }
