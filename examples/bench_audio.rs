@@ -13,6 +13,7 @@
 //!         [--layers 1] [--harmonics 40] [--bands 32] [--voices 3] [--program 73] [--lr 3e-3]
 //!         [--sample-rate 16000] [--hop 64] [--material PATH]
 //!         [--seed 1] [--threads N] [--out out/bench_audio] [--json results.json]
+//!         [--inharmonicity piano|AT_A4,PER_OCTAVE]
 //!
 //! `--material PATH` trains and tests on the pieces of a polyphonic data set instead (a file of
 //! `../shared/data/bl2012/`, e.g. `JSB_Chorales.json`: its own train, valid and test splits, a
@@ -34,6 +35,7 @@ use tunesmith::bench::PolyDataset;
 use tunesmith::checkpoint::{CheckpointConfig, Checkpointer};
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::encode::{AudioFeatureConfig, Encoding};
+use tunesmith::model::inharmonic::Inharmonicity;
 use tunesmith::model::{Ddsp, DdspConfig};
 use tunesmith::prelude::CleanOptions;
 use tunesmith::render::spectrogram::spectrogram_svg;
@@ -96,6 +98,7 @@ struct Args {
     out: PathBuf,
     json: Option<PathBuf>,
     material: Option<PathBuf>,
+    inharmonicity: Option<Inharmonicity>,
 }
 
 fn parse() -> Result<Args> {
@@ -115,6 +118,7 @@ fn parse() -> Result<Args> {
         out: PathBuf::from("out/bench_audio"),
         json: None,
         material: None,
+        inharmonicity: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -141,6 +145,20 @@ fn parse() -> Result<Args> {
             "--threads" => a.threads = Some(value()?.parse()?),
             "--out" => a.out = PathBuf::from(value()?),
             "--json" => a.json = Some(PathBuf::from(value()?)),
+            "--inharmonicity" => {
+                a.inharmonicity = Some(match value()?.as_str() {
+                    "piano" => Inharmonicity::SOUNDFONT_PIANO,
+                    pair => {
+                        let (at_a4, per_octave) = pair
+                            .split_once(',')
+                            .context("--inharmonicity takes piano or AT_A4,PER_OCTAVE")?;
+                        Inharmonicity {
+                            at_a4: at_a4.trim().parse()?,
+                            per_octave: per_octave.trim().parse()?,
+                        }
+                    }
+                })
+            }
             other => bail!(
                 "unknown option {other} (see the comment at the top of examples/bench_audio.rs)"
             ),
@@ -179,6 +197,7 @@ fn main() -> Result<()> {
     let config = DdspConfig {
         harmonics: args.harmonics,
         noise_bands: args.bands,
+        inharmonicity: args.inharmonicity,
         ..DdspConfig::for_features(&args.layout, args.hidden, args.layers)
     };
     let model = seeded(args.seed, || Ddsp::new(config, tch::Device::Cpu))?;

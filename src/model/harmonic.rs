@@ -23,15 +23,20 @@ pub fn exp_sigmoid(x: &Tensor) -> Tensor {
 
 /// Amplitudes of `K` harmonics `[.., K]` from a voice's overall amplitude `[..]`, the logits of
 /// its harmonic distribution `[.., K]` and its fundamental in Hz `[..]`: harmonics at or above
-/// the Nyquist frequency are removed and the rest normalised to add up to the amplitude.
+/// the Nyquist frequency are removed and the rest normalised to add up to the amplitude. With
+/// `stretch`, partial `k` lies at its stretched frequency ([`super::inharmonic`]).
 pub fn harmonic_amplitudes(
     amplitude: &Tensor,
     distribution_logits: &Tensor,
     f0_hz: &Tensor,
     sample_rate: f64,
+    stretch: Option<&super::inharmonic::Inharmonicity>,
 ) -> Tensor {
     let k = distribution_logits.size()[distribution_logits.dim() - 1];
-    let numbers = Tensor::arange_start(1, k + 1, (Kind::Float, f0_hz.device()));
+    let numbers = match stretch {
+        Some(stretch) => stretch.factors(f0_hz, k).to_kind(Kind::Float),
+        None => Tensor::arange_start(1, k + 1, (Kind::Float, f0_hz.device())),
+    };
     let audible = (f0_hz.unsqueeze(-1) * numbers)
         .lt(sample_rate / 2.0)
         .to_kind(Kind::Float);
@@ -300,6 +305,7 @@ mod tests {
             &Tensor::zeros([1, 4], (Kind::Float, Device::Cpu)),
             &f0,
             16_000.0,
+            None,
         );
         let values = Vec::<f32>::try_from(amps.view([-1])).expect("floats");
         // 3, 6 kHz are below 8 kHz; 9 and 12 kHz are not.

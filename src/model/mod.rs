@@ -41,6 +41,7 @@ pub mod ddsp;
 pub mod frame_lstm;
 pub mod fused;
 pub mod harmonic;
+pub mod inharmonic;
 pub mod losses;
 pub mod lstm;
 pub mod pitch_lstm;

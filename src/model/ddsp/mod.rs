@@ -17,6 +17,7 @@ use super::harmonic::{
     exp_sigmoid, harmonic_amplitudes, harmonic_chunk, harmonic_sum_cpu, noise_chunk,
     HarmonicFrames, NoiseTable,
 };
+use super::inharmonic::{stretched_chunk, stretched_sum_cpu, Inharmonicity};
 use super::spectral::{mr_stft_loss, FFT_SIZES};
 use super::{linear_layer, AudioStepper, LstmStack, Model, Sizes, Stepper};
 use crate::data::Batch;
@@ -54,6 +55,10 @@ pub struct DdspConfig {
     pub harmonics: i64,
     /// Noise bands (from 0 Hz to the Nyquist frequency).
     pub noise_bands: i64,
+    /// Stretched partials, as a stiff string's ([`Inharmonicity`]); `None` (the default, and
+    /// every checkpoint from before it): whole multiples of the fundamental.
+    #[serde(default)]
+    pub inharmonicity: Option<Inharmonicity>,
 }
 
 impl DdspConfig {
@@ -67,6 +72,7 @@ impl DdspConfig {
             num_layers,
             harmonics: 40,
             noise_bands: 32,
+            inharmonicity: None,
         }
     }
 
@@ -90,6 +96,9 @@ impl DdspConfig {
         ensure!(self.num_layers > 0, "num_layers must be at least 1");
         ensure!(self.harmonics >= 1, "harmonics must be at least 1");
         ensure!(self.noise_bands >= 2, "noise_bands must be at least 2");
+        if let Some(stretch) = &self.inharmonicity {
+            stretch.validate()?;
+        }
         Ok(())
     }
 }
@@ -175,6 +184,7 @@ impl Ddsp {
             &y.narrow(2, 1, k),
             &f0_hz,
             f64::from(self.config.sample_rate),
+            self.config.inharmonicity.as_ref(),
         );
         let bands = self.config.noise_bands;
         let gains = exp_sigmoid(&(y.narrow(2, 1 + k, bands) + NOISE_BIAS)) * used.unsqueeze(-1);
@@ -197,15 +207,13 @@ impl Ddsp {
         let controls = self.controls(features);
         let (b, t) = (features.size()[0], features.size()[1]);
         let hop = self.config.hop;
-        let start = Tensor::zeros([controls.f0_hz.size()[0]], (Kind::Double, self.device()));
         let last = controls.harmonics.select(1, t - 1);
-        let (harmonic, _) = harmonic_chunk(
+        let (harmonic, _) = self.harmonic_chunk(
             &controls.f0_hz,
             &controls.harmonics,
             &last,
-            &start,
-            hop,
-            f64::from(self.config.sample_rate),
+            &self.start_phases(),
+            controls.f0_hz.size()[0],
         );
         let voiced = harmonic
             .view([b, self.config.voices, t * hop])
@@ -214,6 +222,46 @@ impl Ddsp {
         let offsets: Vec<i64> = (0..b).map(|i| i * 7919 * hop - hop).collect();
         let noise = self.noise_table.read(&offsets, (t + 2) * hop);
         voiced + noise_chunk(&gains, &noise, hop)
+    }
+
+    /// Phases at the start of a piece, for `voices` voices: one per voice, or one per partial
+    /// of each voice with stretched partials (all zero).
+    fn start_phases(&self) -> Vec<i64> {
+        match self.config.inharmonicity {
+            Some(_) => vec![self.config.harmonics],
+            None => Vec::new(),
+        }
+    }
+
+    /// The harmonics of a chunk by the tensor path, whole multiples or stretched partials as the
+    /// config says; `phase_shape` and `voices` give the zero phases when `start` is `None`.
+    fn harmonic_chunk(
+        &self,
+        f0_hz: &Tensor,
+        amplitudes: &Tensor,
+        next: &Tensor,
+        phase_shape: &[i64],
+        voices: i64,
+    ) -> (Tensor, Tensor) {
+        let mut shape = vec![voices];
+        shape.extend_from_slice(phase_shape);
+        let start = Tensor::zeros(shape.as_slice(), (Kind::Double, self.device()));
+        self.harmonic_chunk_from(f0_hz, amplitudes, next, &start)
+    }
+
+    /// [`Ddsp::harmonic_chunk`] from the phases `start`.
+    fn harmonic_chunk_from(
+        &self,
+        f0_hz: &Tensor,
+        amplitudes: &Tensor,
+        next: &Tensor,
+        start: &Tensor,
+    ) -> (Tensor, Tensor) {
+        let (hop, sr) = (self.config.hop, f64::from(self.config.sample_rate));
+        match &self.config.inharmonicity {
+            Some(stretch) => stretched_chunk(f0_hz, amplitudes, next, start, stretch, hop, sr),
+            None => harmonic_chunk(f0_hz, amplitudes, next, start, hop, sr),
+        }
     }
 
     /// Renders a whole piece's features `[T, V·F]` in chunks that carry the phase and read their
@@ -246,15 +294,27 @@ impl Ddsp {
                 frames: t as usize,
                 harmonics: self.config.harmonics as usize,
             };
-            harmonic_sum_cpu(
-                &frames,
-                &mut vec![0.0; v as usize],
-                hop as usize,
-                sr,
-                &mut out,
-            );
+            match &self.config.inharmonicity {
+                Some(stretch) => stretched_sum_cpu(
+                    &frames,
+                    &mut vec![0.0; (v * self.config.harmonics) as usize],
+                    stretch,
+                    hop as usize,
+                    sr,
+                    &mut out,
+                ),
+                None => harmonic_sum_cpu(
+                    &frames,
+                    &mut vec![0.0; v as usize],
+                    hop as usize,
+                    sr,
+                    &mut out,
+                ),
+            }
         }
-        let mut phase = Tensor::zeros([v], (Kind::Double, self.device()));
+        let mut shape = vec![v];
+        shape.extend(self.start_phases());
+        let mut phase = Tensor::zeros(shape.as_slice(), (Kind::Double, self.device()));
         let mut from = 0;
         while from < t {
             let len = RENDER_CHUNK_FRAMES.min(t - from);
@@ -269,13 +329,11 @@ impl Ddsp {
             let noise = self.noise_table.read(&[from * hop - hop], (len + 2) * hop);
             let mut chunk = noise_chunk(&gains, &noise, hop);
             if !on_cpu {
-                let (harmonic, end) = harmonic_chunk(
+                let (harmonic, end) = self.harmonic_chunk_from(
                     &controls.f0_hz.narrow(1, from, len),
                     &controls.harmonics.narrow(1, from, len),
                     &controls.harmonics.select(1, next),
                     &phase,
-                    hop,
-                    sr,
                 );
                 phase = end;
                 chunk += harmonic.sum_dim_intlist(0, true, Kind::Float);
@@ -352,7 +410,11 @@ impl std::fmt::Display for Ddsp {
         let c = &self.config;
         write!(
             f,
-            "Ddsp: per voice {FEATURES_PER_VOICE} note features → linear {FEATURES_PER_VOICE}→{h} + relu → LSTM {l}×{h} → linear → amplitude, {k} harmonics, {n} noise bands; {v} voices, harmonic-plus-noise synthesis at {sr} Hz ({hop} samples a frame); {p} parameters on {d:?}",
+            "Ddsp: per voice {FEATURES_PER_VOICE} note features → linear {FEATURES_PER_VOICE}→{h} + relu → LSTM {l}×{h} → linear → amplitude, {k} {partials}, {n} noise bands; {v} voices, harmonic-plus-noise synthesis at {sr} Hz ({hop} samples a frame); {p} parameters on {d:?}",
+            partials = match &c.inharmonicity {
+                Some(s) => format!("stretched partials (B = {:.1e} at A4, ×{} an octave)", s.at_a4, s.per_octave),
+                None => "harmonics".to_string(),
+            },
             h = c.hidden_size,
             l = c.num_layers,
             k = c.harmonics,

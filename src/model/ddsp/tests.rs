@@ -81,6 +81,44 @@ fn shapes_parameters_and_silence_for_unused_voices() -> Result<()> {
 fn rendering_in_chunks_equals_one_synthesis() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(3);
     let model = Ddsp::new(DdspConfig::debug(&features_config()), Device::Cpu)?;
+    chunks_cpu_kernel_and_tensor_path_agree(model)
+}
+
+#[test]
+fn with_stretched_partials_the_kernel_the_chunks_and_one_synthesis_agree() -> Result<()> {
+    let _generator = crate::model::torch_rng::hold_seeded(3);
+    let config = DdspConfig {
+        inharmonicity: Some(crate::model::inharmonic::Inharmonicity::SOUNDFONT_PIANO),
+        ..DdspConfig::debug(&features_config())
+    };
+    let model = Ddsp::new(config, Device::Cpu)?;
+    assert!(model.to_string().contains("stretched partials"));
+    chunks_cpu_kernel_and_tensor_path_agree(model)
+}
+
+#[test]
+fn a_config_from_before_stretched_partials_reads_as_harmonic() -> Result<()> {
+    let mut json = serde_json::to_value(DdspConfig::debug(&features_config()))?;
+    json.as_object_mut()
+        .map(|o| o.remove("inharmonicity"))
+        .expect("an object");
+    let config: DdspConfig = serde_json::from_value(json)?;
+    assert_eq!(config.inharmonicity, None);
+    let bad = DdspConfig {
+        inharmonicity: Some(crate::model::inharmonic::Inharmonicity {
+            at_a4: 0.5,
+            per_octave: 2.0,
+        }),
+        ..DdspConfig::debug(&features_config())
+    };
+    let error = Ddsp::new(bad, Device::Cpu).unwrap_err().to_string();
+    assert!(error.contains("inharmonicity.at_a4"), "{error}");
+    Ok(())
+}
+
+/// Renders 1,200 frames of the toy pair's features with the CPU kernel (the whole piece) and
+/// with the tensor path (chunks of 500, 500 and 200 carrying the phase), against one synthesis.
+fn chunks_cpu_kernel_and_tensor_path_agree(mut model: Ddsp) -> Result<()> {
     let pair = toy_pair()?;
     // 1200 frames: three chunks of 500, 500 and 200.
     let mut values = Vec::new();
@@ -89,13 +127,19 @@ fn rendering_in_chunks_equals_one_synthesis() -> Result<()> {
     }
     let features = Tensor::from_slice(&values[..1200 * 16]).view([1200, 16]);
     let whole = tch::no_grad(|| model.synthesize(&features.unsqueeze(0))).view([-1]);
-    let rendered = model.render(&features, &mut |_| Ok(0))?;
-    assert_eq!(rendered.len(), 1200 * 64);
-    let diff = (Tensor::from_slice(&rendered) - whole)
-        .abs()
-        .max()
-        .double_value(&[]);
-    assert!(diff < 1e-4, "chunked rendering differs by {diff}");
+    for cpu_kernel in [true, false] {
+        model.cpu_kernel = cpu_kernel;
+        let rendered = model.render(&features, &mut |_| Ok(0))?;
+        assert_eq!(rendered.len(), 1200 * 64);
+        let diff = (Tensor::from_slice(&rendered) - &whole)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(
+            diff < 1e-4,
+            "rendering (CPU kernel: {cpu_kernel}) differs by {diff}"
+        );
+    }
     Ok(())
 }
 
