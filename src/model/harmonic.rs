@@ -91,12 +91,23 @@ pub fn harmonic_chunk(
         let cycles = &cycles - cycles.floor();
         ((cycles * std::f64::consts::TAU).sin(), end)
     });
+    (
+        weigh_sines(&sines, amplitudes, next, hop).reshape([n, t * hop]),
+        end,
+    )
+}
+
+/// The audio `[n, T, hop]` of sines `[n, T, hop, K]` weighed by amplitudes `[n, T, K]` at each
+/// frame's first sample, linearly interpolated across the frame towards the next frame's
+/// (`next` `[n, K]` after the last): what both [`harmonic_chunk`] and the stretched partials of
+/// [`super::inharmonic::stretched_chunk`] do with their sines.
+pub(crate) fn weigh_sines(sines: &Tensor, amplitudes: &Tensor, next: &Tensor, hop: i64) -> Tensor {
+    let t = amplitudes.size()[1];
     let following = Tensor::cat(&[amplitudes.narrow(1, 1, t - 1), next.unsqueeze(1)], 1);
     let at_start = sines.matmul(&amplitudes.unsqueeze(-1)).squeeze_dim(-1);
     let at_end = sines.matmul(&following.unsqueeze(-1)).squeeze_dim(-1);
     let ramp = Tensor::arange(hop, (Kind::Float, amplitudes.device())) / hop as f64;
-    let audio: Tensor = at_start * (ramp.ones_like() - &ramp) + at_end * &ramp;
-    (audio.reshape([n, t * hop]), end)
+    at_start * (ramp.ones_like() - &ramp) + at_end * &ramp
 }
 
 /// The frames of a chunk for [`harmonic_sum_cpu`], as flat row-major slices: `f0_hz` `[n, T]`,
@@ -117,6 +128,23 @@ pub struct HarmonicFrames<'a> {
     pub harmonics: usize,
 }
 
+impl HarmonicFrames<'_> {
+    /// The amplitudes of voice `v` at frame `f`'s first sample and at the next frame's (the
+    /// targets of the frame's interpolation), and the highest harmonic sounding in either
+    /// (`None`: the voice is silent in the frame).
+    pub(crate) fn frame(&self, v: usize, f: usize) -> (&[f32], &[f32], Option<usize>) {
+        let (t_n, k_n) = (self.frames, self.harmonics);
+        let a0 = &self.amplitudes[(v * t_n + f) * k_n..][..k_n];
+        let a1 = if f + 1 < t_n {
+            &self.amplitudes[(v * t_n + f + 1) * k_n..][..k_n]
+        } else {
+            &self.next[v * k_n..][..k_n]
+        };
+        let top = (0..k_n).rev().find(|&k| a0[k] != 0.0 || a1[k] != 0.0);
+        (a0, a1, top)
+    }
+}
+
 /// What [`harmonic_chunk`] computes, summed over the voices, written sample by sample for the
 /// CPU when no gradient is needed (rendering): each sample's `K` sines come from one `sin_cos` and
 /// the Chebyshev recurrence `sin(kθ) = 2 cos θ · sin((k−1)θ) − sin((k−2)θ)` instead of `K` calls to
@@ -134,28 +162,15 @@ pub fn harmonic_sum_cpu(
     sample_rate: f64,
     out: &mut [f32],
 ) {
-    let HarmonicFrames {
-        f0_hz,
-        amplitudes,
-        next,
-        voices,
-        frames: t_n,
-        harmonics: k_n,
-    } = *frames;
-    for (v, phase_slot) in start.iter_mut().enumerate().take(voices) {
+    let t_n = frames.frames;
+    for (v, phase_slot) in start.iter_mut().enumerate().take(frames.voices) {
         let mut phase = *phase_slot;
         for f in 0..t_n {
-            let f0 = f64::from(f0_hz[v * t_n + f]);
+            let f0 = f64::from(frames.f0_hz[v * t_n + f]);
             let per_frame = f0 * hop as f64 / sample_rate;
             let frame_start = phase - phase.floor();
             phase += per_frame;
-            let a0 = &amplitudes[(v * t_n + f) * k_n..][..k_n];
-            let a1 = if f + 1 < t_n {
-                &amplitudes[(v * t_n + f + 1) * k_n..][..k_n]
-            } else {
-                &next[v * k_n..][..k_n]
-            };
-            let Some(top) = (0..k_n).rev().find(|&k| a0[k] != 0.0 || a1[k] != 0.0) else {
+            let (a0, a1, Some(top)) = frames.frame(v, f) else {
                 continue;
             };
             let samples = &mut out[f * hop..][..hop];

@@ -11,7 +11,7 @@
 //! [`stretched_chunk`] is the tensor path (training, CUDA); [`stretched_sum_cpu`] the CPU kernel
 //! for rendering, which turns each partial's phasor by its frame's frequency sample by sample.
 
-use super::harmonic::HarmonicFrames;
+use super::harmonic::{weigh_sines, HarmonicFrames};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
@@ -102,12 +102,10 @@ pub fn stretched_chunk(
         let phases = (&phases - phases.floor()).to_kind(Kind::Float);
         ((phases * std::f64::consts::TAU).sin(), end)
     });
-    let following = Tensor::cat(&[amplitudes.narrow(1, 1, t - 1), next.unsqueeze(1)], 1);
-    let at_start = sines.matmul(&amplitudes.unsqueeze(-1)).squeeze_dim(-1);
-    let at_end = sines.matmul(&following.unsqueeze(-1)).squeeze_dim(-1);
-    let ramp = Tensor::arange(hop, (Kind::Float, amplitudes.device())) / hop as f64;
-    let audio: Tensor = at_start * (ramp.ones_like() - &ramp) + at_end * &ramp;
-    (audio.reshape([n, t * hop]), end)
+    (
+        weigh_sines(&sines, amplitudes, next, hop).reshape([n, t * hop]),
+        end,
+    )
 }
 
 /// What [`stretched_chunk`] computes, summed over the voices, for the CPU when no gradient is
@@ -124,27 +122,14 @@ pub fn stretched_sum_cpu(
     sample_rate: f64,
     out: &mut [f32],
 ) {
-    let HarmonicFrames {
-        f0_hz,
-        amplitudes,
-        next,
-        voices,
-        frames: t_n,
-        harmonics: k_n,
-    } = *frames;
+    let (t_n, k_n) = (frames.frames, frames.harmonics);
     let mut rotation = vec![(0.0f64, 0.0f64); k_n];
     let mut phasor = vec![(0.0f64, 0.0f64); k_n];
-    for v in 0..voices {
+    for v in 0..frames.voices {
         let phases = &mut start[v * k_n..][..k_n];
         for f in 0..t_n {
-            let f0 = f64::from(f0_hz[v * t_n + f]);
-            let a0 = &amplitudes[(v * t_n + f) * k_n..][..k_n];
-            let a1 = if f + 1 < t_n {
-                &amplitudes[(v * t_n + f + 1) * k_n..][..k_n]
-            } else {
-                &next[v * k_n..][..k_n]
-            };
-            let top = (0..k_n).rev().find(|&k| a0[k] != 0.0 || a1[k] != 0.0);
+            let f0 = f64::from(frames.f0_hz[v * t_n + f]);
+            let (a0, a1, top) = frames.frame(v, f);
             for (k, phase) in phases.iter_mut().enumerate() {
                 let frequency = f0 * stretch.factor(f0, k + 1);
                 if top.is_some_and(|top| k <= top) {
