@@ -267,8 +267,41 @@ pub fn noise_chunk(gains: &Tensor, noise: &Tensor, hop: i64) -> Tensor {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Random controls of `n` voices over `t` frames of `k` harmonics, fundamentals 60–960 Hz:
+    /// `(f0 [n, t], amplitudes [n, t, k], next [n, k])`, with voice 0 silent in frames 2..5 and
+    /// voice 1's harmonics from `quiet_from` up silent (what the CPU kernels skip).
+    pub(crate) fn random_controls(
+        (n, t, k): (i64, i64, i64),
+        quiet_from: i64,
+        seed: u64,
+    ) -> (Tensor, Tensor, Tensor) {
+        let _guard = crate::model::torch_rng::hold_seeded(seed);
+        let f0 = Tensor::rand([n, t], (Kind::Float, Device::Cpu)) * 900.0 + 60.0;
+        let amplitudes = Tensor::rand([n, t, k], (Kind::Float, Device::Cpu));
+        let _ = amplitudes.narrow(1, 2, 3).select(0, 0).fill_(0.0);
+        let _ = amplitudes
+            .select(0, 1)
+            .narrow(1, quiet_from, k - quiet_from)
+            .fill_(0.0);
+        let next = Tensor::rand([n, k], (Kind::Float, Device::Cpu));
+        (f0, amplitudes, next)
+    }
+
+    /// The largest difference between a kernel's output and the tensor path's audio `[n, T·hop]`
+    /// summed over voices, and that audio's peak.
+    pub(crate) fn worst_and_peak(tensor_audio: &Tensor, kernel: &[f32]) -> (f32, f32) {
+        let expected =
+            Vec::<f32>::try_from(tensor_audio.sum_dim_intlist(0, false, Kind::Float)).unwrap();
+        let peak = expected.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let worst = expected
+            .iter()
+            .zip(kernel)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        (worst, peak)
+    }
 
     fn spectrum_peaks(audio: &[f32], sample_rate: f64) -> Vec<(f64, f64)> {
         use rustfft::{num_complex::Complex, FftPlanner};
@@ -331,16 +364,9 @@ mod tests {
     #[test]
     fn the_cpu_kernel_sums_what_the_tensor_path_sums() {
         let (n, t, k, hop, sr) = (3i64, 9i64, 12i64, 64i64, 16_000.0);
-        let _guard = crate::model::torch_rng::hold_seeded(4);
-        let f0 = Tensor::rand([n, t], (Kind::Float, Device::Cpu)) * 900.0 + 60.0;
-        let amplitudes = Tensor::rand([n, t, k], (Kind::Float, Device::Cpu));
-        // A silent voice in frames 2..5 and harmonics above 6 silent in voice 1.
-        let _ = amplitudes.narrow(1, 2, 3).select(0, 0).fill_(0.0);
-        let _ = amplitudes.select(0, 1).narrow(1, 6, k - 6).fill_(0.0);
-        let next = Tensor::rand([n, k], (Kind::Float, Device::Cpu));
+        let (f0, amplitudes, next) = random_controls((n, t, k), 6, 4);
         let start = Tensor::from_slice(&[0.1f64, 0.7, 0.0]);
         let (audio, end) = harmonic_chunk(&f0, &amplitudes, &next, &start, hop, sr);
-        let expected = Vec::<f32>::try_from(audio.sum_dim_intlist(0, false, Kind::Float)).unwrap();
         let flat = |x: &Tensor| Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
         let (f0s, amps, nexts) = (flat(&f0), flat(&amplitudes), flat(&next));
         let frames = HarmonicFrames {
@@ -354,11 +380,7 @@ mod tests {
         let mut phases = vec![0.1, 0.7, 0.0];
         let mut out = vec![0.0f32; (t * hop) as usize];
         harmonic_sum_cpu(&frames, &mut phases, hop as usize, sr, &mut out);
-        let peak = expected.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        let worst = expected
-            .iter()
-            .zip(&out)
-            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        let (worst, peak) = worst_and_peak(&audio, &out);
         assert!(
             worst < 1e-4 * peak,
             "worst {worst} against a peak of {peak}"

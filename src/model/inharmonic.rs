@@ -165,6 +165,7 @@ pub fn stretched_sum_cpu(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::harmonic::tests::{random_controls, worst_and_peak};
     use crate::model::harmonic::{harmonic_chunk, HarmonicFrames};
     use tch::Device;
 
@@ -245,27 +246,17 @@ mod tests {
     #[test]
     fn the_cpu_kernel_sums_what_the_tensor_path_sums_and_carries_the_phases() {
         let (n, t, k, hop, sr) = (3i64, 7i64, 12i64, 64i64, 22_050.0);
-        let _guard = crate::model::torch_rng::hold_seeded(6);
-        let f0 = Tensor::rand([n, t], (Kind::Float, Device::Cpu)) * 900.0 + 60.0;
-        let amplitudes = Tensor::rand([n, t, k], (Kind::Float, Device::Cpu));
-        let _ = amplitudes.narrow(1, 2, 3).select(0, 0).fill_(0.0);
-        let _ = amplitudes.select(0, 1).narrow(1, 5, k - 5).fill_(0.0);
-        let next = Tensor::rand([n, k], (Kind::Float, Device::Cpu));
+        let (f0, amplitudes, next) = random_controls((n, t, k), 5, 6);
         let start = Tensor::rand([n, k], (Kind::Double, Device::Cpu));
         let piano = Inharmonicity::SOUNDFONT_PIANO;
         let (audio, end) = stretched_chunk(&f0, &amplitudes, &next, &start, &piano, hop, sr);
-        let expected = Vec::<f32>::try_from(audio.sum_dim_intlist(0, false, Kind::Float)).unwrap();
         let flat = |x: &Tensor| Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
         let (f0s, amps, nexts) = (flat(&f0), flat(&amplitudes), flat(&next));
         let mut phases = Vec::<f64>::try_from(start.flatten(0, -1)).unwrap();
         let mut out = vec![0.0f32; (t * hop) as usize];
         let frames = frames_of(&f0s, &amps, &nexts, (n, t, k));
         stretched_sum_cpu(&frames, &mut phases, &piano, hop as usize, sr, &mut out);
-        let peak = expected.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        let worst = expected
-            .iter()
-            .zip(&out)
-            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        let (worst, peak) = worst_and_peak(&audio, &out);
         assert!(
             worst < 1e-4 * peak,
             "worst {worst} against a peak of {peak}"
