@@ -96,10 +96,13 @@ pub fn stretched_chunk(
         let starts = &starts - starts.floor();
         let end = start + cumulative.select(1, t - 1);
         let end = &end - end.floor();
+        // Within a frame the phase moves by less than `hop` samples' worth of cycles, so single
+        // precision holds it to 1e-5 of a cycle; the frame starts keep the double sums.
         let within =
-            Tensor::arange(hop, (Kind::Double, f0_hz.device())).view([1, 1, hop, 1]) / sample_rate;
-        let phases = starts.unsqueeze(2) + frequency.unsqueeze(2) * within;
-        let phases = (&phases - phases.floor()).to_kind(Kind::Float);
+            Tensor::arange(hop, (Kind::Float, f0_hz.device())).view([1, 1, hop, 1]) / sample_rate;
+        let phases = starts.to_kind(Kind::Float).unsqueeze(2)
+            + frequency.to_kind(Kind::Float).unsqueeze(2) * within;
+        let phases = &phases - phases.floor();
         ((phases * std::f64::consts::TAU).sin(), end)
     });
     (
