@@ -212,8 +212,7 @@ impl Ddsp {
             &controls.f0_hz,
             &controls.harmonics,
             &last,
-            &self.start_phases(),
-            controls.f0_hz.size()[0],
+            &self.zero_phases(controls.f0_hz.size()[0]),
         );
         let voiced = harmonic
             .view([b, self.config.voices, t * hop])
@@ -224,33 +223,28 @@ impl Ddsp {
         voiced + noise_chunk(&gains, &noise, hop)
     }
 
-    /// Phases at the start of a piece, for `voices` voices: one per voice, or one per partial
-    /// of each voice with stretched partials (all zero).
-    fn start_phases(&self) -> Vec<i64> {
+    /// How many phases each voice carries: one (whole multiples share the fundamental's), or one
+    /// per partial with stretched partials.
+    fn phases_per_voice(&self) -> i64 {
         match self.config.inharmonicity {
-            Some(_) => vec![self.config.harmonics],
-            None => Vec::new(),
+            Some(_) => self.config.harmonics,
+            None => 1,
         }
     }
 
-    /// The harmonics of a chunk by the tensor path, whole multiples or stretched partials as the
-    /// config says; `phase_shape` and `voices` give the zero phases when `start` is `None`.
-    fn harmonic_chunk(
-        &self,
-        f0_hz: &Tensor,
-        amplitudes: &Tensor,
-        next: &Tensor,
-        phase_shape: &[i64],
-        voices: i64,
-    ) -> (Tensor, Tensor) {
-        let mut shape = vec![voices];
-        shape.extend_from_slice(phase_shape);
-        let start = Tensor::zeros(shape.as_slice(), (Kind::Double, self.device()));
-        self.harmonic_chunk_from(f0_hz, amplitudes, next, &start)
+    /// The phases at the start of a piece for `voices` voices, all zero (Double): `[voices]`, or
+    /// `[voices, K]` with stretched partials.
+    fn zero_phases(&self, voices: i64) -> Tensor {
+        let options = (Kind::Double, self.device());
+        match self.config.inharmonicity {
+            Some(_) => Tensor::zeros([voices, self.phases_per_voice()], options),
+            None => Tensor::zeros([voices], options),
+        }
     }
 
-    /// [`Ddsp::harmonic_chunk`] from the phases `start`.
-    fn harmonic_chunk_from(
+    /// The harmonics of a chunk by the tensor path from the phases `start`, whole multiples or
+    /// stretched partials as the config says.
+    fn harmonic_chunk(
         &self,
         f0_hz: &Tensor,
         amplitudes: &Tensor,
@@ -294,27 +288,15 @@ impl Ddsp {
                 frames: t as usize,
                 harmonics: self.config.harmonics as usize,
             };
+            let mut phases = vec![0.0; (v * self.phases_per_voice()) as usize];
             match &self.config.inharmonicity {
-                Some(stretch) => stretched_sum_cpu(
-                    &frames,
-                    &mut vec![0.0; (v * self.config.harmonics) as usize],
-                    stretch,
-                    hop as usize,
-                    sr,
-                    &mut out,
-                ),
-                None => harmonic_sum_cpu(
-                    &frames,
-                    &mut vec![0.0; v as usize],
-                    hop as usize,
-                    sr,
-                    &mut out,
-                ),
+                Some(stretch) => {
+                    stretched_sum_cpu(&frames, &mut phases, stretch, hop as usize, sr, &mut out)
+                }
+                None => harmonic_sum_cpu(&frames, &mut phases, hop as usize, sr, &mut out),
             }
         }
-        let mut shape = vec![v];
-        shape.extend(self.start_phases());
-        let mut phase = Tensor::zeros(shape.as_slice(), (Kind::Double, self.device()));
+        let mut phase = self.zero_phases(v);
         let mut from = 0;
         while from < t {
             let len = RENDER_CHUNK_FRAMES.min(t - from);
@@ -329,7 +311,7 @@ impl Ddsp {
             let noise = self.noise_table.read(&[from * hop - hop], (len + 2) * hop);
             let mut chunk = noise_chunk(&gains, &noise, hop);
             if !on_cpu {
-                let (harmonic, end) = self.harmonic_chunk_from(
+                let (harmonic, end) = self.harmonic_chunk(
                     &controls.f0_hz.narrow(1, from, len),
                     &controls.harmonics.narrow(1, from, len),
                     &controls.harmonics.select(1, next),
