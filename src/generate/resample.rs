@@ -20,6 +20,7 @@
 //! weight stays in [`super::Piece::log_kept_probability`].
 
 use super::{generate_each, Form, Header, Piece, Primer, SampleConfig};
+use crate::abc::tunebook::field_line;
 use crate::encode::Encoding;
 use crate::model::Model;
 use anyhow::{ensure, Result};
@@ -102,16 +103,16 @@ pub fn generate_resampled(
 /// The form [`Form::Drawn`] draws for a piece with these header lines (`"M:6/8\nL:1/8\n"`) and
 /// its seed, among the forms the step cap holds.
 fn drawn_form(lines: &str, config: &SampleConfig) -> Option<Vec<u32>> {
-    let field = |letter: &str| {
+    let field = |letter: char| {
         lines
             .lines()
-            .find_map(|l| l.strip_prefix(letter).map(|v| v.trim().to_string()))
+            .filter_map(field_line)
+            .find_map(|(l, value)| (l == letter).then_some(value))
     };
     let max_bars = super::form::max_bars_within(config.max_steps);
-    let forms =
-        Form::Drawn
-            .plan()
-            .forms(&field("M:")?, field("L:").as_deref(), max_bars, config.seed)?;
+    let forms = Form::Drawn
+        .plan()
+        .forms(field('M')?, field('L'), max_bars, config.seed)?;
     forms
         .first()
         .map(|form| form.iter().map(|&b| u32::from(b)).collect())

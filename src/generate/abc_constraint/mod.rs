@@ -225,9 +225,9 @@ impl AbcConstraint {
         let field = |letter: char| {
             self.header
                 .lines()
-                .filter_map(|l| l.strip_prefix(letter)?.strip_prefix(':'))
+                .filter_map(crate::abc::tunebook::field_line)
+                .filter_map(|(l, value)| (l == letter).then_some(value))
                 .next_back()
-                .map(str::trim)
         };
         let meter = field('M').unwrap_or("").to_string();
         let unit = field('L').map(str::to_string);
