@@ -20,6 +20,14 @@ impl TokenConstraint for Only {
     fn push(&mut self, _id: i64) {}
 }
 
+/// An untrained debug `LstmLm` over the corpus-style alphabet, and its encoding (the caller
+/// seeds libtorch's generator first).
+fn untrained_char_model() -> Result<(LstmLm, Encoding)> {
+    let vocab = CharVocab::from_texts([ALPHABET]);
+    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
+    Ok((model, Encoding::from(vocab)))
+}
+
 #[test]
 fn the_constraint_only_masks_the_distribution() -> Result<()> {
     let logits = [0.1f64, 0.4, 0.2, 0.3].map(f64::ln);
@@ -53,9 +61,7 @@ const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijl
 #[test]
 fn an_untrained_model_writes_tunes_whose_bars_add_up_under_the_constraint() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(3);
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
-    let encoding = Encoding::from(vocab.clone());
+    let (model, encoding) = untrained_char_model()?;
     let config = SampleConfig {
         temperature: 1.0,
         max_steps: 600,
@@ -87,9 +93,7 @@ fn an_untrained_model_writes_tunes_whose_bars_add_up_under_the_constraint() -> R
 #[test]
 fn a_primer_the_constraint_cannot_follow_is_reported() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(3);
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
-    let encoding = Encoding::from(vocab);
+    let (model, encoding) = untrained_char_model()?;
     let config = SampleConfig {
         max_steps: 20,
         ..SampleConfig::default()
@@ -104,9 +108,7 @@ fn a_primer_the_constraint_cannot_follow_is_reported() -> Result<()> {
 #[test]
 fn resampling_keeps_one_candidate_drawn_by_the_probability_the_mask_kept() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(3);
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
-    let encoding = Encoding::from(vocab);
+    let (model, encoding) = untrained_char_model()?;
     let config = SampleConfig {
         max_steps: 300,
         seed: 5,
@@ -155,9 +157,7 @@ fn resampling_keeps_one_candidate_drawn_by_the_probability_the_mask_kept() -> Re
 #[test]
 fn an_unprimed_tune_starts_with_a_header_drawn_from_the_corpus_mix() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(3);
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
-    let encoding = Encoding::from(vocab);
+    let (model, encoding) = untrained_char_model()?;
     let table = default_form_table();
     let config = SampleConfig {
         max_steps: 200,
@@ -200,9 +200,7 @@ fn an_unprimed_tune_starts_with_a_header_drawn_from_the_corpus_mix() -> Result<(
 #[test]
 fn a_drawn_form_is_drawn_once_per_piece_and_its_candidates_share_it() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(4);
-    let vocab = CharVocab::from_texts([ALPHABET]);
-    let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
-    let encoding = Encoding::from(vocab);
+    let (model, encoding) = untrained_char_model()?;
     let config = SampleConfig {
         max_steps: 1500,
         seed: 11,
