@@ -58,8 +58,7 @@ impl Inharmonicity {
 
     /// Partial `k`'s frequency over the fundamental, `k · √(1 + B k²)`.
     pub fn factor(&self, f0: f64, k: usize) -> f64 {
-        let k = k as f64;
-        k * (1.0 + self.coefficient(f0) * k * k).sqrt()
+        stretched(self.coefficient(f0), k)
     }
 
     /// The factors of partials `1..=K` for fundamentals `f0_hz` `[..]` (Hz): `[.., K]`, Double.
@@ -71,6 +70,12 @@ impl Inharmonicity {
         let numbers = Tensor::arange_start(1, k + 1, (Kind::Double, f0.device()));
         (b.unsqueeze(-1) * numbers.square() + 1.0).sqrt() * numbers
     }
+}
+
+/// Partial `k`'s frequency over the fundamental for the coefficient `b`, `k · √(1 + b k²)`.
+fn stretched(b: f64, k: usize) -> f64 {
+    let k = k as f64;
+    k * (1.0 + b * k * k).sqrt()
 }
 
 /// [`super::harmonic::harmonic_chunk`] with stretched partials: fundamentals `f0_hz` `[n, T]`,
@@ -133,8 +138,9 @@ pub fn stretched_sum_cpu(
         for f in 0..t_n {
             let f0 = f64::from(frames.f0_hz[v * t_n + f]);
             let (a0, a1, top) = frames.frame(v, f);
+            let b = stretch.coefficient(f0);
             for (k, phase) in phases.iter_mut().enumerate() {
-                let frequency = f0 * stretch.factor(f0, k + 1);
+                let frequency = f0 * stretched(b, k + 1);
                 if top.is_some_and(|top| k <= top) {
                     let p = f64::from((*phase - phase.floor()) as f32);
                     let (s, c) = (std::f64::consts::TAU * p).sin_cos();
