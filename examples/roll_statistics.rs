@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release --example roll_statistics -- DATA [--run-dir runs/roll_statistics_jsb]
 //!         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1]
-//!         [--threads 1] [--retrain]
+//!         [--threads 1] [--retrain] [--against test|valid]
 //!
 //! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
 //! folder holding it. Unless the run folder already has an exported model beside it (`RUN-DIR-best`), the
@@ -14,7 +14,8 @@
 //! versioned) and exporting the best weights to `RUN-DIR-best`; `--retrain` trains afresh. Then it
 //! samples `--pieces` pieces of `--bars` bars of 4/4 (four quarter-note frames a bar) from no
 //! primer, seeds `--seed`, `--seed + 1`, …, every pitch drawn from the model's probability at
-//! `--temperature`, with no cap on the notes per frame.
+//! `--temperature`, with no cap on the notes per frame. `--against valid` compares them with the
+//! validation pieces instead of the test pieces, to choose sampling settings without the test set.
 //!
 //! [`PitchLstm`]: tunesmith::model::PitchLstm
 
@@ -39,6 +40,8 @@ struct Args {
     seed: u64,
     threads: i32,
     retrain: bool,
+    /// The held-out split the pieces are compared with: `test` or `valid`.
+    against: String,
 }
 
 fn parse_args() -> Result<Args> {
@@ -52,6 +55,7 @@ fn parse_args() -> Result<Args> {
         seed: 1,
         threads: 1,
         retrain: false,
+        against: "test".to_string(),
     };
     let mut it = std::env::args().skip(1);
     let mut data = None;
@@ -66,6 +70,12 @@ fn parse_args() -> Result<Args> {
             "--seed" => args.seed = value(&arg)?.parse()?,
             "--threads" => args.threads = value(&arg)?.parse()?,
             "--retrain" => args.retrain = true,
+            "--against" => {
+                args.against = value(&arg)?;
+                if !["test", "valid"].contains(&args.against.as_str()) {
+                    bail!("--against takes test or valid, not {}", args.against);
+                }
+            }
             other if other.starts_with("--") => bail!("unknown option {other}"),
             path => data = Some(PathBuf::from(path)),
         }
@@ -73,7 +83,7 @@ fn parse_args() -> Result<Args> {
     let data = data.context(
         "usage: roll_statistics DATA (JSB_Chorales.json or its folder) [--run-dir D] \
          [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1] \
-         [--threads 1] [--retrain]",
+         [--threads 1] [--retrain] [--against test|valid]",
     )?;
     args.data = if data.is_dir() {
         data.join("JSB_Chorales.json")
@@ -148,6 +158,13 @@ fn train(args: &Args, data: &PolyDataset) -> Result<()> {
     Ok(())
 }
 
+/// The lowest and highest pitch that sounds in the training pieces.
+fn training_pitch_range(data: &PolyDataset) -> (u8, u8) {
+    let pitches = data.train.iter().flatten().flatten().copied();
+    let lowest = pitches.clone().min().unwrap_or(0);
+    (lowest, pitches.max().unwrap_or(127))
+}
+
 fn main() -> Result<()> {
     let args = parse_args()?;
     tch::set_num_threads(args.threads);
@@ -170,8 +187,12 @@ fn main() -> Result<()> {
         .map(|p| p.roll.clone().context("a piano-roll model writes rolls"))
         .collect::<Result<_>>()?;
     let seconds = started.elapsed().as_secs_f64();
-    let test: Vec<PianoRoll> = data
-        .test
+    let held_out_pieces = if args.against == "valid" {
+        &data.valid
+    } else {
+        &data.test
+    };
+    let test: Vec<PianoRoll> = held_out_pieces
         .iter()
         .map(|piece| PianoRoll::from_frames(piece.clone(), jsb_grid()))
         .collect();
@@ -183,15 +204,33 @@ fn main() -> Result<()> {
     let frames: usize = generated.iter().map(PianoRoll::len).sum();
     println!(
         "\n{} pieces of {} bars ({frames} frames) sampled at temperature {} in {seconds:.1} s, \
-         against the {} test pieces of {}; 4/4, key windows of {} bars.\n",
+         against the {} {} pieces of {}; 4/4, key windows of {} bars.\n",
         generated.len(),
         args.bars,
         args.temperature,
         test.len(),
+        args.against,
         data.name,
         config.key_window_bars
     );
     println!("{}", comparison.markdown());
+    let (lowest, highest) = training_pitch_range(&data);
+    let notes = |rolls: &[PianoRoll], keep: &dyn Fn(u8) -> bool| -> usize {
+        rolls
+            .iter()
+            .flat_map(|roll| roll.frames.iter().flatten())
+            .filter(|&&pitch| keep(pitch))
+            .count()
+    };
+    let outside = |pitch: u8| pitch < lowest || pitch > highest;
+    println!(
+        "Sounding cells outside the training pieces' pitches {lowest}..={highest}: generated {} of \
+         {}, held out {} of {}.\n",
+        notes(&generated, &outside),
+        notes(&generated, &|_| true),
+        notes(&test, &outside),
+        notes(&test, &|_| true),
+    );
     let (near, far): (Vec<_>, Vec<_>) = comparison
         .rows
         .iter()

@@ -45,6 +45,15 @@ pub const ARCHITECTURE: &str = "pitch_lstm";
 /// learnt that.
 const INITIAL_LOGIT: f64 = -3.0;
 
+/// The logit each key outside [`PitchLstmConfig::key_range`] starts at (probability 6e-6 a
+/// frame). The range is chosen to hold every key the training set sounds, so a key outside it is
+/// expected silent: its best logit on the training set is minus infinity, and the add-half
+/// estimate from JSB's 14k training frames is about -10. Started at the head's -3 (5% a frame),
+/// Adam lowers it by about the learning rate a step, so after a short run the 30-odd keys outside
+/// the range each still sounded about once in 200 frames, and sampled pieces got stray notes
+/// across the whole keyboard.
+const OUTSIDE_INITIAL_LOGIT: f64 = -12.0;
+
 fn default_low_pitch() -> i64 {
     21
 }
@@ -268,8 +277,11 @@ impl PitchLstm {
         );
         let head_bias = head.var("bias", &[1], nn::Init::Const(INITIAL_LOGIT));
         let outside = c.key_range.map(|_| {
-            root.sub("outside")
-                .var("bias", &[c.num_pitches], nn::Init::Const(INITIAL_LOGIT))
+            root.sub("outside").var(
+                "bias",
+                &[c.num_pitches],
+                nn::Init::Const(OUTSIDE_INITIAL_LOGIT),
+            )
         });
         let p = c.num_pitches;
         let class = |n: i64| (c.low_pitch + n).rem_euclid(12);
@@ -524,7 +536,7 @@ impl FrameStepper for PitchLstm {
                     let logit = out.linear(&self.head_weight, Some(&self.head_bias));
                     to_f64s(&logit)?[0]
                 } else {
-                    outside.get(n).copied().unwrap_or(INITIAL_LOGIT)
+                    outside.get(n).copied().unwrap_or(OUTSIDE_INITIAL_LOGIT)
                 };
                 if draw(n, logit - offset) {
                     cells[n] = 1.0;

@@ -7,7 +7,7 @@
 use anyhow::{ensure, Result};
 use tch::Tensor;
 
-use super::{PitchLstm, INITIAL_LOGIT};
+use super::{PitchLstm, OUTSIDE_INITIAL_LOGIT};
 use crate::model::fused::floats;
 use crate::model::FusedStack;
 
@@ -79,7 +79,7 @@ impl PitchKernel {
                     .sum();
                 f64::from(sum + self.bias)
             } else {
-                outside.get(n).copied().unwrap_or(INITIAL_LOGIT)
+                outside.get(n).copied().unwrap_or(OUTSIDE_INITIAL_LOGIT)
             };
             if draw(n, logit - offset) {
                 cells[n] = 1.0;

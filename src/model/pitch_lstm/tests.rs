@@ -248,6 +248,49 @@ fn the_cpu_kernel_draws_what_libtorch_draws() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn an_untrained_model_draws_no_keys_outside_its_range() -> Result<()> {
+    // The keys outside the range are those the training set never sounds. Drawn at the head's
+    // starting probability (5% a frame), 58 such keys put almost three stray notes in every
+    // frame of an untrained model; they start near zero instead.
+    let model = PitchLstm::new(
+        PitchLstmConfig {
+            key_range: Some([30, 59]),
+            ..PitchLstmConfig::piano(16, 1, 8, 1, 0.0)
+        },
+        Device::Cpu,
+    )?;
+    let mut uniform = {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        }
+    };
+    let mut state = model.start(&Tensor::zeros([1, 88], (Kind::Float, Device::Cpu)))?;
+    let (mut inside, mut outside) = (0, 0);
+    for _ in 0..100 {
+        let frame = model.next_frame(&state, &mut |_, logit| {
+            uniform() < 1.0 / (1.0 + (-logit).exp())
+        })?;
+        for (key, &cell) in frame.iter().enumerate() {
+            if cell > 0.5 {
+                if (30..=59).contains(&key) {
+                    inside += 1;
+                } else {
+                    outside += 1;
+                }
+            }
+        }
+        state = model.advance(state, &frame)?;
+    }
+    assert!(inside > 20, "keys inside the range sound: {inside}");
+    assert_eq!(outside, 0, "stray notes outside the range");
+    Ok(())
+}
+
 fn draws_match_the_loss(model: &PitchLstm, p: i64) -> Result<()> {
     let piece = [
         1f32, 0., 0., 1., 0., 0., //
