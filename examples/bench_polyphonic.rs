@@ -337,9 +337,10 @@ fn main() -> Result<()> {
             };
             let result = run_benchmark(&data, &config, tch::Device::Cpu)?;
             println!(
-                "{} seed {seed}: test NLL {:.3} (best valid {:.3} at epoch {} of {}, {:.0} s, {:.0} CPU s)",
+                "{} seed {seed}: test NLL {:.3} ({:.3} with each piece's first frame scored; best valid {:.3} at epoch {} of {}, {:.0} s, {:.0} CPU s)",
                 data.name,
                 result.test_nll,
+                result.test_nll_every_frame,
                 result.best_valid_nll,
                 result.best_epoch,
                 result.epochs,

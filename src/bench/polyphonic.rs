@@ -8,18 +8,18 @@
 //! plateau, stop early and keep the best weights, which are restored before the test set is read,
 //! once.
 
-use super::bl2012::{Piece, PolyDataset, NUM_PITCHES};
+use super::bl2012::{piece_tensor, Piece, PolyDataset, NUM_PITCHES};
 use crate::checkpoint::{CheckpointConfig, Checkpointer};
 use crate::data::RollBatches;
 use crate::encode::PianoRollConfig;
-use crate::metrics::frame_nll::roll_nll;
+use crate::metrics::frame_nll::{every_frame_nll, first_frames_nll, roll_nll};
 use crate::model::{build, frame_lstm, pitch_lstm, FrameLstmConfig, PitchLstmConfig, Sizes};
 use crate::train::clock::process_cpu_seconds;
 use crate::train::{AdamConfig, LrOnPlateau, TrainConfig, Trainer};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// How to train for the benchmark. (Missing fields in JSON take their defaults.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +107,11 @@ pub struct PolyEpoch {
     pub elapsed: f64,
 }
 
+/// The serde default of a figure a result written before it existed does not have.
+fn not_scored() -> f64 {
+    f64::NAN
+}
+
 /// What a benchmark run reached, and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolyBenchResult {
@@ -121,6 +126,12 @@ pub struct PolyBenchResult {
     /// Test NLL per predicted frame (nats) of the weights with the best validation NLL (`NaN`
     /// when the test split was not scored).
     pub test_nll: f64,
+    /// The same test NLL with every frame of every piece scored, each piece's first frame as the
+    /// model draws a piece's first frame from no primer (Boulanger-Lewandowski et al. 2012's
+    /// convention; [`crate::metrics::first_frames_nll`]). `NaN` when the test split was not scored
+    /// or the model does not step frames.
+    #[serde(default = "not_scored")]
+    pub test_nll_every_frame: f64,
     /// The best validation NLL per frame.
     pub best_valid_nll: f64,
     /// The epoch that gave it (1-based).
@@ -278,12 +289,22 @@ pub fn run_benchmark_checkpointed(
         .context("no epoch was validated (max_epochs is 0?)")?;
     let (best_valid_nll, best_epoch) = (best.valid_loss, best.epoch);
     let model = trainer.model();
-    let test_nll = if config.score_test {
+    let (test_nll, test_nll_every_frame) = if config.score_test {
         let test = split_batches(&data.test, 0, 32)
             .with_context(|| format!("{} test split", data.name))?;
-        roll_nll(model, &test)
+        let nll = roll_nll(model, &test);
+        let pieces: Vec<Tensor> = data
+            .test
+            .iter()
+            .map(|piece| piece_tensor(piece, model.device()))
+            .collect();
+        let predicted: usize = data.test.iter().map(|p| p.len().saturating_sub(1)).sum();
+        let every_frame = first_frames_nll(model, &pieces)?.map_or(f64::NAN, |first| {
+            every_frame_nll(nll, predicted as f64, first)
+        });
+        (nll, every_frame)
     } else {
-        f64::NAN
+        (f64::NAN, f64::NAN)
     };
     let mut elapsed = 0.0;
     let history = trainer
@@ -306,6 +327,7 @@ pub fn run_benchmark_checkpointed(
         architecture: architecture.to_string(),
         seed: config.seed,
         test_nll,
+        test_nll_every_frame,
         best_valid_nll,
         best_epoch,
         epochs: history.len(),

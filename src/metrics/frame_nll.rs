@@ -7,8 +7,9 @@
 pub use crate::data::{padding_mask, PAD_TARGET};
 use crate::data::{Batches, RollBatches};
 pub use crate::model::losses::frame_bce;
-use crate::model::Model;
-use tch::{Kind, Tensor};
+use crate::model::{Model, Stepper};
+use anyhow::{ensure, Result};
+use tch::{Device, Kind, Tensor};
 
 /// Sum of the per-frame NLL over the frames where `mask` is 1 (all frames when `None`), and the
 /// number of those frames: add these up over batches and divide at the end.
@@ -72,6 +73,56 @@ pub fn roll_nll(model: &dyn Model, data: &RollBatches) -> f64 {
     }
 }
 
+/// `ln(1 + e^x)` without overflow: the BCE of a cell whose logit is `-x` and that sounds.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// The NLL of each piece's first frame, in nats, as the model draws a piece's first frame from no
+/// primer (after one silent frame; [`crate::model::FrameStepper::start`]). These are the frames the
+/// benchmark's figure leaves out (its targets start at each piece's second frame); with them, the
+/// figure follows the convention that scores every frame of a piece (Boulanger-Lewandowski et al.
+/// 2012). Each piece is `[frames, pitches]` of 0/1. Returns the sum over the pieces with frames
+/// and how many there were; `None` for a model that does not step frames.
+///
+/// # Errors
+/// A piece whose frames are not as wide as the model's, or a failing model step.
+pub fn first_frames_nll(model: &dyn Model, pieces: &[Tensor]) -> Result<Option<(f64, usize)>> {
+    let Stepper::Frames(stepper) = model.stepper() else {
+        return Ok(None);
+    };
+    let pitches = stepper.num_pitches();
+    let no_primer = Tensor::zeros([0, pitches as i64], (Kind::Float, model.device()));
+    let (mut sum, mut count) = (0.0, 0);
+    for (index, piece) in pieces.iter().enumerate() {
+        if piece.size()[0] == 0 {
+            continue;
+        }
+        let first = Vec::<f32>::try_from(piece.get(0).to_kind(Kind::Float).to(Device::Cpu))?;
+        ensure!(
+            first.len() == pitches,
+            "piece {index} has frames of {} cells, the model reads {pitches}",
+            first.len()
+        );
+        let state = stepper.start(&no_primer)?;
+        stepper.next_frame(&state, &mut |pitch, logit| {
+            let on = first[pitch] > 0.5;
+            sum += softplus(if on { -logit } else { logit });
+            on
+        })?;
+        count += 1;
+    }
+    Ok(Some((sum, count)))
+}
+
+/// The NLL per frame with every frame of every piece scored: the benchmark's figure `nll` over
+/// `predicted` frames (each piece's frames after its first) joined with `first_frames`' sum over
+/// its pieces ([`first_frames_nll`]).
+pub fn every_frame_nll(nll: f64, predicted: f64, first_frames: (f64, usize)) -> f64 {
+    let (sum, pieces) = first_frames;
+    (nll * predicted + sum) / (predicted + pieces as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +165,48 @@ mod tests {
         let targets = Tensor::ones([3, 88], (Kind::Float, tch::Device::Cpu));
         let nll = frame_nll(&logits, &targets, None);
         assert!((nll - 88.0 * std::f64::consts::LN_2).abs() < 1e-4);
+    }
+
+    /// The first frame's NLL through the model's frame stepper is the BCE of the logits the model
+    /// gives that frame after a silent one, summed over its cells; joined with the other frames it
+    /// is their frame-weighted mean.
+    #[test]
+    fn first_frames_are_scored_as_the_model_draws_them() -> Result<()> {
+        use crate::model::{PitchLstm, PitchLstmConfig};
+        let _generator = crate::model::torch_rng::hold_seeded(3);
+        let p = 6;
+        let mut model = PitchLstm::new(PitchLstmConfig::debug(p), tch::Device::Cpu)?;
+        tch::no_grad(|| {
+            for (_, t) in model.named_parameters() {
+                t.shallow_clone().copy_(&(t.randn_like() * 0.7));
+            }
+        });
+        let first = Tensor::from_slice(&[1f32, 0., 0., 1., 1., 0.]).view([1, 1, p]);
+        let silent = Tensor::zeros([1, 1, p], (Kind::Float, tch::Device::Cpu));
+        let expected = frame_nll(&model.logits(&silent, &first, false), &first, None);
+        let piece = Tensor::cat(
+            &[
+                first.view([1, p]),
+                Tensor::ones([2, p], (Kind::Float, tch::Device::Cpu)),
+            ],
+            0,
+        );
+        for cpu_kernel in [true, false] {
+            model.cpu_kernel = cpu_kernel;
+            let (sum, count) =
+                first_frames_nll(&model, &[piece.shallow_clone(), piece.shallow_clone()])?
+                    .expect("a frame model");
+            assert_eq!(count, 2);
+            assert!(
+                (sum / 2.0 - expected).abs() < 1e-4,
+                "{} vs {expected}",
+                sum / 2.0
+            );
+        }
+        let narrow = Tensor::zeros([3, p - 1], (Kind::Float, tch::Device::Cpu));
+        assert!(first_frames_nll(&model, &[narrow]).is_err());
+        assert!((every_frame_nll(2.0, 3.0, (9.0, 1)) - 3.75).abs() < 1e-12);
+        Ok(())
     }
 
     /// A positive-class weight w multiplies only the on cells' loss: ln(4/3)·w + ln 4.
