@@ -7,6 +7,8 @@
 //!         [--model frame|pitch] [--dropout 0.3] [--lr 1e-3] [--weight-decay 0] [--batch 8]
 //!         [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0] [--stop-patience 30]
 //!         [--seed 1] [--threads N] [--json results.json] [--valid-only] [--wall-clock] [--quiet]
+//!         [--lead-in on|off] (each piece read after a silent frame, so its first frame is learnt
+//!         and scored too; on in `--preset balstm`)
 //!       frame model: [--hidden 256] [--layers 2] [--input-dropout 0.1] [--projection W] [--skip]
 //!         [--chords]
 //!       pitch model: [--time-hidden 128] [--time-layers 2] [--pitch-hidden 64]
@@ -94,6 +96,8 @@ struct Args {
     threads: Option<i32>,
     json: Option<PathBuf>,
     preset: Option<String>,
+    /// `--lead-in on|off`, applied after the preset.
+    lead_in: Option<bool>,
 }
 
 /// The settings of a preset for one data set (model, optimizer, batching), keeping `base`'s
@@ -153,6 +157,7 @@ fn parse_args() -> Result<Args> {
     // One intra-op thread by default: the LSTM's small per-step products gain little from more,
     // and on a loaded 2-core machine two spinning threads made an epoch 28 times slower.
     let (mut threads, mut json, mut preset, mut seeds) = (Some(1), None, None, 1);
+    let mut lead_in = None;
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -207,6 +212,13 @@ fn parse_args() -> Result<Args> {
             "--valid-only" => config.score_test = false,
             "--wall-clock" => config.cpu_budget = false,
             "--quiet" => config.verbose = false,
+            "--lead-in" => {
+                lead_in = Some(match value(&arg)?.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    other => bail!("--lead-in takes on or off, not {other}"),
+                })
+            }
             flag if flag.starts_with("--") => bail!("unknown option {flag}"),
             path => paths.push(PathBuf::from(path)),
         }
@@ -235,6 +247,7 @@ fn parse_args() -> Result<Args> {
         threads,
         json,
         preset,
+        lead_in,
     })
 }
 
@@ -324,10 +337,13 @@ fn main() -> Result<()> {
     for path in &args.files {
         let data = PolyDataset::load(path)?;
         let (bern, markov) = baseline_nlls(&data.train, &data.test);
-        let config = match &args.preset {
+        let mut config = match &args.preset {
             Some(p) => preset(p, &dataset_name(path), &base)?,
             None => base.clone(),
         };
+        if let Some(lead_in) = args.lead_in {
+            config.lead_in = lead_in;
+        }
         println!("{}: {config:?}", data.name);
         let mut results: Vec<PolyBenchResult> = Vec::new();
         for seed in config.seed..config.seed + args.seeds {

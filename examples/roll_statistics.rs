@@ -223,6 +223,17 @@ fn main() -> Result<()> {
             .count()
     };
     let outside = |pitch: u8| pitch < lowest || pitch > highest;
+    let leading_silence: usize = generated
+        .iter()
+        .map(|roll| roll.frames.iter().take_while(|f| f.is_empty()).count())
+        .sum();
+    let silent: usize = generated
+        .iter()
+        .map(|roll| roll.frames.iter().filter(|f| f.is_empty()).count())
+        .sum();
+    println!(
+        "Silent generated frames: {silent}, of which {leading_silence} before a piece's first note.\n"
+    );
     println!(
         "Sounding cells outside the training pieces' pitches {lowest}..={highest}: generated {} of \
          {}, held out {} of {}.\n",

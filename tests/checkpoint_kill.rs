@@ -37,7 +37,7 @@ fn kind_settings(kind: &str) -> Value {
                          "num_pitches": 48},
             "model": {"architecture": "frame_lstm", "hidden_size": 16, "num_layers": 1,
                       "dropout": 0.2, "input_dropout": 0.1, "positive_weight": "auto"},
-            "batches": {"batch_size": 4, "window_frames": 8},
+            "batches": {"batch_size": 4, "window_frames": 8, "lead_in": true},
             "samples": {"every_epochs": 3, "count": 1,
                         "sampling": {"length": {"bars": 2}}}}),
         other => panic!("no such kind {other}"),

@@ -66,6 +66,11 @@ pub struct PolyBenchConfig {
     pub seed: u64,
     /// Print a line per epoch.
     pub verbose: bool,
+    /// Read every piece after one silent frame, in training and evaluation, so the model learns
+    /// and is scored on each piece's first frame too ([`RollBatches::with_lead_in`]). The test
+    /// NLL is then reported both ways from the same model.
+    #[serde(default)]
+    pub lead_in: bool,
 }
 
 impl Default for PolyBenchConfig {
@@ -88,6 +93,7 @@ impl Default for PolyBenchConfig {
             stop_patience: 30,
             seed: 1,
             verbose: true,
+            lead_in: false,
         }
     }
 }
@@ -170,6 +176,21 @@ pub fn split_batches(
     )
 }
 
+/// [`split_batches`] for a run: each piece read after a silent frame when the run asks for it.
+fn run_batches(
+    config: &PolyBenchConfig,
+    pieces: &[Piece],
+    window_frames: usize,
+    batch_size: usize,
+) -> Result<RollBatches> {
+    let batches = split_batches(pieces, window_frames, batch_size)?;
+    if config.lead_in {
+        batches.with_lead_in()
+    } else {
+        Ok(batches)
+    }
+}
+
 impl PolyBenchConfig {
     /// The pitch-invariant model's settings for a data set (`--preset balstm` of
     /// `examples/bench_polyphonic.rs`), chosen by validation NLL alone (`--valid-only` runs,
@@ -190,6 +211,7 @@ impl PolyBenchConfig {
             key_margin: Some(2),
             batch_size: batch,
             window_frames: 64,
+            lead_in: true,
             adam: AdamConfig {
                 lr: 3e-3,
                 ..AdamConfig::default()
@@ -251,7 +273,7 @@ pub fn run_benchmark_checkpointed(
     checkpoint: Option<(CheckpointConfig, PianoRollConfig)>,
 ) -> Result<PolyBenchResult> {
     ensure!(config.batch_size > 0, "batch_size must be positive");
-    let train = split_batches(&data.train, config.window_frames, config.batch_size)
+    let train = run_batches(config, &data.train, config.window_frames, config.batch_size)
         .with_context(|| format!("{} train split", data.name))?;
     let mut config = config.clone();
     if let (Some(pitch), Some(margin)) = (&mut config.pitch_model, config.key_margin) {
@@ -268,8 +290,8 @@ pub fn run_benchmark_checkpointed(
         "the benchmark needs a piano-roll model of {NUM_PITCHES} pitches, not one of {}",
         model.sizes()
     );
-    let valid =
-        split_batches(&data.valid, 0, 32).with_context(|| format!("{} valid split", data.name))?;
+    let valid = run_batches(config, &data.valid, 0, 32)
+        .with_context(|| format!("{} valid split", data.name))?;
     let mut trainer = Trainer::from_boxed(model, config.train_config());
     if let Some((checkpoint, grid)) = checkpoint {
         trainer.add_callback(Checkpointer::new(checkpoint, grid));

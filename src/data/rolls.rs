@@ -71,6 +71,9 @@ pub struct RollBatches {
     pub window_frames: usize,
     /// Pieces (or windows) per batch.
     pub batch_size: usize,
+    /// Each piece is read after one silent frame, so its first frame is predicted too
+    /// ([`RollBatches::with_lead_in`]).
+    pub lead_in: bool,
 }
 
 impl RollBatches {
@@ -143,6 +146,31 @@ impl RollBatches {
             num_pitches,
             window_frames,
             batch_size,
+            lead_in: false,
+        })
+    }
+
+    /// The same pieces, each read after one silent frame: its first frame becomes a target,
+    /// predicted from silence, as a model draws the first frame of a piece it writes from no primer
+    /// ([`crate::model::FrameStepper::start`] reads one silent frame). Without it a model never
+    /// learns how pieces begin, and its pieces open with silence. Frame `t` of a piece is then the
+    /// model's step `t + 1`, as in the pieces it writes. Applying it twice adds one frame.
+    pub fn with_lead_in(self) -> Result<Self> {
+        let pieces = self
+            .pieces
+            .into_iter()
+            .map(|piece| std::iter::once(Vec::new()).chain(piece).collect())
+            .collect();
+        let batches = Self::from_frames(
+            pieces,
+            self.low_pitch,
+            self.num_pitches,
+            self.window_frames,
+            self.batch_size,
+        )?;
+        Ok(RollBatches {
+            lead_in: true,
+            ..batches
         })
     }
 
@@ -192,9 +220,14 @@ impl RollBatches {
 
 impl Batches for RollBatches {
     fn settings(&self) -> serde_json::Value {
-        json!({"kind": "piano_rolls", "window_frames": self.window_frames,
+        let mut settings = json!({"kind": "piano_rolls", "window_frames": self.window_frames,
                "batch_size": self.batch_size, "low_pitch": self.low_pitch,
-               "num_pitches": self.num_pitches})
+               "num_pitches": self.num_pitches});
+        // Only when on, so that runs checkpointed before it existed resume unchanged.
+        if self.lead_in {
+            settings["lead_in"] = json!(true);
+        }
+        settings
     }
 
     /// Predicted frames in the training examples.
@@ -293,6 +326,24 @@ mod tests {
         let whole = batches.evaluation_batches(usize::MAX, Device::Cpu);
         assert_eq!(whole.len(), 1);
         assert_eq!(whole[0].inputs.size(), vec![1, 6, 4]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_lead_in_makes_every_frame_a_target_read_after_silence() -> Result<()> {
+        let plain = RollBatches::from_frames(vec![piece(7)], 60, 4, 3, 2)?;
+        let led = RollBatches::from_frames(vec![piece(7)], 60, 4, 3, 2)?.with_lead_in()?;
+        assert_eq!((plain.items(), led.items()), (6, 7));
+        let whole = &led.evaluation_batches(usize::MAX, Device::Cpu)[0];
+        assert_eq!(whole.count, 7.0);
+        let row = |t: &Tensor, i: i64| Vec::<f32>::try_from(t.get(0).get(i)).unwrap_or_default();
+        // Input 0 is the silent lead-in; target 0 is the piece's first frame (pitch 60, cell 0).
+        assert_eq!(row(&whole.inputs, 0), vec![0., 0., 0., 0.]);
+        assert_eq!(row(&whole.targets, 0), vec![1., 0., 0., 0.]);
+        assert_eq!(row(&whole.inputs, 1), vec![1., 0., 0., 0.]);
+        assert_eq!(led.settings()["lead_in"], true);
+        assert!(plain.settings().get("lead_in").is_none());
+        assert_ne!(led.fingerprint(), plain.fingerprint());
         Ok(())
     }
 

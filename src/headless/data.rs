@@ -355,14 +355,23 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
                     .collect()
             };
             let (train_rolls, valid_rolls) = (rolls(&train)?, rolls(&valid)?);
+            let led = |batches: RollBatches| {
+                if b.lead_in {
+                    batches.with_lead_in()
+                } else {
+                    Ok(batches)
+                }
+            };
             RunData {
                 positive_weight: Some(positive_weight(&train_rolls)),
                 train: Box::new(
                     RollBatches::new(&train_rolls, b.window_frames, b.batch_size)
+                        .and_then(led)
                         .context("the training slice")?,
                 ),
                 valid: Box::new(
                     RollBatches::new(&valid_rolls, 0, b.batch_size)
+                        .and_then(led)
                         .context("the validation slice")?,
                 ),
                 first_valid: valid.first().map(|(_, s)| s.clone()),

@@ -66,6 +66,11 @@ pub struct BatchSpec {
     /// teaches a model that carries its state to read a tune's style from the tunes before it,
     /// which a tune sampled from a zero state does not have.
     pub shuffle_pieces: bool,
+    /// Piano-roll models: read every piece after one silent frame, so the model learns how pieces
+    /// begin and a piece generated from no primer does not open with silence
+    /// ([`crate::data::RollBatches::with_lead_in`]). Off by default so that runs begun before it
+    /// resume unchanged: set `"lead_in": true` in the `batches` of a new piano-roll run.
+    pub lead_in: bool,
 }
 
 impl Default for BatchSpec {
@@ -76,6 +81,7 @@ impl Default for BatchSpec {
             window_frames: 64,
             carry_state: false,
             shuffle_pieces: false,
+            lead_in: false,
         }
     }
 }
