@@ -214,6 +214,34 @@ fn main() -> Result<()> {
         config.key_window_bars
     );
     println!("{}", comparison.markdown());
+    // A range can only grow with a piece's length, and the held-out pieces are shorter than
+    // `--bars`: the same pieces cut to the held-out pieces' lengths (piece i to held-out piece i's,
+    // cycling), as a diagnostic beside the check.
+    let cut: Vec<PianoRoll> = generated
+        .iter()
+        .zip(test.iter().cycle())
+        .map(|(piece, held)| {
+            let frames = piece.frames[..piece.len().min(held.len())].to_vec();
+            PianoRoll::from_frames(frames, piece.config)
+        })
+        .collect();
+    let cut_comparison = RollStatistics::compare(
+        &RollStatistics::of_rolls(&cut, &config)?,
+        &RollStatistics::of_rolls(&test, &config)?,
+    )?;
+    if let Some(row) = cut_comparison
+        .rows
+        .iter()
+        .find(|row| row.name.starts_with("pitch range"))
+    {
+        println!(
+            "Cut to the held-out pieces' lengths: {} {} against {} (distance {:.3}).\n",
+            row.name,
+            row.generated.display(),
+            row.held_out.display(),
+            row.distance
+        );
+    }
     let (lowest, highest) = training_pitch_range(&data);
     let notes = |rolls: &[PianoRoll], keep: &dyn Fn(u8) -> bool| -> usize {
         rolls
