@@ -8,7 +8,7 @@
 //!         [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0] [--stop-patience 30]
 //!         [--seed 1] [--threads N] [--json results.json] [--valid-only] [--wall-clock] [--quiet]
 //!         [--lead-in on|off] (each piece read after a silent frame, so its first frame is learnt
-//!         and scored too; on in `--preset balstm`)
+//!         and scored too; off by default)
 //!       frame model: [--hidden 256] [--layers 2] [--input-dropout 0.1] [--projection W] [--skip]
 //!         [--chords]
 //!       pitch model: [--time-hidden 128] [--time-layers 2] [--pitch-hidden 64]

@@ -9,7 +9,8 @@
 //! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
 //! folder holding it. Unless the run folder already has an exported model beside it (`RUN-DIR-best`), the
 //! example trains one with the benchmark's `--preset balstm` settings for JSB
-//! ([`PolyBenchConfig::balstm`]) for at most `--budget-minutes` CPU minutes of the process,
+//! ([`PolyBenchConfig::balstm`]), each piece read after a silent frame so that the model learns
+//! how pieces begin (`lead_in`), for at most `--budget-minutes` CPU minutes of the process,
 //! keeping the epoch with the best validation NLL, checkpointing into RUN-DIR (`runs/` is not
 //! versioned) and exporting the best weights to `RUN-DIR-best`; `--retrain` trains afresh. Then it
 //! samples `--pieces` pieces of `--bars` bars of 4/4 (four quarter-note frames a bar) from no
@@ -127,7 +128,12 @@ fn train(args: &Args, data: &PolyDataset) -> Result<()> {
         seed: args.seed,
         ..PolyBenchConfig::default()
     };
-    let config = PolyBenchConfig::balstm(&data.name, &base);
+    // Read every piece after a silent frame, so the model learns how pieces begin: the pieces
+    // below are drawn from no primer.
+    let config = PolyBenchConfig {
+        lead_in: true,
+        ..PolyBenchConfig::balstm(&data.name, &base)
+    };
     let (parent, run) = run_parts(args)?;
     if args.retrain {
         let _ = std::fs::remove_dir_all(&args.run_dir);

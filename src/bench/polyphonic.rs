@@ -211,7 +211,6 @@ impl PolyBenchConfig {
             key_margin: Some(2),
             batch_size: batch,
             window_frames: 64,
-            lead_in: true,
             adam: AdamConfig {
                 lr: 3e-3,
                 ..AdamConfig::default()
@@ -312,7 +311,7 @@ pub fn run_benchmark_checkpointed(
     let (best_valid_nll, best_epoch) = (best.valid_loss, best.epoch);
     let model = trainer.model();
     let (test_nll, test_nll_every_frame) = if config.score_test {
-        let test = split_batches(&data.test, 0, 32)
+        let test = run_batches(config, &data.test, 0, 32)
             .with_context(|| format!("{} test split", data.name))?;
         let nll = roll_nll(model, &test);
         let pieces: Vec<Tensor> = data
@@ -320,11 +319,20 @@ pub fn run_benchmark_checkpointed(
             .iter()
             .map(|piece| piece_tensor(piece, model.device()))
             .collect();
-        let predicted: usize = data.test.iter().map(|p| p.len().saturating_sub(1)).sum();
-        let every_frame = first_frames_nll(model, &pieces)?.map_or(f64::NAN, |first| {
-            every_frame_nll(nll, predicted as f64, first)
-        });
-        (nll, every_frame)
+        let first = first_frames_nll(model, &pieces)?;
+        let after_first: usize = data.test.iter().map(|p| p.len().saturating_sub(1)).sum();
+        if config.lead_in {
+            // The batches scored every frame; take the first frames out for the other figure.
+            let every: usize = data.test.iter().map(Vec::len).sum();
+            let skipped = first.map_or(f64::NAN, |(sum, _)| {
+                (nll * every as f64 - sum) / after_first as f64
+            });
+            (skipped, nll)
+        } else {
+            let every_frame =
+                first.map_or(f64::NAN, |f| every_frame_nll(nll, after_first as f64, f));
+            (nll, every_frame)
+        }
     } else {
         (f64::NAN, f64::NAN)
     };
@@ -501,6 +509,67 @@ mod tests {
             Device::Cpu,
         )?;
         assert!(unscored.test_nll.is_nan() && unscored.best_valid_nll.is_finite());
+        Ok(())
+    }
+
+    #[test]
+    fn a_lead_in_run_scores_both_conventions_from_one_model() -> Result<()> {
+        use crate::checkpoint::{resolve_checkpoint, Checkpoint};
+        use crate::metrics::first_frames_nll;
+        let data = toy();
+        let dir = tempfile::tempdir()?;
+        let config = PolyBenchConfig {
+            pitch_model: Some(PitchLstmConfig::piano(12, 1, 8, 1, 0.0)),
+            adam: AdamConfig {
+                lr: 2e-2,
+                ..AdamConfig::default()
+            },
+            key_margin: Some(2),
+            batch_size: 4,
+            max_epochs: 3,
+            verbose: false,
+            lead_in: true,
+            ..PolyBenchConfig::default()
+        };
+        let grid = PianoRollConfig {
+            steps_per_quarter: 1,
+            low_pitch: super::super::bl2012::LOW_PITCH,
+            num_pitches: NUM_PITCHES,
+            transpose_to_c: false,
+        };
+        let checkpoint = CheckpointConfig {
+            verbose: false,
+            ..CheckpointConfig::new(dir.path(), "run")
+        };
+        let result =
+            run_benchmark_checkpointed(&data, &config, Device::Cpu, Some((checkpoint, grid)))?;
+        let newest = resolve_checkpoint(&dir.path().join("run"))?;
+        let exported = Checkpoint::load(&newest)?.export_for_generation(dir.path(), "best")?;
+        let model = crate::generate::open_for_generation(&exported, Device::Cpu)?.model;
+        // Every frame: the test pieces read after a silent frame, as in training.
+        let every = roll_nll(
+            model.as_ref(),
+            &split_batches(&data.test, 0, 32)?.with_lead_in()?,
+        );
+        assert!(
+            (result.test_nll_every_frame - every).abs() < 1e-6,
+            "{result:?} vs {every}"
+        );
+        // First frames skipped: the same sum without each piece's first frame.
+        let pieces: Vec<Tensor> = data
+            .test
+            .iter()
+            .map(|piece| piece_tensor(piece, Device::Cpu))
+            .collect();
+        let (first, _) = first_frames_nll(model.as_ref(), &pieces)?.context("a frame model")?;
+        let frames: usize = data.test.iter().map(Vec::len).sum();
+        let skipped = (every * frames as f64 - first) / (frames - data.test.len()) as f64;
+        assert!(
+            (result.test_nll - skipped).abs() < 1e-6,
+            "{} vs {skipped}",
+            result.test_nll
+        );
+        assert!(result.best_valid_nll.is_finite());
         Ok(())
     }
 }
