@@ -152,7 +152,7 @@ impl RollBatches {
 
     /// The same pieces, each read after one silent frame: its first frame becomes a target,
     /// predicted from silence, as a model draws the first frame of a piece it writes from no primer
-    /// ([`crate::model::FrameStepper::start`] reads one silent frame). Without it a model never
+    /// (a frame stepper starts from one silent frame). Without it a model never
     /// learns how pieces begin, and its pieces open with silence. Frame `t` of a piece is then the
     /// model's step `t + 1`, as in the pieces it writes. Applying it twice adds one frame.
     pub fn with_lead_in(self) -> Result<Self> {
