@@ -203,10 +203,9 @@ fn main() -> Result<()> {
         .map(|piece| PianoRoll::from_frames(piece.clone(), jsb_grid()))
         .collect();
     let config = RollStatisticsConfig::default();
-    let comparison = RollStatistics::compare(
-        &RollStatistics::of_rolls(&generated, &config)?,
-        &RollStatistics::of_rolls(&test, &config)?,
-    )?;
+    let held_out = RollStatistics::of_rolls(&test, &config)?;
+    let comparison =
+        RollStatistics::compare(&RollStatistics::of_rolls(&generated, &config)?, &held_out)?;
     let frames: usize = generated.iter().map(PianoRoll::len).sum();
     println!(
         "\n{} pieces of {} bars ({frames} frames) sampled at temperature {} in {seconds:.1} s, \
@@ -231,10 +230,8 @@ fn main() -> Result<()> {
             PianoRoll::from_frames(frames, piece.config)
         })
         .collect();
-    let cut_comparison = RollStatistics::compare(
-        &RollStatistics::of_rolls(&cut, &config)?,
-        &RollStatistics::of_rolls(&test, &config)?,
-    )?;
+    let cut_comparison =
+        RollStatistics::compare(&RollStatistics::of_rolls(&cut, &config)?, &held_out)?;
     if let Some(row) = cut_comparison
         .rows
         .iter()

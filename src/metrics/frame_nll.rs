@@ -93,6 +93,8 @@ pub fn first_frames_nll(model: &dyn Model, pieces: &[Tensor]) -> Result<Option<(
     };
     let pitches = stepper.num_pitches();
     let no_primer = Tensor::zeros([0, pitches as i64], (Kind::Float, model.device()));
+    // Every piece starts from the same state: read the silent frame once.
+    let state = stepper.start(&no_primer)?;
     let (mut sum, mut count) = (0.0, 0);
     for (index, piece) in pieces.iter().enumerate() {
         if piece.size()[0] == 0 {
@@ -104,7 +106,6 @@ pub fn first_frames_nll(model: &dyn Model, pieces: &[Tensor]) -> Result<Option<(
             "piece {index} has frames of {} cells, the model reads {pitches}",
             first.len()
         );
-        let state = stepper.start(&no_primer)?;
         stepper.next_frame(&state, &mut |pitch, logit| {
             let on = first[pitch] > 0.5;
             sum += softplus(if on { -logit } else { logit });
