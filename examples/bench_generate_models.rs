@@ -11,6 +11,8 @@
 //!   second, and the seconds a 30-second piece takes (240 frames: 4 frames a quarter note at 120
 //!   quarters a minute). Each key sounds when its logit is above −1, so both paths draw the same
 //!   piece.
+//! - `FrameLstm`: `--preset best`'s JSB model (LSTM 1×512 over 88 keys, skip path, pitch
+//!   autoregression), frames per second, drawn the same way.
 //!
 //! (The character model's fused kernel, one stream and batched, is `bench_generate`.)
 //!
@@ -23,12 +25,13 @@ use anyhow::{Context, Result};
 use std::time::Instant;
 use tch::{Device, Tensor};
 use tunesmith::model::{
-    FrameStepper, PitchLstm, PitchLstmConfig, TokenStepper, WindowConfig, WindowLstm,
+    FrameLstm, FrameLstmConfig, FrameStepper, PitchLstm, PitchLstmConfig, TokenStepper,
+    WindowConfig, WindowLstm,
 };
 
 /// Draws `frames` frames after a one-chord primer; each key sounds when its logit is above a
 /// fixed threshold (deterministic, so both paths draw the same piece).
-fn sample(model: &PitchLstm, frames: usize) -> Result<usize> {
+fn sample(model: &dyn FrameStepper, frames: usize) -> Result<usize> {
     let mut primer = vec![0f32; 88];
     for key in [39usize, 43, 46] {
         primer[key] = 1.0;
@@ -107,28 +110,53 @@ fn main() -> Result<()> {
     println!("|---|---|---:|---:|");
     for (name, config) in sizes {
         let mut model = PitchLstm::new(config, Device::Cpu)?;
-        let mut best = [f64::INFINITY; 2];
-        let mut drawn = [0usize; 2];
-        for _ in 0..rounds {
-            for (i, kernel) in [false, true].into_iter().enumerate() {
-                model.cpu_kernel = kernel;
-                let start = Instant::now();
-                drawn[i] = sample(&model, frames)?;
-                best[i] = best[i].min(start.elapsed().as_secs_f64());
-            }
-        }
-        anyhow::ensure!(drawn[0] == drawn[1], "the two paths drew different pieces");
-        for (i, path) in ["libtorch, key by key", "crate's CPU kernel"]
-            .iter()
-            .enumerate()
-        {
-            let per_second = frames as f64 / best[i];
-            println!(
-                "| {name} | {path} | {per_second:.0} | {:.2} |",
-                240.0 / per_second
-            );
-        }
-        println!("| {name} | speed-up | {:.1}× | |", best[0] / best[1]);
+        time_frame_model(name, frames, rounds, |kernel| {
+            model.cpu_kernel = kernel;
+            sample(&model, frames)
+        })?;
     }
+    let mut config = FrameLstmConfig::piano(512, 1, 0.5);
+    config.input_dropout = 0.2;
+    config.skip_connection = true;
+    config.pitch_autoregression = true;
+    let mut model = FrameLstm::new(config, Device::Cpu)?;
+    time_frame_model(
+        "FrameLstm, best JSB (1×512, skip, pitch autoregression)",
+        frames,
+        rounds,
+        |kernel| {
+            model.cpu_kernel = kernel;
+            sample(&model, frames)
+        },
+    )?;
+    Ok(())
+}
+
+/// Times `draw(false)` (libtorch) against `draw(true)` (the crate's kernel), alternating for
+/// `rounds` rounds, checks both drew the same piece and prints the rows.
+fn time_frame_model(
+    name: &str,
+    frames: usize,
+    rounds: usize,
+    mut draw: impl FnMut(bool) -> Result<usize>,
+) -> Result<()> {
+    let mut best = [f64::INFINITY; 2];
+    let mut drawn = [0usize; 2];
+    for _ in 0..rounds {
+        for (i, kernel) in [false, true].into_iter().enumerate() {
+            let start = Instant::now();
+            drawn[i] = draw(kernel)?;
+            best[i] = best[i].min(start.elapsed().as_secs_f64());
+        }
+    }
+    anyhow::ensure!(drawn[0] == drawn[1], "the two paths drew different pieces");
+    for (i, path) in ["libtorch", "crate's CPU kernel"].iter().enumerate() {
+        let per_second = frames as f64 / best[i];
+        println!(
+            "| {name} | {path} | {per_second:.0} | {:.2} |",
+            240.0 / per_second
+        );
+    }
+    println!("| {name} | speed-up | {:.1}× | |", best[0] / best[1]);
     Ok(())
 }

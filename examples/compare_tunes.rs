@@ -1,0 +1,65 @@
+//! Tunes already written (folders of `.abc` files, such as `bench_tunes` leaves) against the
+//! held-out tunes of the fixed split: `TuneStatistics` side by side and the classifier, without
+//! generating anything. A folder may be followed by `:N` to take only its first N tunes, so that
+//! sets can be mixed (for example to see what a share of free-form tunes would do).
+//!
+//! Usage: `cargo run --release --example compare_tunes -- DIR[:N] [DIR[:N] ...]`
+//! (`TUNESMITH_HELD_OUT=valid` compares with the validation tunes.)
+
+use anyhow::{Context, Result};
+use tunesmith::abc::CleanOptions;
+use tunesmith::corpus::load_default_abc_corpus;
+use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics};
+
+/// The text of each tune in `dir`'s `.abc` files, by file name, at most `limit`.
+fn read_folder(dir: &str, limit: usize) -> Result<Vec<String>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the folder {dir}"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "abc"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .take(limit)
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+        })
+        .collect()
+}
+
+fn main() -> Result<()> {
+    let mut tunes = Vec::new();
+    for arg in std::env::args().skip(1) {
+        let (dir, limit) = match arg.rsplit_once(':') {
+            Some((dir, n)) => (dir.to_string(), n.parse().context("N in DIR:N")?),
+            None => (arg.clone(), usize::MAX),
+        };
+        let read = read_folder(&dir, limit)?;
+        println!("{dir}: {} tunes", read.len());
+        tunes.extend(read);
+    }
+    anyhow::ensure!(!tunes.is_empty(), "usage: compare_tunes DIR[:N] [DIR[:N] ...]");
+    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
+    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
+    let part = std::env::var("TUNESMITH_HELD_OUT").unwrap_or_else(|_| "test".into());
+    let held = match part.as_str() {
+        "test" => &split.test,
+        "valid" => &split.valid,
+        other => anyhow::bail!("TUNESMITH_HELD_OUT must be test or valid, not {other:?}"),
+    };
+    let held: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
+    let generated = TuneStatistics::of_tunes(&tunes);
+    let held_out = TuneStatistics::of_tunes(&held);
+    println!("{}", TuneStatistics::compare(&generated, &held_out).markdown());
+    let balanced = tunes.len().min(held.len());
+    let verdict = distinguishability(&tunes[..balanced], &held[..balanced], 5, 0)?;
+    println!(
+        "logistic regression, {} tunes per set: accuracy {:.3}",
+        verdict.tunes_per_set, verdict.accuracy
+    );
+    for (feature, weight) in verdict.features.iter().zip(&verdict.weights) {
+        println!("  {feature:<40} {weight:+.3}");
+    }
+    Ok(())
+}
