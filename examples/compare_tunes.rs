@@ -39,7 +39,10 @@ fn main() -> Result<()> {
         println!("{dir}: {} tunes", read.len());
         tunes.extend(read);
     }
-    anyhow::ensure!(!tunes.is_empty(), "usage: compare_tunes DIR[:N] [DIR[:N] ...]");
+    anyhow::ensure!(
+        !tunes.is_empty(),
+        "usage: compare_tunes DIR[:N] [DIR[:N] ...]"
+    );
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
     let part = std::env::var("TUNESMITH_HELD_OUT").unwrap_or_else(|_| "test".into());
@@ -51,7 +54,10 @@ fn main() -> Result<()> {
     let held: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
     let generated = TuneStatistics::of_tunes(&tunes);
     let held_out = TuneStatistics::of_tunes(&held);
-    println!("{}", TuneStatistics::compare(&generated, &held_out).markdown());
+    println!(
+        "{}",
+        TuneStatistics::compare(&generated, &held_out).markdown()
+    );
     let balanced = tunes.len().min(held.len());
     let verdict = distinguishability(&tunes[..balanced], &held[..balanced], 5, 0)?;
     println!(

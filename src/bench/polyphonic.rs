@@ -183,12 +183,7 @@ fn run_batches(
     window_frames: usize,
     batch_size: usize,
 ) -> Result<RollBatches> {
-    let batches = split_batches(pieces, window_frames, batch_size)?;
-    if config.lead_in {
-        batches.with_lead_in()
-    } else {
-        Ok(batches)
-    }
+    split_batches(pieces, window_frames, batch_size)?.lead_in_if(config.lead_in)
 }
 
 impl PolyBenchConfig {

@@ -174,6 +174,16 @@ impl RollBatches {
         })
     }
 
+    /// [`RollBatches::with_lead_in`] when `on`, else the batches unchanged (for a setting such
+    /// as a run's `lead_in` flag).
+    pub fn lead_in_if(self, on: bool) -> Result<Self> {
+        if on {
+            self.with_lead_in()
+        } else {
+            Ok(self)
+        }
+    }
+
     /// Number of pieces.
     pub fn pieces(&self) -> usize {
         self.pieces.len()
@@ -344,6 +354,12 @@ mod tests {
         assert_eq!(led.settings()["lead_in"], true);
         assert!(plain.settings().get("lead_in").is_none());
         assert_ne!(led.fingerprint(), plain.fingerprint());
+        let make = || RollBatches::from_frames(vec![piece(7)], 60, 4, 3, 2);
+        assert_eq!(make()?.lead_in_if(true)?.fingerprint(), led.fingerprint());
+        assert_eq!(
+            make()?.lead_in_if(false)?.fingerprint(),
+            plain.fingerprint()
+        );
         Ok(())
     }
 

@@ -355,13 +355,7 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
                     .collect()
             };
             let (train_rolls, valid_rolls) = (rolls(&train)?, rolls(&valid)?);
-            let led = |batches: RollBatches| {
-                if b.lead_in {
-                    batches.with_lead_in()
-                } else {
-                    Ok(batches)
-                }
-            };
+            let led = |batches: RollBatches| batches.lead_in_if(b.lead_in);
             RunData {
                 positive_weight: Some(positive_weight(&train_rolls)),
                 train: Box::new(
