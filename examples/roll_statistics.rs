@@ -4,6 +4,7 @@
 //!
 //!     cargo run --release --example roll_statistics -- DATA [--run-dir runs/roll_statistics_jsb]
 //!         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1]
+//!         [--min-probability 0]
 //!         [--threads 1] [--retrain] [--against test|valid]
 //!
 //! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
@@ -15,7 +16,8 @@
 //! versioned) and exporting the best weights to `RUN-DIR-best`; `--retrain` trains afresh. Then it
 //! samples `--pieces` pieces of `--bars` bars of 4/4 (four quarter-note frames a bar) from no
 //! primer, seeds `--seed`, `--seed + 1`, …, every pitch drawn from the model's probability at
-//! `--temperature`, with no cap on the notes per frame. `--against valid` compares them with the
+//! `--temperature`, with no cap on the notes per frame, keys less likely than `--min-probability`
+//! left silent (`SampleConfig::min_note_probability`). `--against valid` compares them with the
 //! validation pieces instead of the test pieces, to choose sampling settings without the test set.
 //!
 //! [`PitchLstm`]: tunesmith::model::PitchLstm
@@ -38,6 +40,7 @@ struct Args {
     pieces: usize,
     bars: usize,
     temperature: f64,
+    min_probability: f64,
     seed: u64,
     threads: i32,
     retrain: bool,
@@ -53,6 +56,7 @@ fn parse_args() -> Result<Args> {
         pieces: 50,
         bars: 32,
         temperature: 1.0,
+        min_probability: 0.0,
         seed: 1,
         threads: 1,
         retrain: false,
@@ -68,6 +72,7 @@ fn parse_args() -> Result<Args> {
             "--pieces" => args.pieces = value(&arg)?.parse()?,
             "--bars" => args.bars = value(&arg)?.parse()?,
             "--temperature" => args.temperature = value(&arg)?.parse()?,
+            "--min-probability" => args.min_probability = value(&arg)?.parse()?,
             "--seed" => args.seed = value(&arg)?.parse()?,
             "--threads" => args.threads = value(&arg)?.parse()?,
             "--retrain" => args.retrain = true,
@@ -182,6 +187,7 @@ fn main() -> Result<()> {
     let generator = open_for_generation(&exported, tch::Device::Cpu)?;
     let sampling = SampleConfig {
         temperature: args.temperature,
+        min_note_probability: args.min_probability,
         seed: args.seed,
         length: Length::Bars(args.bars),
         ..SampleConfig::default()
@@ -209,10 +215,11 @@ fn main() -> Result<()> {
     let frames: usize = generated.iter().map(PianoRoll::len).sum();
     println!(
         "\n{} pieces of {} bars ({frames} frames) sampled at temperature {} in {seconds:.1} s, \
-         against the {} {} pieces of {}; 4/4, key windows of {} bars.\n",
+         keys below probability {} left silent, against the {} {} pieces of {}; 4/4, key windows of {} bars.\n",
         generated.len(),
         args.bars,
         args.temperature,
+        args.min_probability,
         test.len(),
         args.against,
         data.name,

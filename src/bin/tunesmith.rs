@@ -88,6 +88,10 @@ enum Command {
         /// Piano-roll models: at most this many notes at once.
         #[arg(long)]
         max_notes_per_frame: Option<usize>,
+        /// Piano-roll models: a key less likely than this never sounds (0: every key is drawn
+        /// with its probability).
+        #[arg(long, default_value_t = 0.0)]
+        min_note_probability: f64,
         /// Character models under the ABC constraint: draw this many candidates per tune and
         /// keep one by the share of the model's probability the mask left it (1: the first draw).
         #[arg(long, default_value_t = tunesmith::generate::resample::DEFAULT_CANDIDATES)]
@@ -340,6 +344,7 @@ fn run(cli: Cli) -> Result<()> {
             primer,
             primer_steps,
             max_notes_per_frame,
+            min_note_probability,
             candidates,
             no_copy_memory,
             copy_sharpness,
@@ -368,6 +373,7 @@ fn run(cli: Cli) -> Result<()> {
                 length,
                 max_steps,
                 max_notes_per_frame,
+                min_note_probability,
                 form,
                 candidates,
                 copy_memory: if no_copy_memory {

@@ -111,7 +111,8 @@ pub(crate) fn generate_frames(
             // Draw for every pitch so the random stream does not depend on the cap.
             let draw: f64 = rng.random();
             let full = config.max_notes_per_frame.is_some_and(|k| sounding >= k);
-            let on = !full && draw < pitch_probability(logit, config.temperature);
+            let probability = pitch_probability(logit, config.temperature);
+            let on = !full && probability >= config.min_note_probability && draw < probability;
             sounding += usize::from(on);
             on
         })?;

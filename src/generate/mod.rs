@@ -107,6 +107,11 @@ pub struct SampleConfig {
     /// At most this many notes sound in a frame (pitches are drawn from low to high, and a frame
     /// is full once it holds this many). Piano-roll models only.
     pub max_notes_per_frame: Option<usize>,
+    /// Piano-roll models: a key whose probability (at the temperature, given the past and, for
+    /// models that draw a frame key by key, the keys below it) is below this never sounds; the
+    /// Bernoulli keys' counterpart of nucleus sampling, which trims the rare stray notes that
+    /// widen a piece's range. 0 (the default) draws every key with its probability.
+    pub min_note_probability: f64,
     /// Character models: follow the tune with the ABC state machine and never write a character
     /// that would make it invalid (a note overflowing its bar, a bar line before the bar is full,
     /// a tune ending with something left open); see [`abc_constraint`]. On by default. It acts
@@ -152,6 +157,7 @@ impl Default for SampleConfig {
             max_steps: 2000,
             banned: Vec::new(),
             max_notes_per_frame: None,
+            min_note_probability: 0.0,
             abc_constraints: true,
             form: Form::Learned,
             fused: true,
@@ -176,6 +182,11 @@ impl SampleConfig {
             self.top_p
         );
         ensure!(self.max_steps > 0, "max_steps must be positive");
+        ensure!(
+            (0.0..1.0).contains(&self.min_note_probability),
+            "min_note_probability must be in [0, 1), not {}",
+            self.min_note_probability
+        );
         self.copy_memory.validate()?;
         ensure!(
             self.candidates >= 1,

@@ -278,6 +278,43 @@ fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result
 }
 
 #[test]
+fn keys_below_the_minimum_probability_stay_silent() -> Result<()> {
+    let _generator = crate::model::torch_rng::hold_seeded(9);
+    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
+    let encoding = Encoding::from(small_roll());
+    let with_floor = |floor: f64| -> Result<Vec<Vec<u8>>> {
+        let config = SampleConfig {
+            temperature: 3.0,
+            seed: 4,
+            length: Length::Steps(40),
+            min_note_probability: floor,
+            ..SampleConfig::default()
+        };
+        Ok(generate(&model, &encoding, &Primer::none(), &config)?
+            .roll
+            .expect("a roll")
+            .frames)
+    };
+    let free = with_floor(0.0)?;
+    // At this temperature the untrained model's keys are all near one half.
+    assert!(free.iter().map(Vec::len).sum::<usize>() > 40);
+    assert!(with_floor(0.99)?.iter().all(Vec::is_empty));
+    // The same draws: a floor only silences keys. The first frame follows the same state, so its
+    // keys are a subset, and some key of the 40 frames falls below a floor of one half.
+    let half = with_floor(0.5)?;
+    assert!(half[0].iter().all(|key| free[0].contains(key)));
+    assert!(half.iter().map(Vec::len).sum::<usize>() < free.iter().map(Vec::len).sum::<usize>());
+    for bad in [1.0, -0.1, f64::NAN] {
+        let config = SampleConfig {
+            min_note_probability: bad,
+            ..SampleConfig::default()
+        };
+        assert!(config.validate().is_err(), "{bad}");
+    }
+    Ok(())
+}
+
+#[test]
 fn greedy_piano_roll_sampling_ignores_the_seed() -> Result<()> {
     let _generator = crate::model::torch_rng::hold_seeded(1);
     let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
