@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release --example roll_statistics -- DATA [--run-dir runs/roll_statistics_jsb]
 //!         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1]
-//!         [--min-probability 0]
+//!         [--min-probability 0.03]
 //!         [--threads 1] [--retrain] [--against test|valid]
 //!
 //! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
@@ -17,7 +17,8 @@
 //! samples `--pieces` pieces of `--bars` bars of 4/4 (four quarter-note frames a bar) from no
 //! primer, seeds `--seed`, `--seed + 1`, …, every pitch drawn from the model's probability at
 //! `--temperature`, with no cap on the notes per frame, keys less likely than `--min-probability`
-//! left silent (`SampleConfig::min_note_probability`). `--against valid` compares them with the
+//! left silent (`SampleConfig::min_note_probability`; 0.03 by default, chosen on the validation
+//! pieces: docs/benchmarks.md, "Stray keys left silent"). `--against valid` compares them with the
 //! validation pieces instead of the test pieces, to choose sampling settings without the test set.
 //!
 //! [`PitchLstm`]: tunesmith::model::PitchLstm
@@ -56,7 +57,7 @@ fn parse_args() -> Result<Args> {
         pieces: 50,
         bars: 32,
         temperature: 1.0,
-        min_probability: 0.0,
+        min_probability: 0.03,
         seed: 1,
         threads: 1,
         retrain: false,
