@@ -28,6 +28,8 @@ mod lines;
 mod repeats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fields;
 
 pub use bars::{bar_check, BarCheck, BarFit, WrittenBar};
 pub use form::{bar_events, tune_form, BarEvent, PartForm, TuneForm};
