@@ -131,8 +131,8 @@ impl AbcConstraint {
     }
 
     /// The candidate's weight for resampling, in logs: the log of the share the mask kept summed
-    /// over the decisive draws only, those where it took more than half of the model's
-    /// probability away ([`crate::generate::resample::DECISIVE_KEPT_SHARE`]: a bar line or an
+    /// over the decisive draws only, those where it took most of the model's probability away
+    /// (it kept less than [`crate::generate::resample::DECISIVE_KEPT_SHARE`]: a bar line or an
     /// end the model did not want). The small trims on every note near a bar's end are left out:
     /// they fall on each character, so the full product favours tunes of fewer, longer notes.
     pub fn resampling_log_weight(&self) -> f64 {
