@@ -36,11 +36,7 @@ fn main() -> Result<()> {
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
     let part = std::env::var("TUNESMITH_HELD_OUT").unwrap_or_else(|_| "test".into());
-    let held = match part.as_str() {
-        "test" => &split.test,
-        "valid" => &split.valid,
-        other => anyhow::bail!("TUNESMITH_HELD_OUT must be test or valid, not {other:?}"),
-    };
+    let held = split.part(part.parse().context("TUNESMITH_HELD_OUT")?);
     let test: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
 
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;

@@ -31,6 +31,20 @@ pub enum Part {
     Test,
 }
 
+impl std::str::FromStr for Part {
+    type Err = anyhow::Error;
+
+    /// `train`, `valid` or `test`.
+    fn from_str(name: &str) -> anyhow::Result<Self> {
+        match name {
+            "train" => Ok(Part::Train),
+            "valid" => Ok(Part::Valid),
+            "test" => Ok(Part::Test),
+            other => anyhow::bail!("a part of the split is train, valid or test, not {other:?}"),
+        }
+    }
+}
+
 /// The 64-bit FNV-1a hash of `bytes` (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -60,6 +74,17 @@ pub struct HeldOutSplit<T> {
     pub test: Vec<T>,
 }
 
+impl<T> HeldOutSplit<T> {
+    /// The items of one part.
+    pub fn part(&self, part: Part) -> &[T] {
+        match part {
+            Part::Train => &self.train,
+            Part::Valid => &self.valid,
+            Part::Test => &self.test,
+        }
+    }
+}
+
 /// Divides items by [`part_of`] the text that `text_of` gives for each.
 pub fn fixed_split<T: Clone>(items: &[T], text_of: impl Fn(&T) -> &str) -> HeldOutSplit<T> {
     let mut split = HeldOutSplit {
@@ -80,6 +105,25 @@ pub fn fixed_split<T: Clone>(items: &[T], text_of: impl Fn(&T) -> &str) -> HeldO
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parts_are_named_and_picked_by_name() -> anyhow::Result<()> {
+        let split = super::fixed_split(&["a", "b", "c", "d", "e", "f"], |t| t);
+        use super::Part;
+        let parsed: Vec<Part> = ["train", "valid", "test"]
+            .iter()
+            .map(|n| n.parse())
+            .collect::<anyhow::Result<_>>()?;
+        assert_eq!(parsed, [Part::Train, Part::Valid, Part::Test]);
+        let all: usize = ["train", "valid", "test"]
+            .iter()
+            .map(|n| n.parse().map(|p| split.part(p).len()))
+            .sum::<anyhow::Result<usize>>()?;
+        assert_eq!(all, 6);
+        assert_eq!(split.part(Part::Test), split.test.as_slice());
+        assert!("held".parse::<Part>().is_err());
+        Ok(())
+    }
+
     use super::*;
 
     #[test]
