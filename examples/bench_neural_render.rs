@@ -36,12 +36,11 @@ fn four_part_chords(seconds: u32, program: u8) -> Score {
         let held = if q % 8 == 6 { 2 } else { 1 };
         let chord = chords[(q as usize / 2) % chords.len()];
         for (voice, &pitch) in chord.iter().enumerate() {
-            track.notes.push(Note {
-                pitch: pitch + (q % 3 == 1 && voice == 3) as u8 * 2,
-                start: q * tpq,
-                duration: held * tpq - 20,
-                velocity: 80,
-            });
+            track.notes.push(Note::new(
+                pitch + (q % 3 == 1 && voice == 3) as u8 * 2,
+                q * tpq,
+                held * tpq - 20,
+            ));
         }
         q += held;
     }

@@ -19,12 +19,7 @@ fn score_of(notes: &[(u8, u32, u32)]) -> Score {
     score.tracks.push(Track {
         notes: notes
             .iter()
-            .map(|&(pitch, start, length)| Note {
-                pitch,
-                start: start * 480,
-                duration: length * 480,
-                velocity: 80,
-            })
+            .map(|&(pitch, start, length)| Note::new(pitch, start * 480, length * 480))
             .collect(),
         ..Track::default()
     });

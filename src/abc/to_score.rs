@@ -37,7 +37,7 @@ pub(crate) use form_table::draw_by_count;
 pub use form_table::{form_label, FormCount, FormLevel, FormTable, FormTableReport, MIN_TUNES};
 pub use key::key_tonic;
 
-use crate::score::{Score, Track, DEFAULT_TICKS_PER_QUARTER};
+use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
 use anyhow::{anyhow, Result};
 use fields::{default_unit, parse_meter, parse_tempo, parse_unit, Meter};
 use interp::{Context, Meta, MetaKind};
@@ -60,7 +60,7 @@ impl Default for AbcToScoreOptions {
     /// Velocity 80, program 0 (acoustic grand piano), repeats expanded.
     fn default() -> Self {
         AbcToScoreOptions {
-            velocity: 80,
+            velocity: Note::DEFAULT_VELOCITY,
             program: 0,
             expand_repeats: true,
         }

@@ -422,12 +422,7 @@ mod tests {
         let mut score = Score::new(480);
         score.tracks.push(Track {
             notes: (0..10)
-                .map(|i| Note {
-                    pitch: 60 + i as u8,
-                    start: 480 * i,
-                    duration: 480,
-                    velocity: 80,
-                })
+                .map(|i| Note::new(60 + i as u8, 480 * i, 480))
                 .collect(),
             ..Track::default()
         });

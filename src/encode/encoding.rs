@@ -225,12 +225,7 @@ mod tests {
         let mut score = Score::new(480);
         score.tracks.push(Track {
             notes: (0..8)
-                .map(|i| Note {
-                    pitch: 60 + i,
-                    start: 480 * u32::from(i),
-                    duration: 480,
-                    velocity: 80,
-                })
+                .map(|i| Note::new(60 + i, 480 * u32::from(i), 480))
                 .collect(),
             ..Track::default()
         });

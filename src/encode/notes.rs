@@ -542,12 +542,7 @@ impl TokenEncoding for NoteVocab {
             let start =
                 u32::try_from(time * u64::from(per_step)).context("decoded piece is too long")?;
             for pitch in pitches {
-                notes.push(Note {
-                    pitch,
-                    start,
-                    duration: sounds.saturating_mul(per_step),
-                    velocity: 80,
-                });
+                notes.push(Note::new(pitch, start, sounds.saturating_mul(per_step)));
             }
             time += u64::from(advance);
         }

@@ -13,12 +13,7 @@ fn scale() -> Score {
         notes: [60u8, 62, 64, 65, 67, 69, 71, 72]
             .iter()
             .enumerate()
-            .map(|(i, &pitch)| Note {
-                pitch,
-                start: 480 * i as u32,
-                duration: 480,
-                velocity: 80,
-            })
+            .map(|(i, &pitch)| Note::new(pitch, 480 * i as u32, 480))
             .collect(),
         ..Track::default()
     });

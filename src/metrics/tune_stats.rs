@@ -94,12 +94,7 @@ mod tests {
         let notes = pitches_and_lengths
             .iter()
             .map(|&(pitch, duration)| {
-                let note = Note {
-                    pitch,
-                    start,
-                    duration,
-                    velocity: 80,
-                };
+                let note = Note::new(pitch, start, duration);
                 start += duration;
                 note
             })

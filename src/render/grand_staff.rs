@@ -136,12 +136,7 @@ mod tests {
     use super::*;
 
     fn n(pitch: u8, start: u32, duration: u32) -> Note {
-        Note {
-            pitch,
-            start,
-            duration,
-            velocity: 80,
-        }
+        Note::new(pitch, start, duration)
     }
 
     fn one_track(notes: Vec<Note>) -> Score {

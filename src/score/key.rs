@@ -131,12 +131,7 @@ pub(crate) mod tests {
             notes: pitches
                 .iter()
                 .enumerate()
-                .map(|(i, &pitch)| Note {
-                    pitch,
-                    start: i as u32 * 480,
-                    duration: 480,
-                    velocity: 80,
-                })
+                .map(|(i, &pitch)| Note::new(pitch, i as u32 * 480, 480))
                 .collect(),
             ..Track::default()
         });

@@ -25,6 +25,19 @@ pub struct Note {
 }
 
 impl Note {
+    /// The velocity of a note written without one (an ABC note, a note a model generates).
+    pub const DEFAULT_VELOCITY: u8 = 80;
+
+    /// A note of `pitch` from tick `start` for `duration` ticks, at [`Note::DEFAULT_VELOCITY`].
+    pub fn new(pitch: u8, start: u32, duration: u32) -> Note {
+        Note {
+            pitch,
+            start,
+            duration,
+            velocity: Note::DEFAULT_VELOCITY,
+        }
+    }
+
     /// The tick at which the note stops sounding.
     pub fn end(&self) -> u32 {
         self.start + self.duration
@@ -337,20 +350,7 @@ mod tests {
     fn end_tick_is_the_latest_note_end() {
         let mut score = Score::default();
         score.tracks.push(Track {
-            notes: vec![
-                Note {
-                    pitch: 60,
-                    start: 0,
-                    duration: 480,
-                    velocity: 80,
-                },
-                Note {
-                    pitch: 64,
-                    start: 240,
-                    duration: 960,
-                    velocity: 80,
-                },
-            ],
+            notes: vec![Note::new(60, 0, 480), Note::new(64, 240, 960)],
             ..Track::default()
         });
         assert_eq!(score.end_tick(), 1200);

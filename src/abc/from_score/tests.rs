@@ -8,12 +8,7 @@ use crate::score::{Note, TempoChange, TimeSignature, Track};
 const QUARTER: u32 = 480;
 
 fn note(pitch: u8, start: u32, duration: u32) -> Note {
-    Note {
-        pitch,
-        start,
-        duration,
-        velocity: 80,
-    }
+    Note::new(pitch, start, duration)
 }
 
 /// A 480-ticks-per-quarter score with one track of these notes and the given meter.

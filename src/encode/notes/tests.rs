@@ -2,12 +2,7 @@ use super::*;
 use crate::score::key::tests::{melody, G_MAJOR_SCALE};
 
 fn note(pitch: u8, start: u32, duration: u32) -> Note {
-    Note {
-        pitch,
-        start,
-        duration,
-        velocity: 80,
-    }
+    Note::new(pitch, start, duration)
 }
 
 /// Melody with a chord, a rest and a triplet, two tracks (480 ticks per quarter).

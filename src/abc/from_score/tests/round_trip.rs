@@ -180,12 +180,7 @@ fn random_score(rng: &mut ChaCha8Rng) -> Score {
             }
             let length = rng.random_range(1..20u32);
             free_from[usize::from(pitch)] = step + length;
-            notes.push(Note {
-                pitch,
-                start: step * sixteenth,
-                duration: length * sixteenth,
-                velocity: 80,
-            });
+            notes.push(Note::new(pitch, step * sixteenth, length * sixteenth));
         }
     }
     let mut score = Score::new(480);
