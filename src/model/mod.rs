@@ -63,7 +63,7 @@ pub use torch_rng::{exclusive, seeded};
 pub use window::{WindowConfig, WindowLstm};
 
 use crate::data::Batch;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::fmt::Debug;
@@ -201,6 +201,19 @@ pub trait AudioStepper {
         features: &Tensor,
         draw: &mut dyn FnMut(&[f64]) -> Result<usize>,
     ) -> Result<Vec<f32>>;
+
+    /// One clear error unless `features` is `[frames, frame_width()]` (each voice
+    /// [`crate::encode::audio::FEATURES_PER_VOICE`] values).
+    fn check_features(&self, features: &Tensor) -> Result<()> {
+        let width = self.frame_width();
+        ensure!(
+            features.dim() == 2 && features.size()[1] == width as i64,
+            "note features of shape {:?} do not fit a model of {} voices",
+            features.size(),
+            width / crate::encode::audio::FEATURES_PER_VOICE
+        );
+        Ok(())
+    }
 }
 
 /// A model that predicts the next token from the ones before it.

@@ -374,12 +374,7 @@ impl AudioStepper for Ddsp {
         features: &Tensor,
         _draw: &mut dyn FnMut(&[f64]) -> Result<usize>,
     ) -> Result<Vec<f32>> {
-        ensure!(
-            features.dim() == 2 && features.size()[1] == self.frame_width() as i64,
-            "note features of shape {:?} do not fit a model of {} voices",
-            features.size(),
-            self.config.voices
-        );
+        self.check_features(features)?;
         if features.size()[0] == 0 {
             return Ok(Vec::new());
         }

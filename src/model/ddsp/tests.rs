@@ -74,6 +74,15 @@ fn shapes_parameters_and_silence_for_unused_voices() -> Result<()> {
             sample_rate: 16_000
         }
     );
+    // Features of another number of voices are one clear error, not a shape panic.
+    let wrong = Tensor::zeros([10, 24], (Kind::Float, Device::Cpu));
+    let error = model
+        .render(&wrong, &mut |_| Ok(0))
+        .expect_err("three voices' features for a two-voice model");
+    assert!(
+        format!("{error:#}").contains("do not fit a model of 2 voices"),
+        "{error:#}"
+    );
     Ok(())
 }
 

@@ -351,12 +351,7 @@ impl AudioStepper for SampleRnn {
         features: &Tensor,
         draw: &mut dyn FnMut(&[f64]) -> Result<usize>,
     ) -> Result<Vec<f32>> {
-        ensure!(
-            features.dim() == 2 && features.size()[1] == self.frame_width() as i64,
-            "note features of shape {:?} do not fit a model of {} voices",
-            features.size(),
-            self.config.voices
-        );
+        self.check_features(features)?;
         tch::no_grad(|| self.render_samples(features, draw))
     }
 }
