@@ -284,11 +284,7 @@ impl Model for FrameLstm {
     /// real (not padded) frames of the batch. With `train` the on cells are weighted by
     /// [`FrameLstmConfig::positive_weight`]; without, this is the NLL per frame.
     fn loss(&self, batch: &Batch, train: bool) -> Tensor {
-        let weight = if train {
-            self.config.positive_weight
-        } else {
-            None
-        };
+        let weight = self.config.positive_weight.filter(|_| train);
         padded_frame_loss(&self.batch_logits(batch, train), &batch.targets, weight)
     }
 

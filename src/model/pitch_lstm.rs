@@ -466,11 +466,7 @@ impl Model for PitchLstm {
     /// frame, averaged over the real (not padded) frames of the batch. With `train` the on cells
     /// are weighted by [`PitchLstmConfig::positive_weight`]; without, this is the NLL per frame.
     fn loss(&self, batch: &Batch, train: bool) -> Tensor {
-        let weight = if train {
-            self.config.positive_weight
-        } else {
-            None
-        };
+        let weight = self.config.positive_weight.filter(|_| train);
         padded_frame_loss(&self.batch_logits(batch, train), &batch.targets, weight)
     }
 
