@@ -8,18 +8,12 @@
 
 use anyhow::{Context, Result};
 use tunesmith::abc::CleanOptions;
-use tunesmith::corpus::load_default_abc_corpus;
+use tunesmith::corpus::{abc_files_in, load_default_abc_corpus};
 use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics};
 
-/// The text of each tune in `dir`'s `.abc` files, by file name, at most `limit`.
+/// The text of each `.abc` file under `dir`, by path, at most `limit`.
 fn read_folder(dir: &str, limit: usize) -> Result<Vec<String>> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading the folder {dir}"))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "abc"))
-        .collect();
-    paths.sort();
-    paths
+    abc_files_in(std::path::Path::new(dir))?
         .iter()
         .take(limit)
         .map(|path| {

@@ -8,7 +8,7 @@
 use anyhow::Result;
 use tunesmith::abc::to_score::{bar_check, tune_form, BarFit};
 use tunesmith::abc::CleanOptions;
-use tunesmith::corpus::load_default_abc_corpus;
+use tunesmith::corpus::{abc_files_in, load_default_abc_corpus};
 use tunesmith::generate::abc_constraint::bar_lengths;
 use tunesmith::generate::Form;
 use tunesmith::metrics::fixed_split;
@@ -23,12 +23,7 @@ fn main() -> Result<()> {
         "valid" => split.valid.iter().map(|t| t.text.clone()).collect(),
         dir => {
             // A folder of generated tunes (`.abc`, one each): their header and music.
-            let mut paths: Vec<_> = std::fs::read_dir(dir)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "abc"))
-                .collect();
-            paths.sort();
-            paths
+            abc_files_in(std::path::Path::new(dir))?
                 .iter()
                 .filter_map(|p| std::fs::read_to_string(p).ok())
                 .map(|t| {
