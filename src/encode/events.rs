@@ -39,8 +39,9 @@ pub const NOTE_OFF_BASE: i64 = 128;
 /// Id of the first time-shift token (a shift of one step).
 pub const TIME_SHIFT_BASE: i64 = 256;
 
-/// Velocity given to decoded notes before any velocity token (or when there are no velocity bins).
-pub const DEFAULT_VELOCITY: u8 = 80;
+/// Velocity given to decoded notes before any velocity token (or when there are no velocity bins):
+/// a note's default.
+pub const DEFAULT_VELOCITY: u8 = Note::DEFAULT_VELOCITY;
 
 /// The time grid, the longest single shift and the velocity resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

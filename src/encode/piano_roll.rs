@@ -36,8 +36,8 @@ pub const MAX_FRAMES: usize = 1 << 20;
 /// Most frames drawn by the inline display (the rest are summarised).
 pub const DISPLAY_FRAMES: usize = 1024;
 
-/// Velocity given to the notes of a roll turned back into a score.
-pub const ROLL_VELOCITY: u8 = 80;
+/// Velocity given to the notes of a roll turned back into a score: a note's default.
+pub const ROLL_VELOCITY: u8 = Note::DEFAULT_VELOCITY;
 
 /// The grid and the keyboard of a piano roll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,12 +226,11 @@ impl PianoRoll {
         // Frame at which each pitch started sounding, if it is sounding.
         let mut open: [Option<usize>; 128] = [None; 128];
         let close = |pitch: usize, from: usize, to: usize, notes: &mut Vec<Note>| {
-            notes.push(Note {
-                pitch: pitch as u8,
-                start: (from as u32).saturating_mul(per_step),
-                duration: ((to - from) as u32).saturating_mul(per_step).max(1),
-                velocity: ROLL_VELOCITY,
-            });
+            notes.push(Note::new(
+                pitch as u8,
+                (from as u32).saturating_mul(per_step),
+                ((to - from) as u32).saturating_mul(per_step).max(1),
+            ));
         };
         for (i, frame) in self.frames.iter().enumerate() {
             let mut now = [false; 128];
@@ -414,12 +413,7 @@ mod tests {
     }
 
     fn note(pitch: u8, start: u32, duration: u32) -> Note {
-        Note {
-            pitch,
-            start,
-            duration,
-            velocity: ROLL_VELOCITY,
-        }
+        Note::new(pitch, start, duration)
     }
 
     /// A grid-aligned score (sixteenths at 480 ticks per quarter) with a chord, overlapping notes,
