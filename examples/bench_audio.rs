@@ -13,7 +13,10 @@
 //!         [--layers 1] [--harmonics 40] [--bands 32] [--voices 3] [--program 73] [--lr 3e-3]
 //!         [--sample-rate 16000] [--hop 64] [--material PATH]
 //!         [--seed 1] [--threads N] [--out out/bench_audio] [--json results.json]
-//!         [--inharmonicity piano|AT_A4,PER_OCTAVE]
+//!         [--inharmonicity piano|AT_A4,PER_OCTAVE] [--allow-setup-change]
+//!
+//! A run resumes from the checkpoints under `--out`; `--allow-setup-change` lets it resume with
+//! other settings (a lower `--lr` to finish a run), listing what changed.
 //!
 //! `--material PATH` trains and tests on the pieces of a polyphonic data set instead (a file of
 //! `../shared/data/bl2012/`, e.g. `JSB_Chorales.json`: its own train, valid and test splits, a
@@ -99,6 +102,8 @@ struct Args {
     json: Option<PathBuf>,
     material: Option<PathBuf>,
     inharmonicity: Option<Inharmonicity>,
+    /// Resume from a checkpoint written with other settings (a lower `--lr`), keeping these.
+    allow_setup_change: bool,
 }
 
 fn parse() -> Result<Args> {
@@ -119,9 +124,14 @@ fn parse() -> Result<Args> {
         json: None,
         material: None,
         inharmonicity: None,
+        allow_setup_change: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--allow-setup-change" {
+            a.allow_setup_change = true;
+            continue;
+        }
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--cpu-minutes" => a.cpu_minutes = value()?.parse()?,
@@ -216,6 +226,7 @@ fn main() -> Result<()> {
     };
     let ckpt = CheckpointConfig {
         every_minutes: Some(5.0),
+        allow_config_change: args.allow_setup_change,
         ..CheckpointConfig::new(args.out.join("drive"), "ddsp")
     };
     let budget = CpuBudget {

@@ -454,6 +454,9 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
         "the learning rate, the sequence length and the data: {differences:?}"
     );
     assert_eq!(changed.epoch, 2);
+    // The allowed new rate is the one the run went on at, not the checkpoint's.
+    assert_eq!(changed.optimizer.config.lr, 5e-3);
+    assert_eq!(changed.history.records.last().map(|r| r.lr), Some(5e-3));
     Ok(())
 }
 

@@ -195,7 +195,8 @@ pub fn setup_differences(
 /// passed over, renamed `<name>.damaged` and listed in the report. Returns `None` when the run has
 /// no checkpoint; an error when it has some but none loads. A
 /// checkpoint written with a different setup is refused with the differences listed, unless
-/// `allow_changes`, in which case they are listed in the report and the current config is kept.
+/// `allow_changes`, in which case they are listed in the report and the current config is kept
+/// (a changed learning rate included: the run goes on at the new rate).
 pub fn resume(
     run_dir: &Path,
     trainer: &mut Trainer,
@@ -232,6 +233,11 @@ pub fn resume(
         );
     }
     checkpoint.restore(trainer)?;
+    // The checkpoint's learning rate is the one its run had reached (a plateau may have lowered
+    // it); a new `adam.lr` the caller allowed replaces it, as the warning says.
+    if differences.iter().any(|d| d.starts_with("train.adam.lr:")) {
+        trainer.optimizer.config.lr = trainer.config.adam.lr;
+    }
     for s in &mut skipped {
         s.path = set_aside(&s.path);
     }

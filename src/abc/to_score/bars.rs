@@ -16,27 +16,14 @@
 
 use super::fields::{parse_meter, parse_unit};
 use super::frac::Frac;
+pub use super::grammar::BarFit;
+use super::grammar::{self, BarAccount};
 use super::interp::{interpret, Context, Element};
 use super::key::parse_key;
 use super::lexer::{Bar, TokKind, Token};
 use super::{first_voice, lex_body, lines, pos_err, read_header};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-
-/// How a bar's length compares with its meter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BarFit {
-    /// Exactly one bar of the meter (or, for a multi-bar rest, that many bars).
-    Full,
-    /// Shorter than the meter.
-    Short,
-    /// Longer than the meter.
-    Long,
-    /// No meter is in force (`M:none` or no `M:` field), so there is nothing to add up to.
-    Unmetered,
-    /// The bar's notes could not be timed on their own (a tuplet running across the bar line).
-    Unreadable,
-}
 
 /// One written bar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,7 +43,7 @@ pub struct WrittenBar {
 impl WrittenBar {
     /// A full bar, or a short one where short bars are allowed (at a section edge).
     pub fn is_acceptable(&self) -> bool {
-        self.fit == BarFit::Full || (self.fit == BarFit::Short && self.at_section_edge)
+        grammar::bar_may_close(self.fit, self.at_section_edge)
     }
 }
 
@@ -206,9 +193,13 @@ fn total_length(elements: &[Element]) -> Frac {
 
 /// True when the bar collected so far fills the meter exactly.
 fn is_full(pending: &Pending, ctx: Context) -> bool {
-    match (ctx.meter, bar_elements(pending)) {
-        (Some(meter), Ok(elements)) => total_length(&elements) == meter.bar_length(),
-        _ => false,
+    let mut account = BarAccount::new(ctx.meter.map(|m| m.bar_length()), pending.opens_section);
+    match bar_elements(pending) {
+        Ok(elements) => {
+            account.add(total_length(&elements));
+            account.is_full()
+        }
+        Err(_) => false,
     }
 }
 
@@ -256,12 +247,13 @@ fn finish(
         .map(|m| m.bar_length() * Frac::int(1 + i64::from(multi_rest)));
     let elements = bar_elements(&pending).ok();
     let length = elements.as_deref().map(total_length);
-    let fit = match (length, meter) {
-        (None, _) => BarFit::Unreadable,
-        (Some(_), None) => BarFit::Unmetered,
-        (Some(len), Some(bar)) if len == bar => BarFit::Full,
-        (Some(len), Some(bar)) if len.to_f64() < bar.to_f64() => BarFit::Short,
-        (Some(_), Some(_)) => BarFit::Long,
+    let mut account = BarAccount::new(meter, pending.opens_section);
+    let fit = match length {
+        None => BarFit::Unreadable,
+        Some(len) => {
+            account.add(len);
+            account.fit()
+        }
     };
     bars.push(ScannedBar {
         written: WrittenBar {
@@ -269,7 +261,7 @@ fn finish(
             length: length.map_or(f64::NAN, Frac::to_f64),
             meter_length: meter.map(Frac::to_f64),
             fit,
-            at_section_edge: pending.opens_section || closes_section,
+            at_section_edge: account.at_section_edge(closes_section),
         },
         elements: elements.unwrap_or_default(),
         length,

@@ -4,13 +4,141 @@
 //! how a note's length suffix, a tuplet and a broken rhythm scale an element. Lengths are in ticks
 //! of a whole note of the caller's choosing, or (numerator, denominator) factors of the unit.
 //!
+//! Both also keep the account of a bar the same way, with one [`BarAccount`]: what a bar holds
+//! against its meter, whether it is full, short or long ([`BarFit`]), whether it is at the edge of
+//! a section, and whether a bar line may close it ([`bar_may_close`]). The reader fills it with
+//! exact fractions of a whole note, bar by bar; the constraint with ticks, note by note.
+//!
 //! The constraint writes a subset of what the reader reads (its own whitelists of meters, units
-//! and modes), and counts the notes of a bar itself, one character at a time; that its count is
+//! and modes), and reads the notes of a bar itself, one character at a time; that its account is
 //! the reader's at every bar line is tested over random walks and over the whole corpus
 //! (`generate::abc_constraint::tests_bars`, `tests/abc_grammar_agreement.rs`).
 
 use super::fields::{default_unit, parse_meter, parse_unit};
+use super::frac::Frac;
 use super::key::mode_offset;
+use serde::{Deserialize, Serialize};
+use std::ops::Add;
+
+/// How a bar's length compares with its meter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BarFit {
+    /// Exactly one bar of the meter (or, for a multi-bar rest, that many bars).
+    Full,
+    /// Shorter than the meter.
+    Short,
+    /// Longer than the meter.
+    Long,
+    /// No meter is in force (`M:none` or no `M:` field), so there is nothing to add up to.
+    Unmetered,
+    /// The bar's notes could not be timed on their own (a tuplet running across the bar line).
+    Unreadable,
+}
+
+/// True when a bar that fits its meter this way may be closed by a bar line: a full bar anywhere,
+/// a short one only at the edge of a section (the tune's first or last bar, or one beside a repeat
+/// sign, a double bar or a numbered ending: where pick-ups and their closing bars go). A long
+/// bar, an unmetered or an unreadable one never adds up.
+pub(crate) fn bar_may_close(fit: BarFit, at_section_edge: bool) -> bool {
+    fit == BarFit::Full || (fit == BarFit::Short && at_section_edge)
+}
+
+/// A length a bar is counted in: ticks (`i64`, the constraint) or exact fractions of a whole note
+/// (the reader).
+pub(crate) trait BarLength: Copy + PartialEq + Add<Output = Self> {
+    /// Nothing.
+    const ZERO: Self;
+    /// True when `self` is shorter than `other`.
+    fn shorter_than(self, other: Self) -> bool;
+}
+
+impl BarLength for i64 {
+    const ZERO: i64 = 0;
+    fn shorter_than(self, other: i64) -> bool {
+        self < other
+    }
+}
+
+impl BarLength for Frac {
+    const ZERO: Frac = Frac::ZERO;
+    fn shorter_than(self, other: Frac) -> bool {
+        let ((a, b), (c, d)) = (self.parts(), other.parts());
+        i128::from(a) * i128::from(d) < i128::from(c) * i128::from(b)
+    }
+}
+
+/// The account of the bar being written: the length of one bar of the meter in force (`None`
+/// when unmetered), what its notes and rests fill so far, and whether it opens a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BarAccount<L> {
+    meter: Option<L>,
+    filled: L,
+    opens_section: bool,
+}
+
+impl<L: BarLength> BarAccount<L> {
+    /// An empty bar of `meter`; `opens_section` for the tune's first bar and one after a repeat
+    /// sign, double bar or numbered ending.
+    pub(crate) fn new(meter: Option<L>, opens_section: bool) -> Self {
+        BarAccount {
+            meter,
+            filled: L::ZERO,
+            opens_section,
+        }
+    }
+
+    /// Counts an element (a note, chord or rest, as timed) or a change to the last one's length.
+    pub(crate) fn add(&mut self, length: L) {
+        self.filled = self.filled + length;
+    }
+
+    /// What the bar's elements fill so far.
+    pub(crate) fn filled(&self) -> L {
+        self.filled
+    }
+
+    /// One bar of the meter in force.
+    pub(crate) fn meter(&self) -> Option<L> {
+        self.meter
+    }
+
+    /// True when nothing is in the bar yet.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.filled == L::ZERO
+    }
+
+    /// True when the bar fills its meter exactly.
+    pub(crate) fn is_full(&self) -> bool {
+        self.meter == Some(self.filled)
+    }
+
+    /// How the bar so far compares with its meter.
+    pub(crate) fn fit(&self) -> BarFit {
+        match self.meter {
+            None => BarFit::Unmetered,
+            Some(meter) if self.filled == meter => BarFit::Full,
+            Some(meter) if self.filled.shorter_than(meter) => BarFit::Short,
+            Some(_) => BarFit::Long,
+        }
+    }
+
+    /// True when the bar borders a section: it opens one, or the bar line closing it
+    /// (`closes_section`: a repeat sign, a double bar, the tune's end) closes one.
+    pub(crate) fn at_section_edge(&self, closes_section: bool) -> bool {
+        self.opens_section || closes_section
+    }
+
+    /// True when a bar line (closing a section or not) may close the bar as it stands.
+    pub(crate) fn may_close(&self, closes_section: bool) -> bool {
+        bar_may_close(self.fit(), self.at_section_edge(closes_section))
+    }
+
+    /// The account of the bar after a bar line that closes this one (and, with
+    /// `closes_section`, a section: the next bar opens one).
+    pub(crate) fn next(&self, closes_section: bool) -> Self {
+        BarAccount::new(self.meter, closes_section)
+    }
+}
 
 /// Ticks in one bar of the meter written as `value` (`6/8`, `C`, `C|`...), with `whole` ticks a
 /// whole note; `None` for a free meter, `M:none` or a value the reader refuses.
@@ -100,6 +228,42 @@ mod tests {
         for mode in ["x", "mi", "dorx1", "#"] {
             assert!(!is_mode(mode), "{mode}");
         }
+    }
+
+    #[test]
+    fn a_bar_account_in_ticks_and_in_fractions_gives_the_same_verdicts() {
+        let bar = |filled: &[i64], opens: bool| {
+            let mut ticks = BarAccount::new(Some(96i64), opens);
+            let mut fractions = BarAccount::new(Some(Frac::new(3, 4)), opens);
+            for &t in filled {
+                ticks.add(t);
+                fractions.add(Frac::new(t, 128));
+            }
+            assert_eq!(ticks.fit(), fractions.fit(), "{filled:?}");
+            assert_eq!(ticks.is_full(), fractions.is_full(), "{filled:?}");
+            ticks
+        };
+        assert_eq!(bar(&[32, 32, 32], false).fit(), BarFit::Full);
+        assert!(bar(&[32, 32, 32], false).may_close(false));
+        let short = bar(&[32, 16], false);
+        assert_eq!(short.fit(), BarFit::Short);
+        assert!(!short.may_close(false), "a short bar inside a section");
+        assert!(short.may_close(true), "a short bar before a repeat sign");
+        assert!(bar(&[32], true).may_close(false), "a pick-up");
+        let long = bar(&[64, 64], true);
+        assert_eq!(long.fit(), BarFit::Long);
+        assert!(!long.may_close(true), "a long bar never closes");
+        assert!(bar(&[], false).is_empty() && !bar(&[1], false).is_empty());
+        assert_eq!(BarAccount::<i64>::new(None, false).fit(), BarFit::Unmetered);
+        // The bar after a section bar line opens a section; after a plain one it does not.
+        let mut after = short.next(true);
+        after.add(16);
+        assert!(after.may_close(false));
+        let mut plain = short.next(false);
+        plain.add(16);
+        assert!(!plain.may_close(false));
+        assert_eq!(plain.meter(), Some(96));
+        assert_eq!(plain.filled(), 16);
     }
 
     #[test]

@@ -22,7 +22,7 @@ impl Machine {
     /// closes the first (`:|2`, `:|[2`).
     pub(super) fn ending_number(&mut self, c: char) -> bool {
         let ok = self.prev == Prev::Bar
-            && self.pos == 0
+            && self.account.is_empty()
             && match c {
                 '1' => {
                     self.ending == 0
@@ -46,7 +46,7 @@ impl Machine {
     /// short bars may be; an empty bar only before `|:`; repeats and endings in order.
     pub(super) fn bar_acceptable(&self, bar: BarTok) -> bool {
         let section = bar != BarTok::Pipe;
-        let fits = if self.pos == 0 {
+        let fits = if self.account.is_empty() {
             // An empty bar: only `|:` opening a section (`|` then `|:` on the next line).
             bar == BarTok::RepStart
                 && matches!(self.prev, Prev::Bar | Prev::LineStart)
@@ -54,7 +54,7 @@ impl Machine {
         } else if self.form.active() {
             self.form_allows_bar(bar)
         } else {
-            self.pos == self.bar || self.edge || section
+            self.account.may_close(section)
         };
         let repeat_ok = bar != BarTok::RepStart || !self.repeat_open;
         let ending_ok = self.ending != 1 || !section || bar == BarTok::RepEnd;
@@ -84,14 +84,13 @@ impl Machine {
             self.ending = 0;
         }
         self.form_bar(bar);
-        if self.pos > 0 {
+        if !self.account.is_empty() {
             self.bars += 1;
         }
         if !section {
             self.plain_bars += 1;
         }
-        self.edge = section || (self.pos == 0 && self.edge);
-        self.pos = 0;
+        self.account = self.account.next(section);
         self.tok = Tok::None;
         self.prev = Prev::Bar;
         self.last_bar = bar;

@@ -150,9 +150,9 @@ impl Machine {
     pub(crate) fn parts_written(&self) -> Vec<u16> {
         let form = &self.form;
         let mut parts: Vec<u16> = form.written[..usize::from(form.part).min(MAX_PARTS)].to_vec();
-        let open = form.done + self.pos;
-        if form.active() && open > 0 && open % self.bar == 0 {
-            parts.push(u16::try_from(open / self.bar).unwrap_or(u16::MAX));
+        let open = form.done + self.pos();
+        if form.active() && open > 0 && open % self.bar() == 0 {
+            parts.push(u16::try_from(open / self.bar()).unwrap_or(u16::MAX));
         }
         parts
     }
@@ -166,36 +166,36 @@ impl Machine {
         if self.form.closed_by_plain {
             return 0;
         }
-        (self.form.longest(self.bar) - self.form.done - self.pos).max(0)
+        (self.form.longest(self.bar()) - self.form.done - self.pos()).max(0)
     }
 
     /// With forms: whether a bar line of this kind may close the current (non-empty) bar.
     pub(super) fn form_allows_bar(&self, bar: BarTok) -> bool {
         let form = &self.form;
-        let total = form.done + self.pos;
-        if self.slurs > 0 || total > form.longest(self.bar) {
+        let total = form.done + self.pos();
+        if self.slurs > 0 || total > form.longest(self.bar()) {
             return false;
         }
         let barred = self.repeat_open || self.ending == 1 || self.tie;
-        if bar == BarTok::Pipe && self.pos < self.bar && form.closed > 0 {
+        if bar == BarTok::Pipe && self.pos() < self.bar() && form.closed > 0 {
             // A short bar after the part's first: its closing bar, balancing its pick-up, closed
             // by a plain bar line. Only `|:` on the next line may follow (as in `…G3 G2|` then
             // `|:d|…`), which the reader and music21 read as a section edge, so the part must be
             // able to close here with another after it.
-            let after = form.closing_at(total, self.bar);
+            let after = form.closing_at(total, self.bar());
             return after != 0 && form.goes_on(after, form.part + 1) && !barred;
         }
         if bar == BarTok::Pipe {
             // Inside the part: after a full bar, or after the part's pick-up. A plain bar line
             // that leaves the part no room must be followed by `|:` or the tune's end, so not
             // with a repeat or first ending to close, or a tie to carry on.
-            let full = total == form.longest(self.bar);
-            return (self.pos == self.bar || form.closed == 0) && !(full && barred);
+            let full = total == form.longest(self.bar());
+            return (self.account.is_full() || form.closed == 0) && !(full && barred);
         }
         // A section bar line closes the part: at a length one of the forms has, a first ending
         // with `:|`, a repeat opened in the part with `:|`, `|:` only where a part follows, and
         // no tie into what may be the tune's end.
-        let after = form.closing_at(total, self.bar);
+        let after = form.closing_at(total, self.bar());
         let goes_on = form.goes_on(after, form.part + 1);
         after != 0
             && match self.ending {
@@ -213,7 +213,7 @@ impl Machine {
         if form.done == 0 && form.closed == 0 {
             return !form.must_end();
         }
-        let after = form.closing_at(form.done, self.bar);
+        let after = form.closing_at(form.done, self.bar());
         after != 0 && form.goes_on(after, form.part + 1) && self.ending != 1
     }
 
@@ -221,10 +221,10 @@ impl Machine {
     /// part closing here, by its last bar line or at the end of its last line).
     pub(super) fn form_ends_here(&self) -> bool {
         let form = &self.form;
-        if form.done == 0 && form.closed == 0 && self.pos == 0 {
+        if form.done == 0 && form.closed == 0 && self.account.is_empty() {
             return form.ends_at(form.alive, form.part);
         }
-        let after = form.closing_at(form.done + self.pos, self.bar);
+        let after = form.closing_at(form.done + self.pos(), self.bar());
         self.ending != 1 && form.ends_at(after, form.part + 1)
     }
 
@@ -233,25 +233,26 @@ impl Machine {
         if !self.form.active() {
             return;
         }
-        let total = self.form.done + self.pos;
-        let after = self.form.closing_at(total, self.bar);
-        if self.pos == 0 {
+        let total = self.form.done + self.pos();
+        let after = self.form.closing_at(total, self.bar());
+        if self.account.is_empty() {
             // `|:` after a plain bar line that ended a part.
             if bar == BarTok::RepStart && (self.form.done > 0 || self.form.closed > 0) {
-                self.form.close_part(after, self.bar);
+                self.form.close_part(after, self.bar());
             }
             return;
         }
+        let (pos, bar_ticks) = (self.pos(), self.bar());
         let form = &mut self.form;
         form.done = total;
         form.closed = form.closed.saturating_add(1);
         match (bar, self.ending) {
             (BarTok::Pipe, _) => {
-                form.closed_by_plain = self.pos < self.bar && form.closed > 1;
+                form.closed_by_plain = pos < bar_ticks && form.closed > 1;
             }
             // The first time through: the second ending must close the part at the same length.
             (BarTok::RepEnd, 1) => form.fixed = total,
-            _ => form.close_part(after, self.bar),
+            _ => form.close_part(after, bar_ticks),
         }
     }
 
@@ -271,7 +272,8 @@ impl Machine {
     /// (only `|:` or a line break may follow, and neither after a space), nor where a slur must
     /// close.
     pub(super) fn form_allows_space(&self) -> bool {
-        let no_room_after_bar_line = self.form.active() && self.pos == 0 && self.part_room() == 0;
+        let no_room_after_bar_line =
+            self.form.active() && self.account.is_empty() && self.part_room() == 0;
         !(no_room_after_bar_line || self.slur_must_close())
     }
 

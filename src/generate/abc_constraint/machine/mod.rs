@@ -33,6 +33,7 @@ mod form;
 mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
+use crate::abc::to_score::grammar::BarAccount;
 use form::FormState;
 pub(crate) use form::{MAX_FORMS, MAX_PARTS};
 use notes::{Elem, Len};
@@ -131,15 +132,14 @@ pub(super) struct Machine {
     phase: Phase,
     tok: Tok,
     prev: Prev,
-    /// Ticks per bar and per unit length.
-    bar: i64,
+    /// Ticks per unit length.
     unit: i64,
-    /// Ticks written in the current bar.
-    pos: i64,
+    /// The bar being written, in ticks: its meter, what it holds, whether it opens a section
+    /// (the tune's first bar, or one after a repeat sign or double bar). The reader's account
+    /// ([`BarAccount`]).
+    account: BarAccount<i64>,
     /// Bars closed that held music.
     bars: u32,
-    /// The current bar may be short (the tune's first, or one after a repeat sign or double bar).
-    edge: bool,
     /// Length of the last element, and whether broken rhythm or a tuplet already changed it.
     last_len: i64,
     last_fixed: bool,
@@ -185,11 +185,9 @@ impl Default for Machine {
             phase: Phase::Header(0),
             tok: Tok::None,
             prev: Prev::LineStart,
-            bar: 0,
             unit: 0,
-            pos: 0,
+            account: BarAccount::new(None, true),
             bars: 0,
-            edge: true,
             last_len: 0,
             last_fixed: false,
             last_written: Len::default(),
@@ -220,6 +218,16 @@ fn scale(a: i64, (num, den): (i64, i64)) -> Option<i64> {
 }
 
 impl Machine {
+    /// Ticks in a bar of the tune's meter (0 before its `M:` line).
+    fn bar(&self) -> i64 {
+        self.account.meter().unwrap_or(0)
+    }
+
+    /// Ticks written in the current bar.
+    fn pos(&self) -> i64 {
+        self.account.filled()
+    }
+
     /// Reads one character; false when it would make the tune impossible to finish well (the
     /// state is then meaningless: try characters on a copy).
     pub(super) fn feed(&mut self, c: char) -> bool {
@@ -243,12 +251,12 @@ impl Machine {
     /// The running length of the bar being written, in ticks of [`super::fields::WHOLE`] a whole
     /// note, and the bars holding notes closed so far: the machine's bar accounting.
     pub(super) fn bar_accounting(&self) -> (i64, u32) {
-        (self.pos, self.bars)
+        (self.pos(), self.bars)
     }
 
     /// True in the body with nothing in progress at the start of a bar (just after a bar line).
     pub(super) fn at_bar_start(&self) -> bool {
-        self.phase == Phase::Body && self.pos == 0 && self.bars > 0
+        self.phase == Phase::Body && self.account.is_empty() && self.bars > 0
     }
 
     /// True at the start of a line of the body (a newline here ends the tune).
@@ -302,7 +310,7 @@ impl Machine {
                 match letter {
                     'M' => match fields::meter_ticks(text) {
                         Some(bar) => {
-                            self.bar = bar;
+                            self.account = BarAccount::new(Some(bar), true);
                             self.phase = Phase::Header(1);
                             true
                         }
@@ -318,7 +326,7 @@ impl Machine {
                     },
                     _ if fields::is_key(text) => {
                         if self.unit == 0 {
-                            self.unit = fields::default_unit_ticks(self.bar);
+                            self.unit = fields::default_unit_ticks(self.bar());
                         }
                         self.phase = Phase::Body;
                         self.prev = Prev::LineStart;
@@ -437,7 +445,8 @@ impl Machine {
 
     /// The character starts a new token (nothing is in progress).
     fn start(&mut self, c: char) -> bool {
-        let last_line = self.form.active() && self.prev == Prev::LineStart && self.pos == self.bar;
+        let last_line =
+            self.form.active() && self.prev == Prev::LineStart && self.account.is_full();
         if (self.needs_second && c != '[') || ((self.form.must_end() || last_line) && c != '\n') {
             return false;
         }
@@ -530,8 +539,9 @@ impl Machine {
     fn newline(&mut self, bar_ok: bool) -> bool {
         // Under a form, a tune may also end on a full last bar without its bar line, as the Essen
         // transcriptions end: that line break is the tune's last (only the blank line follows).
-        let full_end = self.form.active() && self.pos == self.bar && self.may_end_tune();
-        let ok = bar_ok && (self.pos < self.bar || full_end) && !matches!(self.prev, Prev::Space);
+        let full_end = self.form.active() && self.account.is_full() && self.may_end_tune();
+        let ok =
+            bar_ok && (self.pos() < self.bar() || full_end) && !matches!(self.prev, Prev::Space);
         if self.prev == Prev::LineStart {
             let closed = self.may_end_tune();
             let tunes = self.tunes + 1;
@@ -549,7 +559,7 @@ impl Machine {
     /// bar left open at the end of its line counts) and two plain bar lines, nothing left open,
     /// and under a form, where a form ends.
     fn may_end_tune(&self) -> bool {
-        let open_full_bar = u32::from(self.pos == self.bar);
+        let open_full_bar = u32::from(self.account.is_full());
         self.bars + open_full_bar >= 2
             && self.plain_bars >= 2
             && !self.tie

@@ -163,7 +163,7 @@ impl Machine {
     /// Ticks the next element may take: what is left of the bar, less what a tuplet still owes.
     pub(super) fn room(&self) -> i64 {
         let owed = i64::from(self.tuplet_left.saturating_sub(1));
-        let base = (self.bar - self.pos).min(self.part_room());
+        let base = (self.bar() - self.pos()).min(self.part_room());
         if self.form.active() && self.tuplet_left > 0 {
             // Every note of the tuplet is as long as its first.
             return match self.group.and_then(|g| g.value()) {
@@ -211,7 +211,7 @@ impl Machine {
         self.last_written = *len;
         self.tie = false;
         self.decorated = false;
-        self.pos += ticks;
+        self.account.add(ticks);
         self.last_len = ticks;
         self.last_fixed = self.broken.is_some() || self.tuplet_left > 0;
         self.broken = None;
@@ -315,7 +315,7 @@ impl Machine {
             return false;
         };
         let first_len = self.last_len;
-        self.pos += longer - self.last_len;
+        self.account.add(longer - self.last_len);
         self.last_len = longer;
         self.last_fixed = true;
         self.broken = Some(second);
