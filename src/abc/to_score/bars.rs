@@ -130,7 +130,7 @@ pub(super) fn scan(tune: &str) -> Result<Vec<ScannedBar>> {
     for token in tokens {
         match &token.kind {
             TokKind::Bar(bar) => {
-                let closes = bar.repeat_end || bar.repeat_start || bar.double;
+                let closes = bar.closes_section();
                 let next_line = token.pos.line;
                 let carried = finish(&mut bars, pending, ctx, Some(*bar));
                 pending = Pending::new(ctx, next_line, closes);
@@ -212,7 +212,7 @@ fn finish(
     end: Context,
     closing: Option<Bar>,
 ) -> Option<Vec<u32>> {
-    let closes_section = closing.is_some_and(|b| b.repeat_end || b.repeat_start || b.double);
+    let closes_section = closing.is_some_and(Bar::closes_section);
     let has_sound = pending.tokens.iter().any(|t| {
         matches!(
             t.kind,

@@ -43,6 +43,103 @@ pub(crate) fn bar_may_close(fit: BarFit, at_section_edge: bool) -> bool {
     fit == BarFit::Full || (fit == BarFit::Short && at_section_edge)
 }
 
+/// A bar line's repeat and double-bar flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Bar {
+    /// Ends a repeated section (`:|`, `::`).
+    pub repeat_end: bool,
+    /// Starts a repeated section (`|:`, `::`).
+    pub repeat_start: bool,
+    /// A double, thick or final bar (`||`, `|]`, `[|`).
+    pub double: bool,
+}
+
+impl Bar {
+    /// True when the bar line closes a section (a repeat sign or a double bar): the bars on
+    /// either side of it may be short.
+    pub(crate) fn closes_section(self) -> bool {
+        self.repeat_end || self.repeat_start || self.double
+    }
+}
+
+/// A bar line that starts with `|` or `:`, as its characters are read one at a time: colons
+/// (a repeat's end), a pipe, a second pipe or `]` (a double or final bar) straight after it,
+/// then colons (a repeat's start). The reader's lexer reads a bar line as far as
+/// [`BarSign::step`] goes; the constraint writes the signs of its whitelist and nothing that the
+/// reader would read as a longer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BarSign {
+    /// Colons before the pipe.
+    pub colons_before: u8,
+    /// The pipe is written.
+    pub pipe: bool,
+    /// `||` or `|]`.
+    pub double: bool,
+    /// Colons after the pipe.
+    pub colons_after: u8,
+}
+
+impl BarSign {
+    /// The sign a bar line starts as: `|` or `:` (`None` for any other character).
+    pub(crate) fn start(c: char) -> Option<BarSign> {
+        let empty = BarSign {
+            colons_before: 0,
+            pipe: false,
+            double: false,
+            colons_after: 0,
+        };
+        match c {
+            '|' => Some(BarSign {
+                pipe: true,
+                ..empty
+            }),
+            ':' => Some(BarSign {
+                colons_before: 1,
+                ..empty
+            }),
+            _ => None,
+        }
+    }
+
+    /// The sign with `c` read after it, or `None` when `c` is not part of it (the bar line
+    /// ends before `c`).
+    pub(crate) fn step(self, c: char) -> Option<BarSign> {
+        match c {
+            ':' if !self.pipe => Some(BarSign {
+                colons_before: self.colons_before.saturating_add(1),
+                ..self
+            }),
+            ':' => Some(BarSign {
+                colons_after: self.colons_after.saturating_add(1),
+                ..self
+            }),
+            '|' if !self.pipe => Some(BarSign { pipe: true, ..self }),
+            '|' | ']' if !self.double && self.colons_after == 0 => Some(BarSign {
+                double: true,
+                ..self
+            }),
+            _ => None,
+        }
+    }
+
+    /// What the bar line means: `None` for a single stray `:` (no bar line).
+    pub(crate) fn bar(self) -> Option<Bar> {
+        if self.pipe {
+            Some(Bar {
+                repeat_end: self.colons_before > 0,
+                repeat_start: self.colons_after > 0,
+                double: self.double,
+            })
+        } else {
+            (self.colons_before >= 2).then_some(Bar {
+                repeat_end: true,
+                repeat_start: true,
+                double: false,
+            })
+        }
+    }
+}
+
 /// A length a bar is counted in: ticks (`i64`, the constraint) or exact fractions of a whole note
 /// (the reader).
 pub(crate) trait BarLength: Copy + PartialEq + Add<Output = Self> {
@@ -264,6 +361,59 @@ mod tests {
         assert!(!plain.may_close(false));
         assert_eq!(plain.meter(), Some(96));
         assert_eq!(plain.filled(), 16);
+    }
+
+    /// The bar line `text` reads as, and the characters it takes.
+    fn read_bar(text: &str) -> (Option<Bar>, usize) {
+        let mut chars = text.chars();
+        let Some(mut sign) = chars.next().and_then(BarSign::start) else {
+            return (None, 0);
+        };
+        let mut used = 1;
+        for c in chars {
+            match sign.step(c) {
+                Some(next) => {
+                    sign = next;
+                    used += 1;
+                }
+                None => break,
+            }
+        }
+        (sign.bar(), used)
+    }
+
+    #[test]
+    fn bar_lines_read_one_character_at_a_time() {
+        let bar = |end, start, double| {
+            Some(Bar {
+                repeat_end: end,
+                repeat_start: start,
+                double,
+            })
+        };
+        assert_eq!(read_bar("|a"), (bar(false, false, false), 1));
+        assert_eq!(read_bar("||"), (bar(false, false, true), 2));
+        assert_eq!(read_bar("|]"), (bar(false, false, true), 2));
+        assert_eq!(read_bar("|||"), (bar(false, false, true), 2), "|| then |");
+        assert_eq!(read_bar("|:a"), (bar(false, true, false), 2));
+        assert_eq!(read_bar("|::"), (bar(false, true, false), 3));
+        assert_eq!(read_bar(":|a"), (bar(true, false, false), 2));
+        assert_eq!(
+            read_bar(":|2"),
+            (bar(true, false, false), 2),
+            "the ending is not the sign's"
+        );
+        assert_eq!(read_bar(":||:"), (bar(true, true, true), 4));
+        assert_eq!(read_bar(":|]"), (bar(true, false, true), 3));
+        assert_eq!(read_bar(":|:|"), (bar(true, true, false), 3), ":|: then |");
+        assert_eq!(read_bar("::a"), (bar(true, true, false), 2));
+        assert_eq!(read_bar("::|"), (bar(true, false, false), 3));
+        assert_eq!(read_bar(":a"), (None, 1), "a stray colon");
+        assert_eq!(read_bar("a"), (None, 0));
+        assert!(!Bar::default().closes_section());
+        for text in ["||", "|:", ":|", "::", "|]"] {
+            assert!(read_bar(text).0.is_some_and(Bar::closes_section), "{text}");
+        }
     }
 
     #[test]

@@ -27,16 +27,8 @@ pub(super) struct NoteTok {
     pub tie: bool,
 }
 
-/// A bar line's repeat and double-bar flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(super) struct Bar {
-    /// Ends a repeated section (`:|`, `::`).
-    pub repeat_end: bool,
-    /// Starts a repeated section (`|:`, `::`).
-    pub repeat_start: bool,
-    /// A double, thick or final bar (`||`, `|]`, `[|`).
-    pub double: bool,
-}
+pub(super) use super::grammar::Bar;
+use super::grammar::BarSign;
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,8 +137,7 @@ impl Lexer<'_> {
                 let bars = self.number().unwrap_or(1);
                 self.push(TokKind::MeasureRest(bars), pos);
             }
-            '|' => self.bar_from_pipe(pos),
-            ':' => self.bar_from_colon(pos),
+            '|' | ':' => self.bar_line(c, pos),
             '[' => self.bracket(pos)?,
             ']' => {
                 return Err(self.error(pos, "unbalanced chord bracket: ']' without a matching '['"))
@@ -312,40 +303,23 @@ impl Lexer<'_> {
         self.i - start
     }
 
-    /// `|`, `||`, `|]`, `|:`, `|1`...
-    fn bar_from_pipe(&mut self, pos: Pos) {
-        self.i += 1;
-        let mut bar = Bar::default();
-        if matches!(self.peek(), Some('|' | ']')) {
+    /// A bar line starting with `|` or `:` (`|`, `||`, `|]`, `|:`, `:|`, `::`, `:|:`, `:||`...),
+    /// read by the rules the sampling constraint also follows ([`BarSign`]), then an ending
+    /// number written straight after it (`|1`, `:|2`); a stray `:` is skipped.
+    fn bar_line(&mut self, c: char, pos: Pos) {
+        let Some(mut sign) = BarSign::start(c) else {
             self.i += 1;
-            bar.double = true;
-        }
-        bar.repeat_start = self.count(':') > 0;
-        self.push(TokKind::Bar(bar), pos);
-        self.ending_after_bar();
-    }
-
-    /// `:|`, `::`, `:|:`, `:||`, `:|]`, `:|2`; a stray `:` is skipped.
-    fn bar_from_colon(&mut self, pos: Pos) {
-        let colons = self.count(':');
-        let mut bar = Bar {
-            repeat_end: true,
-            ..Bar::default()
-        };
-        if self.peek() == Some('|') {
-            self.i += 1;
-            if matches!(self.peek(), Some('|' | ']')) {
-                self.i += 1;
-                bar.double = true;
-            }
-            bar.repeat_start = self.count(':') > 0;
-        } else if colons >= 2 {
-            bar.repeat_start = true;
-        } else {
             return;
+        };
+        self.i += 1;
+        while let Some(next) = self.peek().and_then(|c| sign.step(c)) {
+            sign = next;
+            self.i += 1;
         }
-        self.push(TokKind::Bar(bar), pos);
-        self.ending_after_bar();
+        if let Some(bar) = sign.bar() {
+            self.push(TokKind::Bar(bar), pos);
+            self.ending_after_bar();
+        }
     }
 
     /// An ending number written straight after a bar line (`|1`, `:|2`).

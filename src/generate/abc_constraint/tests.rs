@@ -87,6 +87,14 @@ fn refuses_what_would_break_a_bar() {
     // A rest cannot be tied to, and nothing is tied from a rest.
     assert_eq!(at("GABc-|z4"), Some(6));
     assert_eq!(at("GABz-"), Some(4));
+    // Bar lines are read as the reader reads them: `:||` and `:|]` are one bar line to it (so
+    // `:|` then `|:` cannot be written as `:||:`), and `::` is not written at all; `:|` then a
+    // note, or a line break and `|:`, is.
+    assert_eq!(at("|:GABc:||:"), Some(8));
+    assert_eq!(at("|:GABc:|]"), Some(8));
+    assert_eq!(at("|:GABc::"), Some(7));
+    assert_eq!(at("|:GABc:|\n|:d4"), None);
+    assert_eq!(at("|:GABc:|d4|"), None);
     // Header values come from the whitelists.
     assert_eq!(refused_at("M:none\n"), Some(2));
     assert_eq!(refused_at("M:2/4\nL:3/8\n"), Some(8));

@@ -1,21 +1,23 @@
 //! Bar lines, repeats and endings: whether a bar line may close the bar, and what it opens.
 
 use super::{BarTok, Machine, Prev, Tok};
+use crate::abc::to_score::grammar::BarSign;
 
 impl Machine {
-    pub(super) fn extend_bar(&mut self, bar: BarTok, c: char) -> Option<bool> {
-        let next = match (bar, c) {
-            (BarTok::Pipe, '|' | ']') => BarTok::Double,
-            (BarTok::Pipe, ':') => BarTok::RepStart,
-            (BarTok::Colon, '|') => BarTok::RepEnd,
-            (BarTok::Colon, _) => return Some(false),
-            (BarTok::Pipe, '1') | (BarTok::RepEnd, '2') => {
-                return Some(self.finish_token() && self.ending_number(c))
-            }
-            _ => return None,
+    /// A character after a bar line in progress: it continues the sign as the reader reads it
+    /// ([`BarSign::step`]), or it is an ending number (`|1`, `:|2`), or the bar line ends before
+    /// it (`None`: it is read afresh).
+    pub(super) fn extend_bar(&mut self, sign: BarSign, c: char) -> Option<bool> {
+        let bar = BarTok::of(sign)?;
+        if let (BarTok::Pipe, '1') | (BarTok::RepEnd, '2') = (bar, c) {
+            return Some(self.finish_token() && self.ending_number(c));
+        }
+        let Some(next) = sign.step(c) else {
+            // A lone `:` is no bar line: only `:|` may follow.
+            return (bar == BarTok::Colon).then_some(false);
         };
         self.tok = Tok::Bar(next);
-        Some(self.bar_reachable(next))
+        Some(BarTok::of(next).is_some_and(|next| self.bar_reachable(next)))
     }
     /// An ending number right after a bar line: a first ending after a plain bar line (`|1`,
     /// `|[1`; music21 loses a `|:` just before one), a second straight after the `:|` that
@@ -45,7 +47,7 @@ impl Machine {
     /// True when a bar line of this kind may close the bar now: the bar is full, or short where
     /// short bars may be; an empty bar only before `|:`; repeats and endings in order.
     pub(super) fn bar_acceptable(&self, bar: BarTok) -> bool {
-        let section = bar != BarTok::Pipe;
+        let section = bar.closes_section();
         let fits = if self.account.is_empty() {
             // An empty bar: only `|:` opening a section (`|` then `|:` on the next line).
             bar == BarTok::RepStart
@@ -72,7 +74,7 @@ impl Machine {
     /// A bar line is complete: it closes the bar (see [`Machine::bar_acceptable`]).
     pub(super) fn finish_bar(&mut self, bar: BarTok) -> bool {
         let ok = self.bar_acceptable(bar);
-        let section = bar != BarTok::Pipe;
+        let section = bar.closes_section();
         match bar {
             BarTok::RepStart => self.repeat_open = true,
             BarTok::RepEnd => self.repeat_open = false,

@@ -33,7 +33,7 @@ mod form;
 mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
-use crate::abc::to_score::grammar::BarAccount;
+use crate::abc::to_score::grammar::{Bar, BarAccount, BarSign};
 use form::FormState;
 pub(crate) use form::{MAX_FORMS, MAX_PARTS};
 use notes::{Elem, Len};
@@ -47,7 +47,7 @@ enum Phase {
     Body,
 }
 
-/// A bar line being written.
+/// The bar lines the constraint writes (a whitelist of the reader's [`BarSign`]s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BarTok {
     /// `|`
@@ -60,6 +60,41 @@ enum BarTok {
     Colon,
     /// `:|`
     RepEnd,
+}
+
+impl BarTok {
+    /// The whitelisted bar line a sign read so far is, if any: `::`, `:|:`, `:||`, `|::`... are
+    /// bar lines to the reader that the constraint does not write.
+    fn of(sign: BarSign) -> Option<BarTok> {
+        let BarSign {
+            colons_before,
+            pipe,
+            double,
+            colons_after,
+        } = sign;
+        match (colons_before, pipe, double, colons_after) {
+            (0, true, false, 0) => Some(BarTok::Pipe),
+            (0, true, true, 0) => Some(BarTok::Double),
+            (0, true, false, 1) => Some(BarTok::RepStart),
+            (1, false, false, 0) => Some(BarTok::Colon),
+            (1, true, false, 0) => Some(BarTok::RepEnd),
+            _ => None,
+        }
+    }
+
+    /// The bar line's repeat and double-bar flags (`:` alone as the `:|` it must become).
+    fn flags(self) -> Bar {
+        Bar {
+            repeat_end: matches!(self, BarTok::Colon | BarTok::RepEnd),
+            repeat_start: self == BarTok::RepStart,
+            double: self == BarTok::Double,
+        }
+    }
+
+    /// True when the bar line closes a section, by the reader's rule ([`Bar::closes_section`]).
+    fn closes_section(self) -> bool {
+        self.flags().closes_section()
+    }
 }
 
 /// The token in progress.
@@ -85,7 +120,8 @@ enum Tok {
     },
     /// `[` just written: a chord or an ending follows.
     Bracket,
-    Bar(BarTok),
+    /// A bar line, as the reader reads it so far (always one of [`BarTok`]'s).
+    Bar(BarSign),
     /// `(` just written: a tuplet number or a slur.
     Paren,
     /// `(p` written.
@@ -433,7 +469,7 @@ impl Machine {
         match self.tok {
             Tok::None => true,
             Tok::Length { elem, len } => self.finish_element(&len, elem),
-            Tok::Bar(bar) => self.finish_bar(bar),
+            Tok::Bar(sign) => BarTok::of(sign).is_some_and(|bar| self.finish_bar(bar)),
             Tok::Tuplet(_) => {
                 self.tok = Tok::None;
                 self.prev = Prev::Tuplet;
@@ -470,15 +506,13 @@ impl Machine {
                 self.tok = Tok::Bracket;
                 self.fits_at_least(&Len::default())
             }
-            '|' | ':' if bar_ok => {
-                let bar = if c == '|' {
-                    BarTok::Pipe
-                } else {
-                    BarTok::Colon
-                };
-                self.tok = Tok::Bar(bar);
-                self.bar_reachable(bar)
-            }
+            '|' | ':' if bar_ok => match BarSign::start(c) {
+                Some(sign) => {
+                    self.tok = Tok::Bar(sign);
+                    BarTok::of(sign).is_some_and(|bar| self.bar_reachable(bar))
+                }
+                None => false,
+            },
             '>' | '<' => self.broken_rhythm(c == '>'),
             '(' => {
                 let tuplet_fits = (2..=4).any(|p| {
