@@ -62,8 +62,8 @@ fn hazard(generator: &Generator, part: &str) -> Result<()> {
         let body = tune.text.trim_end();
         let Some(tonic) = body
             .lines()
-            .filter_map(|l| l.strip_prefix("K:"))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("K:"))
             .and_then(|k| k.trim().chars().next())
         else {
             continue;
