@@ -6,7 +6,8 @@
 //!
 //! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES]`
 //! (FORM: learned, drawn, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each;
-//! CANDIDATES: `SampleConfig::candidates`, by default the default's).
+//! CANDIDATES: `SampleConfig::candidates`, by default the default's; COPY_SHARPNESS: the copy
+//! memory's fitted weights sharpened by this exponent, by default the default's).
 //! `TUNESMITH_HELD_OUT=valid` compares with the validation tunes instead, for choosing settings
 //! without looking at the test tunes.
 
@@ -18,11 +19,12 @@ use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig};
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
 use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics, SPLIT_VERSION};
+use tunesmith::model::CopyMemory;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let checkpoint = PathBuf::from(args.get(1).context(
-        "usage: bench_tunes CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES]",
+        "usage: bench_tunes CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES] [COPY_SHARPNESS]",
     )?);
     let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
     let defaults = SampleConfig::default();
@@ -32,6 +34,10 @@ fn main() -> Result<()> {
     let form: Form = args.get(4).map_or(Ok(Form::Learned), |a| a.parse())?;
     let out = PathBuf::from(args.get(5).map_or("out/bench_tunes", String::as_str));
     let candidates: usize = args.get(6).map_or(Ok(defaults.candidates), |a| a.parse())?;
+    let copy_memory = match args.get(7) {
+        Some(k) => CopyMemory::fitted().sharpened(k.parse().context("COPY_SHARPNESS")?),
+        None => defaults.copy_memory.clone(),
+    };
 
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
@@ -44,6 +50,7 @@ fn main() -> Result<()> {
         temperature,
         form: form.clone(),
         candidates,
+        copy_memory,
         ..defaults
     };
     let start = Instant::now();
