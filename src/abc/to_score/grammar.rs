@@ -1,7 +1,8 @@
 //! The rules of ABC that the reader and the sampling constraint (`generate::abc_constraint`)
 //! share, so that a fix to one is a fix to both: the length of a bar of a meter, the unit note
 //! length (written, or the standard's default for the meter), the mode names a key may carry, and
-//! how a note's length suffix, a tuplet and a broken rhythm scale an element. Lengths are in ticks
+//! how a note's length suffix is read and what it is worth, and how a tuplet and a broken rhythm
+//! scale an element. Lengths are in ticks
 //! of a whole note of the caller's choosing, or (numerator, denominator) factors of the unit.
 //!
 //! Both also keep the account of a bar the same way, with one [`BarAccount`]: what a bar holds
@@ -262,23 +263,88 @@ pub(crate) fn is_mode(mode: &str) -> bool {
     mode.is_empty() || mode_offset(mode).is_some()
 }
 
-/// The factor of the unit a length suffix writes, as (numerator, denominator): `numerator` is the
-/// digits before any slash (none: 1), `divisors` one entry per slash, its digits (none: 2). So
-/// `3/2` is `(Some(3), [Some(2)])` → 3/2, `//` is `(None, [None, None])` → 1/4, and `/2/` →
-/// 1/4. `None` for a zero numerator or divisor, or a divisor past 2²⁰.
-pub(crate) fn length_factor(
-    numerator: Option<u32>,
-    divisors: &[Option<u32>],
-) -> Option<(i64, i64)> {
-    let num = i64::from(numerator.unwrap_or(1));
-    let mut den: i64 = 1;
-    for divisor in divisors {
-        den = den.checked_mul(i64::from(divisor.unwrap_or(2)))?;
-        if den == 0 || den > 1 << 20 {
-            return None;
+/// The length suffix after a note, rest or chord (`2`, `3/2`, `/`, `//`, `/4`, `3/2/`), as its
+/// characters are read one at a time: the reader's lexer reads a suffix as far as
+/// [`LengthSuffix::step`] goes, and the sampling constraint carries one as its element in
+/// progress (writing only the suffixes of its whitelist). The digits before any slash are the
+/// multiplier (none: 1); each slash divides by the digits after it (none: 2), so `//` is 1/4 and
+/// `/2/` is 1/4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LengthSuffix {
+    /// The digits before any slash (`None`: none written, a multiplier of 1).
+    pub numerator: Option<u32>,
+    /// Slashes written.
+    pub slashes: u8,
+    /// The digits after the last slash (`None`: none written, a divisor of 2).
+    pub divisor: Option<u32>,
+    /// The product of the divisors before the last slash (1 with none).
+    earlier: u64,
+}
+
+impl Default for LengthSuffix {
+    fn default() -> Self {
+        LengthSuffix {
+            numerator: None,
+            slashes: 0,
+            divisor: None,
+            earlier: 1,
         }
     }
-    (num > 0).then_some((num, den))
+}
+
+impl LengthSuffix {
+    /// The suffix with `c` read after it, or `None` when `c` is not part of it.
+    pub(crate) fn step(self, c: char) -> Option<LengthSuffix> {
+        let more = |digits: Option<u32>, d: u32| {
+            Some(digits.unwrap_or(0).saturating_mul(10).saturating_add(d))
+        };
+        match (c.to_digit(10), c) {
+            (Some(d), _) if self.slashes == 0 => Some(LengthSuffix {
+                numerator: more(self.numerator, d),
+                ..self
+            }),
+            (Some(d), _) => Some(LengthSuffix {
+                divisor: more(self.divisor, d),
+                ..self
+            }),
+            (None, '/') => Some(LengthSuffix {
+                slashes: self.slashes.saturating_add(1),
+                divisor: None,
+                earlier: if self.slashes == 0 {
+                    1
+                } else {
+                    self.earlier
+                        .saturating_mul(u64::from(self.divisor.unwrap_or(2)))
+                },
+                ..self
+            }),
+            _ => None,
+        }
+    }
+
+    /// The product of the divisors, when none is zero and it is at most 2²⁰.
+    fn denominator(&self) -> Option<i64> {
+        if self.slashes == 0 {
+            return Some(1);
+        }
+        let den = self
+            .earlier
+            .saturating_mul(u64::from(self.divisor.unwrap_or(2)));
+        (den != 0 && den <= 1 << 20).then(|| den as i64)
+    }
+
+    /// True when the divisors are readable: none is zero and their product is at most 2²⁰.
+    pub(crate) fn divisors_ok(&self) -> bool {
+        self.denominator().is_some()
+    }
+
+    /// The factor of the unit the suffix writes, as (numerator, denominator); `None` for a zero
+    /// multiplier or unreadable divisors.
+    pub(crate) fn value(&self) -> Option<(i64, i64)> {
+        let num = i64::from(self.numerator.unwrap_or(1));
+        (num > 0).then_some(())?;
+        Some((num, self.denominator()?))
+    }
 }
 
 /// A tuplet `(p:q`: `p` notes in the time of `q`, whose default the standard sets (3 for 2, 4 and
@@ -418,13 +484,33 @@ mod tests {
 
     #[test]
     fn lengths_tuplets_and_broken_rhythm() {
-        assert_eq!(length_factor(Some(3), &[Some(2)]), Some((3, 2)));
-        assert_eq!(length_factor(None, &[None, None]), Some((1, 4)));
-        assert_eq!(length_factor(None, &[Some(2), None]), Some((1, 4)));
-        assert_eq!(length_factor(Some(2), &[]), Some((2, 1)));
-        assert_eq!(length_factor(Some(0), &[]), None);
-        assert_eq!(length_factor(None, &[Some(0)]), None);
-        assert_eq!(length_factor(None, &[Some(1 << 21)]), None);
+        let read = |text: &str| {
+            let mut suffix = LengthSuffix::default();
+            for c in text.chars() {
+                suffix = suffix.step(c).expect("a length suffix");
+            }
+            suffix.value()
+        };
+        assert_eq!(read("3/2"), Some((3, 2)));
+        assert_eq!(read("//"), Some((1, 4)));
+        assert_eq!(read("/2/"), Some((1, 4)));
+        assert_eq!(read("/4"), Some((1, 4)));
+        assert_eq!(read("2"), Some((2, 1)));
+        assert_eq!(read(""), Some((1, 1)));
+        assert_eq!(read("12"), Some((12, 1)));
+        assert_eq!(read("3/2/2"), Some((3, 4)));
+        assert_eq!(read("0"), None);
+        assert_eq!(read("/0"), None);
+        assert_eq!(read("/2097152"), None, "past 2^20");
+        assert!(!LengthSuffix::default()
+            .step('/')
+            .and_then(|s| s.step('0'))
+            .is_some_and(|s| s.divisors_ok()));
+        assert_eq!(LengthSuffix::default().step('a'), None);
+        assert_eq!(
+            LengthSuffix::default().step('2').and_then(|s| s.step('-')),
+            None
+        );
         assert_eq!(tuplet_factor(3, None, false), (2, 3));
         assert_eq!(tuplet_factor(2, None, true), (3, 2));
         assert_eq!(tuplet_factor(4, None, false), (3, 4));

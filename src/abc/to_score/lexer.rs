@@ -28,7 +28,7 @@ pub(super) struct NoteTok {
 }
 
 pub(super) use super::grammar::Bar;
-use super::grammar::BarSign;
+use super::grammar::{BarSign, LengthSuffix};
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,19 +267,19 @@ impl Lexer<'_> {
         alter
     }
 
-    /// Parses a length such as `2`, `/`, `//`, `3/2`; the default is 1.
+    /// Parses a length such as `2`, `/`, `//`, `3/2` by the rules the sampling constraint also
+    /// follows ([`LengthSuffix`]); the default is 1.
     fn length(&mut self, pos: Pos) -> Result<Frac> {
-        let num = self.number();
-        let mut divisors = Vec::new();
-        while self.peek() == Some('/') {
+        let mut suffix = LengthSuffix::default();
+        while let Some(next) = self.peek().and_then(|c| suffix.step(c)) {
+            suffix = next;
             self.i += 1;
-            divisors.push(self.number());
-            if super::grammar::length_factor(None, &divisors).is_none() {
-                return Err(self.error(pos, "note length with a zero or huge divisor"));
-            }
         }
-        match super::grammar::length_factor(num, &divisors) {
+        match suffix.value() {
             Some((n, d)) => Ok(Frac::new(n, d)),
+            None if !suffix.divisors_ok() => {
+                Err(self.error(pos, "note length with a zero or huge divisor"))
+            }
             None => Err(self.error(pos, "note length of zero")),
         }
     }

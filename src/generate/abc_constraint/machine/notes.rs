@@ -3,61 +3,69 @@
 use super::{scale, Machine, Prev, Tok};
 use crate::abc::to_score::grammar;
 
-/// A length being written after a note, rest or chord.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(super) struct Len {
+/// A length being written after a note, rest or chord: the reader's suffix
+/// ([`grammar::LengthSuffix`]), of which the machine writes a whitelist (a multiplier up to 16,
+/// one divisor of 2, 4, 8 or 16 after a single slash, or `//`).
+pub(super) use grammar::LengthSuffix as Len;
+
+/// What the machine asks of a length beyond the reader's reading of it.
+pub(super) trait LenRules {
     /// The multiplier written (0: none yet).
-    pub(super) num: i64,
-    /// Slashes written.
-    pub(super) slashes: u8,
+    fn num(&self) -> i64;
     /// The divisor written after the slash (0: none yet).
-    pub(super) den: i64,
+    fn den(&self) -> i64;
+    /// The length in units, as (numerator, denominator), when it is complete and whitelisted.
+    fn units(&self) -> Option<(i64, i64)>;
+    /// True when both are complete lengths of the same value.
+    fn same_value(&self, other: &Len) -> bool;
+    /// True when `self`, as written so far, can still become a length worth `full`'s.
+    fn can_become(&self, full: &Len) -> bool;
+    /// The shortest length this can still become, in units (numerator, denominator).
+    fn shortest(&self) -> (i64, i64);
 }
 
-impl Len {
-    /// The length in units, as (numerator, denominator), when it is complete.
-    /// The arithmetic is the reader's ([`grammar::length_factor`]); the machine only writes one
-    /// divisor, after the last slash, of 2, 4, 8 or 16.
-    pub(super) fn value(&self) -> Option<(i64, i64)> {
-        if self.den != 0 && ![2, 4, 8, 16].contains(&self.den) {
-            return None;
-        }
-        let numerator = u32::try_from(self.num).ok().filter(|&n| n > 0);
-        let mut divisors = vec![None; usize::from(self.slashes)];
-        if let Some(last) = divisors.last_mut() {
-            *last = u32::try_from(self.den).ok().filter(|&d| d > 0);
-        }
-        grammar::length_factor(numerator, &divisors)
+impl LenRules for Len {
+    fn num(&self) -> i64 {
+        self.numerator.map_or(0, i64::from)
     }
 
-    /// True when both are complete lengths of the same value.
-    pub(super) fn same_value(&self, other: &Len) -> bool {
-        match (self.value(), other.value()) {
+    fn den(&self) -> i64 {
+        self.divisor.map_or(0, i64::from)
+    }
+
+    /// The arithmetic is the reader's ([`Len::value`]); a divisor written must be 2, 4, 8 or 16.
+    fn units(&self) -> Option<(i64, i64)> {
+        if self.den() != 0 && ![2, 4, 8, 16].contains(&self.den()) {
+            return None;
+        }
+        self.value()
+    }
+
+    fn same_value(&self, other: &Len) -> bool {
+        match (self.units(), other.units()) {
             (Some((a, b)), Some((c, d))) => a * d == b * c,
             _ => false,
         }
     }
 
-    /// True when `self`, as written so far, can still become a length worth `full`'s (the same
-    /// digits and slashes so far, or already the same value).
-    pub(super) fn can_become(&self, full: &Len) -> bool {
+    /// The same digits and slashes so far, or already the same value.
+    fn can_become(&self, full: &Len) -> bool {
         let digits_prefix = |cur: i64, whole: i64| cur == 0 || whole == cur || whole / 10 == cur;
         let prefix = if self.slashes == 0 {
-            digits_prefix(self.num, full.num)
+            digits_prefix(self.num(), full.num())
         } else {
             let multiplier = |n: i64| if n == 0 { 1 } else { n };
-            multiplier(self.num) == multiplier(full.num)
+            multiplier(self.num()) == multiplier(full.num())
                 && self.slashes <= full.slashes
-                && (self.den == 0
-                    || (self.slashes == full.slashes && digits_prefix(self.den, full.den)))
+                && (self.den() == 0
+                    || (self.slashes == full.slashes && digits_prefix(self.den(), full.den())))
         };
         prefix || self.same_value(full)
     }
 
-    /// The shortest length this can still become, in units (numerator, denominator).
-    pub(super) fn shortest(&self) -> (i64, i64) {
-        let num = if self.num == 0 { 1 } else { self.num };
-        match (self.slashes, self.den) {
+    fn shortest(&self) -> (i64, i64) {
+        let num = if self.num() == 0 { 1 } else { self.num() };
+        match (self.slashes, self.den()) {
             (0, _) | (1, 0) | (1, 1) => (num, 16),
             (_, 0) => (num, 4),
             (_, d) => (num, d),
@@ -101,24 +109,20 @@ impl Machine {
                 self.tok = Tok::Length { elem, len };
                 return Some(ok);
             }
-            (_, '0'..='9') => {
-                let d = i64::from(c.to_digit(10).unwrap_or(0));
-                let ok = if len.slashes == 0 {
-                    len.num = len.num * 10 + d;
-                    len.num > 0
-                        && len.num <= 16
+            (_, '0'..='9' | '/') => {
+                let before = len;
+                len = len.step(c)?;
+                let ok = if c == '/' {
+                    // `//` only without a multiplier: music21 reads `1//` as a half.
+                    before.slashes == 0
+                        || (before.slashes == 1 && before.den() == 0 && before.num() == 0)
+                } else if len.slashes == 0 {
+                    len.num() > 0
+                        && len.num() <= 16
                         && (self.numerator_fits(&len) || self.group_in_force())
                 } else {
-                    len.den = len.den * 10 + d;
-                    len.slashes == 1 && [1, 2, 4, 8, 16].contains(&len.den)
+                    len.slashes == 1 && [1, 2, 4, 8, 16].contains(&len.den())
                 };
-                self.tok = Tok::Length { elem, len };
-                return Some(ok && self.fits_at_least(&len) && self.group_allows(&len));
-            }
-            (_, '/') => {
-                // `//` only without a multiplier: music21 reads `1//` as a half.
-                let ok = len.slashes == 0 || (len.slashes == 1 && len.den == 0 && len.num == 0);
-                len.slashes += 1;
                 self.tok = Tok::Length { elem, len };
                 return Some(ok && self.fits_at_least(&len) && self.group_allows(&len));
             }
@@ -137,11 +141,11 @@ impl Machine {
     /// still be written, but `c2` is not forced into `c2/`). Inside a tuplet only 1, 2 and 4
     /// (music21 fails on a tuplet note such as `(3c5`).
     pub(super) fn numerator_fits(&self, len: &Len) -> bool {
-        if self.tuplet_left > 0 && ![1, 2, 4].contains(&len.num) {
+        if self.tuplet_left > 0 && ![1, 2, 4].contains(&len.num()) {
             return false;
         }
         let fits = |units| self.element_ticks(units).is_some_and(|t| t <= self.room());
-        fits((len.num, 1)) || (len.num % 2 == 1 && fits((len.num, 2)))
+        fits((len.num(), 1)) || (len.num() % 2 == 1 && fits((len.num(), 2)))
     }
     /// The element can still be made short enough to fit.
     pub(super) fn fits_at_least(&self, len: &Len) -> bool {
@@ -166,7 +170,7 @@ impl Machine {
         let base = (self.bar() - self.pos()).min(self.part_room());
         if self.form.active() && self.tuplet_left > 0 {
             // Every note of the tuplet is as long as its first.
-            return match self.group.and_then(|g| g.value()) {
+            return match self.group.and_then(|g| g.units()) {
                 Some(units) => base - owed * self.element_ticks(units).unwrap_or(i64::MAX / 64),
                 None => base / i64::from(self.tuplet_left),
             };
@@ -192,7 +196,7 @@ impl Machine {
     }
     /// Completes an element of length `len`: it must fit.
     pub(super) fn finish_element(&mut self, len: &Len, elem: Elem) -> bool {
-        let Some(ticks) = len.value().and_then(|v| self.element_ticks(v)) else {
+        let Some(ticks) = len.units().and_then(|v| self.element_ticks(v)) else {
             return false;
         };
         if ticks <= 0 || ticks > self.room() {
