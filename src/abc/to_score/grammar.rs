@@ -330,7 +330,7 @@ impl LengthSuffix {
         let den = self
             .earlier
             .saturating_mul(u64::from(self.divisor.unwrap_or(2)));
-        (den != 0 && den <= 1 << 20).then(|| den as i64)
+        (den != 0 && den <= 1 << 20).then_some(den as i64)
     }
 
     /// True when the divisors are readable: none is zero and their product is at most 2²⁰.
