@@ -578,3 +578,47 @@ fn a_time_based_checkpoint_is_taken_when_its_minutes_have_passed() -> Result<()>
     assert_eq!(kept[bpe - 1], "epoch-0001");
     Ok(())
 }
+
+#[test]
+fn exporting_over_an_earlier_export_keeps_its_readme_and_refuses_to_drop_a_folder() -> Result<()> {
+    let _lock = serial();
+    let data = tiny(Kind::Chars)?;
+    let dir = tempfile::tempdir()?;
+    let mut trainer =
+        tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
+    fit(&mut trainer, &data)?;
+    let load =
+        |epoch: &str| tunesmith::checkpoint::Checkpoint::load(&dir.path().join("run").join(epoch));
+    let out = dir.path().join("models");
+    let shipped = load("epoch-0001")?.export_for_generation(&out, "tiny")?;
+    std::fs::write(shipped.join("README.md"), "# tiny: the recipe")?;
+    std::fs::write(shipped.join("config.json"), "{}")?;
+    let first_weights = std::fs::read(shipped.join("weights.safetensors"))?;
+
+    // A second export replaces the weights and keeps the files that are not the checkpoint's.
+    load("epoch-0002")?.export_for_generation(&out, "tiny")?;
+    assert_eq!(
+        std::fs::read_to_string(shipped.join("README.md"))?,
+        "# tiny: the recipe"
+    );
+    assert_eq!(std::fs::read_to_string(shipped.join("config.json"))?, "{}");
+    let second_weights = std::fs::read(shipped.join("weights.safetensors"))?;
+    assert_ne!(first_weights, second_weights, "the new weights are in");
+    tunesmith::generate::open_for_generation(&shipped, Device::Cpu)?;
+
+    // A subfolder would be lost: refused, named, and nothing changes.
+    std::fs::create_dir(shipped.join("figures"))?;
+    let err = format!(
+        "{:#}",
+        load("epoch-0001")?
+            .export_for_generation(&out, "tiny")
+            .unwrap_err()
+    );
+    assert!(err.contains("figures"), "{err}");
+    assert_eq!(
+        std::fs::read(shipped.join("weights.safetensors"))?,
+        second_weights
+    );
+    assert!(shipped.join("figures").is_dir());
+    Ok(())
+}

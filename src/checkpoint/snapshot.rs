@@ -326,7 +326,12 @@ impl Checkpoint {
     /// `meta.json` listing only them (no optimizer state: such a checkpoint is for shipping a
     /// trained model, and cannot be resumed, which loading it for training says). Returns the
     /// folder's path.
+    ///
+    /// Exporting over a folder that holds an earlier export keeps the files that are not the
+    /// checkpoint's own (a README, the recipe's config, figures) in the new folder. A subfolder
+    /// there is refused with an error (it would be lost), and nothing is written.
     pub fn export_for_generation(&self, dir: &Path, name: &str) -> Result<PathBuf> {
+        let kept = files_beside_a_checkpoint(&dir.join(name))?;
         let (weights, valid_loss) = match (&self.best, self.meta.best) {
             (Some(best), Some(meta)) => (best, Some(meta.valid_loss)),
             _ => (&self.weights, self.meta.valid_loss),
@@ -338,12 +343,38 @@ impl Checkpoint {
         meta.best = None;
         meta.files = [(WEIGHTS_FILE.to_string(), digest(&bytes))].into();
         let meta_json = meta.to_json()?;
-        write_checkpoint_dir(
-            dir,
-            name,
-            &[(WEIGHTS_FILE, &bytes), (META_FILE, meta_json.as_bytes())],
-            &SaveHooks::default(),
-        )
-        .with_context(|| format!("cannot export {} to {}", self.path.display(), dir.display()))
+        let mut files: Vec<(&str, &[u8])> =
+            vec![(WEIGHTS_FILE, &bytes), (META_FILE, meta_json.as_bytes())];
+        files.extend(kept.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+        write_checkpoint_dir(dir, name, &files, &SaveHooks::default())
+            .with_context(|| format!("cannot export {} to {}", self.path.display(), dir.display()))
     }
+}
+
+/// The files in `folder` (when it exists) that are not a checkpoint's own, by name with their
+/// bytes; an error for a subfolder or a file that cannot be read.
+fn files_beside_a_checkpoint(folder: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let own = [WEIGHTS_FILE, OPTIMIZER_FILE, BEST_FILE, META_FILE];
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Ok(Vec::new());
+    };
+    let mut kept = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if path.is_dir() {
+            bail!(
+                "{} holds the folder {name}, which exporting over it would delete; move it aside first",
+                folder.display()
+            );
+        }
+        if !own.contains(&name.as_str()) {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            kept.push((name, bytes));
+        }
+    }
+    kept.sort();
+    Ok(kept)
 }
