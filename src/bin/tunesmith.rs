@@ -127,7 +127,8 @@ enum Command {
         temperature: f64,
     },
     /// Write a trained model for shipping: its best weights and `meta.json`, without the
-    /// training state (a few MB instead of four times as much), as `OUT/NAME`, atomically.
+    /// training state (a few MB instead of four times as much), as `OUT/NAME`, atomically. Over
+    /// an earlier export, its other files (README, recipe) are kept.
     Export {
         /// A checkpoint folder, or a run folder (its newest valid checkpoint).
         #[arg(long, value_name = "PATH")]
