@@ -347,6 +347,51 @@ impl LengthSuffix {
     }
 }
 
+/// A tuplet mark after its `(` (`(3`, `(3:2`, `(3:2:3`, `(3::2`), as its characters are read one
+/// at a time: the number of notes `p`, then after a colon the time `q`, then after a second colon
+/// the count `r`. The reader's lexer reads a mark as far as [`TupletSign::step`] goes (no `p`: the
+/// `(` opens a slur); the constraint writes `(2`, `(3` and `(4` and nothing the reader would read
+/// further.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TupletSign {
+    /// Notes in the tuplet.
+    pub p: Option<u32>,
+    /// In the time of this many (none: the standard's default, [`tuplet_factor`]).
+    pub q: Option<u32>,
+    /// For this many notes (none: `p`).
+    pub r: Option<u32>,
+    /// Colons read.
+    colons: u8,
+}
+
+impl TupletSign {
+    /// The mark with `c` read after it, or `None` when `c` is not part of it.
+    pub(crate) fn step(self, c: char) -> Option<TupletSign> {
+        let more = |digits: Option<u32>, d: u32| {
+            Some(digits.unwrap_or(0).saturating_mul(10).saturating_add(d))
+        };
+        match (c.to_digit(10), self.colons) {
+            (Some(d), 0) => Some(TupletSign {
+                p: more(self.p, d),
+                ..self
+            }),
+            (Some(d), 1) => Some(TupletSign {
+                q: more(self.q, d),
+                ..self
+            }),
+            (Some(d), _) => Some(TupletSign {
+                r: more(self.r, d),
+                ..self
+            }),
+            (None, colons) if c == ':' && self.p.is_some() && colons < 2 => Some(TupletSign {
+                colons: colons + 1,
+                ..self
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A tuplet `(p:q`: `p` notes in the time of `q`, whose default the standard sets (3 for 2, 4 and
 /// 8 notes; 2 for 3 and 6; for 5, 7 and 9, 3 in a compound meter and 2 otherwise). The factor on
 /// each note's length, as (numerator, denominator) = (q, p).
@@ -511,6 +556,31 @@ mod tests {
             LengthSuffix::default().step('2').and_then(|s| s.step('-')),
             None
         );
+        let mark = |text: &str| {
+            let mut sign = TupletSign::default();
+            let mut used = 0;
+            for c in text.chars() {
+                match sign.step(c) {
+                    Some(next) => {
+                        sign = next;
+                        used += 1;
+                    }
+                    None => break,
+                }
+            }
+            ((sign.p, sign.q, sign.r), used)
+        };
+        assert_eq!(mark("3abc"), ((Some(3), None, None), 1));
+        assert_eq!(mark("3:2abc"), ((Some(3), Some(2), None), 3));
+        assert_eq!(mark("3:2:3a"), ((Some(3), Some(2), Some(3)), 5));
+        assert_eq!(mark("3::2a"), ((Some(3), None, Some(2)), 4));
+        assert_eq!(
+            mark("3:2:3:"),
+            ((Some(3), Some(2), Some(3)), 5),
+            "no third colon"
+        );
+        assert_eq!(mark("ab"), ((None, None, None), 0), "a slur");
+        assert_eq!(mark(":3"), ((None, None, None), 0), "no colon before p");
         assert_eq!(tuplet_factor(3, None, false), (2, 3));
         assert_eq!(tuplet_factor(2, None, true), (3, 2));
         assert_eq!(tuplet_factor(4, None, false), (3, 4));

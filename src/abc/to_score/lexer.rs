@@ -28,7 +28,7 @@ pub(super) struct NoteTok {
 }
 
 pub(super) use super::grammar::Bar;
-use super::grammar::{BarSign, LengthSuffix};
+use super::grammar::{BarSign, LengthSuffix, TupletSign};
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -436,19 +436,15 @@ impl Lexer<'_> {
     /// `(3`, `(3:2:3` or a slur start.
     fn paren(&mut self, pos: Pos) -> Result<()> {
         self.i += 1;
-        let Some(p) = self.number() else {
+        let mut sign = TupletSign::default();
+        while let Some(next) = self.peek().and_then(|c| sign.step(c)) {
+            sign = next;
+            self.i += 1;
+        }
+        let TupletSign { p, q, r, .. } = sign;
+        let Some(p) = p else {
             return Ok(());
         };
-        let mut q = None;
-        let mut r = None;
-        if self.peek() == Some(':') {
-            self.i += 1;
-            q = self.number();
-            if self.peek() == Some(':') {
-                self.i += 1;
-                r = self.number();
-            }
-        }
         if !(2..=9).contains(&p) || q == Some(0) || r == Some(0) {
             return Err(self.error(pos, &format!("invalid tuplet ({p}: expected 2 to 9 notes")));
         }

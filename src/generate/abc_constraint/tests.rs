@@ -69,6 +69,9 @@ fn refuses_what_would_break_a_bar() {
     // A tuplet stays within its bar and its notes.
     assert_eq!(at("G(3AB|"), Some(5));
     assert_eq!(at("GA(3Bcd|"), None);
+    // Only `(2`, `(3`, `(4`: nothing the reader would read as a longer mark (`(3:2`, `(34`).
+    assert_eq!(at("GA(3:"), Some(4));
+    assert_eq!(at("GA(34"), Some(4));
     // A line ends after a bar line or in the middle of a bar (which runs on), not on a full
     // bar without its bar line; no trailing spaces.
     assert_eq!(at("GABc\n"), Some(4));

@@ -33,7 +33,7 @@ mod form;
 mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
-use crate::abc::to_score::grammar::{Bar, BarAccount, BarSign};
+use crate::abc::to_score::grammar::{Bar, BarAccount, BarSign, TupletSign};
 use form::FormState;
 pub(crate) use form::{MAX_FORMS, MAX_PARTS};
 use notes::{Elem, Len};
@@ -124,8 +124,8 @@ enum Tok {
     Bar(BarSign),
     /// `(` just written: a tuplet number or a slur.
     Paren,
-    /// `(p` written.
-    Tuplet(u8),
+    /// `(p` written, as the reader reads a tuplet mark.
+    Tuplet(TupletSign),
     /// Inside quotes.
     Quote(Symbol),
     /// Inside `{…}`: notes so far, accidentals and octave marks of the note being written.
@@ -441,7 +441,7 @@ impl Machine {
             }),
             Tok::Bar(bar) => self.extend_bar(bar, c),
             Tok::Paren => Some(if let Some(p @ 2..=4) = c.to_digit(10) {
-                self.tok = Tok::Tuplet(p as u8);
+                self.tok = Tok::Tuplet(TupletSign::default().step(c).unwrap_or_default());
                 self.start_tuplet(p as u8)
             } else {
                 self.slurs += 1;
@@ -449,7 +449,8 @@ impl Machine {
                 self.prev = Prev::NeedsNote;
                 self.slurs <= self.max_slurs() && c != ')' && self.start(c)
             }),
-            Tok::Tuplet(_) => None,
+            // A mark the reader would read further (`(34`, `(3:2`) is not written.
+            Tok::Tuplet(sign) => sign.step(c).map(|_| false),
             Tok::Quote(mut symbol) => Some(if c == '"' {
                 self.tok = Tok::None;
                 self.prev = Prev::NeedsNote;
