@@ -148,7 +148,10 @@ code=$?
 note exit ",\"code\":$code,\"signal\":\"$signal\""
 if [ "$signal" = USR1 ]; then
   echo "task $TASK: the time limit is near; requeueing job $SLURM_JOB_ID to continue"
-  if scontrol requeue "$SLURM_JOB_ID"; then note requeue; fi
+  # Noted first: Slurm may end this script as soon as the requeue is accepted. If it is refused,
+  # the exit is noted again, so the task shows as stopped, not as requeued.
+  note requeue
+  if ! scontrol requeue "$SLURM_JOB_ID"; then note exit ",\"code\":$code,\"signal\":\"$signal\""; fi
 fi
 exit "$code"
 "#,
