@@ -63,6 +63,20 @@ impl Bar {
     }
 }
 
+/// A token of ABC read one character at a time ([`BarSign`], [`LengthSuffix`], [`TupletSign`]):
+/// the reader's lexer reads each as far as [`CharToken::step`] goes, and the sampling constraint
+/// carries one as its token in progress.
+pub(crate) trait CharToken: Copy {
+    /// The token with `c` read after it, or `None` when `c` is not part of it (the token ends
+    /// before `c`).
+    fn step(self, c: char) -> Option<Self>;
+}
+
+/// `digits` with the digit `d` written after them (saturating): how a number in ABC is read.
+pub(crate) fn append_digit(digits: Option<u32>, d: u32) -> Option<u32> {
+    Some(digits.unwrap_or(0).saturating_mul(10).saturating_add(d))
+}
+
 /// A bar line that starts with `|` or `:`, as its characters are read one at a time: colons
 /// (a repeat's end), a pipe, a second pipe or `]` (a double or final bar) straight after it,
 /// then colons (a repeat's start). The reader's lexer reads a bar line as far as
@@ -102,9 +116,26 @@ impl BarSign {
         }
     }
 
-    /// The sign with `c` read after it, or `None` when `c` is not part of it (the bar line
-    /// ends before `c`).
-    pub(crate) fn step(self, c: char) -> Option<BarSign> {
+    /// What the bar line means: `None` for a single stray `:` (no bar line).
+    pub(crate) fn bar(self) -> Option<Bar> {
+        if self.pipe {
+            Some(Bar {
+                repeat_end: self.colons_before > 0,
+                repeat_start: self.colons_after > 0,
+                double: self.double,
+            })
+        } else {
+            (self.colons_before >= 2).then_some(Bar {
+                repeat_end: true,
+                repeat_start: true,
+                double: false,
+            })
+        }
+    }
+}
+
+impl CharToken for BarSign {
+    fn step(self, c: char) -> Option<BarSign> {
         match c {
             ':' if !self.pipe => Some(BarSign {
                 colons_before: self.colons_before.saturating_add(1),
@@ -120,23 +151,6 @@ impl BarSign {
                 ..self
             }),
             _ => None,
-        }
-    }
-
-    /// What the bar line means: `None` for a single stray `:` (no bar line).
-    pub(crate) fn bar(self) -> Option<Bar> {
-        if self.pipe {
-            Some(Bar {
-                repeat_end: self.colons_before > 0,
-                repeat_start: self.colons_after > 0,
-                double: self.double,
-            })
-        } else {
-            (self.colons_before >= 2).then_some(Bar {
-                repeat_end: true,
-                repeat_start: true,
-                double: false,
-            })
         }
     }
 }
@@ -292,19 +306,15 @@ impl Default for LengthSuffix {
     }
 }
 
-impl LengthSuffix {
-    /// The suffix with `c` read after it, or `None` when `c` is not part of it.
-    pub(crate) fn step(self, c: char) -> Option<LengthSuffix> {
-        let more = |digits: Option<u32>, d: u32| {
-            Some(digits.unwrap_or(0).saturating_mul(10).saturating_add(d))
-        };
+impl CharToken for LengthSuffix {
+    fn step(self, c: char) -> Option<LengthSuffix> {
         match (c.to_digit(10), c) {
             (Some(d), _) if self.slashes == 0 => Some(LengthSuffix {
-                numerator: more(self.numerator, d),
+                numerator: append_digit(self.numerator, d),
                 ..self
             }),
             (Some(d), _) => Some(LengthSuffix {
-                divisor: more(self.divisor, d),
+                divisor: append_digit(self.divisor, d),
                 ..self
             }),
             (None, '/') => Some(LengthSuffix {
@@ -321,7 +331,9 @@ impl LengthSuffix {
             _ => None,
         }
     }
+}
 
+impl LengthSuffix {
     /// The product of the divisors, when none is zero and it is at most 2²⁰.
     fn denominator(&self) -> Option<i64> {
         if self.slashes == 0 {
@@ -364,23 +376,19 @@ pub(crate) struct TupletSign {
     colons: u8,
 }
 
-impl TupletSign {
-    /// The mark with `c` read after it, or `None` when `c` is not part of it.
-    pub(crate) fn step(self, c: char) -> Option<TupletSign> {
-        let more = |digits: Option<u32>, d: u32| {
-            Some(digits.unwrap_or(0).saturating_mul(10).saturating_add(d))
-        };
+impl CharToken for TupletSign {
+    fn step(self, c: char) -> Option<TupletSign> {
         match (c.to_digit(10), self.colons) {
             (Some(d), 0) => Some(TupletSign {
-                p: more(self.p, d),
+                p: append_digit(self.p, d),
                 ..self
             }),
             (Some(d), 1) => Some(TupletSign {
-                q: more(self.q, d),
+                q: append_digit(self.q, d),
                 ..self
             }),
             (Some(d), _) => Some(TupletSign {
-                r: more(self.r, d),
+                r: append_digit(self.r, d),
                 ..self
             }),
             (None, colons) if c == ':' && self.p.is_some() && colons < 2 => Some(TupletSign {
@@ -474,23 +482,29 @@ mod tests {
         assert_eq!(plain.filled(), 16);
     }
 
-    /// The bar line `text` reads as, and the characters it takes.
-    fn read_bar(text: &str) -> (Option<Bar>, usize) {
-        let mut chars = text.chars();
-        let Some(mut sign) = chars.next().and_then(BarSign::start) else {
-            return (None, 0);
-        };
-        let mut used = 1;
-        for c in chars {
-            match sign.step(c) {
+    /// Reads as much of `text` as continues `token`: the token, and the characters it took.
+    fn read_token<T: CharToken>(mut token: T, text: &str) -> (T, usize) {
+        let mut used = 0;
+        for c in text.chars() {
+            match token.step(c) {
                 Some(next) => {
-                    sign = next;
+                    token = next;
                     used += 1;
                 }
                 None => break,
             }
         }
-        (sign.bar(), used)
+        (token, used)
+    }
+
+    /// The bar line `text` reads as, and the characters it takes.
+    fn read_bar(text: &str) -> (Option<Bar>, usize) {
+        let mut chars = text.chars();
+        let Some(sign) = chars.next().and_then(BarSign::start) else {
+            return (None, 0);
+        };
+        let (sign, used) = read_token(sign, chars.as_str());
+        (sign.bar(), used + 1)
     }
 
     #[test]
@@ -530,10 +544,8 @@ mod tests {
     #[test]
     fn lengths_tuplets_and_broken_rhythm() {
         let read = |text: &str| {
-            let mut suffix = LengthSuffix::default();
-            for c in text.chars() {
-                suffix = suffix.step(c).expect("a length suffix");
-            }
+            let (suffix, used) = read_token(LengthSuffix::default(), text);
+            assert_eq!(used, text.len(), "{text:?} is all a length suffix");
             suffix.value()
         };
         assert_eq!(read("3/2"), Some((3, 2)));
@@ -557,17 +569,7 @@ mod tests {
             None
         );
         let mark = |text: &str| {
-            let mut sign = TupletSign::default();
-            let mut used = 0;
-            for c in text.chars() {
-                match sign.step(c) {
-                    Some(next) => {
-                        sign = next;
-                        used += 1;
-                    }
-                    None => break,
-                }
-            }
+            let (sign, used) = read_token(TupletSign::default(), text);
             ((sign.p, sign.q, sign.r), used)
         };
         assert_eq!(mark("3abc"), ((Some(3), None, None), 1));

@@ -28,7 +28,7 @@ pub(super) struct NoteTok {
 }
 
 pub(super) use super::grammar::Bar;
-use super::grammar::{BarSign, LengthSuffix, TupletSign};
+use super::grammar::{append_digit, BarSign, CharToken, LengthSuffix, TupletSign};
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,11 +270,7 @@ impl Lexer<'_> {
     /// Parses a length such as `2`, `/`, `//`, `3/2` by the rules the sampling constraint also
     /// follows ([`LengthSuffix`]); the default is 1.
     fn length(&mut self, pos: Pos) -> Result<Frac> {
-        let mut suffix = LengthSuffix::default();
-        while let Some(next) = self.peek().and_then(|c| suffix.step(c)) {
-            suffix = next;
-            self.i += 1;
-        }
+        let suffix = self.read_token(LengthSuffix::default());
         match suffix.value() {
             Some((n, d)) => Ok(Frac::new(n, d)),
             None if !suffix.divisors_ok() => {
@@ -288,10 +284,19 @@ impl Lexer<'_> {
     fn number(&mut self) -> Option<u32> {
         let mut value: Option<u32> = None;
         while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
-            value = Some(value.unwrap_or(0).saturating_mul(10).saturating_add(d));
+            value = append_digit(value, d);
             self.i += 1;
         }
         value
+    }
+
+    /// Reads the characters that continue `token` ([`CharToken::step`]) and returns it.
+    fn read_token<T: CharToken>(&mut self, mut token: T) -> T {
+        while let Some(next) = self.peek().and_then(|c| token.step(c)) {
+            token = next;
+            self.i += 1;
+        }
+        token
     }
 
     /// Consumes a run of `c` and returns its length.
@@ -307,16 +312,12 @@ impl Lexer<'_> {
     /// read by the rules the sampling constraint also follows ([`BarSign`]), then an ending
     /// number written straight after it (`|1`, `:|2`); a stray `:` is skipped.
     fn bar_line(&mut self, c: char, pos: Pos) {
-        let Some(mut sign) = BarSign::start(c) else {
+        let Some(sign) = BarSign::start(c) else {
             self.i += 1;
             return;
         };
         self.i += 1;
-        while let Some(next) = self.peek().and_then(|c| sign.step(c)) {
-            sign = next;
-            self.i += 1;
-        }
-        if let Some(bar) = sign.bar() {
+        if let Some(bar) = self.read_token(sign).bar() {
             self.push(TokKind::Bar(bar), pos);
             self.ending_after_bar();
         }
@@ -436,12 +437,7 @@ impl Lexer<'_> {
     /// `(3`, `(3:2:3` or a slur start.
     fn paren(&mut self, pos: Pos) -> Result<()> {
         self.i += 1;
-        let mut sign = TupletSign::default();
-        while let Some(next) = self.peek().and_then(|c| sign.step(c)) {
-            sign = next;
-            self.i += 1;
-        }
-        let TupletSign { p, q, r, .. } = sign;
+        let TupletSign { p, q, r, .. } = self.read_token(TupletSign::default());
         let Some(p) = p else {
             return Ok(());
         };

@@ -1,7 +1,7 @@
 //! Bar lines, repeats and endings: whether a bar line may close the bar, and what it opens.
 
 use super::{BarTok, Machine, Prev, Tok};
-use crate::abc::to_score::grammar::BarSign;
+use crate::abc::to_score::grammar::{BarSign, CharToken};
 
 impl Machine {
     /// A character after a bar line in progress: it continues the sign as the reader reads it

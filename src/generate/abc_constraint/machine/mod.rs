@@ -33,7 +33,7 @@ mod form;
 mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
-use crate::abc::to_score::grammar::{Bar, BarAccount, BarSign, TupletSign};
+use crate::abc::to_score::grammar::{Bar, BarAccount, BarSign, CharToken, TupletSign};
 use form::FormState;
 pub(crate) use form::{MAX_FORMS, MAX_PARTS};
 use notes::{Elem, Len};

@@ -1,7 +1,7 @@
 //! Notes, rests, chords and grace notes: their lengths, and whether they fit in the bar.
 
 use super::{scale, Machine, Prev, Tok};
-use crate::abc::to_score::grammar;
+use crate::abc::to_score::grammar::{self, CharToken};
 
 /// A length being written after a note, rest or chord: the reader's suffix
 /// ([`grammar::LengthSuffix`]), of which the machine writes a whitelist (a multiplier up to 16,
