@@ -2,6 +2,7 @@
 
 use super::fields::{parse_meter, parse_tempo, parse_unit, Meter};
 use super::frac::Frac;
+use super::grammar::BrokenSign;
 use super::key::{parse_key, KeySig};
 use super::lexer::{NoteTok, Pos, TokKind, Token};
 use super::pos_err;
@@ -110,7 +111,7 @@ impl Interp {
             TokKind::Rest(length) => self.push(Sound::Rest, *length * self.ctx.unit),
             TokKind::MeasureRest(bars) => self.measure_rest(*bars),
             TokKind::Tie => self.tie(),
-            TokKind::Broken(n) => self.broken(*n),
+            TokKind::Broken(sign) => self.broken(*sign),
             TokKind::Tuplet { p, q, r } => self.start_tuplet(*p, *q, *r, pos),
             TokKind::Bar(_) => {
                 self.bar_accidentals.clear();
@@ -220,15 +221,13 @@ impl Interp {
     }
 
     /// `>` lengthens the previous element and shortens the next; `<` the other way.
-    fn broken(&mut self, n: i32) {
+    fn broken(&mut self, sign: BrokenSign) {
         let Some(prev) = self.out.elements.last_mut() else {
             return;
         };
-        let ((ln, ld), (sn, sd)) = super::grammar::broken_rhythm_factors(n.unsigned_abs());
-        let (long, short) = (Frac::new(ln, ld), Frac::new(sn, sd));
-        let (first, second) = if n > 0 { (long, short) } else { (short, long) };
-        prev.length = prev.length * first;
-        self.broken_next = Some(second);
+        let ((first_num, first_den), (second_num, second_den)) = sign.factors();
+        prev.length = prev.length * Frac::new(first_num, first_den);
+        self.broken_next = Some(Frac::new(second_num, second_den));
     }
 
     fn start_tuplet(&mut self, p: u32, q: Option<u32>, r: Option<u32>, pos: Pos) {

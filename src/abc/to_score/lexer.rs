@@ -1,7 +1,6 @@
 //! Turns lines of ABC music into tokens.
 
 use super::frac::Frac;
-use super::key::letter_index;
 use super::pos_err;
 use anyhow::Result;
 
@@ -28,7 +27,9 @@ pub(super) struct NoteTok {
 }
 
 pub(super) use super::grammar::Bar;
-use super::grammar::{append_digit, BarSign, CharToken, LengthSuffix, TupletSign};
+use super::grammar::{
+    append_digit, is_decoration, BarSign, BrokenSign, CharToken, LengthSuffix, NoteSign, TupletSign,
+};
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +44,8 @@ pub(super) enum TokKind {
     MeasureRest(u32),
     /// `-` after a note or chord.
     Tie,
-    /// Broken rhythm: `>` count (positive) or `<` count (negative).
-    Broken(i32),
+    /// Broken rhythm: a run of `>` or `<`.
+    Broken(BrokenSign),
     /// `(p:q:r`.
     Tuplet {
         p: u32,
@@ -87,11 +88,6 @@ struct Lexer<'a> {
     i: usize,
     line: usize,
     out: &'a mut Vec<Token>,
-}
-
-/// Single characters that decorate a note and take no time.
-fn is_decoration(c: char) -> bool {
-    matches!(c, '.' | '~' | 'H'..='W' | 'Y' | 'h'..='w')
 }
 
 impl Lexer<'_> {
@@ -206,65 +202,34 @@ impl Lexer<'_> {
         }
     }
 
-    /// Parses an accidental, letter, octave marks, length and a following tie.
+    /// Parses a note's pitch by the rules the sampling constraint also follows ([`NoteSign`]:
+    /// accidentals, a microtone skipped, the letter, octave marks), then its length and a
+    /// following tie.
     fn note(&mut self) -> Result<NoteTok> {
         let pos = self.pos();
-        let accidental = self.accidental();
-        let letter_pos = self.pos();
-        let Some(c) = self.peek().filter(char::is_ascii_alphabetic) else {
-            return Err(self.error(letter_pos, "accidental without a note letter after it"));
-        };
-        let letter = letter_index(c)
-            .filter(|_| matches!(c, 'A'..='G' | 'a'..='g'))
-            .ok_or_else(|| {
-                self.error(
-                    letter_pos,
+        let sign = self.read_token(NoteSign::default());
+        let (Some(letter), Some(octave)) = (sign.letter_index(), sign.octave()) else {
+            let here = self.pos();
+            return Err(match self.peek().filter(char::is_ascii_alphabetic) {
+                Some(c) => self.error(
+                    here,
                     &format!("accidental before {c:?}, which is not a note"),
-                )
-            })?;
-        self.i += 1;
-        let mut octave = if c.is_ascii_lowercase() { 5 } else { 4 };
-        while let Some(mark) = self.peek() {
-            match mark {
-                '\'' => octave += 1,
-                ',' => octave -= 1,
-                _ => break,
-            }
-            self.i += 1;
-        }
+                ),
+                None => self.error(here, "accidental without a note letter after it"),
+            });
+        };
         let length = self.length(pos)?;
         let tie = self.peek() == Some('-');
         if tie {
             self.i += 1;
         }
         Ok(NoteTok {
-            accidental,
+            accidental: sign.accidental(),
             letter,
             octave,
             length,
             tie,
         })
-    }
-
-    /// Parses `^ ^^ _ __ =` (and skips microtone fractions such as `^3/4`).
-    fn accidental(&mut self) -> Option<i8> {
-        let mut alter: Option<i8> = None;
-        while let Some(c) = self.peek() {
-            let step = match c {
-                '^' => 1,
-                '_' => -1,
-                '=' => 0,
-                _ => break,
-            };
-            alter = Some(alter.unwrap_or(0) + step);
-            self.i += 1;
-        }
-        if alter.is_some() {
-            while self.peek().is_some_and(|c| c.is_ascii_digit() || c == '/') {
-                self.i += 1;
-            }
-        }
-        alter
     }
 
     /// Parses a length such as `2`, `/`, `//`, `3/2` by the rules the sampling constraint also
@@ -448,10 +413,13 @@ impl Lexer<'_> {
         Ok(())
     }
 
-    /// `>`, `>>`, `<`...
+    /// `>`, `>>`, `<`..., read by the rules the sampling constraint also follows
+    /// ([`BrokenSign`]).
     fn broken(&mut self, c: char, pos: Pos) {
-        let n = self.count(c) as i32;
-        let n = n.min(4);
-        self.push(TokKind::Broken(if c == '>' { n } else { -n }), pos);
+        if let Some(sign) = BrokenSign::start(c) {
+            self.i += 1;
+            let run = self.read_token(sign);
+            self.push(TokKind::Broken(run), pos);
+        }
     }
 }

@@ -98,6 +98,27 @@ fn refuses_what_would_break_a_bar() {
     assert_eq!(at("|:GABc::"), Some(7));
     assert_eq!(at("|:GABc:|\n|:d4"), None);
     assert_eq!(at("|:GABc:|d4|"), None);
+    // Pitches are read as the reader reads them (`NoteSign`), and the machine writes its
+    // whitelist: one kind of accidental, at most two signs (one in a chord or grace notes), no
+    // microtone, at most two octave marks in the letter's direction.
+    assert_eq!(at("^^F_BGA|"), None);
+    assert_eq!(at("^^^F"), Some(2));
+    assert_eq!(at("^_F"), Some(1));
+    assert_eq!(at("==F"), Some(1));
+    assert_eq!(at("^3/4F"), Some(1));
+    assert_eq!(at("c''C,,GA|"), None);
+    assert_eq!(at("c'''"), Some(3));
+    assert_eq!(at("c,"), Some(1));
+    assert_eq!(at("C'"), Some(1));
+    assert_eq!(at("[^F=Ac'] B2|"), None);
+    assert_eq!(at("[^^F"), Some(2));
+    assert_eq!(at("[^]"), Some(2));
+    assert_eq!(at("[CEGce]"), Some(5));
+    assert_eq!(at("{^g,}"), Some(3));
+    assert_eq!(at("{^ga}G"), None);
+    // A broken rhythm is a single `>` or `<`: the reader reads `>>` as one sign of another value.
+    assert_eq!(at("GA>>B"), Some(3));
+    assert_eq!(at("GA<B c|"), None);
     // Header values come from the whitelists.
     assert_eq!(refused_at("M:none\n"), Some(2));
     assert_eq!(refused_at("M:2/4\nL:3/8\n"), Some(8));

@@ -33,7 +33,9 @@ mod form;
 mod notes;
 
 use super::fields::{self, Symbol, METERS, UNITS};
-use crate::abc::to_score::grammar::{Bar, BarAccount, BarSign, CharToken, TupletSign};
+use crate::abc::to_score::grammar::{
+    self, Bar, BarAccount, BarSign, BrokenSign, CharToken, NoteSign, TupletSign,
+};
 use form::FormState;
 pub(crate) use form::{MAX_FORMS, MAX_PARTS};
 use notes::{Elem, Len};
@@ -97,26 +99,27 @@ impl BarTok {
     }
 }
 
+/// True for the decorations the constraint writes, a whitelist of the reader's
+/// ([`grammar::is_decoration`]): staccato, roll, trill, up-bow and down-bow.
+fn is_written_decoration(c: char) -> bool {
+    grammar::is_decoration(c) && matches!(c, '.' | '~' | 'T' | 'u' | 'v')
+}
+
 /// The token in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok {
     None,
-    /// Accidentals before a letter: net count and how many signs.
-    Acc {
-        signs: u8,
-        sign: char,
-    },
+    /// Accidentals before a note's letter, as the reader reads a pitch.
+    Pitch(NoteSign),
     /// An element and its length so far.
     Length {
         elem: Elem,
         len: Len,
     },
-    /// Inside `[…]`: notes so far, accidentals and octave marks of the note being written.
+    /// Inside `[…]`: notes so far, and the pitch of the note being written (or of the last).
     Chord {
         notes: u8,
-        signs: u8,
-        marks: u8,
-        lower: bool,
+        note: NoteSign,
     },
     /// `[` just written: a chord or an ending follows.
     Bracket,
@@ -128,13 +131,13 @@ enum Tok {
     Tuplet(TupletSign),
     /// Inside quotes.
     Quote(Symbol),
-    /// Inside `{…}`: notes so far, accidentals and octave marks of the note being written.
+    /// Inside `{…}`: notes so far, and the pitch of the note being written (or of the last).
     Grace {
         notes: u8,
-        signs: u8,
-        marks: u8,
-        lower: bool,
+        note: NoteSign,
     },
+    /// `>` or `<` written, as the reader reads a broken rhythm.
+    Broken(BrokenSign),
     /// A field line's letter (header or body); the value follows the colon.
     FieldLetter(char),
     /// A field's value so far.
@@ -413,17 +416,7 @@ impl Machine {
     fn extend(&mut self, c: char) -> Option<bool> {
         match self.tok {
             Tok::None => None,
-            Tok::Acc { signs, sign } => Some(match c {
-                '^' | '_' if c == sign && signs < 2 => {
-                    self.tok = Tok::Acc {
-                        signs: signs + 1,
-                        sign,
-                    };
-                    true
-                }
-                'A'..='G' | 'a'..='g' => self.note_letter(c),
-                _ => false,
-            }),
+            Tok::Pitch(sign) => Some(self.pitch_char(sign, c).unwrap_or(false)),
             Tok::Length { elem, len } => self.extend_length(elem, len, c),
             Tok::Chord { .. } | Tok::Grace { .. } => Some(self.inner_note(c)),
             Tok::Bracket => Some(match c {
@@ -432,9 +425,7 @@ impl Machine {
                 _ => {
                     self.tok = Tok::Chord {
                         notes: 0,
-                        signs: 0,
-                        marks: 0,
-                        lower: false,
+                        note: NoteSign::default(),
                     };
                     self.inner_note(c)
                 }
@@ -449,8 +440,9 @@ impl Machine {
                 self.prev = Prev::NeedsNote;
                 self.slurs <= self.max_slurs() && c != ')' && self.start(c)
             }),
-            // A mark the reader would read further (`(34`, `(3:2`) is not written.
+            // A mark the reader would read further (`(34`, `(3:2`, `>>`) is not written.
             Tok::Tuplet(sign) => sign.step(c).map(|_| false),
+            Tok::Broken(sign) => sign.step(c).map(|_| false),
             Tok::Quote(mut symbol) => Some(if c == '"' {
                 self.tok = Tok::None;
                 self.prev = Prev::NeedsNote;
@@ -476,6 +468,10 @@ impl Machine {
                 self.prev = Prev::Tuplet;
                 true
             }
+            Tok::Broken(_) => {
+                self.tok = Tok::None;
+                true
+            }
             _ => false,
         }
     }
@@ -492,10 +488,10 @@ impl Machine {
         let bar_ok = !needs_note && !in_tuplet && self.broken.is_none() && !self.needs_second;
         match c {
             '^' | '_' | '=' => {
-                self.tok = Tok::Acc { signs: 1, sign: c };
-                !self.decorated && self.fits_at_least(&Len::default())
+                let ok = self.pitch_char(NoteSign::default(), c) == Some(true);
+                ok && !self.decorated && self.fits_at_least(&Len::default())
             }
-            'A'..='G' | 'a'..='g' => self.note_letter(c),
+            'A'..='G' | 'a'..='g' => self.pitch_char(NoteSign::default(), c) == Some(true),
             'z' => {
                 self.tok = Tok::Length {
                     elem: Elem::Rest,
@@ -514,7 +510,14 @@ impl Machine {
                 }
                 None => false,
             },
-            '>' | '<' => self.broken_rhythm(c == '>'),
+            '>' | '<' => match BrokenSign::start(c) {
+                Some(sign) => {
+                    let ok = self.broken_rhythm(sign);
+                    self.tok = Tok::Broken(sign);
+                    ok
+                }
+                None => false,
+            },
             '(' => {
                 let tuplet_fits = (2..=4).any(|p| {
                     let mut next = *self;
@@ -540,14 +543,12 @@ impl Machine {
             '{' => {
                 self.tok = Tok::Grace {
                     notes: 0,
-                    signs: 0,
-                    marks: 0,
-                    lower: false,
+                    note: NoteSign::default(),
                 };
                 // music21 counts grace notes among a tuplet's notes.
                 !needs_note && !in_tuplet && self.fits_at_least(&Len::default())
             }
-            '.' | '~' | 'T' | 'u' | 'v' => {
+            _ if is_written_decoration(c) => {
                 let ok = !needs_note && self.fits_at_least(&Len::default());
                 self.prev = Prev::NeedsNote;
                 self.decorated = true;

@@ -1,7 +1,7 @@
 //! Notes, rests, chords and grace notes: their lengths, and whether they fit in the bar.
 
 use super::{scale, Machine, Prev, Tok};
-use crate::abc::to_score::grammar::{self, CharToken};
+use crate::abc::to_score::grammar::{self, BrokenSign, CharToken, NoteSign};
 
 /// A length being written after a note, rest or chord: the reader's suffix
 /// ([`grammar::LengthSuffix`]), of which the machine writes a whitelist (a multiplier up to 16,
@@ -73,42 +73,63 @@ impl LenRules for Len {
     }
 }
 
+/// The most accidental signs of one kind the machine writes before a note (`^^`, `__`), and
+/// before a note of a chord or of grace notes.
+const NOTE_SIGNS: u8 = 2;
+const INNER_NOTE_SIGNS: u8 = 1;
+
+/// True for the pitches the machine writes, a whitelist of the reader's [`NoteSign`]s: at most
+/// `most_signs` of one accidental (`=` once), no microtone, at most two octave marks, `'` only on
+/// a lowercase letter and `,` only on an uppercase one.
+fn writable(sign: &NoteSign, most_signs: u8) -> bool {
+    let kinds = [sign.sharps, sign.flats, sign.naturals]
+        .iter()
+        .filter(|&&n| n > 0)
+        .count();
+    let (marks_up, marks_down) = if sign.is_lowercase() { (2, 0) } else { (0, 2) };
+    !sign.microtone
+        && kinds <= 1
+        && sign.naturals <= 1
+        && sign.sharps.max(sign.flats) <= most_signs
+        && sign.ups <= marks_up
+        && sign.downs <= marks_down
+}
+
 /// What kind of element a length belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Elem {
-    /// A note: lowercase letter or not, octave marks written.
-    Note {
-        lower: bool,
-        marks: u8,
-    },
+    /// A note, with its pitch as written.
+    Note(NoteSign),
     Chord,
     Rest,
 }
 
 impl Machine {
-    /// A note letter after accidentals (or none).
-    pub(super) fn note_letter(&mut self, c: char) -> bool {
+    /// A character of a note's pitch, read as the reader reads it ([`NoteSign`]): `None` when
+    /// `c` does not continue `sign`, else whether the machine writes the pitch it makes. Once its
+    /// letter is written the note is an element whose length follows, and it must fit.
+    pub(super) fn pitch_char(&mut self, sign: NoteSign, c: char) -> Option<bool> {
+        let next = sign.step(c)?;
+        let ok = writable(&next, NOTE_SIGNS);
+        if next.letter.is_none() {
+            self.tok = Tok::Pitch(next);
+            return Some(ok);
+        }
         self.tok = Tok::Length {
-            elem: Elem::Note {
-                lower: c.is_ascii_lowercase(),
-                marks: 0,
-            },
+            elem: Elem::Note(next),
             len: Len::default(),
         };
-        self.fits_at_least(&Len::default())
+        Some(ok && (sign.letter.is_some() || self.fits_at_least(&Len::default())))
     }
     pub(super) fn extend_length(&mut self, elem: Elem, mut len: Len, c: char) -> Option<bool> {
         let untouched = len == Len::default();
-        match (elem, c) {
-            (Elem::Note { lower, marks }, '\'' | ',') if untouched => {
-                let ok = marks < 2 && (c == '\'') == lower;
-                let elem = Elem::Note {
-                    lower,
-                    marks: marks + 1,
-                };
-                self.tok = Tok::Length { elem, len };
+        if let (Elem::Note(sign), true) = (elem, untouched) {
+            // Octave marks come before the length.
+            if let Some(ok) = self.pitch_char(sign, c) {
                 return Some(ok);
             }
+        }
+        match (elem, c) {
             (_, '0'..='9' | '/') => {
                 let before = len;
                 len = len.step(c)?;
@@ -126,7 +147,7 @@ impl Machine {
                 self.tok = Tok::Length { elem, len };
                 return Some(ok && self.fits_at_least(&len) && self.group_allows(&len));
             }
-            (Elem::Note { .. } | Elem::Chord, '-') => {
+            (Elem::Note(_) | Elem::Chord, '-') => {
                 // The tie ends the element; a note must follow it.
                 let ok =
                     self.finish_element(&len, elem) && !self.last_fixed && self.form_allows_tie();
@@ -227,61 +248,49 @@ impl Machine {
         self.prev = Prev::Element;
         true
     }
-    /// A character inside `[…]` (a chord) or `{…}` (grace notes).
+    /// A character inside `[…]` (a chord) or `{…}` (grace notes): each note's pitch is read as
+    /// the reader reads it ([`NoteSign`]), with at most one accidental sign and four notes.
     pub(super) fn inner_note(&mut self, c: char) -> bool {
-        let (grace, notes, signs, marks, lower) = match self.tok {
-            Tok::Chord {
-                notes,
-                signs,
-                marks,
-                lower,
-            } => (false, notes, signs, marks, lower),
-            Tok::Grace {
-                notes,
-                signs,
-                marks,
-                lower,
-            } => (true, notes, signs, marks, lower),
+        let (grace, notes, note) = match self.tok {
+            Tok::Chord { notes, note } => (false, notes, note),
+            Tok::Grace { notes, note } => (true, notes, note),
             _ => return false,
         };
-        let set = |notes, signs, marks, lower| {
-            if grace {
-                Tok::Grace {
-                    notes,
-                    signs,
-                    marks,
-                    lower,
-                }
-            } else {
-                Tok::Chord {
-                    notes,
-                    signs,
-                    marks,
-                    lower,
-                }
+        // A note whose accidental waits for its letter.
+        let pending = note.letter.is_none() && !note.is_empty();
+        let (next, new_note) = match note.step(c) {
+            Some(next) => (next, note.letter.is_none()),
+            None if note.letter.is_some() => match NoteSign::default().step(c) {
+                Some(next) => (next, true),
+                None => return self.close_inner(grace, notes, pending, c),
+            },
+            None => return self.close_inner(grace, notes, pending, c),
+        };
+        let letters = notes + u8::from(next.letter.is_some() && new_note);
+        self.tok = if grace {
+            Tok::Grace {
+                notes: letters,
+                note: next,
+            }
+        } else {
+            Tok::Chord {
+                notes: letters,
+                note: next,
             }
         };
+        writable(&next, INNER_NOTE_SIGNS) && (!new_note || notes < 4)
+    }
+    /// `]` after a chord's notes or `}` after grace notes, with no accidental left waiting.
+    fn close_inner(&mut self, grace: bool, notes: u8, pending: bool, c: char) -> bool {
         match c {
-            '^' | '_' | '=' if signs == 0 && notes < 4 => {
-                self.tok = set(notes, 1, 0, lower);
-                true
-            }
-            'A'..='G' | 'a'..='g' if notes < 4 => {
-                self.tok = set(notes + 1, 0, 0, c.is_ascii_lowercase());
-                true
-            }
-            '\'' | ',' if notes > 0 && signs == 0 && marks < 2 && (c == '\'') == lower => {
-                self.tok = set(notes, 0, marks + 1, lower);
-                true
-            }
-            ']' if !grace && notes > 0 && signs == 0 => {
+            ']' if !grace && notes > 0 && !pending => {
                 self.tok = Tok::Length {
                     elem: Elem::Chord,
                     len: Len::default(),
                 };
                 self.fits_at_least(&Len::default())
             }
-            '}' if grace && notes > 0 && signs == 0 => {
+            '}' if grace && notes > 0 && !pending => {
                 self.tok = Tok::None;
                 self.prev = Prev::NeedsNote;
                 true
@@ -303,13 +312,8 @@ impl Machine {
     }
     /// `>` or `<` between two elements: the one before grows (or shrinks) and the next one makes
     /// up the difference, inside the bar.
-    pub(super) fn broken_rhythm(&mut self, dotted_first: bool) -> bool {
-        let (long, short) = grammar::broken_rhythm_factors(1);
-        let (first, second) = if dotted_first {
-            (long, short)
-        } else {
-            (short, long)
-        };
+    pub(super) fn broken_rhythm(&mut self, sign: BrokenSign) -> bool {
+        let (first, second) = sign.factors();
         let ok = self.prev == Prev::Element
             && !self.last_fixed
             && !self.tie

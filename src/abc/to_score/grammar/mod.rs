@@ -10,10 +10,20 @@
 //! a section, and whether a bar line may close it ([`bar_may_close`]). The reader fills it with
 //! exact fractions of a whole note, bar by bar; the constraint with ticks, note by note.
 //!
-//! The constraint writes a subset of what the reader reads (its own whitelists of meters, units
-//! and modes), and reads the notes of a bar itself, one character at a time; that its account is
-//! the reader's at every bar line is tested over random walks and over the whole corpus
+//! The tokens of a bar are read one character at a time by one [`CharToken`] each, which the
+//! reader's lexer reads as far as it goes and the constraint carries as its token in progress: a
+//! note's pitch ([`NoteSign`], also each note of a chord and of grace notes), its length suffix
+//! ([`LengthSuffix`]), a broken rhythm ([`BrokenSign`]), a tuplet mark ([`TupletSign`]) and a bar
+//! line ([`BarSign`]); the one-character decorations are [`is_decoration`]'s.
+//!
+//! The constraint writes a subset of what the reader reads (its own whitelists of meters, units,
+//! modes, accidentals, lengths, tuplets and bar lines); that its account is the reader's at every
+//! bar line is tested over random walks and over the whole corpus
 //! (`generate::abc_constraint::tests_bars`, `tests/abc_grammar_agreement.rs`).
+
+mod elements;
+
+pub(crate) use elements::{is_decoration, BrokenSign, NoteSign};
 
 use super::fields::{default_unit, parse_meter, parse_unit};
 use super::frac::Frac;
@@ -63,7 +73,8 @@ impl Bar {
     }
 }
 
-/// A token of ABC read one character at a time ([`BarSign`], [`LengthSuffix`], [`TupletSign`]):
+/// A token of ABC read one character at a time ([`NoteSign`], [`LengthSuffix`], [`BrokenSign`],
+/// [`TupletSign`], [`BarSign`]):
 /// the reader's lexer reads each as far as [`CharToken::step`] goes, and the sampling constraint
 /// carries one as its token in progress.
 pub(crate) trait CharToken: Copy {
@@ -483,7 +494,7 @@ mod tests {
     }
 
     /// Reads as much of `text` as continues `token`: the token, and the characters it took.
-    fn read_token<T: CharToken>(mut token: T, text: &str) -> (T, usize) {
+    pub(super) fn read_token<T: CharToken>(mut token: T, text: &str) -> (T, usize) {
         let mut used = 0;
         for c in text.chars() {
             match token.step(c) {
