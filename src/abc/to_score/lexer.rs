@@ -161,7 +161,7 @@ impl Lexer<'_> {
                 pos,
                 "unterminated chord symbol or annotation (missing '\"')",
             )?,
-            '{' => self.skip_to('}', pos, "unterminated grace notes (missing '}')")?,
+            '{' => self.grace_notes(pos)?,
             '!' | '+' => self.skip_decoration(c),
             'y' => {
                 self.i += 1;
@@ -187,6 +187,29 @@ impl Lexer<'_> {
         }
     }
 
+    /// `{ga}`, `{/g}`, `{^f2e}`: grace notes take no time, and are read by the rules the sampling
+    /// constraint also follows ([`NoteSign`] and [`LengthSuffix`]), so a malformed one is an
+    /// error; the acciaccatura's slash, spaces and anything else are skipped.
+    fn grace_notes(&mut self, pos: Pos) -> Result<()> {
+        self.i += 1;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.error(pos, "unterminated grace notes (missing '}')"));
+            };
+            match c {
+                '}' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                '^' | '_' | '=' | 'A'..='G' | 'a'..='g' => {
+                    self.pitch()?;
+                    self.read_token(LengthSuffix::default());
+                }
+                _ => self.i += 1,
+            }
+        }
+    }
+
     /// Skips `!trill!` or `+fermata+`; a lone `!` or `+` (old line-break marks) is skipped alone.
     fn skip_decoration(&mut self, delim: char) {
         let rest = &self.chars[self.i + 1..];
@@ -207,17 +230,7 @@ impl Lexer<'_> {
     /// following tie.
     fn note(&mut self) -> Result<NoteTok> {
         let pos = self.pos();
-        let sign = self.read_token(NoteSign::default());
-        let (Some(letter), Some(octave)) = (sign.letter_index(), sign.octave()) else {
-            let here = self.pos();
-            return Err(match self.peek().filter(char::is_ascii_alphabetic) {
-                Some(c) => self.error(
-                    here,
-                    &format!("accidental before {c:?}, which is not a note"),
-                ),
-                None => self.error(here, "accidental without a note letter after it"),
-            });
-        };
+        let (sign, letter, octave) = self.pitch()?;
         let length = self.length(pos)?;
         let tie = self.peek() == Some('-');
         if tie {
@@ -242,6 +255,25 @@ impl Lexer<'_> {
                 Err(self.error(pos, "note length with a zero or huge divisor"))
             }
             None => Err(self.error(pos, "note length of zero")),
+        }
+    }
+
+    /// Reads a note's pitch ([`NoteSign`]): the sign, its letter's index and its octave; an error
+    /// where an accidental has no note letter after it.
+    fn pitch(&mut self) -> Result<(NoteSign, usize, i32)> {
+        let sign = self.read_token(NoteSign::default());
+        match (sign.letter_index(), sign.octave()) {
+            (Some(letter), Some(octave)) => Ok((sign, letter, octave)),
+            _ => {
+                let here = self.pos();
+                Err(match self.peek().filter(char::is_ascii_alphabetic) {
+                    Some(c) => self.error(
+                        here,
+                        &format!("accidental before {c:?}, which is not a note"),
+                    ),
+                    None => self.error(here, "accidental without a note letter after it"),
+                })
+            }
         }
     }
 

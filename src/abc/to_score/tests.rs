@@ -290,6 +290,8 @@ fn chord_length_inside_and_after() {
 #[test]
 fn grace_notes_take_no_time() {
     assert_eq!(q("{ABc}C {/A}D"), quarters(&[60, 62]));
+    // Read by the shared pitch and length tokenizers: accidentals, octave marks and lengths.
+    assert_eq!(q("{^f'2e/ _B,,}C {g a}D"), quarters(&[60, 62]));
 }
 
 #[test]

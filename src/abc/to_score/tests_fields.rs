@@ -326,6 +326,10 @@ fn other_malformed_input() {
             "line 3, column 3: unexpected character",
         ),
         ("X:1\nK:C\nC ^ D\n", "line 3, column 4: accidental"),
+        (
+            "X:1\nK:C\nC {g^}D\n",
+            "line 3, column 6: accidental without a note letter",
+        ),
         ("X:1\nK:C\nc'''''''\n", "outside the MIDI range"),
         (
             "X:1\nM:x/y\nK:C\nC\n",
