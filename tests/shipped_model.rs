@@ -105,6 +105,21 @@ fn the_binary_samples_the_shipped_model_with_or_without_its_sampling_defaults() 
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(defaults.len(), 2);
+    // The binary's defaults are the library's (`SampleConfig::default()`, at which the figures in
+    // docs/benchmarks.md were measured): the same two tunes.
+    let generator =
+        open_for_generation(&shipped(), tch::Device::Cpu).expect("the shipped model loads");
+    let pieces = generator
+        .generate_many(2, &Primer::none(), &SampleConfig::default())
+        .expect("the library samples");
+    let library: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
+    assert_eq!(library.len(), 2);
+    for (written, sampled) in defaults.iter().zip(&library) {
+        assert!(
+            written.contains(sampled.trim()),
+            "the binary wrote\n{written}\nwhere the library samples\n{sampled}"
+        );
+    }
     let (output, plain) = generate(&["--candidates", "1", "--no-copy-memory", "--model-header"]);
     assert!(
         output.status.success(),

@@ -56,8 +56,9 @@ enum Command {
         /// How many pieces (seeds SEED, SEED+1, …).
         #[arg(long, default_value_t = 4)]
         count: usize,
-        /// Softmax temperature; 0 is greedy.
-        #[arg(long, default_value_t = 0.9)]
+        /// Softmax temperature; 0 is greedy. The default is `SampleConfig`'s (1), at which the
+        /// shipped model's figures in docs/benchmarks.md were measured.
+        #[arg(long, default_value_t = SampleConfig::default().temperature)]
         temperature: f64,
         /// Keep only the k most likely tokens (0 keeps all).
         #[arg(long, default_value_t = 0)]
