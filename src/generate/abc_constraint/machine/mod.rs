@@ -2,6 +2,13 @@
 //! and refuses any character after which the tune could no longer be finished with every bar
 //! adding up. It keeps no heap data, so trying a character is a copy and a call.
 //!
+//! Its tokens are the reader's (`abc::to_score::grammar`): a note's pitch ([`NoteSign`]), its
+//! length ([`grammar::LengthSuffix`]), a broken rhythm ([`BrokenSign`]), a tuplet mark
+//! ([`TupletSign`]) and a bar line ([`BarSign`]) are each read by the reader's tokenizer, one
+//! character at a time, and the bar is counted by the reader's [`BarAccount`]. What is its own is
+//! the whitelist of what it writes and the structure it enforces (bars that add up, repeats and
+//! endings, the form, slurs, ties, chord symbols).
+//!
 //! What it accepts, in the cleaned corpus's style:
 //!
 //! - a header of `M:` (a whitelisted meter), optionally `L:` (a whitelisted unit) and `K:` (a
