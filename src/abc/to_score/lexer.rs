@@ -119,7 +119,7 @@ impl Lexer<'_> {
         let pos = self.pos();
         let c = self.chars[self.i];
         match c {
-            '^' | '_' | '=' | 'A'..='G' | 'a'..='g' => {
+            _ if NoteSign::starts(c) => {
                 let note = self.note()?;
                 self.push(TokKind::Note(note), pos);
             }
@@ -201,7 +201,7 @@ impl Lexer<'_> {
                     self.i += 1;
                     return Ok(());
                 }
-                '^' | '_' | '=' | 'A'..='G' | 'a'..='g' => {
+                _ if NoteSign::starts(c) => {
                     self.pitch()?;
                     self.read_token(LengthSuffix::default());
                 }
@@ -401,7 +401,7 @@ impl Lexer<'_> {
             let here = self.pos();
             match c {
                 ']' => break,
-                '^' | '_' | '=' | 'A'..='G' | 'a'..='g' => notes.push(self.note()?),
+                _ if NoteSign::starts(c) => notes.push(self.note()?),
                 '-' => {
                     self.i += 1;
                     if let Some(last) = notes.last_mut() {

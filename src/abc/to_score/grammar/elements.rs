@@ -68,6 +68,11 @@ impl CharToken for NoteSign {
 }
 
 impl NoteSign {
+    /// True when `c` starts a note: an accidental or a note letter.
+    pub(crate) fn starts(c: char) -> bool {
+        NoteSign::default().step(c).is_some()
+    }
+
     /// True when an accidental is written.
     pub(crate) fn has_accidental(&self) -> bool {
         self.sharps > 0 || self.flats > 0 || self.naturals > 0
@@ -208,6 +213,12 @@ mod tests {
         // Digits need an accidental before them: `2c` is not a pitch.
         assert_eq!(pitch("2c"), (NoteSign::default(), 0));
         assert!(pitch("").0.is_empty());
+        for c in ['^', '_', '=', 'A', 'G', 'a', 'g'] {
+            assert!(NoteSign::starts(c), "{c:?}");
+        }
+        for c in ['H', 'z', '\'', ',', '2', '/', '>'] {
+            assert!(!NoteSign::starts(c), "{c:?}");
+        }
         // A long run of signs saturates instead of overflowing.
         let many = "_".repeat(300) + "B";
         assert_eq!(pitch(&many).0.accidental(), Some(-128));

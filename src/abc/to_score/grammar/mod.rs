@@ -427,7 +427,7 @@ pub(crate) fn tuplet_factor(p: u32, q: Option<u32>, compound: bool) -> (i64, i64
 /// A broken rhythm of `marks` signs (`>` is 1, `>>` 2, `>>>` 3): the factors on the longer and
 /// the shorter element, as (numerator, denominator): 3/2 and 1/2, 7/4 and 1/4, 15/8 and 1/8.
 /// `>` makes the first element the longer, `<` the second.
-pub(crate) fn broken_rhythm_factors(marks: u32) -> ((i64, i64), (i64, i64)) {
+fn broken_rhythm_factors(marks: u32) -> ((i64, i64), (i64, i64)) {
     let den = 1i64 << marks.min(16);
     ((2 * den - 1, den), (1, den))
 }

@@ -256,15 +256,14 @@ impl Machine {
             Tok::Grace { notes, note } => (true, notes, note),
             _ => return false,
         };
-        // A note whose accidental waits for its letter.
-        let pending = note.letter.is_none() && !note.is_empty();
-        let (next, new_note) = match note.step(c) {
-            Some(next) => (next, note.letter.is_none()),
-            None if note.letter.is_some() => match NoteSign::default().step(c) {
-                Some(next) => (next, true),
-                None => return self.close_inner(grace, notes, pending, c),
-            },
-            None => return self.close_inner(grace, notes, pending, c),
+        // `c` goes on with the note being written, or, after its letter, starts the next one.
+        let continued = note.step(c).map(|next| (next, note.letter.is_none()));
+        let next_note = || {
+            note.letter?;
+            NoteSign::default().step(c).map(|next| (next, true))
+        };
+        let Some((next, new_note)) = continued.or_else(next_note) else {
+            return self.close_inner(grace, notes, note, c);
         };
         let letters = notes + u8::from(next.letter.is_some() && new_note);
         self.tok = if grace {
@@ -280,8 +279,10 @@ impl Machine {
         };
         writable(&next, INNER_NOTE_SIGNS) && (!new_note || notes < 4)
     }
-    /// `]` after a chord's notes or `}` after grace notes, with no accidental left waiting.
-    fn close_inner(&mut self, grace: bool, notes: u8, pending: bool, c: char) -> bool {
+    /// `]` after a chord's notes or `}` after grace notes, with no accidental left waiting for
+    /// its letter in `last`, the note written last.
+    fn close_inner(&mut self, grace: bool, notes: u8, last: NoteSign, c: char) -> bool {
+        let pending = last.letter.is_none() && !last.is_empty();
         match c {
             ']' if !grace && notes > 0 && !pending => {
                 self.tok = Tok::Length {
