@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::load_default_abc_corpus;
-use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig};
+use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
 use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics, SPLIT_VERSION};
 use tunesmith::model::CopyMemory;
@@ -45,12 +45,27 @@ fn main() -> Result<()> {
     let held = split.part(part.parse().context("TUNESMITH_HELD_OUT")?);
     let test: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
 
+    // TUNESMITH_TILT: `off`, or the two weights `TONIC,PARTS` (default: the shipped tilt).
+    let tilt = match std::env::var("TUNESMITH_TILT").ok().as_deref() {
+        None => defaults.tilt,
+        Some("off") => Tilt::off(),
+        Some(pair) => {
+            let w: Vec<f64> = pair
+                .split(',')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .context("TUNESMITH_TILT: off or TONIC,PARTS")?;
+            anyhow::ensure!(w.len() == 2, "TUNESMITH_TILT: off or TONIC,PARTS");
+            Tilt::from_weights([w[0], w[1]])
+        }
+    };
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
     let config = SampleConfig {
         temperature,
         form: form.clone(),
         candidates,
         copy_memory,
+        tilt,
         ..defaults
     };
     let start = Instant::now();
@@ -63,7 +78,7 @@ fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&out);
     let paths = write_pieces(&out, "tune", &pieces)?;
     println!(
-        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, {candidates} candidates each, seeds 0..{count}, \
+        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, {candidates} candidates each, tilt {tilt:?}, seeds 0..{count}, \
          in {seconds:.1} s ({:.0} characters/s); against the {} {part} tunes (split {SPLIT_VERSION})",
         checkpoint.display(),
         generator.model.summary(),

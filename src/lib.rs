@@ -52,7 +52,7 @@ pub mod prelude {
     };
     pub use crate::generate::{
         generate, generate_many, open_for_generation, write_pieces, Form, Generator, Header,
-        Length, Piece, Primer, SampleConfig, SampleEvery,
+        Length, Piece, Primer, SampleConfig, SampleEvery, Tilt,
     };
     #[allow(deprecated)]
     pub use crate::metrics::well_formed_share;

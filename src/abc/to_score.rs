@@ -35,7 +35,7 @@ pub use bars::{bar_check, BarCheck, BarFit, WrittenBar};
 pub use form::{bar_events, tune_form, BarEvent, PartForm, TuneForm};
 pub(crate) use form_table::draw_by_count;
 pub use form_table::{form_label, FormCount, FormLevel, FormTable, FormTableReport, MIN_TUNES};
-pub use key::key_tonic;
+pub use key::{ends_on_tonic, header_tonic, key_tonic};
 
 use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
 use anyhow::{anyhow, Result};

@@ -108,6 +108,10 @@ enum Command {
         /// of drawing them from the corpus's mix.
         #[arg(long)]
         model_header: bool,
+        /// Character models drawn from candidates: choose among them by the mask alone, without
+        /// the tilt towards the corpus's share of tunes ending on the tonic and in several parts.
+        #[arg(long)]
+        no_tilt: bool,
     },
     /// Play the notes of a score with a neural synthesizer's checkpoint into a WAV file.
     Render {
@@ -351,6 +355,7 @@ fn run(cli: Cli) -> Result<()> {
             no_copy_memory,
             copy_sharpness,
             model_header,
+            no_tilt,
         } => {
             anyhow::ensure!(
                 copy_sharpness.is_finite() && copy_sharpness > 0.0,
@@ -387,6 +392,11 @@ fn run(cli: Cli) -> Result<()> {
                     tunesmith::generate::Header::Model
                 } else {
                     tunesmith::generate::Header::Learned
+                },
+                tilt: if no_tilt {
+                    tunesmith::generate::Tilt::off()
+                } else {
+                    tunesmith::generate::Tilt::default()
                 },
                 ..SampleConfig::default()
             };

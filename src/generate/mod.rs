@@ -23,12 +23,14 @@ pub mod frames;
 pub mod resample;
 pub mod sampler;
 pub mod samples;
+pub mod tilt;
 pub mod tokens;
 
 pub use audio::{render_audio, render_primer, RenderedAudio};
 pub use form::{default_form_table, Form, Header};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
+pub use tilt::Tilt;
 
 use crate::checkpoint::{load_model, Meta};
 use crate::encode::{Encoding, PianoRoll};
@@ -144,6 +146,12 @@ pub struct SampleConfig {
     /// default drawn from the corpus's mix of headers, [`Header::Learned`]; the model writes the
     /// key and everything after).
     pub header: Header,
+    /// Character models drawn from candidates: the tilt of the choice among them towards the
+    /// corpus's share of tunes that end on the tonic (and, when asked, of tunes in more than one
+    /// part; [`tilt`]). By default the tilt fitted for the shipped character model so that its
+    /// tunes end on the tonic as often as the default corpus's training tunes; [`Tilt::off`]
+    /// weighs candidates by the mask alone.
+    pub tilt: Tilt,
 }
 
 impl Default for SampleConfig {
@@ -164,6 +172,7 @@ impl Default for SampleConfig {
             candidates: resample::DEFAULT_CANDIDATES,
             copy_memory: CopyMemory::default(),
             header: Header::default(),
+            tilt: Tilt::default(),
         }
     }
 }
@@ -188,6 +197,7 @@ impl SampleConfig {
             self.min_note_probability
         );
         self.copy_memory.validate()?;
+        self.tilt.validate()?;
         ensure!(
             self.candidates >= 1,
             "candidates must be at least 1 (1 keeps the single masked draw)"

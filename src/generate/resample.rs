@@ -19,7 +19,7 @@
 //! notes: with the full product the sampled tunes had half the corpus's sixteenths. The exact
 //! weight stays in [`super::Piece::log_kept_probability`].
 
-use super::{generate_each, Form, Header, Piece, Primer, SampleConfig};
+use super::{generate_each, Form, Header, Piece, Primer, SampleConfig, Tilt};
 use crate::abc::tunebook::field_line;
 use crate::encode::Encoding;
 use crate::model::Model;
@@ -60,13 +60,29 @@ pub fn candidate_seed(seed: u64, j: usize) -> u64 {
     seed.wrapping_add((j as u64).wrapping_mul(CANDIDATE_SEED_STRIDE))
 }
 
-/// One piece per config, each kept from `config.candidates` candidates by [`choose`].
+/// One piece per config, each kept from `config.candidates` candidates by [`choose`] under
+/// `config.tilt`.
 pub fn generate_resampled(
     model: &dyn Model,
     encoding: &Encoding,
     primer: &Primer,
     configs: &[SampleConfig],
 ) -> Result<Vec<Piece>> {
+    generate_candidates(model, encoding, primer, configs)?
+        .into_iter()
+        .zip(configs)
+        .map(|(candidates, config)| choose(candidates, config.seed, &config.tilt))
+        .collect()
+}
+
+/// Every candidate of each config's piece, before the choice (`config.candidates` each, in the
+/// order of their seeds; [`candidate_seed`]).
+pub fn generate_candidates(
+    model: &dyn Model,
+    encoding: &Encoding,
+    primer: &Primer,
+    configs: &[SampleConfig],
+) -> Result<Vec<Vec<Piece>>> {
     let mut expanded = Vec::new();
     for config in configs {
         // The header is drawn once, with the piece's seed: candidates differ only in the model's
@@ -92,13 +108,10 @@ pub fn generate_resampled(
         }
     }
     let mut pieces = generate_each(model, encoding, primer, &expanded)?.into_iter();
-    configs
+    Ok(configs
         .iter()
-        .map(|config| {
-            let candidates: Vec<Piece> = pieces.by_ref().take(config.candidates).collect();
-            choose(candidates, config.seed)
-        })
-        .collect()
+        .map(|config| pieces.by_ref().take(config.candidates).collect())
+        .collect())
 }
 
 /// The form [`Form::Drawn`] draws for a piece with these header lines (`"M:6/8\nL:1/8\n"`) and
@@ -120,13 +133,13 @@ fn drawn_form(lines: &str, config: &SampleConfig) -> Option<Vec<u32>> {
 }
 
 /// Keeps one of `candidates`, drawn with probability proportional to
-/// `exp(resampling_log_weight)` (candidates without a weight count as weight 1), by a generator
-/// seeded from `seed`.
-pub fn choose(candidates: Vec<Piece>, seed: u64) -> Result<Piece> {
+/// `exp(resampling_log_weight + tilt)` (candidates without a weight count as weight 1; the tilt's
+/// factor is [`Tilt::log_factor`]), by a generator seeded from `seed`.
+pub fn choose(candidates: Vec<Piece>, seed: u64, tilt: &Tilt) -> Result<Piece> {
     ensure!(!candidates.is_empty(), "no candidate to choose from");
     let logs: Vec<f64> = candidates
         .iter()
-        .map(|p| p.resampling_log_weight.unwrap_or(0.0))
+        .map(|p| p.resampling_log_weight.unwrap_or(0.0) + tilt.log_factor(p))
         .collect();
     let index = draw_by_log_weight(&logs, seed);
     Ok(candidates
@@ -185,6 +198,51 @@ mod tests {
             draw_by_log_weight(&[0.0, 0.1, -0.3], 7),
             draw_by_log_weight(&[0.0, 0.1, -0.3], 7)
         );
+    }
+
+    /// A piece holding this ABC tune, with this resampling weight.
+    fn tune_piece(abc: &str, log_weight: f64) -> Piece {
+        Piece {
+            encoding: "chars",
+            primer_steps: 0,
+            ids: Vec::new(),
+            roll: None,
+            abc: Some(abc.to_string()),
+            score: crate::abc::abc_to_score(abc).ok(),
+            problem: None,
+            constraint_off: None,
+            form: None,
+            log_kept_probability: Some(log_weight),
+            resampling_log_weight: Some(log_weight),
+            reached_step_cap: false,
+        }
+    }
+
+    #[test]
+    fn the_tilt_weighs_the_tonic_ending_into_the_choice() {
+        let off_tonic = "M:4/4\nL:1/8\nK:G\nGABc dBAG|FGAB A4|]\n";
+        let on_tonic = "M:4/4\nL:1/8\nK:G\nGABc dBAG|FGAB G4|]\n";
+        // The tonic ending is a little less likely by the mask's weight (1 : 0.8).
+        let kept_tonic = |tilt: &Tilt| {
+            (0..2000)
+                .filter(|&seed| {
+                    let pair = vec![
+                        tune_piece(off_tonic, 0.0),
+                        tune_piece(on_tonic, 0.8f64.ln()),
+                    ];
+                    choose(pair, seed, tilt).unwrap().abc.as_deref() == Some(on_tonic)
+                })
+                .count()
+        };
+        // Without the tilt: 0.8 / 1.8 of the draws, about 889.
+        let untilted = kept_tonic(&Tilt::off());
+        assert!((820..960).contains(&untilted), "{untilted}");
+        // With ln 5 on the tonic: 4 / 5 of the draws.
+        let tilted = kept_tonic(&Tilt {
+            ends_on_tonic: 5f64.ln(),
+            several_parts: 0.0,
+        });
+        assert!((1530..1670).contains(&tilted), "{tilted}");
     }
 
     #[test]

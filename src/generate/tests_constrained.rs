@@ -143,7 +143,13 @@ fn resampling_keeps_one_candidate_drawn_by_the_probability_the_mask_kept() -> Re
             logs.iter().any(|&l| l < -1e-6),
             "the mask stepped in somewhere: {logs:?}"
         );
-        let chosen = resample::draw_by_log_weight(&logs, seed);
+        // The choice weighs the mask's share and the tilt's factor for each candidate.
+        let tilted: Vec<f64> = candidates
+            .iter()
+            .zip(&logs)
+            .map(|(c, l)| l + config.tilt.log_factor(c))
+            .collect();
+        let chosen = resample::draw_by_log_weight(&tilted, seed);
         assert_eq!(piece, &candidates[chosen]);
         chose_other_than_first |= chosen != 0;
     }

@@ -63,6 +63,33 @@ fn glued_accidentals(first: &str) -> Option<(&str, Vec<&str>)> {
     Some((key, parts))
 }
 
+/// The pitch class of the tonic the tune's first `K:` field names ([`key_tonic`]); `None` when
+/// there is no `K:` or it names no tonic.
+pub fn header_tonic(tune: &str) -> Option<u8> {
+    tune.lines()
+        .find_map(|line| {
+            crate::abc::tunebook::field_line(line.trim()).filter(|(letter, _)| *letter == 'K')
+        })
+        .and_then(|(_, value)| key_tonic(value))
+}
+
+/// Whether a tune ends on its tonic: the highest pitch of the last onset of `score`'s first
+/// track (the tune read from `tune`) has the pitch class of [`header_tonic`]. `None` when the
+/// header names no tonic or the score has no notes. One definition for the statistics of a set
+/// of tunes and for the sampler's tilt towards the corpus
+/// ([`crate::generate::Tilt`]).
+pub fn ends_on_tonic(tune: &str, score: &crate::score::Score) -> Option<bool> {
+    let tonic = header_tonic(tune)?;
+    let notes = &score.tracks.first()?.notes;
+    let last_onset = notes.iter().map(|n| n.start).max()?;
+    let top = notes
+        .iter()
+        .filter(|n| n.start == last_onset)
+        .map(|n| n.pitch)
+        .max()?;
+    Some(top % 12 == tonic)
+}
+
 /// The pitch class (C = 0 ... B = 11) of the tonic a `K:` value names (`G`, `Bb`, `F#m`,
 /// `Ador`, `Dmix=c`); `None` for a value that names no tonic (`none`, the bagpipe keys `HP` and
 /// `Hp`, a clef alone) or one the reader does not know.

@@ -5,7 +5,7 @@
 //! Every tune is read by the crate's own reader, the first voice as written (repeats not played
 //! out): [`abc_to_score_with`] for the notes, [`bar_check`] for the bars, [`tune_form`] for the
 //! parts, [`bar_events`] for the contents of each bar, and the tonic from the header's `K:` field
-//! ([`key_tonic`]). A tune that any of them refuses, or that has no notes, is skipped and
+//! ([`header_tonic`]). A tune that any of them refuses, or that has no notes, is skipped and
 //! counted ([`TuneStatistics::unreadable`]). Per tune ([`TuneFigures`]):
 //!
 //! - length in written bars, and in characters of the body (the text after the `K:` line);
@@ -35,7 +35,8 @@ pub use compare::{ComparisonRow, DistanceKind, SetStatistics, StatisticsComparis
 pub use distinguish::{distinguishability, Distinguishability, FEATURES};
 
 use crate::abc::to_score::{
-    abc_to_score_with, bar_check, bar_events, key_tonic, tune_form, AbcToScoreOptions, BarFit,
+    abc_to_score_with, bar_check, bar_events, ends_on_tonic, header_tonic, tune_form,
+    AbcToScoreOptions, BarFit,
 };
 use crate::abc::tunebook::field_line;
 use crate::metrics::tune_stats::pitch_class_entropy;
@@ -176,13 +177,6 @@ fn body_of(tune: &str) -> &str {
     ""
 }
 
-/// The tonic named by the header's `K:` field.
-fn header_tonic(tune: &str) -> Option<u8> {
-    tune.lines()
-        .find_map(|line| field_line(line.trim()).filter(|(letter, _)| *letter == 'K'))
-        .and_then(|(_, value)| key_tonic(value))
-}
-
 /// The bin of a note length in ticks at `tpq` ticks per quarter.
 fn duration_bin(ticks: u32, tpq: u32) -> usize {
     DURATION_BINS
@@ -267,7 +261,7 @@ pub fn tune_figures(tune: &str, index: usize) -> Result<TuneFigures> {
         pitch_classes,
         intervals,
         durations,
-        ends_on_tonic: tonic.map(|t| melody.values().last().is_some_and(|&p| p % 12 == t)),
+        ends_on_tonic: ends_on_tonic(tune, &score),
     })
 }
 
