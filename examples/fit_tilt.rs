@@ -5,7 +5,8 @@
 //! **training** tunes of the default corpus's fixed split do. Prints the means before and after,
 //! and the weights to put in `SHIPPED_MODEL_TILT`.
 //!
-//! Usage: `cargo run --release --example fit_tilt -- CHECKPOINT [N] [CANDIDATES] [TEMPERATURE]`
+//! Usage: `cargo run --release --example fit_tilt -- CHECKPOINT [N] [CANDIDATES] [TEMPERATURE]
+//! [FORM]` (FORM as `tunesmith generate --form`)
 //! (`TILT_FEATURES=tonic` fits the tonic's weight alone, the parts' left at 0).
 
 use anyhow::{Context, Result};
@@ -15,7 +16,7 @@ use tunesmith::abc::{abc_to_score, CleanOptions};
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::resample::generate_candidates;
 use tunesmith::generate::tilt::{fit, kept_means, tune_features, CandidateFeatures, TILT_FEATURES};
-use tunesmith::generate::{open_for_generation, Primer, SampleConfig, Tilt};
+use tunesmith::generate::{open_for_generation, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::fixed_split;
 
 /// The first seed of the fit's pieces.
@@ -25,7 +26,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let checkpoint = PathBuf::from(
         args.get(1)
-            .context("usage: fit_tilt CHECKPOINT [N] [CANDIDATES] [TEMPERATURE]")?,
+            .context("usage: fit_tilt CHECKPOINT [N] [CANDIDATES] [TEMPERATURE] [FORM]")?,
     );
     let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
     let defaults = SampleConfig::default();
@@ -33,6 +34,9 @@ fn main() -> Result<()> {
     let temperature: f64 = args
         .get(4)
         .map_or(Ok(defaults.temperature), |a| a.parse())?;
+    let form: Form = args
+        .get(5)
+        .map_or(Ok(defaults.form.clone()), |a| a.parse())?;
 
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
@@ -63,6 +67,7 @@ fn main() -> Result<()> {
             seed: FIT_SEED_BASE + i as u64,
             candidates,
             temperature,
+            form: form.clone(),
             ..defaults.clone()
         })
         .collect();
@@ -77,7 +82,7 @@ fn main() -> Result<()> {
     .map(|group| group.iter().map(CandidateFeatures::of).collect())
     .collect();
     println!(
-        "{count} pieces of {candidates} candidates at temperature {temperature} in {:.1} s",
+        "{count} pieces of {candidates} candidates at temperature {temperature}, form {form:?}, in {:.1} s",
         start.elapsed().as_secs_f64()
     );
     let all: Vec<&CandidateFeatures> = groups.iter().flatten().collect();

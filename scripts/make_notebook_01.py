@@ -146,7 +146,7 @@ tunes in a shuffled order (its recipe is `configs/abc_folk.json`, `configs/abc_f
 sheet music with a player, then 64 of its tunes beside held-out tunes of the test split, which it
 never saw.
 
-Three defaults of `SampleConfig` shape what it writes (each can be turned off to hear the difference):
+Four defaults of `SampleConfig` shape what it writes (each can be turned off to hear the difference):
 - `copy_memory`: tunes repeat their phrases, and an LSTM does not copy well; the memory mixes in
   "what came next the last time these characters were seen", trusted more the longer the match;
   its weights are fitted on held-out tunes and sharpened a little for sampling, so that the tunes
@@ -156,7 +156,10 @@ Three defaults of `SampleConfig` shape what it writes (each can be turned off to
 - `candidates`: eight tunes are drawn under the ABC mask and one is kept in proportion to how much
   of the model's probability the mask took away where it stepped in decisively (a bar line or an
   end the model did not want), so that tunes the mask had to force are rare (`candidates: 1`
-  keeps the first draw)."""),
+  keeps the first draw).
+- `tilt`: the choice among the candidates favours those that end on the tonic, by the factor
+  under which three tunes in four end there, as in the training tunes (the model alone ends half
+  of its tunes there; `Tilt::off()` chooses by the mask alone)."""),
 code("""let shipped = std::env::var("TUNESMITH_PRETRAINED").map(std::path::PathBuf::from)
     .unwrap_or_else(|_| std::path::PathBuf::from("../models/abc_folk"));
 let generator = open_for_generation(&shipped, device)?;
