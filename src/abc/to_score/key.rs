@@ -76,8 +76,7 @@ pub fn header_tonic(tune: &str) -> Option<u8> {
 /// Whether a tune ends on its tonic: the highest pitch of the last onset of `score`'s first
 /// track (the tune read from `tune`) has the pitch class of [`header_tonic`]. `None` when the
 /// header names no tonic or the score has no notes. One definition for the statistics of a set
-/// of tunes and for the sampler's tilt towards the corpus
-/// ([`crate::generate::Tilt`]).
+/// of tunes and for the sampler's tilt towards the corpus's tonic endings.
 pub fn ends_on_tonic(tune: &str, score: &crate::score::Score) -> Option<bool> {
     let tonic = header_tonic(tune)?;
     let notes = &score.tracks.first()?.notes;
