@@ -8,7 +8,9 @@
 //!         [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0] [--stop-patience 30]
 //!         [--seed 1] [--threads N] [--json results.json] [--valid-only] [--wall-clock] [--quiet]
 //!         [--lead-in on|off] (each piece read after a silent frame, so its first frame is learnt
-//!         and scored too; off by default)
+//!         and scored too; off by default) [--lr-decay START,FLOOR] (the learning rate falls
+//!         along a half cosine from START of the budget to FLOOR times itself at its end)
+//!         [--peak-lr X] (the starting rate; both apply after a preset)
 //!       frame model: [--hidden 256] [--layers 2] [--input-dropout 0.1] [--projection W] [--skip]
 //!         [--chords]
 //!       pitch model: [--time-hidden 128] [--time-layers 2] [--pitch-hidden 64]
@@ -43,7 +45,7 @@ use tunesmith::bench::{
     baseline_nlls, run_benchmark, PolyBenchConfig, PolyBenchResult, PolyDataset,
 };
 use tunesmith::model::{FrameLstmConfig, PitchLstmConfig};
-use tunesmith::train::AdamConfig;
+use tunesmith::train::{AdamConfig, LrDecay};
 
 /// Published test NLL per frame of a data set, when its name is one of the four of
 /// Boulanger-Lewandowski et al. (2012).
@@ -98,6 +100,10 @@ struct Args {
     preset: Option<String>,
     /// `--lead-in on|off`, applied after the preset.
     lead_in: Option<bool>,
+    /// `--lr-decay START,FLOOR`, applied after the preset.
+    lr_decay: Option<LrDecay>,
+    /// `--peak-lr X`, the starting learning rate, applied after the preset.
+    peak_lr: Option<f64>,
 }
 
 /// The settings of a preset for one data set (model, optimizer, batching), keeping `base`'s
@@ -158,6 +164,7 @@ fn parse_args() -> Result<Args> {
     // and on a loaded 2-core machine two spinning threads made an epoch 28 times slower.
     let (mut threads, mut json, mut preset, mut seeds) = (Some(1), None, None, 1);
     let mut lead_in = None;
+    let (mut lr_decay, mut peak_lr) = (None, None);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -212,6 +219,22 @@ fn parse_args() -> Result<Args> {
             "--valid-only" => config.score_test = false,
             "--wall-clock" => config.cpu_budget = false,
             "--quiet" => config.verbose = false,
+            "--lr-decay" => {
+                let text = value(&arg)?;
+                let (start, floor) = text
+                    .split_once(',')
+                    .context("--lr-decay is START,FLOOR (shares: 0.3,0.05)")?;
+                let decay = LrDecay {
+                    start: start.parse()?,
+                    floor: floor.parse()?,
+                };
+                anyhow::ensure!(
+                    (0.0..1.0).contains(&decay.start) && (0.0..=1.0).contains(&decay.floor),
+                    "--lr-decay: START in [0, 1) and FLOOR in [0, 1], not {text}"
+                );
+                lr_decay = Some(decay);
+            }
+            "--peak-lr" => peak_lr = Some(value(&arg)?.parse()?),
             "--lead-in" => {
                 lead_in = Some(match value(&arg)?.as_str() {
                     "on" => true,
@@ -248,6 +271,8 @@ fn parse_args() -> Result<Args> {
         json,
         preset,
         lead_in,
+        lr_decay,
+        peak_lr,
     })
 }
 
@@ -343,6 +368,12 @@ fn main() -> Result<()> {
         };
         if let Some(lead_in) = args.lead_in {
             config.lead_in = lead_in;
+        }
+        if args.lr_decay.is_some() {
+            config.lr_decay = args.lr_decay;
+        }
+        if let Some(lr) = args.peak_lr {
+            config.adam.lr = lr;
         }
         println!("{}: {config:?}", data.name);
         let mut results: Vec<PolyBenchResult> = Vec::new();

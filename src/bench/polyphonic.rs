@@ -15,7 +15,7 @@ use crate::encode::PianoRollConfig;
 use crate::metrics::frame_nll::{every_frame_nll, first_frames_nll, roll_nll};
 use crate::model::{build, frame_lstm, pitch_lstm, FrameLstmConfig, PitchLstmConfig, Sizes};
 use crate::train::clock::process_cpu_seconds;
-use crate::train::{AdamConfig, LrOnPlateau, TrainConfig, Trainer};
+use crate::train::{AdamConfig, LrDecay, LrOnPlateau, TrainConfig, Trainer};
 use anyhow::{ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -71,6 +71,10 @@ pub struct PolyBenchConfig {
     /// NLL is then reported both ways from the same model.
     #[serde(default)]
     pub lead_in: bool,
+    /// A learning rate that falls along a half cosine over the budget (`None`: constant, or cut
+    /// on plateaus by `lr_patience`). Needs a budget (`max_seconds`).
+    #[serde(default)]
+    pub lr_decay: Option<LrDecay>,
 }
 
 impl Default for PolyBenchConfig {
@@ -94,6 +98,7 @@ impl Default for PolyBenchConfig {
             seed: 1,
             verbose: true,
             lead_in: false,
+            lr_decay: None,
         }
     }
 }
@@ -232,7 +237,7 @@ impl PolyBenchConfig {
             max_seconds: self.max_seconds,
             cpu_budget: self.cpu_budget,
             valid_limit: usize::MAX,
-            lr_decay: None,
+            lr_decay: self.lr_decay,
             lr_plateau: (self.lr_patience > 0).then_some(LrOnPlateau {
                 patience: self.lr_patience,
                 factor: self.lr_factor,
@@ -428,6 +433,38 @@ mod tests {
             valid: (0..3).map(|i| piece(10 + i, i)).collect(),
             test: (0..3).map(|i| piece(9 + i, i + 1)).collect(),
         }
+    }
+
+    #[test]
+    fn a_decaying_rate_falls_over_the_budget() -> Result<()> {
+        let config = PolyBenchConfig {
+            model: FrameLstmConfig::piano(8, 1, 0.0),
+            adam: AdamConfig {
+                lr: 2e-2,
+                ..AdamConfig::default()
+            },
+            batch_size: 4,
+            max_epochs: 100_000,
+            stop_patience: 0,
+            max_seconds: Some(1.5),
+            lr_decay: Some(LrDecay {
+                start: 0.0,
+                floor: 0.05,
+            }),
+            verbose: false,
+            ..PolyBenchConfig::default()
+        };
+        assert_eq!(config.train_config().lr_decay, config.lr_decay);
+        let result = run_benchmark(&toy(), &config, Device::Cpu)?;
+        let first = result.history.first().map(|e| e.lr).unwrap_or(0.0);
+        let last = result.history.last().map(|e| e.lr).unwrap_or(0.0);
+        assert!(result.history.len() > 3, "{} epochs", result.history.len());
+        assert!(first > 1.5e-2, "the first epoch's rate {first}");
+        assert!(
+            last < 0.5e-2 && last >= 0.05 * 2e-2 - 1e-12,
+            "the last epoch's rate {last}"
+        );
+        Ok(())
     }
 
     #[test]
