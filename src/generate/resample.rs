@@ -148,21 +148,27 @@ pub fn choose(candidates: Vec<Piece>, seed: u64, tilt: &Tilt) -> Result<Piece> {
         .expect("index drawn among the candidates"))
 }
 
-/// An index drawn with probability proportional to `exp(logs[i])` (uniform when every weight is
-/// −∞ or not finite), by a generator seeded from `seed`.
-pub fn draw_by_log_weight(logs: &[f64], seed: u64) -> usize {
+/// Weights proportional to `exp(logs[i])`, scaled so the largest is 1: a weight that is −∞ or
+/// not finite counts 0, and when none is finite every weight is 1 (uniform).
+pub fn relative_weights(logs: &[f64]) -> Vec<f64> {
     let top = logs
         .iter()
         .copied()
         .filter(|l| l.is_finite())
         .fold(f64::NEG_INFINITY, f64::max);
-    let weights: Vec<f64> = if top.is_finite() {
+    if top.is_finite() {
         logs.iter()
             .map(|&l| if l.is_finite() { (l - top).exp() } else { 0.0 })
             .collect()
     } else {
         vec![1.0; logs.len()]
-    };
+    }
+}
+
+/// An index drawn with probability proportional to `exp(logs[i])` ([`relative_weights`]), by a
+/// generator seeded from `seed`.
+pub fn draw_by_log_weight(logs: &[f64], seed: u64) -> usize {
+    let weights = relative_weights(logs);
     let total: f64 = weights.iter().sum();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ CHOICE_SEED_MIX);
     let mut target = rng.random::<f64>() * total;

@@ -150,19 +150,16 @@ impl CandidateFeatures {
     }
 }
 
-/// The chance of each candidate of a group being kept under `tilt`.
+/// The chance of each candidate of a group being kept under `tilt`: the draw of
+/// [`super::resample::choose`], as shares.
 fn kept_shares(group: &[CandidateFeatures], tilt: &Tilt) -> Vec<f64> {
     let logs: Vec<f64> = group
         .iter()
         .map(|c| c.log_weight + dot(tilt.weights(), c.features))
         .collect();
-    let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !top.is_finite() {
-        return vec![1.0 / group.len() as f64; group.len()];
-    }
-    let w: Vec<f64> = logs.iter().map(|l| (l - top).exp()).collect();
-    let total: f64 = w.iter().sum();
-    w.iter().map(|x| x / total).collect()
+    let weights = super::resample::relative_weights(&logs);
+    let total: f64 = weights.iter().sum();
+    weights.iter().map(|w| w / total).collect()
 }
 
 /// The expected means of the features over the kept tunes, one kept per group, under `tilt`,
