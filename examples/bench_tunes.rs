@@ -18,8 +18,13 @@ use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
-use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics, SPLIT_VERSION};
+use tunesmith::metrics::{
+    distinguishability, distinguishability_over_draws, fixed_split, TuneStatistics, SPLIT_VERSION,
+};
 use tunesmith::model::CopyMemory;
+
+/// Random balanced subsamples the classifier's accuracy is averaged over.
+const CLASSIFIER_DRAWS: u64 = 5;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -45,7 +50,7 @@ fn main() -> Result<()> {
     let held = split.part(part.parse().context("TUNESMITH_HELD_OUT")?);
     let test: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
 
-    // TUNESMITH_TILT: `off`, or the two weights `TONIC,PARTS` (default: the shipped tilt).
+    // TUNESMITH_TILT: `off`, or the weights `TONIC,PARTS,ENTROPY` (default: the shipped tilt).
     let tilt = match std::env::var("TUNESMITH_TILT").ok().as_deref() {
         None => defaults.tilt,
         Some("off") => Tilt::off(),
@@ -54,9 +59,9 @@ fn main() -> Result<()> {
                 .split(',')
                 .map(str::parse)
                 .collect::<Result<_, _>>()
-                .context("TUNESMITH_TILT: off or TONIC,PARTS")?;
-            anyhow::ensure!(w.len() == 2, "TUNESMITH_TILT: off or TONIC,PARTS");
-            Tilt::from_weights([w[0], w[1]])
+                .context("TUNESMITH_TILT: off or TONIC,PARTS,ENTROPY")?;
+            anyhow::ensure!(w.len() == 3, "TUNESMITH_TILT: off or TONIC,PARTS,ENTROPY");
+            Tilt::from_weights([w[0], w[1], w[2]])
         }
     };
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
@@ -107,8 +112,9 @@ fn main() -> Result<()> {
         "\n{}",
         TuneStatistics::compare(&generated, &held_out).markdown()
     );
-    let balanced = count.min(test.len());
-    let verdict = distinguishability(&tunes[..balanced.min(tunes.len())], &test[..balanced], 5, 0)?;
+    // Whole sets: the classifier draws its balanced subsample at random. (The held-out tunes are in
+    // corpus order, collection by collection; their first 400 are all in one part.)
+    let verdict = distinguishability(&tunes, &test, 5, 0)?;
     println!(
         "logistic regression on {} features, {} folds, {} tunes per set: accuracy {:.3} (folds {:?})",
         verdict.features.len(),
@@ -120,6 +126,16 @@ fn main() -> Result<()> {
             .iter()
             .map(|a| format!("{a:.2}"))
             .collect::<Vec<_>>()
+    );
+    let draws = distinguishability_over_draws(&tunes, &test, 5, CLASSIFIER_DRAWS)?;
+    println!(
+        "over {CLASSIFIER_DRAWS} random subsamples: mean accuracy {:.3} ({})",
+        draws.iter().sum::<f64>() / draws.len() as f64,
+        draws
+            .iter()
+            .map(|a| format!("{a:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for (feature, weight) in verdict.features.iter().zip(&verdict.weights) {
         println!("  {feature:<40} {weight:+.3}");

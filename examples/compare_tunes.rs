@@ -9,7 +9,10 @@
 use anyhow::{Context, Result};
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::{abc_files_in, load_default_abc_corpus};
-use tunesmith::metrics::{distinguishability, fixed_split, TuneStatistics};
+use tunesmith::metrics::{
+    classifier_features, distinguishability, distinguishability_over_draws, fixed_split,
+    TuneStatistics, CLASSIFIER_FEATURES,
+};
 
 /// The text of each `.abc` file under `dir`, by path, at most `limit`.
 fn read_folder(dir: &str, limit: usize) -> Result<Vec<String>> {
@@ -21,6 +24,9 @@ fn read_folder(dir: &str, limit: usize) -> Result<Vec<String>> {
         })
         .collect()
 }
+
+/// Random balanced subsamples the classifier's accuracy is averaged over.
+const CLASSIFIER_DRAWS: u64 = 5;
 
 fn main() -> Result<()> {
     let mut tunes = Vec::new();
@@ -48,14 +54,40 @@ fn main() -> Result<()> {
         "{}",
         TuneStatistics::compare(&generated, &held_out).markdown()
     );
-    let balanced = tunes.len().min(held.len());
-    let verdict = distinguishability(&tunes[..balanced], &held[..balanced], 5, 0)?;
+    // Whole sets: the classifier draws its balanced subsample at random (the held-out tunes are
+    // in corpus order, collection by collection).
+    let verdict = distinguishability(&tunes, &held, 5, 0)?;
     println!(
         "logistic regression, {} tunes per set: accuracy {:.3}",
         verdict.tunes_per_set, verdict.accuracy
     );
+    let draws = distinguishability_over_draws(&tunes, &held, 5, CLASSIFIER_DRAWS)?;
+    println!(
+        "over {CLASSIFIER_DRAWS} random subsamples: mean accuracy {:.3} ({})",
+        draws.iter().sum::<f64>() / draws.len() as f64,
+        draws
+            .iter()
+            .map(|a| format!("{a:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for (feature, weight) in verdict.features.iter().zip(&verdict.weights) {
         println!("  {feature:<40} {weight:+.3}");
+    }
+    // TUNESMITH_FEATURES_CSV: the classifier's features of every tune of both sets, one row each.
+    if let Ok(path) = std::env::var("TUNESMITH_FEATURES_CSV") {
+        let mut csv = format!("set,{}\n", CLASSIFIER_FEATURES.join(","));
+        for (set, rows) in [
+            ("generated", classifier_features(&tunes)),
+            ("held_out", classifier_features(&held)),
+        ] {
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+                csv.push_str(&format!("{set},{}\n", cells.join(",")));
+            }
+        }
+        std::fs::write(&path, csv).with_context(|| format!("writing {path}"))?;
+        println!("features of both sets written to {path}");
     }
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! Fits the sampler's tilt ([`tunesmith::generate::tilt`]) for a character model: draws `N`
 //! pieces of `CANDIDATES` candidates each at the default settings (seeds from 1,000,000, far
 //! from the benchmarks' 0..400), reads the features of every candidate, and finds the weights
-//! under which the kept tunes end on the tonic and have more than one part as often as the
-//! **training** tunes of the default corpus's fixed split do. Prints the means before and after,
+//! under which the kept tunes' features (the tonic ending, more than one part, the pitch-class
+//! entropy) have the means of the **training** tunes of the default corpus's fixed split. Prints
+//! the means before and after,
 //! and the weights to put in `SHIPPED_MODEL_TILT`.
 //!
 //! Usage: `cargo run --release --example fit_tilt -- CHECKPOINT [N] [CANDIDATES] [TEMPERATURE]
 //! [FORM]` (FORM as `tunesmith generate --form`)
-//! (`TILT_FEATURES=tonic` fits the tonic's weight alone, the parts' left at 0).
+//! (`TILT_FEATURES=tonic,entropy` fits those weights alone, the others left at 0; the names are
+//! `tonic`, `parts` and `entropy`, all three by default).
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -15,7 +17,9 @@ use std::time::Instant;
 use tunesmith::abc::{abc_to_score, CleanOptions};
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::resample::generate_candidates;
-use tunesmith::generate::tilt::{fit, kept_means, tune_features, CandidateFeatures, TILT_FEATURES};
+use tunesmith::generate::tilt::{
+    fit, kept_means, tune_features, CandidateFeatures, TILT_FEATURES, TILT_FEATURE_COUNT,
+};
 use tunesmith::generate::{open_for_generation, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::fixed_split;
 
@@ -38,27 +42,39 @@ fn main() -> Result<()> {
         .get(5)
         .map_or(Ok(defaults.form.clone()), |a| a.parse())?;
 
+    // TILT_FEATURES: which features to fit, by short name (`tonic`, `parts`, `entropy`), comma
+    // separated; the others' weights stay 0. By default all of them.
+    let chosen: Vec<usize> = match std::env::var("TILT_FEATURES") {
+        Err(_) => (0..TILT_FEATURE_COUNT).collect(),
+        Ok(list) => list
+            .split(',')
+            .map(|name| match name.trim() {
+                "tonic" => Ok(0),
+                "parts" => Ok(1),
+                "entropy" => Ok(2),
+                other => anyhow::bail!("TILT_FEATURES: {other:?} is not tonic, parts or entropy"),
+            })
+            .collect::<Result<_>>()?,
+    };
+
     let corpus = load_default_abc_corpus(&CleanOptions::default())?;
     let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
-    let mut sums = [0.0; 2];
+    let mut sums = [0.0; TILT_FEATURE_COUNT];
     let mut read = 0usize;
     for tune in &split.train {
         let text = format!("{}\n", tune.text.trim_end());
-        if let Ok(score) = abc_to_score(&text) {
-            let f = tune_features(&text, Some(&score));
-            sums[0] += f[0];
-            sums[1] += f[1];
+        if abc_to_score(&text).is_ok() {
+            for (sum, f) in sums.iter_mut().zip(tune_features(&text)) {
+                *sum += f;
+            }
             read += 1;
         }
     }
-    let targets = [sums[0] / read as f64, sums[1] / read as f64];
+    let targets = sums.map(|s| s / read as f64);
     println!(
-        "training tunes: {read} of {} read; {}: {:.3}, {}: {:.3}",
+        "training tunes: {read} of {} read; means: {}",
         split.train.len(),
-        TILT_FEATURES[0],
-        targets[0],
-        TILT_FEATURES[1],
-        targets[1]
+        describe(&targets)
     );
 
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
@@ -86,29 +102,32 @@ fn main() -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     let all: Vec<&CandidateFeatures> = groups.iter().flatten().collect();
-    for (i, name) in TILT_FEATURES.iter().enumerate() {
-        let share = all.iter().map(|c| c.features[i]).sum::<f64>() / all.len() as f64;
-        println!("candidates: {name} {share:.3}");
-    }
+    let candidate_means: [f64; TILT_FEATURE_COUNT] =
+        std::array::from_fn(|i| all.iter().map(|c| c.features[i]).sum::<f64>() / all.len() as f64);
+    println!("candidates: {}", describe(&candidate_means));
     let (before, _) = kept_means(&groups, &Tilt::off());
     let (shipped, _) = kept_means(&groups, &Tilt::default());
-    // FEATURES: `both` (the default) or `tonic` (the tonic alone, the parts' weight left at 0).
-    let only_tonic = std::env::var("TILT_FEATURES").is_ok_and(|v| v == "tonic");
     let tilt = fit(
         &groups,
-        [Some(targets[0]), (!only_tonic).then_some(targets[1])],
+        std::array::from_fn(|i| chosen.contains(&i).then_some(targets[i])),
     )?;
     let (after, _) = kept_means(&groups, &tilt);
-    println!("kept, no tilt: {:.3}, {:.3}", before[0], before[1]);
+    println!("kept, no tilt: {}", describe(&before));
     println!(
-        "kept, the shipped tilt {:?}: {:.3}, {:.3}",
+        "kept, the shipped tilt {:?}: {}",
         Tilt::default(),
-        shipped[0],
-        shipped[1]
+        describe(&shipped)
     );
-    println!(
-        "fitted tilt: ends_on_tonic {:.3}, several_parts {:.3}; kept: {:.3}, {:.3}",
-        tilt.ends_on_tonic, tilt.several_parts, after[0], after[1]
-    );
+    println!("fitted tilt: {tilt:?}; kept: {}", describe(&after));
     Ok(())
+}
+
+/// The features' values with their names.
+fn describe(values: &[f64; TILT_FEATURE_COUNT]) -> String {
+    TILT_FEATURES
+        .iter()
+        .zip(values)
+        .map(|(name, v)| format!("{name} {v:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

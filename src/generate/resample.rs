@@ -246,7 +246,7 @@ mod tests {
         // With ln 5 on the tonic: 4 / 5 of the draws.
         let tilted = kept_tonic(&Tilt {
             ends_on_tonic: 5f64.ln(),
-            several_parts: 0.0,
+            ..Tilt::off()
         });
         assert!((1530..1670).contains(&tilted), "{tilted}");
     }

@@ -23,11 +23,25 @@
 
 use super::Piece;
 use crate::abc::to_score::{ends_on_tonic, tune_form};
+use crate::abc::{abc_to_score_with, AbcToScoreOptions};
+use crate::score::key::{pitch_class_counts, pitch_class_entropy};
 use anyhow::{ensure, Result};
 use serde::{Deserialize, Serialize};
 
+/// How many features the tilt weighs.
+pub const TILT_FEATURE_COUNT: usize = 3;
+
 /// The features the tilt weighs, in the order of [`features`] and [`Tilt::weights`].
-pub const TILT_FEATURES: [&str; 2] = ["ends on the tonic", "more than one part"];
+pub const TILT_FEATURES: [&str; TILT_FEATURE_COUNT] = [
+    "ends on the tonic",
+    "more than one part",
+    "pitch-class entropy",
+];
+
+/// The range of each feature's values, in the order of [`TILT_FEATURES`]: the first two hold or
+/// do not (0 or 1), the entropy is in bits (log2 12 for all twelve pitch classes equally often).
+const FEATURE_RANGES: [(f64, f64); TILT_FEATURE_COUNT] =
+    [(0.0, 1.0), (0.0, 1.0), (0.0, 3.584_962_500_721_156)];
 
 /// Weights of the features in a candidate's log weight (0 leaves a feature alone; see the module
 /// documentation). Missing fields in JSON are 0 when the tilt is given at all.
@@ -42,16 +56,21 @@ pub struct Tilt {
     /// ([`crate::abc::to_score::tune_form`]).
     #[serde(default)]
     pub several_parts: f64,
+    /// Times the entropy in bits of the candidate's pitch classes, as written (repeats not
+    /// played out), added to its log weight: a positive weight favours tunes that use more of
+    /// their scale, more evenly.
+    #[serde(default)]
+    pub pitch_class_entropy: f64,
 }
 
 impl Default for Tilt {
     /// The tilt fitted for the shipped character model (`models/abc_folk`) at the default
     /// settings, so that its kept tunes end on the tonic as often as the default corpus's
-    /// training tunes (74.9%): `TILT_FEATURES=tonic cargo run --release --example fit_tilt --
-    /// models/abc_folk 400` gives 3.905. The parts' weight is left at 0: fitting both (6.1 and
-    /// 24.3) matched the number of parts, but the forced multi-part tunes repeat their parts
-    /// more than the corpus's, and a classifier told the validation tunes apart 69% of the time
-    /// against 65% with the tonic alone (docs/benchmarks.md).
+    /// training tunes (74.9%) and their pitch classes have the training tunes' mean entropy
+    /// (2.499 bits): `TILT_FEATURES=tonic,entropy cargo run --release --example fit_tilt --
+    /// models/abc_folk 400`. The parts' weight is left at 0: fitting it too matched the number of
+    /// parts, but the forced multi-part tunes repeat their parts more than the corpus's, and a
+    /// classifier told them from the validation tunes no less often (docs/benchmarks.md).
     fn default() -> Self {
         SHIPPED_MODEL_TILT
     }
@@ -61,6 +80,7 @@ impl Default for Tilt {
 pub const SHIPPED_MODEL_TILT: Tilt = Tilt {
     ends_on_tonic: 3.9,
     several_parts: 0.0,
+    pitch_class_entropy: 0.0,
 };
 
 impl Tilt {
@@ -69,19 +89,25 @@ impl Tilt {
         Tilt {
             ends_on_tonic: 0.0,
             several_parts: 0.0,
+            pitch_class_entropy: 0.0,
         }
     }
 
     /// The weights, in the order of [`TILT_FEATURES`].
-    pub fn weights(&self) -> [f64; 2] {
-        [self.ends_on_tonic, self.several_parts]
+    pub fn weights(&self) -> [f64; TILT_FEATURE_COUNT] {
+        [
+            self.ends_on_tonic,
+            self.several_parts,
+            self.pitch_class_entropy,
+        ]
     }
 
     /// The tilt with these weights, in the order of [`TILT_FEATURES`].
-    pub fn from_weights(weights: [f64; 2]) -> Self {
+    pub fn from_weights(weights: [f64; TILT_FEATURE_COUNT]) -> Self {
         Tilt {
             ends_on_tonic: weights[0],
             several_parts: weights[1],
+            pitch_class_entropy: weights[2],
         }
     }
 
@@ -110,24 +136,41 @@ impl Tilt {
     }
 }
 
-fn dot(a: [f64; 2], b: [f64; 2]) -> f64 {
+fn dot(a: [f64; TILT_FEATURE_COUNT], b: [f64; TILT_FEATURE_COUNT]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The features of a tune, in the order of [`TILT_FEATURES`]: 1 when it holds, 0 when it does
-/// not or cannot be read (a tune without notes, one whose header names no tonic).
-pub fn tune_features(abc: &str, score: Option<&crate::score::Score>) -> [f64; 2] {
-    let tonic = score.and_then(|s| ends_on_tonic(abc, s)) == Some(true);
+/// The features of a tune, in the order of [`TILT_FEATURES`], read as `TuneStatistics` reads
+/// them (the notes as written, repeats not played out): 1 or 0 for the first two (0 when the tune
+/// cannot be read or its header names no tonic), and the entropy of its pitch classes in bits (0
+/// for a tune the reader refuses).
+pub fn tune_features(abc: &str) -> [f64; TILT_FEATURE_COUNT] {
+    let options = AbcToScoreOptions {
+        expand_repeats: false,
+        ..AbcToScoreOptions::default()
+    };
+    let score = abc_to_score_with(abc, &options).ok();
+    let tonic = score.as_ref().and_then(|s| ends_on_tonic(abc, s)) == Some(true);
     let several = tune_form(abc).is_ok_and(|f| f.parts.len() > 1);
-    [f64::from(u8::from(tonic)), f64::from(u8::from(several))]
+    let entropy = score
+        .as_ref()
+        .and_then(|s| s.tracks.first())
+        .map_or(0.0, |track| {
+            pitch_class_entropy(&pitch_class_counts(&track.notes))
+        });
+    [
+        f64::from(u8::from(tonic)),
+        f64::from(u8::from(several)),
+        entropy,
+    ]
 }
 
-/// The features of a generated piece ([`tune_features`] of its ABC text and score; all 0 for a
-/// piece that is not an ABC tune).
-pub fn features(piece: &Piece) -> [f64; 2] {
+/// The features of a generated piece ([`tune_features`] of its ABC text; all 0 for a piece that
+/// is not an ABC tune).
+pub fn features(piece: &Piece) -> [f64; TILT_FEATURE_COUNT] {
     match &piece.abc {
-        Some(abc) => tune_features(abc, piece.score.as_ref()),
-        None => [0.0; 2],
+        Some(abc) => tune_features(abc),
+        None => [0.0; TILT_FEATURE_COUNT],
     }
 }
 
@@ -137,7 +180,7 @@ pub struct CandidateFeatures {
     /// Its resampling log weight ([`Piece::resampling_log_weight`]).
     pub log_weight: f64,
     /// Its [`features`].
-    pub features: [f64; 2],
+    pub features: [f64; TILT_FEATURE_COUNT],
 }
 
 impl CandidateFeatures {
@@ -162,17 +205,23 @@ fn kept_shares(group: &[CandidateFeatures], tilt: &Tilt) -> Vec<f64> {
     weights.iter().map(|w| w / total).collect()
 }
 
+/// A vector of the features' values.
+type Features = [f64; TILT_FEATURE_COUNT];
+
 /// The expected means of the features over the kept tunes, one kept per group, under `tilt`,
 /// and their derivative in the weights (the mean over groups of the features' covariance among
 /// the group's candidates, as each is kept).
-pub fn kept_means(groups: &[Vec<CandidateFeatures>], tilt: &Tilt) -> ([f64; 2], [[f64; 2]; 2]) {
-    let mut mean = [0.0; 2];
-    let mut jacobian = [[0.0; 2]; 2];
+pub fn kept_means(
+    groups: &[Vec<CandidateFeatures>],
+    tilt: &Tilt,
+) -> (Features, [Features; TILT_FEATURE_COUNT]) {
+    let mut mean = [0.0; TILT_FEATURE_COUNT];
+    let mut jacobian = [[0.0; TILT_FEATURE_COUNT]; TILT_FEATURE_COUNT];
     let groups: Vec<&Vec<CandidateFeatures>> = groups.iter().filter(|g| !g.is_empty()).collect();
     for group in &groups {
         let shares = kept_shares(group, tilt);
-        let mut m = [0.0; 2];
-        let mut second = [[0.0; 2]; 2];
+        let mut m = [0.0; TILT_FEATURE_COUNT];
+        let mut second = [[0.0; TILT_FEATURE_COUNT]; TILT_FEATURE_COUNT];
         for (c, s) in group.iter().zip(&shares) {
             let f = c.features;
             for (i, row) in second.iter_mut().enumerate() {
@@ -199,25 +248,56 @@ pub fn kept_means(groups: &[Vec<CandidateFeatures>], tilt: &Tilt) -> ([f64; 2], 
     (mean, jacobian)
 }
 
-/// The tilt under which the kept tunes' feature means equal `targets` (each a share in
-/// `[0, 1]`; `None` leaves that feature's weight at 0), for candidates drawn as in `groups` (each
-/// group one piece's candidates): Newton's method on the means, each step halved until it brings
-/// them nearer. Errors when a target cannot be reached within 0.005 (no candidate has the
-/// feature, say).
-pub fn fit(groups: &[Vec<CandidateFeatures>], targets: [Option<f64>; 2]) -> Result<Tilt> {
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when `a` is singular.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-300 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..n {
+            let factor = a[row][col] / a[col][col];
+            for k in col..n {
+                a[row][k] -= factor * a[col][k];
+            }
+            b[row] -= factor * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let tail: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - tail) / a[row][row];
+    }
+    Some(x)
+}
+
+/// The tilt under which the kept tunes' feature means equal `targets` (each in its feature's
+/// range: a share in `[0, 1]`, or bits of entropy; `None` leaves that feature's weight at 0),
+/// for candidates drawn as in `groups` (each group one piece's candidates): Newton's method on
+/// the means, each step halved until it brings them nearer. Errors when a target cannot be
+/// reached within 0.005 (no candidate has the feature, say).
+pub fn fit(
+    groups: &[Vec<CandidateFeatures>],
+    targets: [Option<f64>; TILT_FEATURE_COUNT],
+) -> Result<Tilt> {
     ensure!(
         groups.iter().any(|g| !g.is_empty()),
         "tilt fit: no candidates"
     );
-    for (name, t) in TILT_FEATURES.iter().zip(targets) {
+    for ((name, t), (low, high)) in TILT_FEATURES.iter().zip(targets).zip(FEATURE_RANGES) {
         if let Some(t) = t {
             ensure!(
-                (0.0..=1.0).contains(&t),
-                "tilt fit: the target share of {name:?} must be in [0, 1], not {t}"
+                (low..=high).contains(&t),
+                "tilt fit: the target of {name:?} must be in [{low}, {high:.3}], not {t}"
             );
         }
     }
-    let active: Vec<usize> = (0..2).filter(|&i| targets[i].is_some()).collect();
+    let active: Vec<usize> = (0..TILT_FEATURE_COUNT)
+        .filter(|&i| targets[i].is_some())
+        .collect();
     let residual = |tilt: &Tilt| {
         let (m, j) = kept_means(groups, tilt);
         let r: Vec<f64> = active
@@ -235,31 +315,34 @@ pub fn fit(groups: &[Vec<CandidateFeatures>], targets: [Option<f64>; 2]) -> Resu
         }
         // Solve (J + εI) Δ = r over the active features; ε keeps the step finite where a
         // feature barely varies.
-        let mut step = [0.0; 2];
-        match active.as_slice() {
-            [i] => step[*i] = r[0] / (j[*i][*i] + 1e-6),
-            [a, b] => {
-                let (p, q, u, v) = (j[*a][*a] + 1e-6, j[*a][*b], j[*b][*a], j[*b][*b] + 1e-6);
-                let det = p * v - q * u;
-                step[*a] = (v * r[0] - q * r[1]) / det;
-                step[*b] = (p * r[1] - u * r[0]) / det;
-            }
-            _ => break,
+        let system: Vec<Vec<f64>> = active
+            .iter()
+            .map(|&a| {
+                active
+                    .iter()
+                    .map(|&b| j[a][b] + if a == b { 1e-6 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        let Some(delta) = solve(system, r) else {
+            break;
+        };
+        let mut step = [0.0; TILT_FEATURE_COUNT];
+        for (&i, d) in active.iter().zip(delta) {
+            step[i] = d;
         }
         let before = error(&tilt);
         let mut moved = false;
         for _ in 0..40 {
             let w = tilt.weights();
-            let next = Tilt::from_weights([
-                (w[0] + step[0]).clamp(-30.0, 30.0),
-                (w[1] + step[1]).clamp(-30.0, 30.0),
-            ]);
+            let next =
+                Tilt::from_weights(std::array::from_fn(|i| (w[i] + step[i]).clamp(-30.0, 30.0)));
             if error(&next) < before {
                 tilt = next;
                 moved = true;
                 break;
             }
-            step = [step[0] / 2.0, step[1] / 2.0];
+            step = step.map(|x| x / 2.0);
         }
         if !moved {
             break;
@@ -270,7 +353,7 @@ pub fn fit(groups: &[Vec<CandidateFeatures>], targets: [Option<f64>; 2]) -> Resu
         let target = targets[i].unwrap_or(0.0);
         ensure!(
             (m[i] - target).abs() < 0.005,
-            "tilt fit: the kept tunes' share of {:?} reaches {:.3}, not the target {:.3}: out of \
+            "tilt fit: the kept tunes' mean of {:?} reaches {:.3}, not the target {:.3}: out of \
              reach of these candidates",
             TILT_FEATURES[i],
             m[i],
@@ -287,25 +370,30 @@ mod tests {
     fn candidate(log_weight: f64, tonic: bool, parts: bool) -> CandidateFeatures {
         CandidateFeatures {
             log_weight,
-            features: [f64::from(u8::from(tonic)), f64::from(u8::from(parts))],
+            features: [f64::from(u8::from(tonic)), f64::from(u8::from(parts)), 0.0],
         }
     }
 
     #[test]
     fn the_features_read_the_tune() {
         let tune = "M:4/4\nL:1/8\nK:G\n|:GABc dBAG|FGAB G4:|\n|:dBdB cAcA|BAGF G4:|\n";
-        let score = crate::abc::abc_to_score(tune).unwrap();
-        assert_eq!(tune_features(tune, Some(&score)), [1.0, 1.0]);
+        let [tonic, parts, _] = tune_features(tune);
+        assert_eq!((tonic, parts), (1.0, 1.0));
         let tune = "M:4/4\nL:1/8\nK:G\nGABc dBAG|FGAB A4|]\n";
-        let score = crate::abc::abc_to_score(tune).unwrap();
-        assert_eq!(tune_features(tune, Some(&score)), [0.0, 0.0]);
+        assert_eq!(tune_features(tune)[..2], [0.0, 0.0]);
         // The highest note of a final chord is the one that counts; K:none has no tonic.
         let tune = "M:4/4\nL:1/8\nK:D\nDEFG ABcd|[Ad]8|]\n";
-        let score = crate::abc::abc_to_score(tune).unwrap();
-        assert_eq!(tune_features(tune, Some(&score))[0], 1.0);
+        assert_eq!(tune_features(tune)[0], 1.0);
         let tune = "M:4/4\nL:1/8\nK:none\nDEFG ABcd|d8|]\n";
-        let score = crate::abc::abc_to_score(tune).unwrap();
-        assert_eq!(tune_features(tune, Some(&score))[0], 0.0);
+        assert_eq!(tune_features(tune)[0], 0.0);
+        // Entropy of the pitch classes as written: four notes on four classes are 2 bits, and
+        // a repeat sign does not count its part twice (G, G, A, B: 1.5 bits; played out, G four
+        // times in six notes would give 1.25).
+        let tune = "M:4/4\nL:1/4\nK:C\nCDEF|]\n";
+        assert!((tune_features(tune)[2] - 2.0).abs() < 1e-12);
+        let tune = "M:2/4\nL:1/4\nK:G\n|:GG:|AB|]\n";
+        assert!((tune_features(tune)[2] - 1.5).abs() < 1e-12);
+        assert_eq!(tune_features("not a tune"), [0.0, 0.0, 0.0]);
     }
 
     #[test]
@@ -324,7 +412,7 @@ mod tests {
             .collect();
         let (untilted, _) = kept_means(&groups, &Tilt::off());
         assert!(untilted[0] < 0.4 && untilted[1] < 0.2, "{untilted:?}");
-        let tilt = fit(&groups, [Some(0.75), Some(0.25)]).unwrap();
+        let tilt = fit(&groups, [Some(0.75), Some(0.25), None]).unwrap();
         let (m, _) = kept_means(&groups, &tilt);
         assert!(
             (m[0] - 0.75).abs() < 1e-3 && (m[1] - 0.25).abs() < 1e-3,
@@ -335,7 +423,7 @@ mod tests {
             "{tilt:?}"
         );
         // Targets below the untilted means need negative weights.
-        let down = fit(&groups, [Some(0.1), Some(0.02)]).unwrap();
+        let down = fit(&groups, [Some(0.1), Some(0.02), None]).unwrap();
         assert!(
             down.ends_on_tonic < 0.0 && down.several_parts < 0.0,
             "{down:?}"
@@ -343,14 +431,51 @@ mod tests {
         // A feature no candidate has cannot be made common.
         let none: Vec<Vec<CandidateFeatures>> =
             vec![(0..8).map(|_| candidate(0.0, true, false)).collect(); 10];
-        let err = fit(&none, [Some(0.5), Some(0.5)]).unwrap_err().to_string();
+        let err = fit(&none, [Some(0.5), Some(0.5), None])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("out of reach"), "{err}");
-        assert!(fit(&groups, [Some(1.5), Some(0.2)]).is_err());
+        assert!(fit(&groups, [Some(1.5), Some(0.2), None]).is_err());
         // One feature alone: the other weight stays 0 and its mean moves only through the first.
-        let tonic_only = fit(&groups, [Some(0.6), None]).unwrap();
+        let tonic_only = fit(&groups, [Some(0.6), None, None]).unwrap();
         assert_eq!(tonic_only.several_parts, 0.0);
         let (m, _) = kept_means(&groups, &tonic_only);
         assert!((m[0] - 0.6).abs() < 1e-3, "{m:?}");
+    }
+
+    #[test]
+    fn the_fit_reaches_a_mean_entropy() {
+        // Candidates whose entropy rises with their index, the likelier ones lower: the fit
+        // raises the kept mean to the target with a positive weight, the others left at 0.
+        let groups: Vec<Vec<CandidateFeatures>> = (0..200)
+            .map(|g| {
+                (0..8)
+                    .map(|j| CandidateFeatures {
+                        log_weight: -0.4 * j as f64,
+                        features: [0.0, 0.0, 2.0 + 0.1 * j as f64 + 0.01 * (g % 5) as f64],
+                    })
+                    .collect()
+            })
+            .collect();
+        let (untilted, _) = kept_means(&groups, &Tilt::off());
+        let tilt = fit(&groups, [None, None, Some(2.5)]).unwrap();
+        let (m, _) = kept_means(&groups, &tilt);
+        assert!(
+            untilted[2] < 2.3 && (m[2] - 2.5).abs() < 1e-3,
+            "{untilted:?} {m:?}"
+        );
+        assert!(
+            tilt.pitch_class_entropy > 0.0 && tilt.ends_on_tonic == 0.0,
+            "{tilt:?}"
+        );
+        // Beyond what twelve pitch classes can have: refused before fitting.
+        let err = fit(&groups, [None, None, Some(4.0)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pitch-class entropy") && err.contains("[0, 3.585]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -360,6 +485,11 @@ mod tests {
             several_parts: f64::NAN,
             ..Tilt::off()
         };
+        let infinite = Tilt {
+            pitch_class_entropy: f64::INFINITY,
+            ..Tilt::off()
+        };
+        assert!(infinite.validate().is_err());
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.contains("more than one part"), "{err}");
         assert!(Tilt::off().is_off() && !Tilt::default().is_off());

@@ -1,6 +1,7 @@
 //! Musical statistics of one melody: pitch-class entropy, scale consistency, pitch range and
 //! note density, computed from the notes of a [`Score`].
 
+pub use crate::score::key::pitch_class_entropy;
 use crate::score::Score;
 use serde::{Deserialize, Serialize};
 
@@ -47,22 +48,6 @@ pub fn tune_stats(score: &Score) -> Option<TuneStats> {
         pitch_range: highest - lowest,
         note_density: notes.len() as f64 / quarters.max(f64::MIN_POSITIVE),
     })
-}
-
-/// Entropy in bits of a histogram of pitch-class counts (0 for an empty one).
-pub fn pitch_class_entropy(counts: &[usize; 12]) -> f64 {
-    let total: usize = counts.iter().sum();
-    if total == 0 {
-        return 0.0;
-    }
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / total as f64;
-            -p * p.log2()
-        })
-        .sum()
 }
 
 /// The largest share of the counted notes inside one major (or natural-minor) scale

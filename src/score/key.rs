@@ -29,6 +29,33 @@ pub fn pitch_class_durations(score: &Score) -> [f64; 12] {
     hist
 }
 
+/// Entropy in bits of a histogram of pitch-class counts (0 for an empty one; log2 12 ≈ 3.585
+/// for all twelve equally often). The same under any rotation of the histogram, so counts taken
+/// from the tonic up give the figure of counts taken from C.
+pub fn pitch_class_entropy(counts: &[usize; 12]) -> f64 {
+    let total: usize = counts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total as f64;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Number of notes of each pitch class (0 = C) among `notes`, each note once whatever its length.
+pub fn pitch_class_counts<'a>(notes: impl IntoIterator<Item = &'a super::Note>) -> [usize; 12] {
+    let mut counts = [0usize; 12];
+    for note in notes {
+        counts[usize::from(note.pitch % 12)] += 1;
+    }
+    counts
+}
+
 /// Pearson correlation of two 12-vectors (0 when either is constant).
 fn correlation(a: &[f64; 12], b: &[f64; 12]) -> f64 {
     let mean = |v: &[f64; 12]| v.iter().sum::<f64>() / 12.0;

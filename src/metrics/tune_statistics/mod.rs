@@ -32,7 +32,10 @@ mod compare;
 mod distinguish;
 
 pub use compare::{ComparisonRow, DistanceKind, SetStatistics, StatisticsComparison};
-pub use distinguish::{distinguishability, Distinguishability, FEATURES};
+pub use distinguish::{
+    classifier_features, distinguishability, distinguishability_over_draws, Distinguishability,
+    FEATURES,
+};
 
 use crate::abc::to_score::{
     abc_to_score_with, bar_check, bar_events, ends_on_tonic, header_tonic, tune_form,

@@ -1,0 +1,79 @@
+//! Scratch: every candidate of N pieces at the default settings, with its resampling log weight
+//! and the classifier's features, as CSV; and the classifier's features of train/valid/test tunes.
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use tunesmith::abc::CleanOptions;
+use tunesmith::corpus::load_default_abc_corpus;
+use tunesmith::generate::resample::generate_candidates;
+use tunesmith::generate::{open_for_generation, Primer, SampleConfig};
+use tunesmith::metrics::{classifier_features, fixed_split, CLASSIFIER_FEATURES};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let checkpoint = PathBuf::from(args.get(1).context("CHECKPOINT")?);
+    let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
+    let seed_base: u64 = args.get(3).map_or(Ok(0), |a| a.parse())?;
+    let out = PathBuf::from(args.get(4).map_or("/tmp/scratch", String::as_str));
+    let candidates: usize = args.get(5).map_or(Ok(8), |a| a.parse())?;
+    std::fs::create_dir_all(&out)?;
+    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
+    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
+    for (name, part) in [
+        ("train", &split.train),
+        ("valid", &split.valid),
+        ("test", &split.test),
+    ] {
+        let texts: Vec<String> = part.iter().map(|t| t.text.clone()).collect();
+        let mut csv = format!("{}\n", CLASSIFIER_FEATURES.join(","));
+        for row in classifier_features(&texts) {
+            let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+            writeln!(csv, "{}", cells.join(","))?;
+        }
+        std::fs::write(out.join(format!("{name}.csv")), csv)?;
+    }
+    let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
+    let defaults = SampleConfig::default();
+    let configs: Vec<SampleConfig> = (0..count)
+        .map(|i| SampleConfig {
+            seed: seed_base + i as u64,
+            candidates,
+            ..defaults.clone()
+        })
+        .collect();
+    let groups = generate_candidates(
+        generator.model.as_ref(),
+        &generator.encoding,
+        &Primer::none(),
+        &configs,
+    )?;
+    let mut csv = format!(
+        "piece,candidate,log_weight,{}\n",
+        CLASSIFIER_FEATURES.join(",")
+    );
+    let mut abc = String::new();
+    for (p, group) in groups.iter().enumerate() {
+        for (c, piece) in group.iter().enumerate() {
+            let text = piece.abc.clone().unwrap_or_default();
+            writeln!(abc, "%%piece {p} candidate {c}\n{text}\n")?;
+            let rows = classifier_features(&[text]);
+            let Some(row) = rows.first() else { continue };
+            let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+            writeln!(
+                csv,
+                "{p},{c},{},{}",
+                piece.resampling_log_weight.unwrap_or(0.0),
+                cells.join(",")
+            )?;
+        }
+    }
+    std::fs::write(
+        out.join(format!("candidates_{seed_base}_{candidates}.csv")),
+        csv,
+    )?;
+    std::fs::write(
+        out.join(format!("candidates_{seed_base}_{candidates}.abc")),
+        abc,
+    )?;
+    Ok(())
+}
