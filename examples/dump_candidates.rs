@@ -1,5 +1,13 @@
-//! Scratch: every candidate of N pieces at the default settings, with its resampling log weight
-//! and the classifier's features, as CSV; and the classifier's features of train/valid/test tunes.
+//! Every candidate of `N` pieces of a character model at the default settings, with its
+//! resampling log weight and the classifier's features (`tunesmith::metrics::CLASSIFIER_FEATURES`),
+//! as CSV, and the same features of the train, valid and test tunes of the fixed split: what is
+//! needed to try a tilt of the choice among candidates offline (fit on one set of seeds, draw
+//! the kept tunes on another, and ask the classifier) before writing it into the sampler.
+//!
+//! Usage: `cargo run --release --example dump_candidates -- CHECKPOINT [N] [SEED_BASE] [OUT_DIR]
+//! [CANDIDATES]` (defaults 400, 0, /tmp/scratch, 8). Writes `train.csv`, `valid.csv`, `test.csv`,
+//! `candidates_SEED_CANDIDATES.csv` (piece, candidate, log weight, features) and the candidates'
+//! ABC text beside it.
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;

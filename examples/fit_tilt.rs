@@ -7,7 +7,7 @@
 //! and the weights to put in `SHIPPED_MODEL_TILT`.
 //!
 //! Usage: `cargo run --release --example fit_tilt -- CHECKPOINT [N] [CANDIDATES] [TEMPERATURE]
-//! [FORM]` (FORM as `tunesmith generate --form`)
+//! [FORM] [COPY_SHARPNESS]` (FORM as `tunesmith generate --form`; COPY_SHARPNESS as `bench_tunes`)
 //! (`TILT_FEATURES=tonic,entropy` fits those weights alone, the others left at 0; the names are
 //! `tonic`, `parts` and `entropy`, all three by default).
 
@@ -22,16 +22,16 @@ use tunesmith::generate::tilt::{
 };
 use tunesmith::generate::{open_for_generation, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::fixed_split;
+use tunesmith::model::CopyMemory;
 
 /// The first seed of the fit's pieces.
 const FIT_SEED_BASE: u64 = 1_000_000;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let checkpoint = PathBuf::from(
-        args.get(1)
-            .context("usage: fit_tilt CHECKPOINT [N] [CANDIDATES] [TEMPERATURE] [FORM]")?,
-    );
+    let checkpoint = PathBuf::from(args.get(1).context(
+        "usage: fit_tilt CHECKPOINT [N] [CANDIDATES] [TEMPERATURE] [FORM] [COPY_SHARPNESS]",
+    )?);
     let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
     let defaults = SampleConfig::default();
     let candidates: usize = args.get(3).map_or(Ok(defaults.candidates), |a| a.parse())?;
@@ -41,6 +41,10 @@ fn main() -> Result<()> {
     let form: Form = args
         .get(5)
         .map_or(Ok(defaults.form.clone()), |a| a.parse())?;
+    let copy_memory = match args.get(6) {
+        Some(k) => CopyMemory::fitted().sharpened(k.parse().context("COPY_SHARPNESS")?),
+        None => defaults.copy_memory.clone(),
+    };
 
     // TILT_FEATURES: which features to fit, by short name (`tonic`, `parts`, `entropy`), comma
     // separated; the others' weights stay 0. By default all of them.
@@ -84,6 +88,7 @@ fn main() -> Result<()> {
             candidates,
             temperature,
             form: form.clone(),
+            copy_memory: copy_memory.clone(),
             ..defaults.clone()
         })
         .collect();

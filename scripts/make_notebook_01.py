@@ -157,9 +157,10 @@ Four defaults of `SampleConfig` shape what it writes (each can be turned off to 
   of the model's probability the mask took away where it stepped in decisively (a bar line or an
   end the model did not want), so that tunes the mask had to force are rare (`candidates: 1`
   keeps the first draw).
-- `tilt`: the choice among the candidates favours those that end on the tonic, by the factor
-  under which three tunes in four end there, as in the training tunes (the model alone ends half
-  of its tunes there; `Tilt::off()` chooses by the mask alone)."""),
+- `tilt`: the choice among the candidates favours those that end on the tonic and those that use
+  their scale more evenly, by the factors under which three tunes in four end there and the
+  pitch classes' entropy is the training tunes' (the model alone ends half of its tunes there;
+  `Tilt::off()` chooses by the mask alone)."""),
 code("""let shipped = std::env::var("TUNESMITH_PRETRAINED").map(std::path::PathBuf::from)
     .unwrap_or_else(|_| std::path::PathBuf::from("../models/abc_folk"));
 let generator = open_for_generation(&shipped, device)?;

@@ -81,6 +81,13 @@ fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
         tilted[0],
         untilted[0]
     );
+    // And towards tunes whose pitch classes are more even (400 pieces: 2.499 bits against 2.462).
+    assert!(
+        tilted[2] > untilted[2],
+        "kept tunes' pitch-class entropy: {:.3} with the tilt, {:.3} without",
+        tilted[2],
+        untilted[2]
+    );
     let table = default_form_table();
     for (i, piece) in groups.iter().flatten().enumerate() {
         let tune = piece.abc.as_deref().expect("ABC text").trim_end();

@@ -177,6 +177,46 @@ fn a_classifier_tells_different_sets_apart_and_not_halves_of_one() {
     assert!(distinguishability(&mixed[..3], &mixed[3..], 5, 2).is_err());
     assert!(distinguishability(&mixed, &mixed, 1, 2).is_err());
     assert!(apart.to_html().contains("cross-validated accuracy"));
+    // Over draws: each draw's accuracy, steady for sets this different; with every feature left
+    // out the classifier has nothing to go on and is right half the time, exactly.
+    let draws = distinguishability_over_draws(&short, &long, 5, 3, &[]).unwrap();
+    assert_eq!(draws.len(), 3);
+    assert!(draws.iter().all(|&a| a > 0.9), "{draws:?}");
+    assert_eq!(
+        draws[1],
+        distinguishability(&short, &long, 5, 1).unwrap().accuracy
+    );
+    let blind = distinguishability_over_draws(&short, &long, 5, 2, &FEATURES).unwrap();
+    assert_eq!(blind, [0.5, 0.5]);
+    let err = distinguishability_over_draws(&short, &long, 5, 2, &["key"]).unwrap_err();
+    assert!(err.to_string().contains("\"key\""), "{err}");
+    // The features it sees, one row per readable tune.
+    let rows = classifier_features(&[short[0].as_str(), "X:1\nK:C\n", long[0].as_str()]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0], 4.0, "{:?}", rows[0]);
+    assert_eq!(rows[1][0], 16.0, "{:?}", rows[1]);
+}
+
+#[test]
+fn the_samplers_tilt_reads_a_tune_as_the_statistics_do() {
+    // The tilt's features (generate::tilt) and TuneFigures are one reading: the tonic ending,
+    // more than one part, and the entropy of the pitch classes as written.
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut tunes: Vec<String> = (0..40)
+        .map(|i| random_tune(&mut rng, 4 + i % 9, i % 2 == 0))
+        .collect();
+    tunes.push("M:4/4\nL:1/8\nK:G\n|:GABc dBAG|FGAB G4:|\n|:dBdB cAcA|BAGF G4:|\n".into());
+    tunes.push("M:6/8\nL:1/8\nK:Dmix\nA|:dcA GEC|DED D2A:|\n|:ded cAG|AGE D2:|]\n".into());
+    for tune in &tunes {
+        let figures = tune_figures(tune, 0).unwrap();
+        let [tonic, several, entropy] = crate::generate::tilt::tune_features(tune);
+        assert_eq!(tonic == 1.0, figures.ends_on_tonic == Some(true), "{tune}");
+        assert_eq!(several == 1.0, figures.parts.len() > 1, "{tune}");
+        assert!(
+            (entropy - figures.pitch_class_entropy()).abs() < 1e-12,
+            "{tune}"
+        );
+    }
 }
 
 #[test]
