@@ -19,15 +19,12 @@ use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
 use tunesmith::metrics::{
-    distinguishability, distinguishability_over_draws, fixed_split, TuneStatistics, SPLIT_VERSION,
+    distinguishability, draws_report, fixed_split, TuneStatistics, SPLIT_VERSION,
 };
 use tunesmith::model::CopyMemory;
 
 /// Random balanced subsamples the classifier's accuracy is averaged over.
 const CLASSIFIER_DRAWS: u64 = 5;
-
-/// The classifier's features that the sampler's default tilt matches.
-const TILTED: [&str; 2] = ["ends on the tonic", "pitch-class entropy"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -130,26 +127,7 @@ fn main() -> Result<()> {
             .map(|a| format!("{a:.2}"))
             .collect::<Vec<_>>()
     );
-    // The sampler's tilt matches two of the classifier's features by construction: the figure
-    // without them says what the rest of the tunes give away.
-    for (label, leave_out) in [
-        ("all features", &[][..]),
-        (
-            "without the tilt's (tonic ending, pitch-class entropy)",
-            &TILTED[..],
-        ),
-    ] {
-        let draws = distinguishability_over_draws(&tunes, &test, 5, CLASSIFIER_DRAWS, leave_out)?;
-        println!(
-            "{label}, over {CLASSIFIER_DRAWS} random subsamples: mean accuracy {:.3} ({})",
-            draws.iter().sum::<f64>() / draws.len() as f64,
-            draws
-                .iter()
-                .map(|a| format!("{a:.3}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    println!("{}", draws_report(&tunes, &test, CLASSIFIER_DRAWS)?);
     for (feature, weight) in verdict.features.iter().zip(&verdict.weights) {
         println!("  {feature:<40} {weight:+.3}");
     }

@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::{abc_files_in, load_default_abc_corpus};
 use tunesmith::metrics::{
-    classifier_features, distinguishability, distinguishability_over_draws, fixed_split,
-    TuneStatistics, CLASSIFIER_FEATURES,
+    classifier_features, distinguishability, draws_report, fixed_split, TuneStatistics,
+    CLASSIFIER_FEATURES,
 };
 
 /// The text of each `.abc` file under `dir`, by path, at most `limit`.
@@ -27,9 +27,6 @@ fn read_folder(dir: &str, limit: usize) -> Result<Vec<String>> {
 
 /// Random balanced subsamples the classifier's accuracy is averaged over.
 const CLASSIFIER_DRAWS: u64 = 5;
-
-/// The classifier's features that the sampler's default tilt matches.
-const TILTED: [&str; 2] = ["ends on the tonic", "pitch-class entropy"];
 
 fn main() -> Result<()> {
     let mut tunes = Vec::new();
@@ -64,26 +61,7 @@ fn main() -> Result<()> {
         "logistic regression, {} tunes per set: accuracy {:.3}",
         verdict.tunes_per_set, verdict.accuracy
     );
-    // The sampler's tilt matches two of the classifier's features by construction: the figure
-    // without them says what the rest of the tunes give away.
-    for (label, leave_out) in [
-        ("all features", &[][..]),
-        (
-            "without the tilt's (tonic ending, pitch-class entropy)",
-            &TILTED[..],
-        ),
-    ] {
-        let draws = distinguishability_over_draws(&tunes, &held, 5, CLASSIFIER_DRAWS, leave_out)?;
-        println!(
-            "{label}, over {CLASSIFIER_DRAWS} random subsamples: mean accuracy {:.3} ({})",
-            draws.iter().sum::<f64>() / draws.len() as f64,
-            draws
-                .iter()
-                .map(|a| format!("{a:.3}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    println!("{}", draws_report(&tunes, &held, CLASSIFIER_DRAWS)?);
     for (feature, weight) in verdict.features.iter().zip(&verdict.weights) {
         println!("  {feature:<40} {weight:+.3}");
     }

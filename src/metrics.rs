@@ -26,8 +26,8 @@ pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};
 pub use stream_nll::{sequences_nll, stream_nll, StreamNll};
 pub use table::{figures_markdown, figures_table};
 pub use tune_statistics::{
-    classifier_features, distinguishability, distinguishability_over_draws, Distinguishability,
-    SetStatistics, StatisticsComparison, TuneFigures, TuneStatistics,
+    classifier_features, distinguishability, distinguishability_over_draws, draws_report,
+    Distinguishability, SetStatistics, StatisticsComparison, TuneFigures, TuneStatistics,
     FEATURES as CLASSIFIER_FEATURES,
 };
 pub use tune_stats::{tune_stats, TuneStats};

@@ -263,12 +263,14 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let factor = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= factor * a[col][k];
+        let (above, below) = a.split_at_mut(col + 1);
+        let pivot_row = &above[col];
+        for (offset, row) in below.iter_mut().enumerate() {
+            let factor = row[col] / pivot_row[col];
+            for (cell, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *cell -= factor * p;
             }
-            b[row] -= factor * b[col];
+            b[col + 1 + offset] -= factor * b[col];
         }
     }
     let mut x = vec![0.0; n];
@@ -481,6 +483,24 @@ mod tests {
             err.contains("pitch-class entropy") && err.contains("[0, 3.585]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_solver_solves_and_refuses_a_singular_system() {
+        // A pivot is needed: the first row starts with 0.
+        let x = solve(
+            vec![
+                vec![0.0, 2.0, 1.0],
+                vec![1.0, 1.0, 0.0],
+                vec![2.0, 0.0, 3.0],
+            ],
+            vec![5.0, 3.0, 13.0],
+        )
+        .unwrap();
+        for (got, want) in x.iter().zip([2.0, 1.0, 3.0]) {
+            assert!((got - want).abs() < 1e-12, "{x:?}");
+        }
+        assert!(solve(vec![vec![1.0, 2.0], vec![2.0, 4.0]], vec![1.0, 2.0]).is_none());
     }
 
     #[test]

@@ -33,8 +33,8 @@ mod distinguish;
 
 pub use compare::{ComparisonRow, DistanceKind, SetStatistics, StatisticsComparison};
 pub use distinguish::{
-    classifier_features, distinguishability, distinguishability_over_draws, Distinguishability,
-    FEATURES,
+    classifier_features, distinguishability, distinguishability_over_draws, draws_report,
+    Distinguishability, FEATURES,
 };
 
 use crate::abc::to_score::{

@@ -190,6 +190,15 @@ fn a_classifier_tells_different_sets_apart_and_not_halves_of_one() {
     assert_eq!(blind, [0.5, 0.5]);
     let err = distinguishability_over_draws(&short, &long, 5, 2, &["key"]).unwrap_err();
     assert!(err.to_string().contains("\"key\""), "{err}");
+    let report = draws_report(&short, &long, 2).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 2, "{report}");
+    assert!(
+        lines[0].starts_with("all features, over 2 random subsamples: mean accuracy 0.9")
+            || lines[0].contains("mean accuracy 1.000"),
+        "{report}"
+    );
+    assert!(lines[1].starts_with("without the tilt's"), "{report}");
     // The features it sees, one row per readable tune.
     let rows = classifier_features(&[short[0].as_str(), "X:1\nK:C\n", long[0].as_str()]);
     assert_eq!(rows.len(), 2);
