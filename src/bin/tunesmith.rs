@@ -109,7 +109,8 @@ enum Command {
         #[arg(long)]
         model_header: bool,
         /// Character models drawn from candidates: choose among them by the mask alone, without
-        /// the tilt towards the corpus's share of tunes ending on the tonic and in several parts.
+        /// the tilt towards the corpus's share of tunes ending on the tonic and its evenness of
+        /// pitch classes.
         #[arg(long)]
         no_tilt: bool,
     },

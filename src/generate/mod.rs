@@ -147,10 +147,11 @@ pub struct SampleConfig {
     /// key and everything after).
     pub header: Header,
     /// Character models drawn from candidates: the tilt of the choice among them towards the
-    /// corpus's share of tunes that end on the tonic (and, when asked, of tunes in more than one
-    /// part; [`tilt`]). By default the tilt fitted for the shipped character model so that its
-    /// tunes end on the tonic as often as the default corpus's training tunes; [`Tilt::off`]
-    /// weighs candidates by the mask alone.
+    /// corpus's share of tunes that end on the tonic and its mean pitch-class entropy (and, when
+    /// asked, its share of tunes in more than one part; [`tilt`]). By default the tilt fitted for
+    /// the shipped character model so that its tunes end on the tonic as often as the default
+    /// corpus's training tunes and use their pitch classes as evenly; [`Tilt::off`] weighs
+    /// candidates by the mask alone.
     pub tilt: Tilt,
 }
 
