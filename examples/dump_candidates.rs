@@ -1,6 +1,7 @@
 //! Every candidate of `N` pieces of a character model at the default settings, with its
 //! resampling log weight and the classifier's features (`tunesmith::metrics::CLASSIFIER_FEATURES`),
-//! as CSV, and the same features of the train, valid and test tunes of the fixed split: what is
+//! and the length of its longest part, as CSV, and the same of the train, valid and test tunes of
+//! the fixed split: what is
 //! needed to try a tilt of the choice among candidates offline (fit on one set of seeds, draw
 //! the kept tunes on another, and ask the classifier) before writing it into the sampler.
 //!
@@ -11,6 +12,7 @@
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use tunesmith::abc::to_score::tune_form;
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::resample::generate_candidates;
@@ -33,10 +35,11 @@ fn main() -> Result<()> {
         ("test", &split.test),
     ] {
         let texts: Vec<String> = part.iter().map(|t| t.text.clone()).collect();
-        let mut csv = format!("{}\n", CLASSIFIER_FEATURES.join(","));
-        for row in classifier_features(&texts) {
-            let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
-            writeln!(csv, "{}", cells.join(","))?;
+        let mut csv = format!("{},longest part\n", CLASSIFIER_FEATURES.join(","));
+        for text in &texts {
+            if let Some(line) = feature_line(text) {
+                writeln!(csv, "{line}")?;
+            }
         }
         std::fs::write(out.join(format!("{name}.csv")), csv)?;
     }
@@ -56,7 +59,7 @@ fn main() -> Result<()> {
         &configs,
     )?;
     let mut csv = format!(
-        "piece,candidate,log_weight,{}\n",
+        "piece,candidate,log_weight,{},longest part\n",
         CLASSIFIER_FEATURES.join(",")
     );
     let mut abc = String::new();
@@ -64,14 +67,13 @@ fn main() -> Result<()> {
         for (c, piece) in group.iter().enumerate() {
             let text = piece.abc.clone().unwrap_or_default();
             writeln!(abc, "%%piece {p} candidate {c}\n{text}\n")?;
-            let rows = classifier_features(&[text]);
-            let Some(row) = rows.first() else { continue };
-            let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+            let Some(line) = feature_line(&text) else {
+                continue;
+            };
             writeln!(
                 csv,
-                "{p},{c},{},{}",
-                piece.resampling_log_weight.unwrap_or(0.0),
-                cells.join(",")
+                "{p},{c},{},{line}",
+                piece.resampling_log_weight.unwrap_or(0.0)
             )?;
         }
     }
@@ -84,4 +86,18 @@ fn main() -> Result<()> {
         abc,
     )?;
     Ok(())
+}
+
+/// The classifier's features of a tune and the length in bars of its longest part (0 when a part
+/// is irregular), comma separated; `None` for a tune the reader refuses.
+fn feature_line(text: &str) -> Option<String> {
+    let rows = classifier_features(&[text]);
+    let row = rows.first()?;
+    let longest = tune_form(text)
+        .ok()
+        .and_then(|f| f.part_lengths())
+        .and_then(|parts| parts.into_iter().max())
+        .unwrap_or(0);
+    let cells: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+    Some(format!("{},{longest}", cells.join(",")))
 }
