@@ -331,6 +331,8 @@ pub fn fit(
                     .collect()
             })
             .collect();
+        // The squared error at the current weights, from the residual just computed.
+        let before: f64 = r.iter().map(|x| x * x).sum();
         let Some(delta) = solve(system, r) else {
             break;
         };
@@ -338,7 +340,6 @@ pub fn fit(
         for (&i, d) in active.iter().zip(delta) {
             step[i] = d;
         }
-        let before = error(&tilt);
         let mut moved = false;
         for _ in 0..40 {
             let w = tilt.weights();

@@ -1,6 +1,7 @@
 //! Musical statistics of one melody: pitch-class entropy, scale consistency, pitch range and
 //! note density, computed from the notes of a [`Score`].
 
+use crate::score::key::pitch_class_counts;
 pub use crate::score::key::pitch_class_entropy;
 use crate::score::Score;
 use serde::{Deserialize, Serialize};
@@ -31,10 +32,7 @@ pub fn tune_stats(score: &Score) -> Option<TuneStats> {
     if notes.is_empty() {
         return None;
     }
-    let mut counts = [0usize; 12];
-    for note in &notes {
-        counts[usize::from(note.pitch % 12)] += 1;
-    }
+    let counts = pitch_class_counts(notes.iter().copied());
     let lowest = notes.iter().map(|n| n.pitch).min().unwrap_or(0);
     let highest = notes.iter().map(|n| n.pitch).max().unwrap_or(0);
     let first = notes.iter().map(|n| n.start).min().unwrap_or(0);
