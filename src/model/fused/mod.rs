@@ -9,7 +9,7 @@
 //! in another order (the logits agree to about 1e-5; `tests` compare them with libtorch's).
 
 mod kernels;
-pub(crate) use kernels::matmul_add;
+pub(crate) use kernels::{matmul_add, tanh_in_place, Weights, WIDE_LANES};
 mod pair;
 mod stack;
 

@@ -9,16 +9,22 @@ use anyhow::{ensure, Result};
 use tch::Tensor;
 
 use super::floats;
-use super::kernels::{cell, matmul_add};
+use super::kernels::{cell, Weights};
 use crate::model::{LstmStack, LstmState};
 
 /// One layer: `W_ih` as `[4H, in]`, `W_hh` as `[4H, H]` and `b_ih + b_hh`.
 #[derive(Debug, Clone)]
 struct Layer {
-    inner: usize,
-    w_ih: Vec<f32>,
-    w_hh: Vec<f32>,
+    w_ih: Weights,
+    w_hh: Weights,
     bias: Vec<f32>,
+}
+
+/// What the first layer reads in a step: one input per lane, or one input all lanes share.
+#[derive(Clone, Copy)]
+enum StepInput<'a> {
+    PerLane(&'a [f32]),
+    Shared(&'a [f32]),
 }
 
 /// An [`LstmStack`]'s weights laid out for fused steps.
@@ -43,6 +49,21 @@ impl StackState {
     /// The last layer's output of the last step, `[lanes, H]`.
     pub fn output(&self) -> &[f32] {
         self.h.last().map_or(&[], Vec::as_slice)
+    }
+
+    /// Number of lanes.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Sets one lane's state back to zero (a new sequence starts in it).
+    pub fn zero_lane(&mut self, lane: usize) {
+        for layer in self.h.iter_mut().chain(self.c.iter_mut()) {
+            let hidden = layer.len() / self.lanes.max(1);
+            if let Some(values) = layer.get_mut(lane * hidden..(lane + 1) * hidden) {
+                values.fill(0.0);
+            }
+        }
     }
 }
 
@@ -70,9 +91,8 @@ impl FusedStack {
                 .map(|(a, b)| a + b)
                 .collect();
             layers.push(Layer {
-                inner,
-                w_ih,
-                w_hh,
+                w_ih: Weights::new(w_ih, gates, inner),
+                w_hh: Weights::new(w_hh, gates, hidden),
                 bias,
             });
         }
@@ -127,35 +147,62 @@ impl FusedStack {
     /// Reads one input per lane (`[lanes, input]`, row-major) and advances `state`; the last
     /// layer's output is then [`StackState::output`].
     pub fn step(&self, state: &mut StackState, input: &[f32]) -> Result<()> {
-        let (lanes, hidden) = (state.lanes, self.hidden);
         ensure!(
-            input.len() == lanes * self.input,
-            "{} inputs for {lanes} lanes of {}",
+            input.len() == state.lanes * self.input,
+            "{} inputs for {} lanes of {}",
+            input.len(),
+            state.lanes,
+            self.input
+        );
+        let lanes = state.lanes;
+        self.step_with(state, StepInput::PerLane(input), lanes);
+        Ok(())
+    }
+
+    /// Advances the first `lanes` lanes of `state` by the same input (`[input]`), leaving the
+    /// others as they are: the first layer's input product is computed once for all of them.
+    pub fn step_shared(&self, state: &mut StackState, input: &[f32], lanes: usize) -> Result<()> {
+        ensure!(
+            input.len() == self.input,
+            "an input of {} values for a stack that reads {}",
             input.len(),
             self.input
         );
-        let gates = 4 * hidden;
+        ensure!(
+            lanes <= state.lanes,
+            "{lanes} lanes to step in a state of {}",
+            state.lanes
+        );
+        self.step_with(state, StepInput::Shared(input), lanes);
+        Ok(())
+    }
+
+    /// One step; each product by the kernel that suits the number of lanes.
+    fn step_with(&self, state: &mut StackState, input: StepInput<'_>, lanes: usize) {
+        let hidden = self.hidden;
+        let (gates, used) = (4 * hidden, lanes * hidden);
         for (l, layer) in self.layers.iter().enumerate() {
             state.gates.resize(lanes * gates, 0.0);
+            let mut first = layer.bias.clone();
+            if let (0, StepInput::Shared(x)) = (l, input) {
+                layer.w_ih.add_product(x, 1, &mut first);
+            }
             for lane in 0..lanes {
-                state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&layer.bias);
+                state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&first);
             }
             // The layer below's output is read in place while this layer's state is written.
             let (lower, rest) = state.h.split_at_mut(l);
-            let below: &[f32] = if l == 0 { input } else { &lower[l - 1] };
-            let h = &mut rest[0];
-            matmul_add(
-                below,
-                &layer.w_ih,
-                lanes,
-                layer.inner,
-                gates,
-                &mut state.gates,
-            );
-            matmul_add(h, &layer.w_hh, lanes, hidden, gates, &mut state.gates);
-            cell(&mut state.gates, h, &mut state.c[l], hidden);
+            let h = &mut rest[0][..used];
+            match (l, input) {
+                (0, StepInput::Shared(_)) => {}
+                (0, StepInput::PerLane(x)) => layer.w_ih.add_product(x, lanes, &mut state.gates),
+                _ => layer
+                    .w_ih
+                    .add_product(&lower[l - 1][..used], lanes, &mut state.gates),
+            }
+            layer.w_hh.add_product(h, lanes, &mut state.gates);
+            cell(&mut state.gates, h, &mut state.c[l][..used], hidden);
         }
-        Ok(())
     }
 
     /// Runs one sequence of `steps` inputs (`[steps, input]`, row-major) from a zero state and
@@ -177,12 +224,12 @@ impl FusedStack {
             for _ in 0..steps {
                 pre.extend_from_slice(&layer.bias);
             }
-            matmul_add(&below, &layer.w_ih, steps, layer.inner, gates, &mut pre);
+            layer.w_ih.add_product(&below, steps, &mut pre);
             h.iter_mut().chain(c.iter_mut()).for_each(|v| *v = 0.0);
             below.clear();
             for t in 0..steps {
                 let step_gates = &mut pre[t * gates..(t + 1) * gates];
-                matmul_add(&h, &layer.w_hh, 1, hidden, gates, step_gates);
+                layer.w_hh.add_product(&h, 1, step_gates);
                 cell(step_gates, &mut h, &mut c, hidden);
                 below.extend_from_slice(&h);
             }
@@ -198,39 +245,77 @@ mod tests {
 
     #[test]
     fn a_fused_step_computes_what_libtorch_computes() -> Result<()> {
-        tch::manual_seed(3);
-        let vs = nn::VarStore::new(Device::Cpu);
-        let stack = LstmStack::new(&vs.root().sub("lstm"), 13, 24, 2, 0.0);
-        let fused = FusedStack::new(&stack)?;
-        let lanes = 3;
-        let mut libtorch: Option<LstmState> = None;
-        let mut ours = fused.zero_state(lanes);
-        let mut worst = 0f32;
-        for _ in 0..20 {
-            let x = Tensor::randn([lanes as i64, 13], (Kind::Float, Device::Cpu));
-            let (out, next) = tch::no_grad(|| stack.step(&x, libtorch.as_ref()));
-            libtorch = Some(next);
-            fused.step(&mut ours, &floats(&x)?)?;
-            let expected = floats(&out)?;
-            assert_eq!(expected.len(), ours.output().len());
-            for (a, b) in expected.iter().zip(ours.output()) {
-                worst = worst.max((a - b).abs());
+        // A few lanes take the dot-product kernel, many the blocked products.
+        for lanes in [3, super::super::kernels::WIDE_LANES + 2] {
+            tch::manual_seed(3);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let stack = LstmStack::new(&vs.root().sub("lstm"), 13, 24, 2, 0.0);
+            let fused = FusedStack::new(&stack)?;
+            let mut libtorch: Option<LstmState> = None;
+            let mut ours = fused.zero_state(lanes);
+            let mut worst = 0f32;
+            for _ in 0..20 {
+                let x = Tensor::randn([lanes as i64, 13], (Kind::Float, Device::Cpu));
+                let (out, next) = tch::no_grad(|| stack.step(&x, libtorch.as_ref()));
+                libtorch = Some(next);
+                fused.step(&mut ours, &floats(&x)?)?;
+                let expected = floats(&out)?;
+                assert_eq!(expected.len(), ours.output().len());
+                for (a, b) in expected.iter().zip(ours.output()) {
+                    worst = worst.max((a - b).abs());
+                }
             }
+            assert!(worst < 1e-5, "{lanes} lanes: largest difference {worst}");
+            // A libtorch state carried over gives the same next step.
+            let state = libtorch.as_ref().expect("stepped");
+            let mut carried = fused.state_from(state)?;
+            let x = Tensor::randn([lanes as i64, 13], (Kind::Float, Device::Cpu));
+            let (out, _) = tch::no_grad(|| stack.step(&x, Some(state)));
+            fused.step(&mut carried, &floats(&x)?)?;
+            for (a, b) in floats(&out)?.iter().zip(carried.output()) {
+                assert!((a - b).abs() < 1e-5, "{a} against {b}");
+            }
+            assert!(
+                fused.step(&mut carried, &[0.0; 5]).is_err(),
+                "a wrong width"
+            );
         }
-        assert!(worst < 1e-5, "largest difference {worst}");
-        // A libtorch state carried over gives the same next step.
-        let state = libtorch.as_ref().expect("stepped");
-        let mut carried = fused.state_from(state)?;
-        let x = Tensor::randn([lanes as i64, 13], (Kind::Float, Device::Cpu));
-        let (out, _) = tch::no_grad(|| stack.step(&x, Some(state)));
-        fused.step(&mut carried, &floats(&x)?)?;
-        for (a, b) in floats(&out)?.iter().zip(carried.output()) {
-            assert!((a - b).abs() < 1e-5, "{a} against {b}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_shared_input_steps_as_the_same_input_in_every_lane() -> Result<()> {
+        tch::manual_seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let stack = LstmStack::new(&vs.root().sub("lstm"), 7, 16, 2, 0.0);
+        let fused = FusedStack::new(&stack)?;
+        for lanes in [2, super::super::kernels::WIDE_LANES + 1] {
+            let (mut shared, mut copied) = (fused.zero_state(lanes), fused.zero_state(lanes));
+            for step in 0..6 {
+                let x: Vec<f32> = (0..7)
+                    .map(|i| ((i * 3 + step) % 5) as f32 / 5.0 - 0.3)
+                    .collect();
+                // Lanes start at different steps, so their states differ.
+                shared.zero_lane(step % lanes);
+                copied.zero_lane(step % lanes);
+                fused.step_shared(&mut shared, &x, lanes)?;
+                fused.step(&mut copied, &x.repeat(lanes))?;
+            }
+            let (a, b) = (shared.output(), copied.output());
+            assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5));
+            assert!(
+                a[..16] != a[16..32],
+                "lanes started at different steps hold different states"
+            );
         }
-        assert!(
-            fused.step(&mut carried, &[0.0; 5]).is_err(),
-            "a wrong width"
-        );
+        // Stepping only the first lanes leaves the others as they were.
+        let mut part = fused.zero_state(3);
+        fused.step_shared(&mut part, &[0.5; 7], 2)?;
+        assert!(part.output()[..32].iter().any(|v| *v != 0.0));
+        assert!(part.output()[32..].iter().all(|v| *v == 0.0));
+        let mut state = fused.zero_state(2);
+        assert!(fused.step_shared(&mut state, &[0.0; 3], 2).is_err());
+        assert!(fused.step_shared(&mut state, &[0.0; 7], 3).is_err());
         Ok(())
     }
 }

@@ -11,14 +11,15 @@
 //!
 //! Generation slides a window of the last [`WindowConfig::window`] ids along the piece.
 
-use super::fused::{floats, matmul_add};
-use super::FusedStack;
+mod kernel;
+
 use super::{
     argmax_accuracy, linear_layer, state_as, to_f64s, LstmStack, Model, Sizes, StepState, Stepper,
     TokenStepper,
 };
 use crate::data::Batch;
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
+use kernel::{Flight, WindowKernel};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tch::nn::{self, Init};
@@ -226,89 +227,33 @@ impl WindowLstm {
     }
 }
 
-/// A [`WindowLstm`] compiled into the crate's CPU kernel for generation: each step runs the
-/// window through a [`FusedStack`] (the input products of a layer as one matrix product, the
-/// recurrent ones step by step), then the attention pooling and the output layer in plain loops,
-/// without a libtorch call.
-#[derive(Debug)]
-struct WindowKernel {
-    embed: Vec<f32>,
-    embed_dim: usize,
-    stack: FusedStack,
-    /// `W` `[H, H]`, `b` `[H]` and `v` `[H]` of the attention, when the model pools with it.
-    attention: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
-    head: Vec<f32>,
-    head_bias: Vec<f32>,
-}
-
-impl WindowKernel {
-    fn new(model: &WindowLstm) -> Result<Self> {
-        let attention = match &model.attention {
-            Some(a) => Some((floats(&a.weight)?, floats(&a.bias)?, floats(&a.v)?)),
-            None => None,
-        };
-        Ok(WindowKernel {
-            embed: floats(&model.embed)?,
-            embed_dim: model.config.embed_dim as usize,
-            stack: FusedStack::new(&model.lstm)?,
-            attention,
-            head: floats(&model.head_weight)?,
-            head_bias: floats(&model.head_bias)?,
-        })
-    }
-
-    /// The logits of the id after `context`, as [`WindowLstm::forward`] gives them.
-    fn logits(&self, context: &[i64]) -> Result<Vec<f64>> {
-        let (e, vocab) = (self.embed_dim, self.head_bias.len());
-        let mut inputs = Vec::with_capacity(context.len() * e);
-        for &id in context {
-            let row = usize::try_from(id)
-                .ok()
-                .filter(|&i| i < vocab)
-                .with_context(|| format!("id {id} is outside the model's {vocab} ids"))?;
-            inputs.extend_from_slice(&self.embed[row * e..(row + 1) * e]);
-        }
-        let hidden = self.stack.hidden();
-        let out = self.stack.run(&inputs, context.len())?;
-        let last = &out[out.len() - hidden..];
-        let mut features = Vec::with_capacity(2 * hidden);
-        if let Some((w, b, v)) = &self.attention {
-            let steps = context.len();
-            let mut pre: Vec<f32> = b.repeat(steps);
-            matmul_add(&out, w, steps, hidden, hidden, &mut pre);
-            let scores: Vec<f32> = pre
-                .chunks_exact(hidden)
-                .map(|row| row.iter().zip(v).map(|(x, v)| v * x.tanh()).sum::<f32>())
-                .collect();
-            let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let weights: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
-            let total: f32 = weights.iter().sum();
-            let mut context_vector = vec![0f32; hidden];
-            for (h, weight) in out.chunks_exact(hidden).zip(&weights) {
-                for (acc, x) in context_vector.iter_mut().zip(h) {
-                    *acc += weight / total * x;
-                }
-            }
-            features.extend_from_slice(&context_vector);
-        }
-        features.extend_from_slice(last);
-        let mut logits = self.head_bias.clone();
-        matmul_add(&features, &self.head, 1, features.len(), vocab, &mut logits);
-        Ok(logits.into_iter().map(f64::from).collect())
-    }
-}
-
-/// What generation carries: the last ids (at most a window) and the kernel, when there is one.
-struct WindowStep {
-    context: Vec<i64>,
-    kernel: Option<Arc<WindowKernel>>,
+/// What generation carries: the last ids (at most a window) for libtorch, or the kernel and its
+/// windows in flight.
+enum WindowStep {
+    Libtorch(Vec<i64>),
+    Kernel(Arc<WindowKernel>, Box<Flight>),
 }
 
 impl WindowStep {
+    /// Reads one more id.
+    fn read(&mut self, id: i64, window: usize) -> Result<()> {
+        match self {
+            WindowStep::Libtorch(context) => {
+                context.push(id);
+                if context.len() > window {
+                    context.drain(..context.len() - window);
+                }
+                Ok(())
+            }
+            WindowStep::Kernel(kernel, flight) => kernel.read(flight, id),
+        }
+    }
+
+    /// The logits of the id after the ids read.
     fn logits(&self, model: &WindowLstm) -> Result<Vec<f64>> {
-        match &self.kernel {
-            Some(kernel) => kernel.logits(&self.context),
-            None => model.logits_of(&self.context),
+        match self {
+            WindowStep::Libtorch(context) => model.logits_of(context),
+            WindowStep::Kernel(kernel, flight) => Ok(kernel.logits(flight)),
         }
     }
 }
@@ -350,20 +295,23 @@ impl TokenStepper for WindowLstm {
             !primer.is_empty(),
             "the primer must hold at least one token"
         );
-        let step = WindowStep {
-            context: primer[primer.len().saturating_sub(self.config.window)..].to_vec(),
-            kernel: self.kernel()?,
+        let window = self.config.window;
+        let mut step = match self.kernel()? {
+            Some(kernel) => {
+                let flight = Box::new(kernel.flight());
+                WindowStep::Kernel(kernel, flight)
+            }
+            None => WindowStep::Libtorch(Vec::with_capacity(window + 1)),
         };
+        for &id in &primer[primer.len().saturating_sub(window)..] {
+            step.read(id, window)?;
+        }
         Ok((step.logits(self)?, Box::new(step)))
     }
 
     fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)> {
         let mut step = *state_as::<WindowStep>(state)?;
-        step.context.push(id);
-        if step.context.len() > self.config.window {
-            step.context
-                .drain(..step.context.len() - self.config.window);
-        }
+        step.read(id, self.config.window)?;
         Ok((step.logits(self)?, Box::new(step)))
     }
 }
@@ -401,16 +349,24 @@ impl std::fmt::Display for WindowLstm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fused::WIDE_LANES;
 
     #[test]
     fn the_cpu_kernel_steps_what_libtorch_steps() -> Result<()> {
-        // Two layers, with and without attention, a window that fills and slides: the kernel's
-        // logits are libtorch's to 1e-4 at every step.
-        for attention in [true, false] {
+        // Two layers, with and without attention, windows of a few lanes and of many (the two
+        // kinds of product), filling and sliding, from a short primer and from one longer than
+        // a window: the kernel's logits are libtorch's to 1e-4 at every step.
+        let cases = [
+            (true, 12, 3),
+            (false, 12, 3),
+            (true, WIDE_LANES + 4, 3),
+            (true, 7, 9),
+        ];
+        for (attention, window, primed) in cases {
             let _generator = crate::model::torch_rng::hold_seeded(4);
             let config = WindowConfig {
                 vocab_size: 30,
-                window: 12,
+                window,
                 embed_dim: 10,
                 hidden_size: 24,
                 num_layers: 2,
@@ -422,9 +378,9 @@ mod tests {
             let mut runs = Vec::new();
             for cpu_kernel in [true, false] {
                 model.cpu_kernel = cpu_kernel;
-                let (mut logits, mut state) = model.start(&ids[..3])?;
+                let (mut logits, mut state) = model.start(&ids[..primed])?;
                 let mut all = logits.clone();
-                for &id in &ids[3..] {
+                for &id in &ids[primed..] {
                     (logits, state) = model.advance(state, id)?;
                     all.extend_from_slice(&logits);
                 }
@@ -437,9 +393,9 @@ mod tests {
                 .fold(0.0, f64::max);
             assert!(
                 worst < 1e-4,
-                "attention {attention}: largest difference {worst}"
+                "attention {attention}, window {window}: largest difference {worst}"
             );
-            assert_eq!(runs[0].len(), 28 * 30);
+            assert_eq!(runs[0].len(), (31 - primed) * 30);
             model.cpu_kernel = true;
             assert!(model.start(&[31]).is_err(), "an id outside the vocabulary");
         }
@@ -476,7 +432,15 @@ mod tests {
         assert_eq!(logits.len(), 5);
         let (_, state) = model.advance(state, 0)?;
         let step = state_as::<WindowStep>(state)?;
-        assert_eq!(step.context, vec![3, 4, 0]);
+        assert!(matches!(*step, WindowStep::Kernel(..)), "the CPU kernel");
+        let mut libtorch = WindowLstm::new(model.config.clone(), Device::Cpu)?;
+        libtorch.cpu_kernel = false;
+        let (_, state) = libtorch.start(&[1, 2, 3, 4])?;
+        let (_, state) = libtorch.advance(state, 0)?;
+        match *state_as::<WindowStep>(state)? {
+            WindowStep::Libtorch(context) => assert_eq!(context, vec![3, 4, 0]),
+            WindowStep::Kernel(..) => panic!("libtorch was asked for"),
+        }
         Ok(())
     }
 
