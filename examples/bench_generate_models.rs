@@ -5,7 +5,9 @@
 //! alternate for `ROUNDS` rounds (best of each).
 //!
 //! - `WindowLstm`, the seed's notes-and-chords model (windows of 100 ids, embedding 64, LSTM 2×256,
-//!   attention; 300 ids): tokens per second.
+//!   attention; 300 ids): tokens per second, the start from a primer of a window included. The
+//!   kernel splits its windows in flight among rayon's threads: `RAYON_NUM_THREADS=1` keeps it
+//!   on one core.
 //! - `PitchLstm`: `--preset balstm`'s JSB model (time axis 1×96, pitch axis 1×48, the 50 keys JSB
 //!   sounds) and the 88-key model of `bench_polyphonic`'s pitch defaults (2×128, 1×64): frames per
 //!   second, and the seconds a 30-second piece takes (240 frames: 4 frames a quarter note at 120
@@ -75,6 +77,9 @@ fn main() -> Result<()> {
     println!("| model | path | tokens/s |");
     println!("|---|---|---:|");
     let mut window = WindowLstm::new(WindowConfig::seed(300, 256), Device::Cpu)?;
+    // The kernel splits its windows in flight among rayon's threads (`RAYON_NUM_THREADS`).
+    let threads = rayon::current_num_threads();
+    let kernel_path = format!("crate's CPU kernel, {threads} thread(s)");
     let mut best = [f64::INFINITY; 2];
     let mut drawn = [0i64; 2];
     for _ in 0..rounds {
@@ -86,7 +91,7 @@ fn main() -> Result<()> {
         }
     }
     anyhow::ensure!(drawn[0] == drawn[1], "the two paths chose different ids");
-    for (i, path) in ["libtorch", "crate's CPU kernel"].iter().enumerate() {
+    for (i, path) in ["libtorch", &kernel_path].iter().enumerate() {
         println!(
             "| WindowLstm (seed: window 100, 2×256, attention) | {path} | {:.0} |",
             frames as f64 / best[i]

@@ -375,47 +375,38 @@ mod tests {
         assert!(tanh(200.0) == 1.0 && tanh(-200.0) == -1.0);
     }
 
-    #[test]
-    fn the_wide_product_matches_the_plain_one() {
-        // Enough lanes for the wide path, and sizes that are no multiple of a vector.
-        let (lanes, k, n) = (WIDE_LANES + 3, 37, 29);
-        let x: Vec<f32> = (0..lanes * k)
+    /// Test operands `x[lanes, k]` and `w[n, k]`.
+    fn operands(lanes: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let x = (0..lanes * k)
             .map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.4)
             .collect();
-        let w: Vec<f32> = (0..n * k)
+        let w = (0..n * k)
             .map(|i| ((i * 5) % 17) as f32 / 17.0 - 0.5)
             .collect();
-        let mut wide = vec![0.5; lanes * n];
-        let mut plain = vec![0.5; lanes * n];
-        wide_matmul_add(&x, &transposed(&w, n, k), lanes, k, n, &mut wide);
-        portable_matmul_add(&x, &w, lanes, k, n, &mut plain);
-        for (a, b) in wide.iter().zip(&plain) {
-            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
-        }
-        assert!(
-            plain.iter().any(|v| (v - 0.5).abs() > 0.1),
-            "a product was added"
-        );
+        (x, w)
     }
 
     #[test]
-    fn the_blocked_product_matches_the_plain_one() {
-        // Sizes that leave partial blocks of rows and lanes and a tail of k.
-        let (lanes, k, n) = (6, 21, 11);
-        let x: Vec<f32> = (0..lanes * k)
-            .map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.4)
-            .collect();
-        let w: Vec<f32> = (0..n * k)
-            .map(|i| ((i * 5) % 17) as f32 / 17.0 - 0.5)
-            .collect();
-        let mut fast = vec![1.0; lanes * n];
-        let mut plain = vec![1.0; lanes * n];
-        matmul_add(&x, &w, lanes, k, n, &mut fast);
-        portable_matmul_add(&x, &w, lanes, k, n, &mut plain);
-        for (a, b) in fast.iter().zip(&plain) {
-            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    fn the_blocked_and_wide_products_match_the_plain_one() {
+        // Sizes that leave partial blocks of rows and lanes and a tail of k; the second has
+        // enough lanes for the wide path, through `Weights` and directly.
+        for (lanes, k, n) in [(6, 21, 11), (WIDE_LANES + 3, 37, 29)] {
+            let (x, w) = operands(lanes, k, n);
+            let mut plain = vec![1.0; lanes * n];
+            portable_matmul_add(&x, &w, lanes, k, n, &mut plain);
+            let direct: f32 = (0..k).map(|t| x[k + t] * w[2 * k + t]).sum::<f32>() + 1.0;
+            assert!((plain[n + 2] - direct).abs() < 1e-5);
+            let mut fast = vec![1.0; lanes * n];
+            matmul_add(&x, &w, lanes, k, n, &mut fast);
+            let mut wide = vec![1.0; lanes * n];
+            wide_matmul_add(&x, &transposed(&w, n, k), lanes, k, n, &mut wide);
+            let mut chosen = vec![1.0; lanes * n];
+            Weights::new(w.clone(), n, k).add_product(&x, lanes, &mut chosen);
+            for other in [&fast, &wide, &chosen] {
+                for (a, b) in other.iter().zip(&plain) {
+                    assert!((a - b).abs() < 1e-5, "{lanes} lanes: {a} vs {b}");
+                }
+            }
         }
-        let direct: f32 = (0..k).map(|t| x[k + t] * w[2 * k + t]).sum::<f32>() + 1.0;
-        assert!((plain[n + 2] - direct).abs() < 1e-5);
     }
 }

@@ -1,9 +1,10 @@
-//! Any [`LstmStack`] compiled for stepping on the CPU: each layer's input and recurrent weights
-//! side by side (`[4H, in + H]`, row-major) with both biases summed, stepped for a few lanes at a
-//! time with the same kernels as [`super::FusedLm`], its buffers reused from step to step. A model
-//! made of `LstmStack` layers uses it where it steps one position at a time on the CPU (the pitch
-//! axis of [`crate::model::PitchLstm`] draws a frame key by key), instead of a dozen libtorch calls
-//! a step.
+//! Any [`LstmStack`] compiled for stepping on the CPU: each layer's input and recurrent weights,
+//! row-major for the register-blocked dot products of a few lanes and transposed for the blocked
+//! products of many (the `gemm` crate's), both biases summed, its buffers reused from step to step.
+//! A model made of `LstmStack` layers uses it where it steps one position at a time on the CPU
+//! (the pitch axis of [`crate::model::PitchLstm`] draws a frame key by key; a
+//! [`crate::model::WindowLstm`] steps all its windows in flight, every lane reading the same id),
+//! instead of a dozen libtorch calls a step.
 
 use anyhow::{ensure, Result};
 use tch::Tensor;
@@ -203,38 +204,6 @@ impl FusedStack {
             layer.w_hh.add_product(h, lanes, &mut state.gates);
             cell(&mut state.gates, h, &mut state.c[l][..used], hidden);
         }
-    }
-
-    /// Runs one sequence of `steps` inputs (`[steps, input]`, row-major) from a zero state and
-    /// returns the last layer's outputs `[steps, H]`. Each layer's input products for the whole
-    /// sequence are one matrix product; only the recurrent products go step by step.
-    pub fn run(&self, inputs: &[f32], steps: usize) -> Result<Vec<f32>> {
-        ensure!(
-            inputs.len() == steps * self.input,
-            "{} inputs for {steps} steps of {}",
-            inputs.len(),
-            self.input
-        );
-        let (hidden, gates) = (self.hidden, 4 * self.hidden);
-        let mut below = inputs.to_vec();
-        let mut pre = Vec::new();
-        let (mut h, mut c) = (vec![0f32; hidden], vec![0f32; hidden]);
-        for layer in &self.layers {
-            pre.clear();
-            for _ in 0..steps {
-                pre.extend_from_slice(&layer.bias);
-            }
-            layer.w_ih.add_product(&below, steps, &mut pre);
-            h.iter_mut().chain(c.iter_mut()).for_each(|v| *v = 0.0);
-            below.clear();
-            for t in 0..steps {
-                let step_gates = &mut pre[t * gates..(t + 1) * gates];
-                layer.w_hh.add_product(&h, 1, step_gates);
-                cell(step_gates, &mut h, &mut c, hidden);
-                below.extend_from_slice(&h);
-            }
-        }
-        Ok(below)
     }
 }
 
