@@ -42,17 +42,16 @@ pub(super) struct WindowKernel {
 }
 
 /// The windows in flight: lane `s % W` holds the window that started at the `s`-th id read. The
-/// lanes are split into consecutive parts, one per thread.
+/// lanes are dealt out to the parts, one part per thread, as cards are: lane `l` is lane `l / P`
+/// of part `l % P`, so the parts stay even while the first window fills.
 pub(super) struct Flight {
     /// Ids read so far.
     read: usize,
     parts: Vec<Part>,
 }
 
-/// Some consecutive lanes of a [`Flight`], stepped by one thread.
+/// The lanes of a [`Flight`] that one thread steps.
 struct Part {
-    /// The first lane's index.
-    first: usize,
     state: StackState,
     /// Per lane: the largest attention score so far, the sum of `exp(score − largest)` over the
     /// window, and the outputs summed with those weights (`[lanes, H]`).
@@ -108,10 +107,8 @@ impl WindowKernel {
         let count = count.clamp(1, lanes);
         let parts = (0..count)
             .map(|i| {
-                let (first, end) = (i * lanes / count, (i + 1) * lanes / count);
-                let size = end - first;
+                let size = lanes_dealt(lanes, i, count);
                 Part {
-                    first,
                     state: self.stack.zero_state(size),
                     largest: vec![f32::NEG_INFINITY; size],
                     total: vec![0.0; size],
@@ -136,21 +133,20 @@ impl WindowKernel {
         // While the first window fills, the lanes after the newest hold nothing yet.
         let live = (flight.read + 1).min(self.window);
         flight.read += 1;
-        let step = |part: &mut Part| -> Result<()> {
-            if let Some(lane) = start.checked_sub(part.first) {
-                if lane < part.state.lanes() {
-                    part.empty(lane, self.stack.hidden());
-                }
+        let count = flight.parts.len();
+        let step = |(index, part): (usize, &mut Part)| -> Result<()> {
+            if start % count == index {
+                part.empty(start / count, self.stack.hidden());
             }
-            let lanes = live.saturating_sub(part.first).min(part.state.lanes());
+            let lanes = lanes_dealt(live, index, count);
             if lanes > 0 {
                 self.step_part(part, input, lanes)?;
             }
             Ok(())
         };
         match flight.parts.as_mut_slice() {
-            [one] => step(one),
-            parts => parts.par_iter_mut().try_for_each(step),
+            [one] => step((0, one)),
+            parts => parts.par_iter_mut().enumerate().try_for_each(step),
         }
     }
 
@@ -195,12 +191,8 @@ impl WindowKernel {
     pub(super) fn logits(&self, flight: &Flight) -> Vec<f64> {
         let hidden = self.stack.hidden();
         let lane = flight.read.saturating_sub(self.window) % self.window;
-        let part = flight
-            .parts
-            .iter()
-            .rfind(|part| part.first <= lane)
-            .unwrap_or(&flight.parts[0]);
-        let lane = lane - part.first;
+        let count = flight.parts.len();
+        let (part, lane) = (&flight.parts[lane % count], lane / count);
         let last = &part.state.output()[lane * hidden..(lane + 1) * hidden];
         let mut features = Vec::with_capacity(2 * hidden);
         if self.attention.is_some() {
@@ -217,6 +209,12 @@ impl WindowKernel {
         matmul_add(&features, &self.head, 1, features.len(), vocab, &mut logits);
         logits.into_iter().map(f64::from).collect()
     }
+}
+
+/// How many of the first `lanes` lanes part `index` of `count` holds (lane `l` goes to part
+/// `l % count`).
+fn lanes_dealt(lanes: usize, index: usize, count: usize) -> usize {
+    (lanes + count - 1 - index) / count
 }
 
 #[cfg(test)]
