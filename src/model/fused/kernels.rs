@@ -1,6 +1,8 @@
 //! The arithmetic of a fused step: `out += x · wᵀ` for a few lanes (register-blocked, with AVX2
-//! and FMA when the CPU has them, chosen at run time), and the LSTM cell's activations (an `f32`
-//! exponential accurate to a few units in the last place, written so the compiler vectorises it).
+//! and FMA when the CPU has them, chosen at run time), the same for many lanes through the `gemm`
+//! crate ([`Weights`] picks by the number of lanes), and the LSTM cell's activations (an `f32`
+//! exponential accurate to a few units in the last place, written so the compiler vectorises it,
+//! with AVX-512 or AVX2 chosen at run time).
 
 /// `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ` (all row-major).
 pub(crate) fn matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize, out: &mut [f32]) {
