@@ -23,9 +23,6 @@ pub(crate) fn matmul_add(x: &[f32], w: &[f32], lanes: usize, k: usize, n: usize,
 /// register-blocked dot products of [`matmul_add`].
 pub(crate) const WIDE_LANES: usize = 16;
 
-/// Products of at least this many multiply-adds are shared among rayon's threads.
-const PARALLEL_MACS: usize = 1 << 40;
-
 /// `w[n, k]` (row-major) transposed to `[k, n]`, the layout [`wide_matmul_add`] reads.
 pub(crate) fn transposed(w: &[f32], n: usize, k: usize) -> Vec<f32> {
     let mut t = vec![0f32; w.len()];
@@ -38,10 +35,10 @@ pub(crate) fn transposed(w: &[f32], n: usize, k: usize) -> Vec<f32> {
 }
 
 /// `out[lanes, n] += x[lanes, k] · wt[k, n]` (all row-major) for many lanes, with the `gemm`
-/// crate's cache-blocked kernels (AVX-512 or AVX2 chosen at run time), shared among rayon's
-/// threads when the product is large. A library made for the job: a blocked product packs and
-/// tiles for each cache level, which the crate's few-lane kernel does not, and reaches about
-/// twice its rate at a hundred lanes.
+/// crate's cache-blocked kernels (AVX-512 or AVX2 chosen at run time), on the calling thread (a
+/// model that wants more cores splits its lanes among them). A library made for the job: a
+/// blocked product packs and tiles for each cache level, which the crate's few-lane kernel does
+/// not, and reaches about twice its rate at a hundred lanes.
 pub(crate) fn wide_matmul_add(
     x: &[f32],
     wt: &[f32],
@@ -51,11 +48,6 @@ pub(crate) fn wide_matmul_add(
     out: &mut [f32],
 ) {
     assert!(x.len() >= lanes * k && wt.len() >= k * n && out.len() >= lanes * n);
-    let parallelism = if lanes * k * n >= PARALLEL_MACS {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
     // SAFETY: the strides describe row-major `x` `[lanes, k]`, `wt` `[k, n]` and `out`
     // `[lanes, n]`, which the assert above checked lie inside the slices; `out` does not alias
     // the inputs (it is borrowed mutably).
@@ -79,7 +71,7 @@ pub(crate) fn wide_matmul_add(
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
 }

@@ -44,6 +44,8 @@ pub struct StackState {
     h: Vec<Vec<f32>>,
     c: Vec<Vec<f32>>,
     gates: Vec<f32>,
+    /// One lane's gates before the lane's own products: the bias, plus a shared input's product.
+    first: Vec<f32>,
 }
 
 impl StackState {
@@ -116,6 +118,7 @@ impl FusedStack {
             h: vec![vec![0.0; lanes * self.hidden]; self.layers.len()],
             c: vec![vec![0.0; lanes * self.hidden]; self.layers.len()],
             gates: Vec::new(),
+            first: Vec::new(),
         }
     }
 
@@ -142,6 +145,7 @@ impl FusedStack {
             h: split(&state.h)?,
             c: split(&state.c)?,
             gates: Vec::new(),
+            first: Vec::new(),
         })
     }
 
@@ -184,12 +188,13 @@ impl FusedStack {
         let (gates, used) = (4 * hidden, lanes * hidden);
         for (l, layer) in self.layers.iter().enumerate() {
             state.gates.resize(lanes * gates, 0.0);
-            let mut first = layer.bias.clone();
+            state.first.clear();
+            state.first.extend_from_slice(&layer.bias);
             if let (0, StepInput::Shared(x)) = (l, input) {
-                layer.w_ih.add_product(x, 1, &mut first);
+                layer.w_ih.add_product(x, 1, &mut state.first);
             }
             for lane in 0..lanes {
-                state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&first);
+                state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&state.first);
             }
             // The layer below's output is read in place while this layer's state is written.
             let (lower, rest) = state.h.split_at_mut(l);
