@@ -11,6 +11,7 @@
 mod kernels;
 pub(crate) use kernels::{matmul_add, tanh_in_place, Weights, WIDE_LANES};
 mod pair;
+mod panels;
 mod stack;
 
 pub use pair::Pair;
