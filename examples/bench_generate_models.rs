@@ -53,7 +53,7 @@ fn sample(model: &dyn FrameStepper, frames: usize) -> Result<usize> {
 fn sample_tokens(model: &WindowLstm, steps: usize) -> Result<(i64, f64)> {
     let primer: Vec<i64> = (0..100).map(|i| (i * 37) % 300).collect();
     let started = Instant::now();
-    let (mut logits, mut state) = model.start(&primer)?;
+    let (mut logits, mut state) = model.start_for(&primer, steps)?;
     let start_secs = started.elapsed().as_secs_f64();
     let mut sum = 0;
     for _ in 0..steps {

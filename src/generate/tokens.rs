@@ -127,7 +127,8 @@ pub fn sample_ids_with(
     check_context(context, stepper.vocab_size())?;
     let limit = limit.min(config.max_steps);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let (mut logits, mut state) = stepper.start(context)?;
+    // The last id drawn is never read back.
+    let (mut logits, mut state) = stepper.start_for(context, limit.saturating_sub(1))?;
     let mut mask = Vec::new();
     let mut out = Vec::new();
     let mut history = context.to_vec();

@@ -224,6 +224,15 @@ pub trait TokenStepper {
     /// Reads the primer (at least one id); returns the logits for the next id and the state.
     fn start(&self, primer: &[i64]) -> Result<(Vec<f64>, StepState)>;
 
+    /// [`TokenStepper::start`] for a caller that will read at most `reads` more ids through
+    /// [`TokenStepper::advance`]: a model may skip work whose logits would never be read (a
+    /// [`WindowLstm`] on the CPU does not start the windows that would end after them), and
+    /// reading more is then an error. The default is [`TokenStepper::start`].
+    fn start_for(&self, primer: &[i64], reads: usize) -> Result<(Vec<f64>, StepState)> {
+        let _ = reads;
+        self.start(primer)
+    }
+
     /// Reads one more id; returns the logits for the id after it and the new state.
     fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)>;
 

@@ -59,6 +59,16 @@ impl StackState {
         self.lanes
     }
 
+    /// Copies lane `from`'s state over lane `to`'s.
+    pub fn copy_lane(&mut self, from: usize, to: usize) {
+        for layer in self.h.iter_mut().chain(self.c.iter_mut()) {
+            let hidden = layer.len() / self.lanes.max(1);
+            if from.max(to) < self.lanes {
+                layer.copy_within(from * hidden..(from + 1) * hidden, to * hidden);
+            }
+        }
+    }
+
     /// Sets one lane's state back to zero (a new sequence starts in it).
     pub fn zero_lane(&mut self, lane: usize) {
         for layer in self.h.iter_mut().chain(self.c.iter_mut()) {

@@ -18,7 +18,7 @@ use super::WindowLstm;
 use crate::model::fused::{
     floats, matmul_add, tanh_in_place, FusedStack, StackState, Weights, WIDE_LANES,
 };
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
 /// The attention's `W` `[H, H]`, `b` `[H]` and `v` `[H]`.
@@ -41,18 +41,24 @@ pub(super) struct WindowKernel {
     head_bias: Vec<f32>,
 }
 
-/// The windows in flight: lane `s % W` holds the window that started at the `s`-th id read. The
-/// lanes are dealt out to the parts, one part per thread, as cards are: lane `l` is lane `l / P`
-/// of part `l % P`, so the parts stay even while the first window fills.
+/// The windows in flight, dealt out to parts (one part per thread). Each part keeps its live
+/// lanes first: a window that has ended gives its lane to the part's last live one, and a new
+/// window takes the first free lane of the part with the fewest, so the parts stay even.
 pub(super) struct Flight {
     /// Ids read so far.
     read: usize,
+    /// The last window whose logits will be read (by where it starts); later ones never start.
+    last_start: usize,
     parts: Vec<Part>,
 }
 
 /// The lanes of a [`Flight`] that one thread steps.
 struct Part {
     state: StackState,
+    /// Lanes in use: the first `live`.
+    live: usize,
+    /// Per live lane: the position of the window's first id.
+    starts: Vec<usize>,
     /// Per lane: the largest attention score so far, the sum of `exp(score − largest)` over the
     /// window, and the outputs summed with those weights (`[lanes, H]`).
     largest: Vec<f32>,
@@ -63,12 +69,34 @@ struct Part {
 }
 
 impl Part {
-    /// Empties one lane (an index within the part).
-    fn empty(&mut self, lane: usize, hidden: usize) {
+    /// Starts a window at `start` in the first free lane.
+    fn open(&mut self, start: usize, hidden: usize) {
+        let lane = self.live;
         self.state.zero_lane(lane);
         self.largest[lane] = f32::NEG_INFINITY;
         self.total[lane] = 0.0;
         self.pooled[lane * hidden..(lane + 1) * hidden].fill(0.0);
+        self.starts.push(start);
+        self.live += 1;
+    }
+
+    /// Ends the window in `lane`; the last live lane moves into it.
+    fn close(&mut self, lane: usize, hidden: usize) {
+        let last = self.live - 1;
+        if lane != last {
+            self.state.copy_lane(last, lane);
+            self.largest[lane] = self.largest[last];
+            self.total[lane] = self.total[last];
+            self.pooled
+                .copy_within(last * hidden..(last + 1) * hidden, lane * hidden);
+        }
+        self.starts.swap_remove(lane);
+        self.live = last;
+    }
+
+    /// The lane that holds the window starting at `start`.
+    fn lane_of(&self, start: usize) -> Option<usize> {
+        self.starts.iter().position(|&s| s == start)
     }
 }
 
@@ -94,22 +122,26 @@ impl WindowKernel {
         })
     }
 
-    /// No id read yet: every lane empty, the lanes split among rayon's threads in parts of at
-    /// least [`WIDE_LANES`] (a part of fewer would step slower than one thread does).
-    pub(super) fn flight(&self) -> Flight {
+    /// No id read yet, the lanes split among rayon's threads in parts of at least
+    /// [`WIDE_LANES`] (a part of fewer would step slower than one thread does). With `reads`,
+    /// the most ids that will be read, the windows whose logits would come after them never
+    /// start.
+    pub(super) fn flight(&self, reads: Option<usize>) -> Flight {
         let parts = rayon::current_num_threads().min(self.window / WIDE_LANES);
-        self.flight_in_parts(parts)
+        self.flight_in_parts(parts, reads)
     }
 
-    /// No id read yet, the lanes split into `count` parts (at least one).
-    fn flight_in_parts(&self, count: usize) -> Flight {
+    /// [`WindowKernel::flight`] in `count` parts (at least one).
+    fn flight_in_parts(&self, count: usize, reads: Option<usize>) -> Flight {
         let (lanes, hidden) = (self.window, self.stack.hidden());
         let count = count.clamp(1, lanes);
         let parts = (0..count)
-            .map(|i| {
-                let size = lanes_dealt(lanes, i, count);
+            .map(|_| {
+                let size = lanes.div_ceil(count);
                 Part {
                     state: self.stack.zero_state(size),
+                    live: 0,
+                    starts: Vec::with_capacity(size),
                     largest: vec![f32::NEG_INFINITY; size],
                     total: vec![0.0; size],
                     pooled: vec![0.0; size * hidden],
@@ -117,39 +149,51 @@ impl WindowKernel {
                 }
             })
             .collect();
-        Flight { read: 0, parts }
+        let last_start = reads.map_or(usize::MAX, |r| r.saturating_sub(self.window));
+        Flight {
+            read: 0,
+            last_start,
+            parts,
+        }
     }
 
-    /// Reads one id into every window in flight; the lane of the window that starts with it is
-    /// emptied first (the window it held ended with the id before).
+    /// Reads one id into every window in flight: the window that ended with the id before
+    /// closes, and one that starts with this id opens (unless its logits will never be read).
     pub(super) fn read(&self, flight: &mut Flight, id: i64) -> Result<()> {
-        let (e, vocab) = (self.embed_dim, self.head_bias.len());
+        let (e, vocab, hidden) = (self.embed_dim, self.head_bias.len(), self.stack.hidden());
         let row = usize::try_from(id)
             .ok()
             .filter(|&i| i < vocab)
             .with_context(|| format!("id {id} is outside the model's {vocab} ids"))?;
         let input = &self.embed[row * e..(row + 1) * e];
-        let start = flight.read % self.window;
-        // While the first window fills, the lanes after the newest hold nothing yet.
-        let live = (flight.read + 1).min(self.window);
+        let position = flight.read;
+        if let Some(ended) = position.checked_sub(self.window) {
+            if let Some((part, lane)) = find(&flight.parts, ended) {
+                flight.parts[part].close(lane, hidden);
+            }
+        }
+        if position <= flight.last_start {
+            let fewest = (0..flight.parts.len())
+                .min_by_key(|&i| flight.parts[i].live)
+                .context("a flight without parts")?;
+            flight.parts[fewest].open(position, hidden);
+        }
+        ensure!(
+            flight.parts.iter().any(|part| part.live > 0),
+            "read past the ids the generation was started for"
+        );
         flight.read += 1;
-        let count = flight.parts.len();
-        let step = |(index, part): (usize, &mut Part)| -> Result<()> {
-            if start % count == index {
-                part.empty(start / count, self.stack.hidden());
+        let step = |part: &mut Part| -> Result<()> {
+            match part.live {
+                0 => Ok(()),
+                lanes => self.step_part(part, input, lanes),
             }
-            let lanes = lanes_dealt(live, index, count);
-            if lanes > 0 {
-                self.step_part(part, input, lanes)?;
-            }
-            Ok(())
         };
         match flight.parts.as_mut_slice() {
-            [one] => step((0, one)),
-            parts => parts.par_iter_mut().enumerate().try_for_each(step),
+            [one] => step(one),
+            parts => parts.par_iter_mut().try_for_each(step),
         }
     }
-
     /// Steps the first `lanes` lanes of one part by one input and pools their new outputs.
     fn step_part(&self, part: &mut Part, input: &[f32], lanes: usize) -> Result<()> {
         let hidden = self.stack.hidden();
@@ -188,11 +232,12 @@ impl WindowKernel {
 
     /// The logits of the id after the last `W` ids read (all of them while fewer were read), as
     /// [`WindowLstm::forward`] gives them.
-    pub(super) fn logits(&self, flight: &Flight) -> Vec<f64> {
+    pub(super) fn logits(&self, flight: &Flight) -> Result<Vec<f64>> {
         let hidden = self.stack.hidden();
-        let lane = flight.read.saturating_sub(self.window) % self.window;
-        let count = flight.parts.len();
-        let (part, lane) = (&flight.parts[lane % count], lane / count);
+        let start = flight.read.saturating_sub(self.window);
+        let (part, lane) = find(&flight.parts, start)
+            .context("the window of these logits was never started (read past the limit)")?;
+        let part = &flight.parts[part];
         let last = &part.state.output()[lane * hidden..(lane + 1) * hidden];
         let mut features = Vec::with_capacity(2 * hidden);
         if self.attention.is_some() {
@@ -207,14 +252,16 @@ impl WindowKernel {
         let mut logits = self.head_bias.clone();
         let vocab = logits.len();
         matmul_add(&features, &self.head, 1, features.len(), vocab, &mut logits);
-        logits.into_iter().map(f64::from).collect()
+        Ok(logits.into_iter().map(f64::from).collect())
     }
 }
 
-/// How many of the first `lanes` lanes part `index` of `count` holds (lane `l` goes to part
-/// `l % count`).
-fn lanes_dealt(lanes: usize, index: usize, count: usize) -> usize {
-    (lanes + count - 1 - index) / count
+/// The part and lane of the window that starts at `start`.
+fn find(parts: &[Part], start: usize) -> Option<(usize, usize)> {
+    parts
+        .iter()
+        .enumerate()
+        .find_map(|(i, part)| part.lane_of(start).map(|lane| (i, lane)))
 }
 
 #[cfg(test)]
@@ -231,7 +278,10 @@ mod tests {
             ..WindowConfig::debug(20, true)
         };
         let kernel = WindowKernel::new(&WindowLstm::new(config, Device::Cpu)?)?;
-        let mut flights: Vec<Flight> = [1, 2, 3].map(|n| kernel.flight_in_parts(n)).into();
+        // One, two and three parts; two parts told the 80 ids to come (the last windows never
+        // start).
+        let mut flights: Vec<Flight> = [1, 2, 3].map(|n| kernel.flight_in_parts(n, None)).into();
+        flights.push(kernel.flight_in_parts(2, Some(80)));
         assert_eq!(flights[2].parts.len(), 3);
         let mut worst = 0f64;
         for i in 0..80 {
@@ -239,14 +289,16 @@ mod tests {
             for flight in &mut flights {
                 kernel.read(flight, id)?;
             }
-            let one = kernel.logits(&flights[0]);
+            let one = kernel.logits(&flights[0])?;
             for flight in &flights[1..] {
-                for (a, b) in one.iter().zip(kernel.logits(flight)) {
+                for (a, b) in one.iter().zip(kernel.logits(flight)?) {
                     worst = worst.max((a - b).abs());
                 }
             }
         }
         assert!(worst < 1e-5, "largest difference {worst}");
+        assert_eq!(flights[3].parts.iter().map(|p| p.live).sum::<usize>(), 1);
+        assert!(kernel.read(&mut flights[3], 1).is_err(), "past the 80 ids");
         assert!(kernel.read(&mut flights[0], 20).is_err(), "an id outside");
         Ok(())
     }

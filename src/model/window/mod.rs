@@ -253,7 +253,7 @@ impl WindowStep {
     fn logits(&self, model: &WindowLstm) -> Result<Vec<f64>> {
         match self {
             WindowStep::Libtorch(context) => model.logits_of(context),
-            WindowStep::Kernel(kernel, flight) => Ok(kernel.logits(flight)),
+            WindowStep::Kernel(kernel, flight) => kernel.logits(flight),
         }
     }
 }
@@ -291,27 +291,40 @@ impl TokenStepper for WindowLstm {
     }
 
     fn start(&self, primer: &[i64]) -> Result<(Vec<f64>, StepState)> {
-        ensure!(
-            !primer.is_empty(),
-            "the primer must hold at least one token"
-        );
-        let window = self.config.window;
-        let mut step = match self.kernel()? {
-            Some(kernel) => {
-                let flight = Box::new(kernel.flight());
-                WindowStep::Kernel(kernel, flight)
-            }
-            None => WindowStep::Libtorch(Vec::with_capacity(window + 1)),
-        };
-        for &id in &primer[primer.len().saturating_sub(window)..] {
-            step.read(id, window)?;
-        }
-        Ok((step.logits(self)?, Box::new(step)))
+        self.start_reading(primer, None)
+    }
+
+    /// The kernel starts no window whose logits would come after `reads` more ids.
+    fn start_for(&self, primer: &[i64], reads: usize) -> Result<(Vec<f64>, StepState)> {
+        self.start_reading(primer, Some(reads))
     }
 
     fn advance(&self, state: StepState, id: i64) -> Result<(Vec<f64>, StepState)> {
         let mut step = *state_as::<WindowStep>(state)?;
         step.read(id, self.config.window)?;
+        Ok((step.logits(self)?, Box::new(step)))
+    }
+}
+
+impl WindowLstm {
+    /// [`TokenStepper::start`], with the most ids `advance` will read when they are known.
+    fn start_reading(&self, primer: &[i64], reads: Option<usize>) -> Result<(Vec<f64>, StepState)> {
+        ensure!(
+            !primer.is_empty(),
+            "the primer must hold at least one token"
+        );
+        let window = self.config.window;
+        let primer = &primer[primer.len().saturating_sub(window)..];
+        let mut step = match self.kernel()? {
+            Some(kernel) => {
+                let flight = Box::new(kernel.flight(reads.map(|r| r + primer.len())));
+                WindowStep::Kernel(kernel, flight)
+            }
+            None => WindowStep::Libtorch(Vec::with_capacity(window + 1)),
+        };
+        for &id in primer {
+            step.read(id, window)?;
+        }
         Ok((step.logits(self)?, Box::new(step)))
     }
 }
@@ -397,6 +410,23 @@ mod tests {
             );
             assert_eq!(runs[0].len(), (31 - primed) * 30);
             model.cpu_kernel = true;
+            // Told how many ids will follow, the kernel starts only the windows it will need and
+            // gives the same logits; reading one more is refused.
+            let reads = ids.len() - primed;
+            let (mut logits, mut state) = model.start_for(&ids[..primed], reads)?;
+            let mut limited = logits.clone();
+            for &id in &ids[primed..] {
+                (logits, state) = model.advance(state, id)?;
+                limited.extend_from_slice(&logits);
+            }
+            assert_eq!(limited.len(), runs[0].len());
+            for (a, b) in limited.iter().zip(&runs[0]) {
+                assert!((a - b).abs() < 1e-5, "window {window}: {a} against {b}");
+            }
+            assert!(
+                model.advance(state, 1).is_err(),
+                "a read past the ids the start was told of"
+            );
             assert!(model.start(&[31]).is_err(), "an id outside the vocabulary");
         }
         Ok(())
