@@ -120,6 +120,19 @@ impl Weights {
             Layout::Plain { rows, .. } => matmul_add(x, rows, lanes, self.k, self.n, out),
         }
     }
+
+    /// `out[lane] = base + x[lane] · wᵀ` for every lane (`base` is `[n]`).
+    pub(crate) fn set_product(&self, x: &[f32], lanes: usize, base: &[f32], out: &mut [f32]) {
+        match &self.layout {
+            Layout::Packed(panels) => panels.set_product(x, lanes, base, out),
+            Layout::Plain { .. } => {
+                for row in out.chunks_exact_mut(self.n).take(lanes) {
+                    row.copy_from_slice(&base[..self.n]);
+                }
+                self.add_product(x, lanes, out);
+            }
+        }
+    }
 }
 
 /// The same product without SIMD intrinsics (eight running sums per dot product).
@@ -411,7 +424,20 @@ mod tests {
             wide_matmul_add(&x, &transposed(&w, n, k), lanes, k, n, &mut wide);
             let mut chosen = vec![1.0; lanes * n];
             Weights::new(w.clone(), n, k).add_product(&x, lanes, &mut chosen);
-            for other in [&fast, &wide, &chosen] {
+            // Both layouts, from a base row of ones (what `plain` started from).
+            let ones = vec![1.0; n];
+            let (mut packed, mut unpacked) = (vec![5.0; lanes * n], vec![5.0; lanes * n]);
+            Weights::new(w.clone(), n, k).set_product(&x, lanes, &ones, &mut packed);
+            let plain_layout = Weights {
+                n,
+                k,
+                layout: Layout::Plain {
+                    columns: transposed(&w, n, k),
+                    rows: w.clone(),
+                },
+            };
+            plain_layout.set_product(&x, lanes, &ones, &mut unpacked);
+            for other in [&fast, &wide, &chosen, &packed, &unpacked] {
                 for (a, b) in other.iter().zip(&plain) {
                     assert!((a - b).abs() < 1e-5, "{lanes} lanes: {a} vs {b}");
                 }

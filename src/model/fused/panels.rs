@@ -58,13 +58,24 @@ impl Panels {
     /// `out[lanes, n] += x[lanes, k] · wᵀ` (row-major). The caller checks
     /// [`Panels::available`].
     pub(crate) fn add_product(&self, x: &[f32], lanes: usize, out: &mut [f32]) {
+        self.product(x, lanes, None, out);
+    }
+
+    /// `out[lane] = base + x[lane] · wᵀ` for every lane (`base` is `[n]`): what copying `base`
+    /// into every lane and [`Panels::add_product`] give, without the copy.
+    pub(crate) fn set_product(&self, x: &[f32], lanes: usize, base: &[f32], out: &mut [f32]) {
+        assert!(base.len() >= self.n);
+        self.product(x, lanes, Some(base), out);
+    }
+
+    fn product(&self, x: &[f32], lanes: usize, base: Option<&[f32]>, out: &mut [f32]) {
         assert!(x.len() >= lanes * self.k && out.len() >= lanes * self.n);
         assert!(Self::available(), "AVX-512 F is needed");
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX-512 F, and the asserts above checked that `x` holds
-        // `lanes × k` values and `out` `lanes × n`.
+        // SAFETY: the CPU has AVX-512 F, and the asserts above (and the callers') checked that
+        // `x` holds `lanes × k` values, `out` `lanes × n` and `base` `n`.
         unsafe {
-            avx512::add_product(self, x, lanes, out)
+            avx512::product(self, x, lanes, base, out)
         };
     }
 }
@@ -74,18 +85,19 @@ mod avx512 {
     use super::{Panels, BLOCK, CHUNK, PANEL};
     use std::arch::x86_64::*;
 
-    /// `out[l0..l0+L, p·PANEL..][..columns] += x[l0..l0+L, t0..t0+width] · panel[t0..]`, the
-    /// `2L` sums in registers; `x` points at lane `l0`'s value `t0`, its rows `k` apart.
+    /// `out[l0..l0+L, p·PANEL..][..columns] = from[..] + x[l0..l0+L, t0..t0+width] · panel[t0..]`,
+    /// the `2L` sums in registers; `x` points at lane `l0`'s value `t0`, its rows `k` apart;
+    /// `from` is `out` itself (rows `stride` apart) or a base row (`from_stride` 0).
     ///
     /// # Safety
     /// AVX-512 F; `x` holds `L` rows of `k` from its row's start, `panel` `width` packed inputs,
-    /// and `out` `L` rows of `stride` with `columns` values from it.
+    /// and `out` and `from` `L` rows of their strides with `columns` values from each.
     #[target_feature(enable = "avx512f")]
     unsafe fn block<const L: usize>(
         panel: *const f32,
         (x, k, width): (*const f32, usize, usize),
-        out: *mut f32,
-        stride: usize,
+        (out, stride): (*mut f32, usize),
+        (from, from_stride): (*const f32, usize),
         columns: usize,
     ) {
         let mut low = [_mm512_setzero_ps(); L];
@@ -102,12 +114,11 @@ mod avx512 {
         }
         let (m0, m1) = (mask(columns), mask(columns.saturating_sub(16)));
         for i in 0..L {
-            let o = out.add(i * stride);
-            let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, o), low[i]);
+            let (o, f) = (out.add(i * stride), from.add(i * from_stride));
+            let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, f), low[i]);
             _mm512_mask_storeu_ps(o, m0, sum);
-            let o = o.add(16);
-            let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, o), high[i]);
-            _mm512_mask_storeu_ps(o, m1, sum);
+            let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, f.add(16)), high[i]);
+            _mm512_mask_storeu_ps(o.add(16), m1, sum);
         }
     }
 
@@ -121,6 +132,7 @@ mod avx512 {
         panel: *const f32,
         (x, _, width): (*const f32, usize, usize),
         out: *mut f32,
+        from: *const f32,
         columns: usize,
     ) {
         let mut low = [_mm512_setzero_ps(); 4];
@@ -143,11 +155,10 @@ mod avx512 {
         let sum =
             |v: [__m512; 4]| _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3]));
         let (m0, m1) = (mask(columns), mask(columns.saturating_sub(16)));
-        let total = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), sum(low));
+        let total = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, from), sum(low));
         _mm512_mask_storeu_ps(out, m0, total);
-        let o = out.add(16);
-        let total = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, o), sum(high));
-        _mm512_mask_storeu_ps(o, m1, total);
+        let total = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, from.add(16)), sum(high));
+        _mm512_mask_storeu_ps(out.add(16), m1, total);
     }
 
     /// The first `count` (at most 16) of a vector's 16 values.
@@ -159,14 +170,20 @@ mod avx512 {
         }
     }
 
-    /// Every panel, a stretch of at most [`CHUNK`] inputs at a time (so that it stays in the
-    /// first-level cache), against every block of lanes (the lanes split into even blocks of at
-    /// most [`BLOCK`]).
+    /// `out += x · wᵀ`, or `out = base + x · wᵀ`: every panel, a stretch of at most [`CHUNK`]
+    /// inputs at a time (so that it stays in the first-level cache), against every block of
+    /// lanes (the lanes split into even blocks of at most [`BLOCK`]).
     ///
     /// # Safety
-    /// AVX-512 F; the lengths as [`Panels::add_product`] checks them.
+    /// AVX-512 F; the lengths as [`Panels::product`] checks them.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn add_product(panels: &Panels, x: &[f32], lanes: usize, out: &mut [f32]) {
+    pub(super) unsafe fn product(
+        panels: &Panels,
+        x: &[f32],
+        lanes: usize,
+        base: Option<&[f32]>,
+        out: &mut [f32],
+    ) {
         if lanes == 0 {
             return;
         }
@@ -182,19 +199,25 @@ mod avx512 {
                     let size = (lanes - l0) / (blocks - b);
                     let rows = (x.as_ptr().add(l0 * k + t0), k, width);
                     let o = out.as_mut_ptr().add(l0 * n + p * PANEL);
+                    // The first stretch starts from the base row (the same for every lane).
+                    let from = match base {
+                        Some(row) if t0 == 0 => (row.as_ptr().add(p * PANEL), 0),
+                        _ => (o.cast_const(), n),
+                    };
+                    let (o, from) = ((o, n), from);
                     match size {
-                        1 => one_lane(packed, rows, o, columns),
-                        2 => block::<2>(packed, rows, o, n, columns),
-                        3 => block::<3>(packed, rows, o, n, columns),
-                        4 => block::<4>(packed, rows, o, n, columns),
-                        5 => block::<5>(packed, rows, o, n, columns),
-                        6 => block::<6>(packed, rows, o, n, columns),
-                        7 => block::<7>(packed, rows, o, n, columns),
-                        8 => block::<8>(packed, rows, o, n, columns),
-                        9 => block::<9>(packed, rows, o, n, columns),
-                        10 => block::<10>(packed, rows, o, n, columns),
-                        11 => block::<11>(packed, rows, o, n, columns),
-                        _ => block::<12>(packed, rows, o, n, columns),
+                        1 => one_lane(packed, rows, o.0, from.0, columns),
+                        2 => block::<2>(packed, rows, o, from, columns),
+                        3 => block::<3>(packed, rows, o, from, columns),
+                        4 => block::<4>(packed, rows, o, from, columns),
+                        5 => block::<5>(packed, rows, o, from, columns),
+                        6 => block::<6>(packed, rows, o, from, columns),
+                        7 => block::<7>(packed, rows, o, from, columns),
+                        8 => block::<8>(packed, rows, o, from, columns),
+                        9 => block::<9>(packed, rows, o, from, columns),
+                        10 => block::<10>(packed, rows, o, from, columns),
+                        11 => block::<11>(packed, rows, o, from, columns),
+                        _ => block::<12>(packed, rows, o, from, columns),
                     }
                     l0 += size;
                 }
@@ -243,6 +266,21 @@ mod tests {
                 before[lanes * n..],
                 "nothing past the lanes"
             );
+            // From a base row instead: every lane starts from it, whatever `out` held.
+            let base = values(n, 3);
+            let mut set = vec![7.0; lanes * n + 3];
+            panels.set_product(&x, lanes, &base, &mut set);
+            for lane in 0..lanes {
+                for row in 0..n {
+                    let dot: f32 = (0..k).map(|t| x[lane * k + t] * w[row * k + t]).sum();
+                    let (got, want) = (set[lane * n + row], base[row] + dot);
+                    assert!(
+                        (got - want).abs() < 1e-4,
+                        "{lane}, {row}: {got} against {want}"
+                    );
+                }
+            }
+            assert_eq!(set[lanes * n..], [7.0; 3], "nothing past the lanes");
         }
     }
 

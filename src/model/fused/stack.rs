@@ -200,23 +200,32 @@ impl FusedStack {
             state.gates.resize(lanes * gates, 0.0);
             state.first.clear();
             state.first.extend_from_slice(&layer.bias);
-            if let (0, StepInput::Shared(x)) = (l, input) {
-                layer.w_ih.add_product(x, 1, &mut state.first);
-            }
-            for lane in 0..lanes {
-                state.gates[lane * gates..(lane + 1) * gates].copy_from_slice(&state.first);
-            }
             // The layer below's output is read in place while this layer's state is written.
             let (lower, rest) = state.h.split_at_mut(l);
             let h = &mut rest[0][..used];
+            // Every lane's gates start from the bias (plus a shared input's product), then add
+            // the lane's own products.
             match (l, input) {
-                (0, StepInput::Shared(_)) => {}
-                (0, StepInput::PerLane(x)) => layer.w_ih.add_product(x, lanes, &mut state.gates),
-                _ => layer
-                    .w_ih
-                    .add_product(&lower[l - 1][..used], lanes, &mut state.gates),
+                (0, StepInput::Shared(x)) => layer.w_ih.add_product(x, 1, &mut state.first),
+                (0, StepInput::PerLane(x)) => {
+                    layer
+                        .w_ih
+                        .set_product(x, lanes, &state.first, &mut state.gates)
+                }
+                _ => layer.w_ih.set_product(
+                    &lower[l - 1][..used],
+                    lanes,
+                    &state.first,
+                    &mut state.gates,
+                ),
             }
-            layer.w_hh.add_product(h, lanes, &mut state.gates);
+            if let (0, StepInput::Shared(_)) = (l, input) {
+                layer
+                    .w_hh
+                    .set_product(h, lanes, &state.first, &mut state.gates);
+            } else {
+                layer.w_hh.add_product(h, lanes, &mut state.gates);
+            }
             cell(&mut state.gates, h, &mut state.c[l][..used], hidden);
         }
     }

@@ -202,11 +202,10 @@ impl WindowKernel {
             return Ok(());
         };
         let out = &part.state.output()[..lanes * hidden];
-        part.scores.clear();
-        for _ in 0..lanes {
-            part.scores.extend_from_slice(&pooling.bias);
-        }
-        pooling.weight.add_product(out, lanes, &mut part.scores);
+        part.scores.resize(lanes * hidden, 0.0);
+        pooling
+            .weight
+            .set_product(out, lanes, &pooling.bias, &mut part.scores);
         tanh_in_place(&mut part.scores);
         for (lane, (pre, h)) in part
             .scores
