@@ -10,7 +10,7 @@ use anyhow::{ensure, Result};
 use tch::Tensor;
 
 use super::floats;
-use super::kernels::{cell, Weights};
+use super::kernels::{cell_fast, Weights};
 use crate::model::{LstmStack, LstmState};
 
 /// One layer: `W_ih` as `[4H, in]`, `W_hh` as `[4H, H]` and `b_ih + b_hh`.
@@ -226,7 +226,7 @@ impl FusedStack {
             } else {
                 layer.w_hh.add_product(h, lanes, &mut state.gates);
             }
-            cell(&mut state.gates, h, &mut state.c[l][..used], hidden);
+            cell_fast(&mut state.gates, h, &mut state.c[l][..used], hidden);
         }
     }
 }
