@@ -1,13 +1,14 @@
-//! Single-stream generation speed of the models that step through libtorch by default elsewhere,
-//! on one core: each model's libtorch path (every step libtorch calls: the path on CUDA, and on
+//! Single-stream generation speed of the models that step through libtorch by default elsewhere:
+//! each model's libtorch path (every step libtorch calls: the path on CUDA, and on
 //! the CPU before the crate's kernel) against the crate's CPU kernel (`cpu_kernel`, the default on
 //! the CPU). Both give the same logits (the models' tests compare them to 1e-4). The methods
 //! alternate for `ROUNDS` rounds (best of each).
 //!
 //! - `WindowLstm`, the seed's notes-and-chords model (windows of 100 ids, embedding 64, LSTM 2×256,
-//!   attention; 300 ids): tokens per second, the start from a primer of a window included. The
-//!   kernel splits its windows in flight among rayon's threads: `RAYON_NUM_THREADS=1` keeps it
-//!   on one core.
+//!   attention; 300 ids): tokens per second, the start from a primer of a window included, and
+//!   after the start. The kernel is told how many ids follow (`start_for`) and splits its windows
+//!   in flight among rayon's threads: `RAYON_NUM_THREADS=1` keeps both paths on one core.
+//! - `PitchLstm` and `FrameLstm` step their kernels on one thread.
 //! - `PitchLstm`: `--preset balstm`'s JSB model (time axis 1×96, pitch axis 1×48, the 50 keys JSB
 //!   sounds) and the 88-key model of `bench_polyphonic`'s pitch defaults (2×128, 1×64): frames per
 //!   second, and the seconds a 30-second piece takes (240 frames: 4 frames a quarter note at 120
@@ -20,8 +21,8 @@
 //!
 //!     cargo run --release --example bench_generate_models -- [STEPS] [ROUNDS]
 //!
-//! (defaults 240 steps, 3 rounds; one libtorch thread; weights are random, which does not change
-//! speed).
+//! (defaults 240 steps, 3 rounds; libtorch gets as many threads as rayon's pool, so both paths use
+//! the same cores; weights are random, which does not change speed).
 
 use anyhow::{Context, Result};
 use std::time::Instant;
@@ -75,12 +76,14 @@ fn main() -> Result<()> {
         .map_or(Ok(240), |a| a.parse())
         .context("FRAMES")?;
     let rounds: usize = args.get(1).map_or(Ok(3), |a| a.parse()).context("ROUNDS")?;
-    tch::set_num_threads(1);
+    // Both paths get the same cores: libtorch as many threads as rayon's pool.
+    let threads = rayon::current_num_threads();
+    tch::set_num_threads(i32::try_from(threads).context("threads")?);
     tch::manual_seed(0);
     let mut window = WindowLstm::new(WindowConfig::seed(300, 256), Device::Cpu)?;
     // The kernel splits its windows in flight among rayon's threads (`RAYON_NUM_THREADS`).
-    let threads = rayon::current_num_threads();
     let kernel_path = format!("crate's CPU kernel, {threads} thread(s)");
+    let libtorch_path = format!("libtorch, {threads} thread(s)");
     let mut best = [f64::INFINITY; 2];
     let mut best_steps = [f64::INFINITY; 2];
     let mut drawn = [0i64; 2];
@@ -98,7 +101,7 @@ fn main() -> Result<()> {
     anyhow::ensure!(drawn[0] == drawn[1], "the two paths chose different ids");
     println!("| model | path | tokens/s, the start included | tokens/s after the start |");
     println!("|---|---|---:|---:|");
-    for (i, path) in ["libtorch", &kernel_path].iter().enumerate() {
+    for (i, path) in [&libtorch_path, &kernel_path].iter().enumerate() {
         println!(
             "| WindowLstm (seed: window 100, 2×256, attention) | {path} | {:.0} | {:.0} |",
             frames as f64 / best[i],
@@ -167,7 +170,11 @@ fn time_frame_model(
         }
     }
     anyhow::ensure!(drawn[0] == drawn[1], "the two paths drew different pieces");
-    for (i, path) in ["libtorch", "crate's CPU kernel"].iter().enumerate() {
+    let libtorch_path = format!("libtorch, {} thread(s)", tch::get_num_threads());
+    for (i, path) in [libtorch_path.as_str(), "crate's CPU kernel, 1 thread"]
+        .iter()
+        .enumerate()
+    {
         let per_second = frames as f64 / best[i];
         println!(
             "| {name} | {path} | {per_second:.0} | {:.2} |",

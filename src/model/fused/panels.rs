@@ -98,12 +98,17 @@ mod avx512 {
         (x, k, width): (*const f32, usize, usize),
         (out, stride): (*mut f32, usize),
         (from, from_stride): (*const f32, usize),
-        columns: usize,
+        (columns, ahead): (usize, Option<*const f32>),
     ) {
         let mut low = [_mm512_setzero_ps(); L];
         let mut high = [_mm512_setzero_ps(); L];
         let mut w = panel;
         for t in 0..width {
+            if let Some(next) = ahead {
+                let line = next.wrapping_add(t * PANEL) as *const i8;
+                _mm_prefetch::<_MM_HINT_T1>(line);
+                _mm_prefetch::<_MM_HINT_T1>(line.wrapping_add(64));
+            }
             let (w0, w1) = (_mm512_loadu_ps(w), _mm512_loadu_ps(w.add(16)));
             w = w.add(PANEL);
             for i in 0..L {
@@ -133,12 +138,18 @@ mod avx512 {
         (x, _, width): (*const f32, usize, usize),
         out: *mut f32,
         from: *const f32,
-        columns: usize,
+        (columns, ahead): (usize, Option<*const f32>),
     ) {
         let mut low = [_mm512_setzero_ps(); 4];
         let mut high = [_mm512_setzero_ps(); 4];
         let quads = width - width % 4;
         for t0 in (0..quads).step_by(4) {
+            if let Some(next) = ahead {
+                let line = next.wrapping_add(t0 * PANEL) as *const i8;
+                for offset in 0..8 {
+                    _mm_prefetch::<_MM_HINT_T1>(line.wrapping_add(64 * offset));
+                }
+            }
             for chain in 0..4 {
                 let (t, w) = (t0 + chain, panel.add((t0 + chain) * PANEL));
                 let xv = _mm512_set1_ps(*x.add(t));
@@ -194,6 +205,9 @@ mod avx512 {
             for t0 in (0..k).step_by(CHUNK) {
                 let width = (k - t0).min(CHUNK);
                 let packed = panel.as_ptr().add(t0 * PANEL);
+                // The first block fetches the next stretch of weights while it works.
+                let next = (p * k + t0 + width) * PANEL;
+                let next = (next < panels.data.len()).then(|| panels.data.as_ptr().add(next));
                 let mut l0 = 0;
                 for b in 0..blocks {
                     let size = (lanes - l0) / (blocks - b);
@@ -205,6 +219,7 @@ mod avx512 {
                         _ => (o.cast_const(), n),
                     };
                     let (o, from) = ((o, n), from);
+                    let columns = (columns, if b == 0 { next } else { None });
                     match size {
                         1 => one_lane(packed, rows, o.0, from.0, columns),
                         2 => block::<2>(packed, rows, o, from, columns),
