@@ -31,13 +31,13 @@ impl Panels {
     pub(crate) fn new(w: &[f32], n: usize, k: usize) -> Self {
         let panels = n.div_ceil(PANEL);
         let mut data = vec![0f32; panels * k * PANEL];
-        for (p, panel) in data.chunks_exact_mut(k * PANEL).enumerate() {
-            for (t, at) in panel.chunks_exact_mut(PANEL).enumerate() {
-                for (j, value) in at.iter_mut().enumerate() {
-                    if let Some(row) = w.get((p * PANEL + j) * k..).filter(|_| p * PANEL + j < n) {
-                        *value = row[t];
-                    }
-                }
+        // Row by row: each row is read front to back, and its panel (`k × PANEL` values) takes
+        // the writes while it stays in the cache.
+        for (row, weights) in w.chunks_exact(k).take(n).enumerate() {
+            let (panel, j) = (row / PANEL, row % PANEL);
+            let packed = &mut data[panel * k * PANEL..(panel + 1) * k * PANEL];
+            for (t, &value) in weights.iter().enumerate() {
+                packed[t * PANEL + j] = value;
             }
         }
         Panels { n, k, data }
