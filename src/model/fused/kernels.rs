@@ -1,8 +1,9 @@
-//! The arithmetic of a fused step: `out += x · wᵀ` for a few lanes (register-blocked, with AVX2
-//! and FMA when the CPU has them, chosen at run time), the same for many lanes through the `gemm`
-//! crate ([`Weights`] picks by the number of lanes), and the LSTM cell's activations (an `f32`
-//! exponential accurate to a few units in the last place, written so the compiler vectorises it,
-//! with AVX-512 or AVX2 chosen at run time).
+//! The arithmetic of a fused step: `out += x · wᵀ` through weights packed once for AVX-512
+//! (`super::panels`) or, on a CPU without it, register-blocked dot products for a few lanes (AVX2
+//! and FMA when the CPU has them, chosen at run time) and the `gemm` crate for many ([`Weights`]
+//! picks); and the LSTM cell's activations (an `f32` exponential accurate to a few units in the
+//! last place, written so the compiler vectorises it, with AVX-512 or AVX2 chosen at run time, and
+//! [`cell_fast`], whose divisions are reciprocal estimates).
 
 use super::panels::Panels;
 
