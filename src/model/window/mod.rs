@@ -317,7 +317,7 @@ impl WindowLstm {
         let primer = &primer[primer.len().saturating_sub(window)..];
         let mut step = match self.kernel()? {
             Some(kernel) => {
-                let flight = Box::new(kernel.flight(reads.map(|r| r + primer.len())));
+                let flight = Box::new(kernel.flight(reads.map(|r| r.saturating_add(primer.len()))));
                 WindowStep::Kernel(kernel, flight)
             }
             None => WindowStep::Libtorch(Vec::with_capacity(window + 1)),
@@ -412,21 +412,24 @@ mod tests {
             model.cpu_kernel = true;
             // Told how many ids will follow, the kernel starts only the windows it will need and
             // gives the same logits; reading one more is refused.
-            let reads = ids.len() - primed;
-            let (mut logits, mut state) = model.start_for(&ids[..primed], reads)?;
-            let mut limited = logits.clone();
-            for &id in &ids[primed..] {
-                (logits, state) = model.advance(state, id)?;
-                limited.extend_from_slice(&logits);
+            // A limit past any count (a sampler's `max_steps`) is no limit.
+            for reads in [ids.len() - primed, usize::MAX] {
+                let (mut logits, mut state) = model.start_for(&ids[..primed], reads)?;
+                let mut limited = logits.clone();
+                for &id in &ids[primed..] {
+                    (logits, state) = model.advance(state, id)?;
+                    limited.extend_from_slice(&logits);
+                }
+                assert_eq!(limited.len(), runs[0].len());
+                for (a, b) in limited.iter().zip(&runs[0]) {
+                    assert!((a - b).abs() < 1e-5, "window {window}: {a} against {b}");
+                }
+                assert_eq!(
+                    model.advance(state, 1).is_err(),
+                    reads < usize::MAX,
+                    "a read past the ids the start was told of is refused"
+                );
             }
-            assert_eq!(limited.len(), runs[0].len());
-            for (a, b) in limited.iter().zip(&runs[0]) {
-                assert!((a - b).abs() < 1e-5, "window {window}: {a} against {b}");
-            }
-            assert!(
-                model.advance(state, 1).is_err(),
-                "a read past the ids the start was told of"
-            );
             assert!(model.start(&[31]).is_err(), "an id outside the vocabulary");
         }
         Ok(())
