@@ -127,8 +127,9 @@ impl Weights {
         match &self.layout {
             Layout::Packed(panels) => panels.set_product(x, lanes, base, out),
             Layout::Plain { .. } => {
-                for row in out.chunks_exact_mut(self.n).take(lanes) {
-                    row.copy_from_slice(&base[..self.n]);
+                let n = self.n;
+                for lane in 0..lanes {
+                    out[lane * n..(lane + 1) * n].copy_from_slice(&base[..n]);
                 }
                 self.add_product(x, lanes, out);
             }

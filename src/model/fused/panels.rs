@@ -33,7 +33,7 @@ impl Panels {
         let mut data = vec![0f32; panels * k * PANEL];
         // Row by row: each row is read front to back, and its panel (`k × PANEL` values) takes
         // the writes while it stays in the cache.
-        for (row, weights) in w.chunks_exact(k).take(n).enumerate() {
+        for (row, weights) in w.chunks_exact(k.max(1)).take(n).enumerate() {
             let (panel, j) = (row / PANEL, row % PANEL);
             let packed = &mut data[panel * k * PANEL..(panel + 1) * k * PANEL];
             for (t, &value) in weights.iter().enumerate() {
@@ -70,6 +70,16 @@ impl Panels {
 
     fn product(&self, x: &[f32], lanes: usize, base: Option<&[f32]>, out: &mut [f32]) {
         assert!(x.len() >= lanes * self.k && out.len() >= lanes * self.n);
+        if self.k == 0 {
+            // No inputs: the product is zero.
+            if let Some(base) = base {
+                let n = self.n;
+                for lane in 0..lanes {
+                    out[lane * n..(lane + 1) * n].copy_from_slice(&base[..n]);
+                }
+            }
+            return;
+        }
         assert!(Self::available(), "AVX-512 F is needed");
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX-512 F, and the asserts above (and the callers') checked that
@@ -260,7 +270,13 @@ mod tests {
         }
         // Outputs that leave a partial panel and a partial vector; inputs past one chunk;
         // lanes in blocks of several sizes.
-        for (lanes, n, k) in [(29, 45, 13), (7, 70, CHUNK + 9), (50, 64, 3), (1, 33, 2)] {
+        for (lanes, n, k) in [
+            (29, 45, 13),
+            (7, 70, CHUNK + 9),
+            (50, 64, 3),
+            (1, 33, 2),
+            (3, 5, 0),
+        ] {
             let (w, x) = (values(n * k, k), values(lanes * k, k + 1));
             let panels = Panels::new(&w, n, k);
             let mut out = values(lanes * n + 3, 5);
