@@ -270,20 +270,31 @@ mod avx2 {
     }
 }
 
+/// `ln 2` in two parts: the high part's product with any `n` in range is exact.
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+/// The exponential's inputs are clamped to `±EXP_CLAMP`.
+const EXP_CLAMP: f32 = 87.0;
+/// The degree-6 Taylor polynomial of `e^r`, constant term first (`1/k!`).
+const EXP_TAYLOR: [f32; 7] = [
+    1.0,
+    1.0,
+    0.5,
+    0.166_666_67,
+    0.041_666_668,
+    0.008_333_334,
+    0.001_388_889,
+];
+
 /// `e^x` in `f32` (range reduction by `ln 2` in two parts and the degree-6 Taylor polynomial;
 /// relative error below 3e-7; inputs are clamped to ±87, beyond which the LSTM's gates are saturated).
 #[inline(always)]
 fn exp(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    let x = x.clamp(-87.0, 87.0);
+    let x = x.clamp(-EXP_CLAMP, EXP_CLAMP);
     let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (0.166_666_67
-                    + r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
+    let t = &EXP_TAYLOR;
+    let p = t[0] + r * (t[1] + r * (t[2] + r * (t[3] + r * (t[4] + r * (t[5] + r * t[6])))));
     // 2ⁿ built from its exponent bits: adding 2²³ puts the integer `n + 127` (in [1, 253] after
     // the clamp) in the low bits of the sum, and the shift moves it into the exponent field. Unlike
     // a saturating `as i32` cast, this vectorises.
@@ -359,9 +370,10 @@ mod avx512 {
     /// [`super::exp`] on 16 values.
     #[target_feature(enable = "avx512f")]
     unsafe fn exp(x: __m512) -> __m512 {
+        let clamp = _mm512_set1_ps(super::EXP_CLAMP);
         let x = _mm512_min_ps(
-            _mm512_max_ps(x, _mm512_set1_ps(-87.0)),
-            _mm512_set1_ps(87.0),
+            _mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), clamp)),
+            clamp,
         );
         let scaled = _mm512_fmadd_ps(
             x,
@@ -369,10 +381,11 @@ mod avx512 {
             _mm512_set1_ps(0.5),
         );
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(scaled);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_145_75), x);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428_606_8e-6), r);
-        let mut p = _mm512_set1_ps(0.001_388_889);
-        for coefficient in [0.008_333_334, 0.041_666_668, 0.166_666_67, 0.5, 1.0, 1.0] {
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(super::LN2_HI), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(super::LN2_LO), r);
+        let t = &super::EXP_TAYLOR;
+        let mut p = _mm512_set1_ps(t[t.len() - 1]);
+        for &coefficient in t[..t.len() - 1].iter().rev() {
             p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(coefficient));
         }
         let biased = _mm512_add_ps(n, _mm512_set1_ps(127.0 + 8_388_608.0));
