@@ -13,6 +13,7 @@ pub(crate) use kernels::{matmul_add, tanh_in_place, Weights, WIDE_LANES};
 mod pair;
 mod panels;
 mod stack;
+mod tiles;
 
 pub use pair::Pair;
 pub use stack::{FusedStack, StackState};

@@ -365,6 +365,44 @@ mod tests {
     use crate::model::fused::WIDE_LANES;
 
     #[test]
+    fn the_seed_sized_kernel_steps_what_libtorch_steps() -> Result<()> {
+        // The seed's size (window 100, 2×256, attention), whose products of many lanes run on
+        // AMX tiles where the CPU has them: libtorch's logits to 1e-4 through 60 ids after a
+        // primer of a window.
+        let _generator = crate::model::torch_rng::hold_seeded(5);
+        let mut model = WindowLstm::new(WindowConfig::seed(300, 256), Device::Cpu)?;
+        // Weights four times their initial size, so that the gates saturate and the logits
+        // spread over several units, as a trained model's do.
+        tch::no_grad(|| {
+            for (_, mut weight) in model.vs.variables() {
+                let _ = weight.g_mul_scalar_(4.0);
+            }
+        });
+        let ids: Vec<i64> = (0..160).map(|i| (i * 37 + 11) % 300).collect();
+        let mut runs = Vec::new();
+        for cpu_kernel in [true, false] {
+            model.cpu_kernel = cpu_kernel;
+            let (mut logits, mut state) = model.start_for(&ids[..100], 60)?;
+            let mut all = logits.clone();
+            for &id in &ids[100..] {
+                (logits, state) = model.advance(state, id)?;
+                all.extend_from_slice(&logits);
+            }
+            runs.push(all);
+        }
+        let worst = runs[0]
+            .iter()
+            .zip(&runs[1])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let spread = runs[1].iter().fold(0f64, |m, v| m.max(v.abs()));
+        eprintln!("seed-sized window model: largest difference {worst:e}, largest logit {spread}");
+        assert!(spread > 1.0, "logits of a trained size: {spread}");
+        assert!(worst < 1e-4, "largest difference {worst}");
+        Ok(())
+    }
+
+    #[test]
     fn the_cpu_kernel_steps_what_libtorch_steps() -> Result<()> {
         // Two layers, with and without attention, windows of a few lanes and of many (the two
         // kinds of product), filling and sliding, from a short primer and from one longer than
