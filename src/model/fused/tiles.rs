@@ -174,20 +174,39 @@ mod amx {
         }
     }
 
-    /// The tile configuration: palette 1, all eight tiles 16 rows of 64 bytes. Tiles 0–3
-    /// accumulate (two blocks of lanes × two blocks of outputs), 4 and 5 hold the two lane
-    /// blocks' inputs, 6 and 7 the two output blocks' weights.
+    /// A tile configuration: palette 1, eight tiles of 64-byte rows. Tiles 0–3 accumulate, 4
+    /// and 5 hold inputs, 6 and 7 weights (16 rows). A block of fewer than 16 lanes gets tiles of
+    /// as many rows, so its products cost what its lanes need.
     #[repr(C, align(64))]
     struct Config([u8; 64]);
 
-    fn config() -> Config {
-        let mut bytes = [0u8; 64];
-        bytes[0] = 1;
-        for tile in 0..8 {
-            bytes[16 + 2 * tile] = 64;
-            bytes[48 + tile] = ROWS as u8;
+    impl Config {
+        /// Rows per tile, 0 to 7.
+        fn new(rows: [usize; 8]) -> Config {
+            let mut bytes = [0u8; 64];
+            bytes[0] = 1;
+            for (tile, &count) in rows.iter().enumerate() {
+                bytes[16 + 2 * tile] = 64;
+                bytes[48 + tile] = count as u8;
+            }
+            Config(bytes)
         }
-        Config(bytes)
+
+        /// Two lane blocks of `first` and `second` rows: accumulators 0, 1 and inputs 4 for the
+        /// first, accumulators 2, 3 and inputs 5 for the second.
+        fn pair(first: usize, second: usize) -> Config {
+            Config::new([first, first, second, second, first, second, ROWS, ROWS])
+        }
+
+        /// One lane block of `rows` rows: every accumulator and both inputs.
+        fn single(rows: usize) -> Config {
+            Config::new([rows, rows, rows, rows, rows, rows, ROWS, ROWS])
+        }
+
+        /// Loads this configuration (which zeroes every tile).
+        unsafe fn load(&self) {
+            asm!("ldtilecfg [{0}]", in(reg) self.0.as_ptr(), options(nostack, readonly));
+        }
     }
 
     /// Every two blocks of outputs × every two blocks of lanes (a missing second block is
@@ -205,14 +224,18 @@ mod amx {
     ) {
         let n = tiles.n;
         let stretches = tiles.stretches;
-        let config = config();
         let mut sums = [0f32; 4 * ROWS * ROWS];
-        asm!("ldtilecfg [{0}]", in(reg) config.0.as_ptr(), options(nostack, readonly));
+        let mut loaded: Option<(usize, usize)> = None;
         let lane_blocks = lanes.div_ceil(ROWS);
         let output_blocks = n.div_ceil(ROWS);
         for first_lanes in (0..lane_blocks).step_by(2) {
             let a0 = first_lanes * stretches * TILE;
+            let rows = |block: usize| (lanes - block * ROWS).min(ROWS);
             if first_lanes + 1 == lane_blocks {
+                if loaded != Some((rows(first_lanes), 0)) {
+                    Config::single(rows(first_lanes)).load();
+                    loaded = Some((rows(first_lanes), 0));
+                }
                 // One block of lanes left: four blocks of outputs at a time.
                 for first_outputs in (0..output_blocks).step_by(4) {
                     four_outputs(tiles, x_hi, x_lo, a0, first_outputs);
@@ -232,6 +255,11 @@ mod amx {
                 continue;
             }
             let a1 = a0 + stretches * TILE;
+            let pair = (rows(first_lanes), rows(first_lanes + 1));
+            if loaded != Some(pair) {
+                Config::pair(pair.0, pair.1).load();
+                loaded = Some(pair);
+            }
             for first_outputs in (0..output_blocks).step_by(2) {
                 two_by_two(tiles, x_hi, x_lo, [a0, a1], first_outputs);
                 asm!(
