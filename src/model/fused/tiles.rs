@@ -1,20 +1,22 @@
 //! Products of many lanes on Intel AMX tiles: `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ` with
 //! the accuracy of `f32` sums to about 1e-5, from `bf16` tile products.
 //!
-//! A tile multiply-add (`TDPBF16PS`) does 8,192 multiply-adds of `bf16` pairs, summed in `f32`,
-//! in the time AVX-512 does a few hundred; on this project's machine (Sapphire Rapids, one core)
-//! 690 billion a second against 60–86 for AVX-512 `f32` (`time_tiles_against_panels`). One
-//! `bf16` keeps 8 bits of a float's 24, too few for a model whose logits must equal libtorch's to
-//! 1e-4. So every value is split in two, `x = x_hi + x_lo`, each rounded to `bf16` (16 bits
-//! together, a relative error of 2⁻¹⁸), and a product takes three tile products:
-//! `x_hi·w_hi + x_hi·w_lo + x_lo·w_hi` (the dropped `x_lo·w_lo` is below 2⁻¹⁶ of the term).
+//! A tile multiply-add (`TDPBF16PS`) does 8,192 multiply-adds of `bf16` pairs, summed in `f32`.
+//! On one core of this project's machine (Sapphire Rapids), a throwaway probe of tile products
+//! alone gave 690 to 1,100 billion multiply-adds a second, against 60 to 86 billion for AVX-512
+//! `f32` FMAs. One `bf16` keeps 8 bits of a float's 24, too few for a model whose logits must
+//! equal libtorch's to 1e-4. So every value is split in two, `x = x_hi + x_lo`, each rounded to
+//! `bf16` (together within 2⁻¹⁸ of `x`), and a product takes three tile products:
+//! `x_hi·w_hi + x_hi·w_lo + x_lo·w_hi`. The dropped `x_lo·w_lo` is below 2⁻¹⁸ of the term.
 //!
 //! The weights are split and laid out once, when the model is compiled: for each block of 16
 //! outputs and each stretch of 32 inputs, one tile of 16 input pairs × 16 outputs × 2 (the
 //! layout the instruction reads). Each call splits its lanes' inputs into a scratch buffer of
-//! whole tiles (16 lanes × 32 inputs, zero past the lanes and inputs), then, for every two
-//! blocks of 16 lanes and every block of 16 outputs, sums the stretches in two accumulator
-//! tiles and adds them to `out`.
+//! tiles (16 lanes × 32 inputs, zero past the inputs). Then, for every two blocks of 16 lanes and
+//! every two blocks of outputs, four accumulator tiles sum the stretches (a last odd block of
+//! lanes takes four blocks of outputs at a time), and their sums are added to `out`. A block of
+//! fewer than 16 lanes gets tiles of as many rows, so it costs what its lanes need.
+//! `time_tiles_against_panels` measures the product against the AVX-512 panels.
 //!
 //! Linux hands a process the tiles' state only on request (`arch_prctl(ARCH_REQ_XCOMP_PERM)`),
 //! which [`Tiles::available`] makes once; each call loads the tile configuration in its own
@@ -239,15 +241,7 @@ mod amx {
                 // One block of lanes left: four blocks of outputs at a time.
                 for first_outputs in (0..output_blocks).step_by(4) {
                     four_outputs(tiles, x_hi, x_lo, a0, first_outputs);
-                    asm!(
-                        "tilestored [{p} + {st}*1], tmm0",
-                        "tilestored [{p} + {st}*1 + 1024], tmm1",
-                        "tilestored [{p} + {st}*1 + 2048], tmm2",
-                        "tilestored [{p} + {st}*1 + 3072], tmm3",
-                        p = in(reg) sums.as_mut_ptr(),
-                        st = in(reg) ROWS * 4,
-                        options(nostack),
-                    );
+                    store_accumulators(&mut sums);
                     for (tile, sum) in sums.chunks_exact(ROWS * ROWS).enumerate() {
                         write_sums(sum, first_lanes, first_outputs + tile, lanes, n, base, out);
                     }
@@ -262,15 +256,7 @@ mod amx {
             }
             for first_outputs in (0..output_blocks).step_by(2) {
                 two_by_two(tiles, x_hi, x_lo, [a0, a1], first_outputs);
-                asm!(
-                    "tilestored [{p} + {st}*1], tmm0",
-                    "tilestored [{p} + {st}*1 + 1024], tmm1",
-                    "tilestored [{p} + {st}*1 + 2048], tmm2",
-                    "tilestored [{p} + {st}*1 + 3072], tmm3",
-                    p = in(reg) sums.as_mut_ptr(),
-                    st = in(reg) ROWS * 4,
-                    options(nostack),
-                );
+                store_accumulators(&mut sums);
                 // Accumulator `2 · lane half + output half`.
                 for (tile, sum) in sums.chunks_exact(ROWS * ROWS).enumerate() {
                     let (lane_block, output_block) =
@@ -281,6 +267,19 @@ mod amx {
         }
         asm!("tilerelease", options(nostack, nomem));
     }
+    /// Stores accumulator tiles 0–3 into `sums`, one after another, rows of 16 floats.
+    unsafe fn store_accumulators(sums: &mut [f32; 4 * ROWS * ROWS]) {
+        asm!(
+            "tilestored [{p} + {st}*1], tmm0",
+            "tilestored [{p} + {st}*1 + 1024], tmm1",
+            "tilestored [{p} + {st}*1 + 2048], tmm2",
+            "tilestored [{p} + {st}*1 + 3072], tmm3",
+            p = in(reg) sums.as_mut_ptr(),
+            st = in(reg) ROWS * 4,
+            options(nostack),
+        );
+    }
+
     /// Splits `x[lanes, k]` into tiles (see [`Tiles::product`]), zero past the lanes and inputs.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn split_inputs(
