@@ -252,7 +252,7 @@ mod avx512 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::time::Instant;
 
@@ -335,31 +335,45 @@ mod tests {
         for (lanes, k, n) in shapes {
             let (w, x) = (values(n * k, 1), values(lanes * k, 2));
             let (panels, wt) = (Panels::new(&w, n, k), transposed(&w, n, k));
-            let mut out = vec![0f32; lanes * n];
-            let rounds = 2000;
-            let mut best = [f64::MAX; 2];
-            for _ in 0..3 {
-                let t = Instant::now();
-                for _ in 0..rounds {
-                    panels.add_product(&x, lanes, &mut out);
-                }
-                best[0] = best[0].min(t.elapsed().as_secs_f64());
-                let t = Instant::now();
-                for _ in 0..rounds {
+            let (mut packed, mut plain) = (vec![0f32; lanes * n], vec![0f32; lanes * n]);
+            print_rates(
+                (lanes, k, n),
+                2000,
+                || panels.add_product(&x, lanes, &mut packed),
+                || {
                     if lanes < WIDE_LANES {
-                        matmul_add(&x, &w, lanes, k, n, &mut out);
+                        matmul_add(&x, &w, lanes, k, n, &mut plain);
                     } else {
-                        wide_matmul_add(&x, &wt, lanes, k, n, &mut out);
+                        wide_matmul_add(&x, &wt, lanes, k, n, &mut plain);
                     }
-                }
-                best[1] = best[1].min(t.elapsed().as_secs_f64());
-            }
-            let macs = (rounds * lanes * k * n) as f64;
-            eprintln!(
-                "| {lanes} × {k} → {n} | {:.1} | {:.1} |",
-                macs / best[0] / 1e9,
-                macs / best[1] / 1e9
+                },
             );
         }
+    }
+
+    /// Times `a` and `b`, `rounds` calls each, best of three alternating tries, and prints a
+    /// table row of billions of multiply-adds a second for a product `lanes × k → n`.
+    pub(in crate::model::fused) fn print_rates(
+        (lanes, k, n): (usize, usize, usize),
+        rounds: usize,
+        mut a: impl FnMut(),
+        mut b: impl FnMut(),
+    ) {
+        let mut best = [f64::MAX; 2];
+        for _ in 0..3 {
+            for (i, product) in [&mut a as &mut dyn FnMut(), &mut b].into_iter().enumerate() {
+                let t = Instant::now();
+                for _ in 0..rounds {
+                    product();
+                }
+                best[i] = best[i].min(t.elapsed().as_secs_f64());
+            }
+        }
+        let macs = (rounds * lanes * k * n) as f64;
+        eprintln!(
+            "| {lanes} × {k} → {n} | {:.1} | {:.1} |",
+            macs / best[0] / 1e9,
+            macs / best[1] / 1e9
+        );
     }
 }

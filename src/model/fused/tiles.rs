@@ -309,10 +309,8 @@ mod amx {
         }
     }
 
-    /// Tiles 0–3 = two lane blocks (inputs at `a[0]`, `a[1]`) × output blocks `first`,
-    /// `first + 1`, summed over every stretch.
-    unsafe fn two_by_two(tiles: &Tiles, x_hi: &[u16], x_lo: &[u16], a: [usize; 2], first: usize) {
-        let stretches = tiles.stretches;
+    /// Zeroes accumulator tiles 0–3.
+    unsafe fn zero_accumulators() {
         asm!(
             "tilezero tmm0",
             "tilezero tmm1",
@@ -320,6 +318,13 @@ mod amx {
             "tilezero tmm3",
             options(nostack, nomem)
         );
+    }
+
+    /// Tiles 0–3 = two lane blocks (inputs at `a[0]`, `a[1]`) × output blocks `first`,
+    /// `first + 1`, summed over every stretch.
+    unsafe fn two_by_two(tiles: &Tiles, x_hi: &[u16], x_lo: &[u16], a: [usize; 2], first: usize) {
+        let stretches = tiles.stretches;
+        zero_accumulators();
         for stretch in 0..stretches {
             let w0 = (first * stretches + stretch) * TILE;
             let w1 = w0 + stretches * TILE;
@@ -363,13 +368,7 @@ mod amx {
     /// summed over every stretch.
     unsafe fn four_outputs(tiles: &Tiles, x_hi: &[u16], x_lo: &[u16], a: usize, first: usize) {
         let stretches = tiles.stretches;
-        asm!(
-            "tilezero tmm0",
-            "tilezero tmm1",
-            "tilezero tmm2",
-            "tilezero tmm3",
-            options(nostack, nomem)
-        );
+        zero_accumulators();
         for stretch in 0..stretches {
             let w = (first * stretches + stretch) * TILE;
             let step = stretches * TILE;
@@ -454,7 +453,6 @@ mod amx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     fn values(count: usize, seed: usize) -> Vec<f32> {
         (0..count)
@@ -487,10 +485,28 @@ mod tests {
         assert_eq!(bf16_bits(1.0), 0x3F80);
     }
 
+    /// The products timed: the seed's `WindowLstm` layers at 16 to 100 lanes.
+    const TIMED_SHAPES: [(usize, usize, usize); 6] = [
+        (16, 256, 1024),
+        (32, 256, 1024),
+        (50, 256, 1024),
+        (100, 256, 1024),
+        (50, 512, 1024),
+        (100, 320, 1024),
+    ];
+
+    /// Whether this CPU has the tiles; says so when it does not.
+    fn tiles_here() -> bool {
+        let here = Tiles::available();
+        if !here {
+            eprintln!("no AMX tiles on this CPU: nothing to run");
+        }
+        here
+    }
+
     #[test]
     fn tile_products_match_the_plain_sums() {
-        if !Tiles::available() {
-            eprintln!("no AMX tiles on this CPU: nothing to check");
+        if !tiles_here() {
             return;
         }
         for (lanes, k, n) in [
@@ -533,40 +549,19 @@ mod tests {
     #[test]
     #[ignore = "a timing, not a check: cargo test --release --lib tiles -- --ignored --nocapture"]
     fn time_tiles_against_panels() {
-        use super::super::panels::Panels;
-        if !Tiles::available() {
+        use super::super::panels::{tests::print_rates, Panels};
+        if !tiles_here() {
             return;
         }
-        for (lanes, k, n) in [
-            (16, 256, 1024),
-            (32, 256, 1024),
-            (50, 256, 1024),
-            (100, 256, 1024),
-            (50, 512, 1024),
-            (100, 320, 1024),
-        ] {
+        for (lanes, k, n) in TIMED_SHAPES {
             let (w, x) = (values(n * k, 1), values(lanes * k, 2));
             let (tiles, panels) = (Tiles::new(&w, n, k), Panels::new(&w, n, k));
-            let mut out = vec![0f32; lanes * n];
-            let rounds = 1000;
-            let mut best = [f64::MAX; 2];
-            for _ in 0..3 {
-                let t = Instant::now();
-                for _ in 0..rounds {
-                    tiles.add_product(&x, lanes, &mut out);
-                }
-                best[0] = best[0].min(t.elapsed().as_secs_f64());
-                let t = Instant::now();
-                for _ in 0..rounds {
-                    panels.add_product(&x, lanes, &mut out);
-                }
-                best[1] = best[1].min(t.elapsed().as_secs_f64());
-            }
-            let macs = (rounds * lanes * k * n) as f64;
-            eprintln!(
-                "| {lanes} × {k} → {n} | {:.1} | {:.1} |",
-                macs / best[0] / 1e9,
-                macs / best[1] / 1e9
+            let (mut on_tiles, mut on_panels) = (vec![0f32; lanes * n], vec![0f32; lanes * n]);
+            print_rates(
+                (lanes, k, n),
+                1000,
+                || tiles.add_product(&x, lanes, &mut on_tiles),
+                || panels.add_product(&x, lanes, &mut on_panels),
             );
         }
     }

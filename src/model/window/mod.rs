@@ -364,6 +364,38 @@ mod tests {
     use super::*;
     use crate::model::fused::WIDE_LANES;
 
+    /// The logits of every step, kernel then libtorch: started from `ids[..primed]` (told
+    /// `reads` ids follow, when given), then reading the rest one by one.
+    fn both_paths(
+        model: &mut WindowLstm,
+        ids: &[i64],
+        primed: usize,
+        reads: Option<usize>,
+    ) -> Result<Vec<Vec<f64>>> {
+        let mut runs = Vec::new();
+        for cpu_kernel in [true, false] {
+            model.cpu_kernel = cpu_kernel;
+            let (mut logits, mut state) = match reads {
+                Some(reads) => model.start_for(&ids[..primed], reads)?,
+                None => model.start(&ids[..primed])?,
+            };
+            let mut all = logits.clone();
+            for &id in &ids[primed..] {
+                (logits, state) = model.advance(state, id)?;
+                all.extend_from_slice(&logits);
+            }
+            runs.push(all);
+        }
+        Ok(runs)
+    }
+
+    fn largest_difference(a: &[f64], b: &[f64]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+    }
+
     #[test]
     fn the_seed_sized_kernel_steps_what_libtorch_steps() -> Result<()> {
         // The seed's size (window 100, 2×256, attention), whose products of many lanes run on
@@ -379,22 +411,8 @@ mod tests {
             }
         });
         let ids: Vec<i64> = (0..160).map(|i| (i * 37 + 11) % 300).collect();
-        let mut runs = Vec::new();
-        for cpu_kernel in [true, false] {
-            model.cpu_kernel = cpu_kernel;
-            let (mut logits, mut state) = model.start_for(&ids[..100], 60)?;
-            let mut all = logits.clone();
-            for &id in &ids[100..] {
-                (logits, state) = model.advance(state, id)?;
-                all.extend_from_slice(&logits);
-            }
-            runs.push(all);
-        }
-        let worst = runs[0]
-            .iter()
-            .zip(&runs[1])
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+        let runs = both_paths(&mut model, &ids, 100, Some(60))?;
+        let worst = largest_difference(&runs[0], &runs[1]);
         let spread = runs[1].iter().fold(0f64, |m, v| m.max(v.abs()));
         eprintln!("seed-sized window model: largest difference {worst:e}, largest logit {spread}");
         assert!(spread > 1.0, "logits of a trained size: {spread}");
@@ -426,22 +444,8 @@ mod tests {
             };
             let mut model = WindowLstm::new(config, Device::Cpu)?;
             let ids: Vec<i64> = (0..30).map(|i| (i * 7 + 3) % 30).collect();
-            let mut runs = Vec::new();
-            for cpu_kernel in [true, false] {
-                model.cpu_kernel = cpu_kernel;
-                let (mut logits, mut state) = model.start(&ids[..primed])?;
-                let mut all = logits.clone();
-                for &id in &ids[primed..] {
-                    (logits, state) = model.advance(state, id)?;
-                    all.extend_from_slice(&logits);
-                }
-                runs.push(all);
-            }
-            let worst = runs[0]
-                .iter()
-                .zip(&runs[1])
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let runs = both_paths(&mut model, &ids, primed, None)?;
+            let worst = largest_difference(&runs[0], &runs[1]);
             assert!(
                 worst < 1e-4,
                 "attention {attention}, window {window}: largest difference {worst}"
