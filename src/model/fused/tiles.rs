@@ -211,10 +211,12 @@ mod amx {
         }
     }
 
-    /// Every two blocks of outputs × every two blocks of lanes (a missing second block is
-    /// computed on a copy of the first, or on zero weights, and not written); see the module's
-    /// doc. Per stretch, four accumulators take three tile products each, in an order that
-    /// loads eight tiles for twelve products: `x_hi·w_lo`, then `x_hi·w_hi`, then `x_lo·w_hi`.
+    /// Every block of lanes × every block of outputs, into `out`; see the module's doc. Two
+    /// blocks of lanes go with two blocks of outputs at a time (four accumulators); a last odd
+    /// block of lanes goes with four blocks of outputs. Outputs past `n` (the weights are padded
+    /// with zeros to a multiple of four blocks) and lanes past `lanes` are never written. Per
+    /// stretch, the four accumulators take three tile products each, in an order that loads
+    /// eight tiles for twelve products: `x_hi·w_lo`, then `x_hi·w_hi`, then `x_lo·w_hi`.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn products(
         tiles: &Tiles,
@@ -267,6 +269,7 @@ mod amx {
         }
         asm!("tilerelease", options(nostack, nomem));
     }
+
     /// Stores accumulator tiles 0–3 into `sums`, one after another, rows of 16 floats.
     unsafe fn store_accumulators(sums: &mut [f32; 4 * ROWS * ROWS]) {
         asm!(
