@@ -364,8 +364,27 @@ mod tests {
     use super::*;
     use crate::model::fused::WIDE_LANES;
 
-    /// The logits of every step, kernel then libtorch: started from `ids[..primed]` (told
-    /// `reads` ids follow, when given), then reading the rest one by one.
+    /// The logits of every step and the last state, on the model's current path: started from
+    /// `ids[..primed]` (told `reads` ids follow, when given), then reading the rest one by one.
+    fn steps(
+        model: &WindowLstm,
+        ids: &[i64],
+        primed: usize,
+        reads: Option<usize>,
+    ) -> Result<(Vec<f64>, StepState)> {
+        let (mut logits, mut state) = match reads {
+            Some(reads) => model.start_for(&ids[..primed], reads)?,
+            None => model.start(&ids[..primed])?,
+        };
+        let mut all = logits.clone();
+        for &id in &ids[primed..] {
+            (logits, state) = model.advance(state, id)?;
+            all.extend_from_slice(&logits);
+        }
+        Ok((all, state))
+    }
+
+    /// [`steps`]' logits, kernel then libtorch.
     fn both_paths(
         model: &mut WindowLstm,
         ids: &[i64],
@@ -375,16 +394,7 @@ mod tests {
         let mut runs = Vec::new();
         for cpu_kernel in [true, false] {
             model.cpu_kernel = cpu_kernel;
-            let (mut logits, mut state) = match reads {
-                Some(reads) => model.start_for(&ids[..primed], reads)?,
-                None => model.start(&ids[..primed])?,
-            };
-            let mut all = logits.clone();
-            for &id in &ids[primed..] {
-                (logits, state) = model.advance(state, id)?;
-                all.extend_from_slice(&logits);
-            }
-            runs.push(all);
+            runs.push(steps(model, ids, primed, reads)?.0);
         }
         Ok(runs)
     }
@@ -456,12 +466,7 @@ mod tests {
             // gives the same logits; reading one more is refused.
             // A limit past any count (a sampler's `max_steps`) is no limit.
             for reads in [ids.len() - primed, usize::MAX] {
-                let (mut logits, mut state) = model.start_for(&ids[..primed], reads)?;
-                let mut limited = logits.clone();
-                for &id in &ids[primed..] {
-                    (logits, state) = model.advance(state, id)?;
-                    limited.extend_from_slice(&logits);
-                }
+                let (limited, state) = steps(&model, &ids, primed, Some(reads))?;
                 assert_eq!(limited.len(), runs[0].len());
                 for (a, b) in limited.iter().zip(&runs[0]) {
                     assert!((a - b).abs() < 1e-5, "window {window}: {a} against {b}");
