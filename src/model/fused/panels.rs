@@ -1,5 +1,6 @@
 //! Products of many lanes against weights packed once, when the model is compiled, into the
-//! layout an AVX-512 register block reads: `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ`.
+//! layout an AVX-512 register block reads (and, on a CPU without AVX-512, an AVX2 block reads
+//! half a panel at a time): `out[lanes, n] += x[lanes, k] · w[n, k]ᵀ`.
 //!
 //! The `gemm` crate reaches the same rate inside its kernel, but it packs the weights again on
 //! every call, and a model that steps 50 lanes a thread copies each weight once for every 50
@@ -43,11 +44,28 @@ impl Panels {
         Panels { n, k, data }
     }
 
-    /// Whether this CPU runs [`Panels::add_product`] (AVX-512 F).
+    /// Whether this CPU runs [`Panels::add_product`]: AVX-512 F, or AVX2 with FMA.
     pub(crate) fn available() -> bool {
+        Self::avx512() || Self::avx2()
+    }
+
+    /// Whether this CPU has AVX-512 F (the wider register block).
+    fn avx512() -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// Whether this CPU has AVX2 and FMA (the narrower register block).
+    fn avx2() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -64,12 +82,25 @@ impl Panels {
     /// `out[lane] = base + x[lane] · wᵀ` for every lane (`base` is `[n]`): what copying `base`
     /// into every lane and [`Panels::add_product`] give, without the copy.
     pub(crate) fn set_product(&self, x: &[f32], lanes: usize, base: &[f32], out: &mut [f32]) {
-        assert!(base.len() >= self.n);
         self.product(x, lanes, Some(base), out);
     }
 
     fn product(&self, x: &[f32], lanes: usize, base: Option<&[f32]>, out: &mut [f32]) {
+        self.product_on(Self::avx512(), x, lanes, base, out);
+    }
+
+    /// [`Panels::product`] by the AVX-512 register block when `wide` is set, else by the AVX2
+    /// one.
+    fn product_on(
+        &self,
+        wide: bool,
+        x: &[f32],
+        lanes: usize,
+        base: Option<&[f32]>,
+        out: &mut [f32],
+    ) {
         assert!(x.len() >= lanes * self.k && out.len() >= lanes * self.n);
+        assert!(base.is_none_or(|base| base.len() >= self.n));
         if self.k == 0 {
             // No inputs: the product is zero.
             if let Some(base) = base {
@@ -80,13 +111,24 @@ impl Panels {
             }
             return;
         }
-        assert!(Self::available(), "AVX-512 F is needed");
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU has AVX-512 F, and the asserts above (and the callers') checked that
-        // `x` holds `lanes × k` values, `out` `lanes × n` and `base` `n`.
-        unsafe {
-            avx512::product(self, x, lanes, base, out)
-        };
+        {
+            if wide {
+                assert!(Self::avx512(), "AVX-512 F is needed");
+                // SAFETY: the CPU has AVX-512 F, and the asserts above checked that `x` holds `lanes × k` values, `out` `lanes × n` and
+                // `base` `n`.
+                unsafe { avx512::product(self, x, lanes, base, out) };
+            } else {
+                assert!(Self::avx2(), "AVX2 and FMA are needed");
+                // SAFETY: as above, with AVX2 and FMA.
+                unsafe { avx2::product(self, x, lanes, base, out) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (wide, x, lanes, base, out);
+            panic!("packed panels need an x86-64 CPU with AVX2 or AVX-512");
+        }
     }
 }
 
@@ -251,6 +293,200 @@ mod avx512 {
     }
 }
 
+/// The same products on a CPU without AVX-512 (AMD's Zen 3, say): each panel is read as two
+/// halves of [`HALF`] outputs, two 8-float vectors, and a block of up to [`HALF_BLOCK`] lanes
+/// keeps its `HALF × lanes` sums in 12 of the 16 vector registers (the shape of the usual AVX2
+/// single-precision kernels). The packing is the same, so one layout serves both.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{Panels, CHUNK, PANEL};
+    use std::arch::x86_64::*;
+
+    /// Outputs per half panel: two 8-float vectors.
+    const HALF: usize = PANEL / 2;
+    /// Most lanes in one register block.
+    const HALF_BLOCK: usize = 6;
+
+    /// The first `count` (at most 8) of a vector's 8 values, as a mask for `maskload`/`maskstore`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn mask(count: usize) -> __m256i {
+        let count = count.min(8) as i32;
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(count),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    }
+
+    /// Writes `from + sum` over `out` for one lane's two vectors, the first `columns` values.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn write(out: *mut f32, from: *const f32, columns: usize, low: __m256, high: __m256) {
+        let (m0, m1) = (mask(columns), mask(columns.saturating_sub(8)));
+        _mm256_maskstore_ps(out, m0, _mm256_add_ps(_mm256_maskload_ps(from, m0), low));
+        if columns > 8 {
+            let sum = _mm256_add_ps(_mm256_maskload_ps(from.add(8), m1), high);
+            _mm256_maskstore_ps(out.add(8), m1, sum);
+        }
+    }
+
+    /// `out[l0..l0+L, ..columns] = from + x[l0..l0+L, t0..t0+width] · half panel`, the `2L` sums
+    /// in registers (as the AVX-512 `block`, for half a panel; `panel` points at the half's
+    /// first value, its inputs `PANEL` apart).
+    ///
+    /// # Safety
+    /// AVX2 and FMA; the pointers as for the AVX-512 `block`, with `HALF` columns.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block<const L: usize>(
+        panel: *const f32,
+        (x, k, width): (*const f32, usize, usize),
+        (out, stride): (*mut f32, usize),
+        (from, from_stride): (*const f32, usize),
+        columns: usize,
+    ) {
+        let mut low = [_mm256_setzero_ps(); L];
+        let mut high = [_mm256_setzero_ps(); L];
+        let mut w = panel;
+        for t in 0..width {
+            let (w0, w1) = (_mm256_loadu_ps(w), _mm256_loadu_ps(w.add(8)));
+            w = w.add(PANEL);
+            for i in 0..L {
+                let xv = _mm256_broadcast_ss(&*x.add(i * k + t));
+                low[i] = _mm256_fmadd_ps(xv, w0, low[i]);
+                high[i] = _mm256_fmadd_ps(xv, w1, high[i]);
+            }
+        }
+        for i in 0..L {
+            write(
+                out.add(i * stride),
+                from.add(i * from_stride),
+                columns,
+                low[i],
+                high[i],
+            );
+        }
+    }
+
+    /// One lane against a whole panel (both halves: each input's `PANEL` weights read front to
+    /// back), its sums split two ways by input so that two chains of multiply-adds per vector
+    /// run at once.
+    ///
+    /// # Safety
+    /// AVX2 and FMA; `x` holds `width` values, `panel` `width` packed inputs, and `out` and
+    /// `from` `columns` values (at most `PANEL`).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn one_lane(
+        panel: *const f32,
+        (x, width): (*const f32, usize),
+        out: *mut f32,
+        from: *const f32,
+        columns: usize,
+    ) {
+        let mut sums = [[_mm256_setzero_ps(); 4]; 2];
+        let pairs = width - width % 2;
+        for t0 in (0..pairs).step_by(2) {
+            for (chain, acc) in sums.iter_mut().enumerate() {
+                let (t, w) = (t0 + chain, panel.add((t0 + chain) * PANEL));
+                let xv = _mm256_broadcast_ss(&*x.add(t));
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w.add(8 * v)), *a);
+                }
+            }
+        }
+        if pairs < width {
+            let (w, xv) = (
+                panel.add(pairs * PANEL),
+                _mm256_broadcast_ss(&*x.add(pairs)),
+            );
+            for (v, a) in sums[0].iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w.add(8 * v)), *a);
+            }
+        }
+        for half in 0..PANEL / HALF {
+            let first = half * HALF;
+            if first >= columns {
+                break;
+            }
+            let (low, high) = (2 * half, 2 * half + 1);
+            write(
+                out.add(first),
+                from.add(first),
+                (columns - first).min(HALF),
+                _mm256_add_ps(sums[0][low], sums[1][low]),
+                _mm256_add_ps(sums[0][high], sums[1][high]),
+            );
+        }
+    }
+
+    /// `out += x · wᵀ`, or `out = base + x · wᵀ`: every half panel, a stretch of at most
+    /// [`CHUNK`] inputs at a time, against every block of lanes (even blocks of at most
+    /// [`HALF_BLOCK`]).
+    ///
+    /// # Safety
+    /// AVX2 and FMA; the lengths as [`Panels::product`] checks them.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn product(
+        panels: &Panels,
+        x: &[f32],
+        lanes: usize,
+        base: Option<&[f32]>,
+        out: &mut [f32],
+    ) {
+        if lanes == 0 {
+            return;
+        }
+        let (n, k) = (panels.n, panels.k);
+        let blocks = lanes.div_ceil(HALF_BLOCK);
+        for (p, panel) in panels.data.chunks_exact(k * PANEL).enumerate() {
+            if lanes == 1 {
+                // One lane reads each panel once, whole.
+                let first = p * PANEL;
+                for t0 in (0..k).step_by(CHUNK) {
+                    let width = (k - t0).min(CHUNK);
+                    let o = out.as_mut_ptr().add(first);
+                    let from = match base {
+                        Some(row) if t0 == 0 => row.as_ptr().add(first),
+                        _ => o.cast_const(),
+                    };
+                    let packed = panel.as_ptr().add(t0 * PANEL);
+                    one_lane(packed, (x.as_ptr().add(t0), width), o, from, n - first);
+                }
+                continue;
+            }
+            for half in 0..PANEL / HALF {
+                let first = p * PANEL + half * HALF;
+                if first >= n {
+                    break;
+                }
+                let columns = (n - first).min(HALF);
+                for t0 in (0..k).step_by(CHUNK) {
+                    let width = (k - t0).min(CHUNK);
+                    let packed = panel.as_ptr().add(t0 * PANEL + half * HALF);
+                    let mut l0 = 0;
+                    for b in 0..blocks {
+                        let size = (lanes - l0) / (blocks - b);
+                        let rows = (x.as_ptr().add(l0 * k + t0), k, width);
+                        let o = out.as_mut_ptr().add(l0 * n + first);
+                        // The first stretch starts from the base row (the same for every lane).
+                        let from = match base {
+                            Some(row) if t0 == 0 => (row.as_ptr().add(first), 0),
+                            _ => (o.cast_const(), n),
+                        };
+                        let o = (o, n);
+                        match size {
+                            1 => block::<1>(packed, rows, o, from, columns),
+                            2 => block::<2>(packed, rows, o, from, columns),
+                            3 => block::<3>(packed, rows, o, from, columns),
+                            4 => block::<4>(packed, rows, o, from, columns),
+                            5 => block::<5>(packed, rows, o, from, columns),
+                            _ => block::<6>(packed, rows, o, from, columns),
+                        }
+                        l0 += size;
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -262,12 +498,27 @@ pub(super) mod tests {
             .collect()
     }
 
+    /// The register blocks this CPU runs: AVX-512 (`true`) and AVX2 (`false`).
+    fn blocks_here() -> Vec<bool> {
+        let here: Vec<bool> = [(true, Panels::avx512()), (false, Panels::avx2())]
+            .into_iter()
+            .filter_map(|(wide, has)| has.then_some(wide))
+            .collect();
+        if here.is_empty() {
+            eprintln!("neither AVX-512 nor AVX2 on this CPU: nothing to check");
+        }
+        here
+    }
+
     #[test]
     fn packed_products_match_the_plain_sums() {
-        if !Panels::available() {
-            eprintln!("no AVX-512 on this CPU: nothing to check");
-            return;
+        for wide in blocks_here() {
+            products_match_the_plain_sums(wide);
         }
+    }
+
+    /// Both products of every shape below, by one register block, against plain sums.
+    fn products_match_the_plain_sums(wide: bool) {
         // Outputs that leave a partial panel and a partial vector; inputs past one chunk;
         // lanes in blocks of several sizes.
         for (lanes, n, k) in [
@@ -281,14 +532,14 @@ pub(super) mod tests {
             let panels = Panels::new(&w, n, k);
             let mut out = values(lanes * n + 3, 5);
             let before = out.clone();
-            panels.add_product(&x, lanes, &mut out);
+            panels.product_on(wide, &x, lanes, None, &mut out);
             for lane in 0..lanes {
                 for row in 0..n {
                     let dot: f32 = (0..k).map(|t| x[lane * k + t] * w[row * k + t]).sum();
                     let (got, want) = (out[lane * n + row], before[lane * n + row] + dot);
                     assert!(
                         (got - want).abs() < 1e-4,
-                        "{lane}, {row}: {got} against {want}"
+                        "{wide}: {lane}, {row}: {got} against {want}"
                     );
                 }
             }
@@ -300,14 +551,14 @@ pub(super) mod tests {
             // From a base row instead: every lane starts from it, whatever `out` held.
             let base = values(n, 3);
             let mut set = vec![7.0; lanes * n + 3];
-            panels.set_product(&x, lanes, &base, &mut set);
+            panels.product_on(wide, &x, lanes, Some(&base), &mut set);
             for lane in 0..lanes {
                 for row in 0..n {
                     let dot: f32 = (0..k).map(|t| x[lane * k + t] * w[row * k + t]).sum();
                     let (got, want) = (set[lane * n + row], base[row] + dot);
                     assert!(
                         (got - want).abs() < 1e-4,
-                        "{lane}, {row}: {got} against {want}"
+                        "{wide}: {lane}, {row}: {got} against {want}"
                     );
                 }
             }
