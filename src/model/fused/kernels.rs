@@ -85,10 +85,11 @@ pub(crate) fn wide_matmul_add(
 pub(crate) const TILE_LANES: usize = 16;
 
 /// A weight matrix `w[n, k]` laid out for the products of a step: packed into panels when the CPU
-/// has AVX-512 (faster at every number of lanes, one to a hundred: `panels`' timing), and also
-/// split into AMX tiles when it has those, for products of [`TILE_LANES`] lanes or more
-/// (`tiles`' timing; within about 1e-5 of `f32` sums); otherwise row-major for the dot products
-/// of a few lanes and transposed for `gemm`'s products of many.
+/// has AVX-512, or AVX2 with FMA (faster at every number of lanes, one to a hundred, with either
+/// register block: `panels`' timing), and also split into AMX tiles when it has those, for
+/// products of [`TILE_LANES`] lanes or more (`tiles`' timing; within about 1e-5 of `f32` sums);
+/// otherwise (a CPU with neither) row-major for the dot products of a few lanes and transposed
+/// for `gemm`'s products of many.
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
     n: usize,

@@ -1,7 +1,7 @@
 //! Any [`LstmStack`] compiled for stepping on the CPU: each layer's input and recurrent weights
-//! laid out for the products of a step (`super::kernels::Weights`: packed once for AVX-512), both
-//! biases summed, its buffers reused from step to step, and the cell without divisions
-//! (`cell_fast`).
+//! laid out for the products of a step (`super::kernels::Weights`: packed once for AVX-512 or
+//! AVX2), both biases summed, its buffers reused from step to step, and the cell without
+//! divisions (`cell_fast`).
 //! A model made of `LstmStack` layers uses it where it steps one position at a time on the CPU
 //! (the pitch axis of [`crate::model::PitchLstm`] draws a frame key by key; a
 //! [`crate::model::WindowLstm`] steps all its windows in flight, every lane reading the same id),

@@ -6,9 +6,9 @@
 //! the window that ends at `t + j` starts at `t + j − W + 1`. So the kernel keeps all `W` of them
 //! in flight, one lane each, and reads each new id into every lane at once. A token costs the
 //! same multiply-adds as running one whole window, but as one product of `W` lanes per layer
-//! (weights packed once for an AVX-512 register block, or split for AMX tiles where the CPU has
-//! them) instead of `W` one-row products in a row,
-//! and the first layer's input product is computed once, since every lane reads the same id.
+//! (weights packed once for an AVX-512 or AVX2 register block, or split for AMX tiles where the
+//! CPU has them) instead of `W` one-row products in a row, and the first layer's input product is
+//! computed once, since every lane reads the same id.
 //! Told how many ids will follow ([`crate::model::TokenStepper::start_for`]), it starts no window
 //! whose logits would never be read, and so does the same work as libtorch: one window a token.
 //!
