@@ -101,6 +101,9 @@ impl Panels {
     ) {
         assert!(x.len() >= lanes * self.k && out.len() >= lanes * self.n);
         assert!(base.is_none_or(|base| base.len() >= self.n));
+        if lanes == 0 {
+            return;
+        }
         if self.k == 0 {
             // No inputs: the product is zero.
             if let Some(base) = base {
@@ -113,15 +116,22 @@ impl Panels {
         }
         #[cfg(target_arch = "x86_64")]
         {
+            let operands = Operands {
+                panels: self,
+                x,
+                lanes,
+                base,
+                out,
+            };
             if wide {
                 assert!(Self::avx512(), "AVX-512 F is needed");
                 // SAFETY: the CPU has AVX-512 F, and the asserts above checked that `x` holds `lanes × k` values, `out` `lanes × n` and
                 // `base` `n`.
-                unsafe { avx512::product(self, x, lanes, base, out) };
+                unsafe { avx512::product(operands) };
             } else {
                 assert!(Self::avx2(), "AVX2 and FMA are needed");
                 // SAFETY: as above, with AVX2 and FMA.
-                unsafe { avx2::product(self, x, lanes, base, out) };
+                unsafe { avx2::product(operands) };
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -132,9 +142,56 @@ impl Panels {
     }
 }
 
+/// One product's operands: the packed weights, `x` `[lanes, k]`, the row every lane's sums start
+/// from (none: `out` itself) and `out` `[lanes, n]`.
+#[cfg(target_arch = "x86_64")]
+struct Operands<'a> {
+    panels: &'a Panels,
+    x: &'a [f32],
+    lanes: usize,
+    base: Option<&'a [f32]>,
+    out: &'a mut [f32],
+}
+
+/// The lanes split into `⌈lanes / most⌉` even blocks: each block's first lane and size.
+#[cfg(target_arch = "x86_64")]
+fn even_blocks(lanes: usize, most: usize) -> impl Iterator<Item = (usize, usize)> {
+    let blocks = lanes.div_ceil(most);
+    (0..blocks).scan(0, move |first, b| {
+        let size = (lanes - *first) / (blocks - b);
+        let block = (*first, size);
+        *first += size;
+        Some(block)
+    })
+}
+
+/// Where the block of lanes from `l0` works in the stretch of inputs from `t0`, for the outputs
+/// from column `first`: its inputs (rows `k` apart), its outputs (rows `n` apart), and the rows
+/// its sums start from: the base row in the first stretch (stride 0, the same for every lane),
+/// else the outputs themselves.
+///
+/// # Safety
+/// `x` holds lane `l0`'s inputs from `t0`, and `out` (and `base`, when given) its outputs from
+/// `first`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn block_at(
+    x: &[f32],
+    out: &mut [f32],
+    base: Option<&[f32]>,
+    (l0, k, t0): (usize, usize, usize),
+    (n, first): (usize, usize),
+) -> (*const f32, (*mut f32, usize), (*const f32, usize)) {
+    let o = out.as_mut_ptr().add(l0 * n + first);
+    let from = match base {
+        Some(row) if t0 == 0 => (row.as_ptr().add(first), 0),
+        _ => (o.cast_const(), n),
+    };
+    (x.as_ptr().add(l0 * k + t0), (o, n), from)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Panels, BLOCK, CHUNK, PANEL};
+    use super::{block_at, even_blocks, Operands, BLOCK, CHUNK, PANEL};
     use std::arch::x86_64::*;
 
     /// `out[l0..l0+L, p·PANEL..][..columns] = from[..] + x[l0..l0+L, t0..t0+width] · panel[t0..]`,
@@ -240,18 +297,15 @@ mod avx512 {
     /// # Safety
     /// AVX-512 F; the lengths as [`Panels::product`] checks them.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn product(
-        panels: &Panels,
-        x: &[f32],
-        lanes: usize,
-        base: Option<&[f32]>,
-        out: &mut [f32],
-    ) {
-        if lanes == 0 {
-            return;
-        }
+    pub(super) unsafe fn product(operands: Operands<'_>) {
+        let Operands {
+            panels,
+            x,
+            lanes,
+            base,
+            out,
+        } = operands;
         let (n, k) = (panels.n, panels.k);
-        let blocks = lanes.div_ceil(BLOCK);
         for (p, panel) in panels.data.chunks_exact(k * PANEL).enumerate() {
             let columns = (n - p * PANEL).min(PANEL);
             for t0 in (0..k).step_by(CHUNK) {
@@ -260,18 +314,10 @@ mod avx512 {
                 // The first block fetches the next stretch of weights while it works.
                 let next = (p * k + t0 + width) * PANEL;
                 let next = (next < panels.data.len()).then(|| panels.data.as_ptr().add(next));
-                let mut l0 = 0;
-                for b in 0..blocks {
-                    let size = (lanes - l0) / (blocks - b);
-                    let rows = (x.as_ptr().add(l0 * k + t0), k, width);
-                    let o = out.as_mut_ptr().add(l0 * n + p * PANEL);
-                    // The first stretch starts from the base row (the same for every lane).
-                    let from = match base {
-                        Some(row) if t0 == 0 => (row.as_ptr().add(p * PANEL), 0),
-                        _ => (o.cast_const(), n),
-                    };
-                    let (o, from) = ((o, n), from);
-                    let columns = (columns, if b == 0 { next } else { None });
+                for (l0, size) in even_blocks(lanes, BLOCK) {
+                    let (xs, o, from) = block_at(x, out, base, (l0, k, t0), (n, p * PANEL));
+                    let rows = (xs, k, width);
+                    let columns = (columns, if l0 == 0 { next } else { None });
                     match size {
                         1 => one_lane(packed, rows, o.0, from.0, columns),
                         2 => block::<2>(packed, rows, o, from, columns),
@@ -286,7 +332,6 @@ mod avx512 {
                         11 => block::<11>(packed, rows, o, from, columns),
                         _ => block::<12>(packed, rows, o, from, columns),
                     }
-                    l0 += size;
                 }
             }
         }
@@ -299,7 +344,7 @@ mod avx512 {
 /// single-precision kernels). The packing is the same, so one layout serves both.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Panels, CHUNK, PANEL};
+    use super::{block_at, even_blocks, Operands, CHUNK, PANEL};
     use std::arch::x86_64::*;
 
     /// Outputs per half panel: two 8-float vectors.
@@ -423,31 +468,18 @@ mod avx2 {
     /// # Safety
     /// AVX2 and FMA; the lengths as [`Panels::product`] checks them.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn product(
-        panels: &Panels,
-        x: &[f32],
-        lanes: usize,
-        base: Option<&[f32]>,
-        out: &mut [f32],
-    ) {
-        if lanes == 0 {
-            return;
-        }
-        let (n, k) = (panels.n, panels.k);
-        let blocks = lanes.div_ceil(HALF_BLOCK);
+    pub(super) unsafe fn product(operands: Operands<'_>) {
+        let (panels, lanes, base) = (operands.panels, operands.lanes, operands.base);
+        let (x, out, n, k) = (operands.x, operands.out, panels.n, panels.k);
         for (p, panel) in panels.data.chunks_exact(k * PANEL).enumerate() {
             if lanes == 1 {
                 // One lane reads each panel once, whole.
                 let first = p * PANEL;
                 for t0 in (0..k).step_by(CHUNK) {
                     let width = (k - t0).min(CHUNK);
-                    let o = out.as_mut_ptr().add(first);
-                    let from = match base {
-                        Some(row) if t0 == 0 => row.as_ptr().add(first),
-                        _ => o.cast_const(),
-                    };
+                    let (xs, (o, _), (from, _)) = block_at(x, out, base, (0, k, t0), (n, first));
                     let packed = panel.as_ptr().add(t0 * PANEL);
-                    one_lane(packed, (x.as_ptr().add(t0), width), o, from, n - first);
+                    one_lane(packed, (xs, width), o, from, n - first);
                 }
                 continue;
             }
@@ -460,17 +492,9 @@ mod avx2 {
                 for t0 in (0..k).step_by(CHUNK) {
                     let width = (k - t0).min(CHUNK);
                     let packed = panel.as_ptr().add(t0 * PANEL + half * HALF);
-                    let mut l0 = 0;
-                    for b in 0..blocks {
-                        let size = (lanes - l0) / (blocks - b);
-                        let rows = (x.as_ptr().add(l0 * k + t0), k, width);
-                        let o = out.as_mut_ptr().add(l0 * n + first);
-                        // The first stretch starts from the base row (the same for every lane).
-                        let from = match base {
-                            Some(row) if t0 == 0 => (row.as_ptr().add(first), 0),
-                            _ => (o.cast_const(), n),
-                        };
-                        let o = (o, n);
+                    for (l0, size) in even_blocks(lanes, HALF_BLOCK) {
+                        let (xs, o, from) = block_at(x, out, base, (l0, k, t0), (n, first));
+                        let rows = (xs, k, width);
                         match size {
                             1 => block::<1>(packed, rows, o, from, columns),
                             2 => block::<2>(packed, rows, o, from, columns),
@@ -479,7 +503,6 @@ mod avx2 {
                             5 => block::<5>(packed, rows, o, from, columns),
                             _ => block::<6>(packed, rows, o, from, columns),
                         }
-                        l0 += size;
                     }
                 }
             }
