@@ -125,8 +125,8 @@ impl Panels {
             };
             if wide {
                 assert!(Self::avx512(), "AVX-512 F is needed");
-                // SAFETY: the CPU has AVX-512 F, and the asserts above checked that `x` holds `lanes × k` values, `out` `lanes × n` and
-                // `base` `n`.
+                // SAFETY: the CPU has AVX-512 F, and the asserts above checked that `x` holds
+                // `lanes × k` values, `out` `lanes × n` and `base` `n`.
                 unsafe { avx512::product(operands) };
             } else {
                 assert!(Self::avx2(), "AVX2 and FMA are needed");
