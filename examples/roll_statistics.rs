@@ -25,11 +25,12 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
+use tunesmith::bench::polyphonic::split_batches;
 use tunesmith::bench::{run_benchmark_checkpointed, PolyBenchConfig, PolyDataset};
 use tunesmith::checkpoint::{resolve_checkpoint, Checkpoint, CheckpointConfig};
 use tunesmith::encode::{PianoRoll, PianoRollConfig};
 use tunesmith::generate::{open_for_generation, Length, Primer, SampleConfig};
-use tunesmith::metrics::{RollStatistics, RollStatisticsConfig};
+use tunesmith::metrics::{silence_calibration, RollStatistics, RollStatisticsConfig};
 
 /// The share of statistics the issue's check allows: each within 15% of the test pieces'.
 const WITHIN: f64 = 0.15;
@@ -273,6 +274,16 @@ fn main() -> Result<()> {
     println!(
         "Silent generated frames: {silent}, of which {leading_silence} before a piece's first note.\n"
     );
+    // Does the model give silence the chance it has in the held-out pieces? Each piece read after
+    // a silent frame, as the model was trained.
+    let held_out_batches = split_batches(held_out_pieces, 0, 8)?.with_lead_in()?;
+    if let Some(c) = silence_calibration(generator.model.as_ref(), &held_out_batches) {
+        println!(
+            "Silent frames the model expects in the {} pieces, each frame given the piece's own \
+             past: {:.1}; silent there: {} of {} frames.\n",
+            args.against, c.expected, c.observed, c.frames
+        );
+    }
     println!(
         "Sounding cells outside the training pieces' pitches {lowest}..={highest}: generated {} of \
          {}, held out {} of {}.\n",

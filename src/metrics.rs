@@ -19,7 +19,10 @@ pub mod tune_stats;
 
 pub use audio::{audio_metrics, AudioMetrics};
 pub use copying::{written_bars, CopiedRun, CopyIndex};
-pub use frame_nll::{every_frame_nll, first_frames_nll, frame_nll, frame_nll_sum, roll_nll};
+pub use frame_nll::{
+    every_frame_nll, first_frames_nll, frame_nll, frame_nll_sum, roll_nll, silence_calibration,
+    SilenceCalibration,
+};
 pub use quality::{quality_markdown, quality_table, sample_quality, SampleQuality, Summary};
 pub use roll_statistics::{RollFigures, RollStatistics, RollStatisticsConfig};
 pub use split::{fixed_split, part_of, HeldOutSplit, Part, SPLIT_VERSION};

@@ -5,7 +5,7 @@
 //! per-frame average weighted by piece length, not a mean of per-piece means).
 
 pub use crate::data::{padding_mask, PAD_TARGET};
-use crate::data::{Batches, RollBatches};
+use crate::data::{Batch, Batches, RollBatches};
 pub use crate::model::losses::frame_bce;
 use crate::model::{Model, Stepper};
 use anyhow::{ensure, Result};
@@ -71,6 +71,57 @@ pub fn roll_nll(model: &dyn Model, data: &RollBatches) -> f64 {
     } else {
         f64::NAN
     }
+}
+
+/// How many silent frames a piano-roll model expects where it reads held-out pieces, beside how
+/// many there are: [`silence_calibration`]'s result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SilenceCalibration {
+    /// The sum over the predicted frames of the model's probability that the frame is silent,
+    /// given the piece's frames before it.
+    pub expected: f64,
+    /// The predicted frames that are silent.
+    pub observed: usize,
+    /// The predicted frames read (padding left out).
+    pub frames: usize,
+}
+
+/// Whether a piano-roll model gives silence the probability it has in `data`: for every predicted
+/// frame, the probability of a frame with no key down given the frames before it, read from the
+/// model's frame logits with the frame's targets set silent (a model whose keys depend on the
+/// keys below them, as [`crate::model::PitchLstm`]'s do, is then read with every key below
+/// silent, so the product of the keys' chances of staying up is the frame's chance of silence,
+/// exactly). Summed over the frames, that is the number of silent frames the model expects
+/// there, to set beside the number there are. `None` for a model without frame logits.
+pub fn silence_calibration(model: &dyn Model, data: &RollBatches) -> Option<SilenceCalibration> {
+    let mut calibration = SilenceCalibration {
+        expected: 0.0,
+        observed: 0,
+        frames: 0,
+    };
+    tch::no_grad(|| {
+        for batch in data.evaluation_batches(usize::MAX, model.device()) {
+            let mask = padding_mask(&batch.targets).to_kind(Kind::Double);
+            let silent_targets = Batch {
+                inputs: batch.inputs.shallow_clone(),
+                targets: batch.targets.clamp_max(0.0),
+                count: batch.count,
+                carry: batch.carry,
+            };
+            let logits = model.frame_logits(&silent_targets)?.to_kind(Kind::Double);
+            // ln P(key up) = −softplus(logit); a frame is silent when every key is up.
+            let silence = (-logits.softplus().sum_dim_intlist(-1, false, Kind::Double)).exp();
+            calibration.expected += (silence * &mask).sum(Kind::Double).double_value(&[]);
+            let sounding = batch
+                .targets
+                .clamp_min(0.0)
+                .sum_dim_intlist(-1, false, Kind::Double);
+            let silent = sounding.eq(0.0).to_kind(Kind::Double) * &mask;
+            calibration.observed += silent.sum(Kind::Double).double_value(&[]).round() as usize;
+            calibration.frames += mask.sum(Kind::Double).double_value(&[]).round() as usize;
+        }
+        Some(calibration)
+    })
 }
 
 /// `ln(1 + e^x)` without overflow: the BCE of a cell whose logit is `-x` and that sounds.
@@ -207,6 +258,59 @@ mod tests {
         let narrow = Tensor::zeros([3, p - 1], (Kind::Float, tch::Device::Cpu));
         assert!(first_frames_nll(&model, &[narrow]).is_err());
         assert!((every_frame_nll(2.0, 3.0, (9.0, 1)) - 3.75).abs() < 1e-12);
+        Ok(())
+    }
+
+    /// The silence a model expects is what its frame stepper gives: for each frame of a piece,
+    /// the stepper reads the frames before it and draws nothing, and the chance of that draw is
+    /// the product of each key's chance of staying up. Silent frames are counted, padding is not.
+    #[test]
+    fn expected_silence_is_what_the_stepper_draws() -> Result<()> {
+        use crate::model::{FrameStepper, PitchLstm, PitchLstmConfig};
+        let _generator = crate::model::torch_rng::hold_seeded(5);
+        let p = 6usize;
+        let model = PitchLstm::new(PitchLstmConfig::debug(p as i64), tch::Device::Cpu)?;
+        tch::no_grad(|| {
+            for (_, t) in model.named_parameters() {
+                t.shallow_clone().copy_(&(t.randn_like() * 0.7));
+            }
+        });
+        // Pitches 60..66; the second piece is shorter, so the batch pads it.
+        let pieces: Vec<Vec<Vec<u8>>> = vec![
+            vec![vec![60, 63], vec![], vec![61], vec![], vec![62, 64, 65]],
+            vec![vec![65], vec![60], vec![]],
+        ];
+        let data = RollBatches::from_frames(pieces.clone(), 60, p, 0, 2)?;
+        let calibration = silence_calibration(&model, &data).expect("a frame model");
+        assert_eq!((calibration.observed, calibration.frames), (3, 6));
+        let mut expected = 0.0;
+        for piece in &pieces {
+            let rows: Vec<f32> = piece
+                .iter()
+                .flat_map(|frame| {
+                    (60..60 + p as u8).map(move |k| f32::from(u8::from(frame.contains(&k))))
+                })
+                .collect();
+            let frames = Tensor::from_slice(&rows).view([piece.len() as i64, p as i64]);
+            for t in 1..piece.len() as i64 {
+                let state = model.start(&frames.narrow(0, 0, t))?;
+                let mut log_silence = 0.0;
+                model.next_frame(&state, &mut |_, logit| {
+                    log_silence -= softplus(logit);
+                    false
+                })?;
+                expected += f64::exp(log_silence);
+            }
+        }
+        assert!(
+            expected > 0.01,
+            "a silence this unlikely tests nothing: {expected}"
+        );
+        assert!(
+            (calibration.expected - expected).abs() < 1e-4 * expected.max(1.0),
+            "{} against the stepper's {expected}",
+            calibration.expected
+        );
         Ok(())
     }
 
