@@ -5,7 +5,7 @@
 //!     cargo run --release --example roll_statistics -- DATA [--run-dir runs/roll_statistics_jsb]
 //!         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1]
 //!         [--min-probability 0.03]
-//!         [--threads 1] [--retrain] [--against test|valid]
+//!         [--threads 1] [--retrain] [--against test|valid|train]
 //!
 //! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
 //! folder holding it. Unless the run folder already has an exported model beside it (`RUN-DIR-best`), the
@@ -80,8 +80,8 @@ fn parse_args() -> Result<Args> {
             "--retrain" => args.retrain = true,
             "--against" => {
                 args.against = value(&arg)?;
-                if !["test", "valid"].contains(&args.against.as_str()) {
-                    bail!("--against takes test or valid, not {}", args.against);
+                if !["test", "valid", "train"].contains(&args.against.as_str()) {
+                    bail!("--against takes test, valid or train, not {}", args.against);
                 }
             }
             other if other.starts_with("--") => bail!("unknown option {other}"),
@@ -91,7 +91,7 @@ fn parse_args() -> Result<Args> {
     let data = data.context(
         "usage: roll_statistics DATA (JSB_Chorales.json or its folder) [--run-dir D] \
          [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1] \
-         [--threads 1] [--retrain] [--against test|valid]",
+         [--threads 1] [--retrain] [--against test|valid|train]",
     )?;
     args.data = if data.is_dir() {
         data.join("JSB_Chorales.json")
@@ -201,10 +201,10 @@ fn main() -> Result<()> {
         .map(|p| p.roll.clone().context("a piano-roll model writes rolls"))
         .collect::<Result<_>>()?;
     let seconds = started.elapsed().as_secs_f64();
-    let held_out_pieces = if args.against == "valid" {
-        &data.valid
-    } else {
-        &data.test
+    let held_out_pieces = match args.against.as_str() {
+        "valid" => &data.valid,
+        "train" => &data.train,
+        _ => &data.test,
     };
     let test: Vec<PianoRoll> = held_out_pieces
         .iter()
