@@ -9,7 +9,7 @@
 //! CANDIDATES: `SampleConfig::candidates`, by default the default's; COPY_SHARPNESS: the copy
 //! memory's fitted weights sharpened by this exponent, by default the default's).
 //! `TUNESMITH_HELD_OUT=valid` compares with the validation tunes instead, for choosing settings
-//! without looking at the test tunes.
+//! without looking at the test tunes; `TUNESMITH_FIRST_SEED=S` draws the tunes from seeds S, S + 1, … (default 0).
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -64,9 +64,15 @@ fn main() -> Result<()> {
             Tilt::from_weights([w[0], w[1], w[2]])
         }
     };
+    // TUNESMITH_FIRST_SEED: the first tune's seed (default 0), for a second set of tunes.
+    let first_seed: u64 = match std::env::var("TUNESMITH_FIRST_SEED") {
+        Ok(seed) => seed.parse().context("TUNESMITH_FIRST_SEED")?,
+        Err(_) => 0,
+    };
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
     let config = SampleConfig {
         temperature,
+        seed: first_seed,
         form: form.clone(),
         candidates,
         copy_memory,
@@ -83,10 +89,11 @@ fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&out);
     let paths = write_pieces(&out, "tune", &pieces)?;
     println!(
-        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, {candidates} candidates each, tilt {tilt:?}, seeds 0..{count}, \
+        "{} ({}): {count} tunes at temperature {temperature}, form {form:?}, {candidates} candidates each, tilt {tilt:?}, seeds {first_seed}..{}, \
          in {seconds:.1} s ({:.0} characters/s); against the {} {part} tunes (split {SPLIT_VERSION})",
         checkpoint.display(),
         generator.model.summary(),
+        first_seed + count as u64,
         characters as f64 / seconds,
         test.len()
     );

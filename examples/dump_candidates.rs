@@ -6,7 +6,7 @@
 //! the kept tunes on another, and ask the classifier) before writing it into the sampler.
 //!
 //! Usage: `cargo run --release --example dump_candidates -- CHECKPOINT [N] [SEED_BASE] [OUT_DIR]
-//! [CANDIDATES]` (defaults 400, 0, /tmp/scratch, 8). Writes `train.csv`, `valid.csv`, `test.csv`,
+//! [CANDIDATES]` (defaults 400, 0, /tmp/scratch, 8; `TUNESMITH_TEMPERATURE=T` samples at T). Writes `train.csv`, `valid.csv`, `test.csv`,
 //! `candidates_SEED_CANDIDATES.csv` (piece, candidate, log weight, features) and the candidates'
 //! ABC text beside it.
 use anyhow::{Context, Result};
@@ -44,7 +44,14 @@ fn main() -> Result<()> {
         std::fs::write(out.join(format!("{name}.csv")), csv)?;
     }
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
-    let defaults = SampleConfig::default();
+    // TUNESMITH_TEMPERATURE: the sampling temperature (default: the default's).
+    let defaults = match std::env::var("TUNESMITH_TEMPERATURE") {
+        Ok(t) => SampleConfig {
+            temperature: t.parse().context("TUNESMITH_TEMPERATURE")?,
+            ..SampleConfig::default()
+        },
+        Err(_) => SampleConfig::default(),
+    };
     let configs: Vec<SampleConfig> = (0..count)
         .map(|i| SampleConfig {
             seed: seed_base + i as u64,
