@@ -1,15 +1,17 @@
 //! Tunes of a character model against the held-out test tunes of the fixed split, as issue 20's
-//! checks ask: N tunes at the given settings (by default `SampleConfig::default()`, so the
-//! model's default settings), the share that end by themselves, music21's verdict (parses, every
-//! bar adds up), the crate's `TuneStatistics` side by side with a distance per statistic, and a
-//! cross-validated logistic regression that tries to tell the two sets apart.
+//! checks ask: N tunes at the given settings (by default the model's own, from its folder's
+//! `sampling.json`, else `SampleConfig::default()`), the share that end by themselves, music21's
+//! verdict (parses, every bar adds up), the crate's `TuneStatistics` side by side with a distance
+//! per statistic, and a cross-validated logistic regression that tries to tell the two sets apart.
 //!
-//! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES]`
-//! (FORM: learned, drawn, free, or bars per part such as 8,8; OUT_DIR keeps the tunes, one `.abc` each;
-//! CANDIDATES: `SampleConfig::candidates`, by default the default's; COPY_SHARPNESS: the copy
-//! memory's fitted weights sharpened by this exponent, by default the default's).
-//! `TUNESMITH_HELD_OUT=valid` compares with the validation tunes instead, for choosing settings
-//! without looking at the test tunes; `TUNESMITH_FIRST_SEED=S` draws the tunes from seeds S, S + 1, … (default 0).
+//! Usage: `cargo run --release --example bench_tunes -- CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR]
+//! [CANDIDATES] [COPY_SHARPNESS]` (FORM: learned, drawn, free, or bars per part such as 8,8;
+//! OUT_DIR keeps the tunes, one `.abc` each; CANDIDATES: `SampleConfig::candidates`;
+//! COPY_SHARPNESS: the copy memory's fitted weights sharpened by this exponent; `default`, or
+//! leaving an argument out, takes the model's own setting). The tilt is the model's own unless
+//! `TUNESMITH_TILT` gives one. `TUNESMITH_HELD_OUT=valid` compares with the validation tunes
+//! instead, for choosing settings without looking at the test tunes; `TUNESMITH_FIRST_SEED=S`
+//! draws the tunes from seeds S, S + 1, … (default 0).
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -32,14 +34,15 @@ fn main() -> Result<()> {
         "usage: bench_tunes CHECKPOINT [N] [TEMPERATURE] [FORM] [OUT_DIR] [CANDIDATES] [COPY_SHARPNESS]",
     )?);
     let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
-    let defaults = SampleConfig::default();
-    let temperature: f64 = args
-        .get(3)
-        .map_or(Ok(defaults.temperature), |a| a.parse())?;
-    let form: Form = args.get(4).map_or(Ok(Form::Learned), |a| a.parse())?;
+    // The model's own sampling settings (its folder's `sampling.json`), else the defaults.
+    let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
+    let defaults = generator.sampling.clone();
+    let given = |i: usize| args.get(i).filter(|a| a.as_str() != "default");
+    let temperature: f64 = given(3).map_or(Ok(defaults.temperature), |a| a.parse())?;
+    let form: Form = given(4).map_or(Ok(defaults.form.clone()), |a| a.parse())?;
     let out = PathBuf::from(args.get(5).map_or("out/bench_tunes", String::as_str));
-    let candidates: usize = args.get(6).map_or(Ok(defaults.candidates), |a| a.parse())?;
-    let copy_memory = match args.get(7) {
+    let candidates: usize = given(6).map_or(Ok(defaults.candidates), |a| a.parse())?;
+    let copy_memory = match given(7) {
         Some(k) => CopyMemory::fitted().sharpened(k.parse().context("COPY_SHARPNESS")?),
         None => defaults.copy_memory.clone(),
     };
@@ -69,7 +72,6 @@ fn main() -> Result<()> {
         Ok(seed) => seed.parse().context("TUNESMITH_FIRST_SEED")?,
         Err(_) => 0,
     };
-    let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
     let config = SampleConfig {
         temperature,
         seed: first_seed,

@@ -1,4 +1,4 @@
-//! Every candidate of `N` pieces of a character model at the default settings, with its
+//! Every candidate of `N` pieces of a character model at its own sampling settings, with its
 //! resampling log weight and the classifier's features (`tunesmith::metrics::CLASSIFIER_FEATURES`),
 //! and the length of its longest part, as CSV, and the same of the train, valid and test tunes of
 //! the fixed split: what is
@@ -6,7 +6,7 @@
 //! the kept tunes on another, and ask the classifier) before writing it into the sampler.
 //!
 //! Usage: `cargo run --release --example dump_candidates -- CHECKPOINT [N] [SEED_BASE] [OUT_DIR]
-//! [CANDIDATES]` (defaults 400, 0, /tmp/scratch, 8; `TUNESMITH_TEMPERATURE=T` samples at T). Writes `train.csv`, `valid.csv`, `test.csv`,
+//! [CANDIDATES]` (defaults 400, 0, /tmp/scratch, 8; `TUNESMITH_TEMPERATURE=T` samples at T instead of the model's temperature). Writes `train.csv`, `valid.csv`, `test.csv`,
 //! `candidates_SEED_CANDIDATES.csv` (piece, candidate, log weight, features) and the candidates'
 //! ABC text beside it.
 use anyhow::{Context, Result};
@@ -44,13 +44,13 @@ fn main() -> Result<()> {
         std::fs::write(out.join(format!("{name}.csv")), csv)?;
     }
     let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
-    // TUNESMITH_TEMPERATURE: the sampling temperature (default: the default's).
+    // The model's own sampling settings; TUNESMITH_TEMPERATURE: another temperature.
     let defaults = match std::env::var("TUNESMITH_TEMPERATURE") {
         Ok(t) => SampleConfig {
             temperature: t.parse().context("TUNESMITH_TEMPERATURE")?,
-            ..SampleConfig::default()
+            ..generator.sampling.clone()
         },
-        Err(_) => SampleConfig::default(),
+        Err(_) => generator.sampling.clone(),
     };
     let configs: Vec<SampleConfig> = (0..count)
         .map(|i| SampleConfig {

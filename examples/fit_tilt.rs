@@ -1,10 +1,11 @@
 //! Fits the sampler's tilt ([`tunesmith::generate::tilt`]) for a character model: draws `N`
-//! pieces of `CANDIDATES` candidates each at the default settings (seeds from 1,000,000, far
+//! pieces of `CANDIDATES` candidates each at the model's own settings (its folder's
+//! `sampling.json`, else the defaults; seeds from 1,000,000, far
 //! from the benchmarks' 0..400), reads the features of every candidate, and finds the weights
 //! under which the kept tunes' features (the tonic ending, more than one part, the pitch-class
 //! entropy) have the means of the **training** tunes of the default corpus's fixed split. Prints
 //! the means before and after,
-//! and the weights to put in `SHIPPED_MODEL_TILT`.
+//! and the weights to put in the model's `sampling.json` (`"tilt"`).
 //!
 //! Usage: `cargo run --release --example fit_tilt -- CHECKPOINT [N] [CANDIDATES] [TEMPERATURE]
 //! [FORM] [COPY_SHARPNESS]` (FORM as `tunesmith generate --form`; COPY_SHARPNESS as `bench_tunes`)
@@ -33,7 +34,9 @@ fn main() -> Result<()> {
         "usage: fit_tilt CHECKPOINT [N] [CANDIDATES] [TEMPERATURE] [FORM] [COPY_SHARPNESS]",
     )?);
     let count: usize = args.get(2).map_or(Ok(400), |a| a.parse())?;
-    let defaults = SampleConfig::default();
+    // The model's own sampling settings (its folder's `sampling.json`), else the defaults.
+    let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
+    let defaults = generator.sampling.clone();
     let candidates: usize = args.get(3).map_or(Ok(defaults.candidates), |a| a.parse())?;
     let temperature: f64 = args
         .get(4)
@@ -81,7 +84,6 @@ fn main() -> Result<()> {
         describe(&targets)
     );
 
-    let generator = open_for_generation(&checkpoint, tch::Device::Cpu)?;
     let configs: Vec<SampleConfig> = (0..count)
         .map(|i| SampleConfig {
             seed: FIT_SEED_BASE + i as u64,
@@ -111,7 +113,7 @@ fn main() -> Result<()> {
         std::array::from_fn(|i| all.iter().map(|c| c.features[i]).sum::<f64>() / all.len() as f64);
     println!("candidates: {}", describe(&candidate_means));
     let (before, _) = kept_means(&groups, &Tilt::off());
-    let (shipped, _) = kept_means(&groups, &Tilt::default());
+    let (shipped, _) = kept_means(&groups, &defaults.tilt);
     let tilt = fit(
         &groups,
         std::array::from_fn(|i| chosen.contains(&i).then_some(targets[i])),
@@ -119,8 +121,8 @@ fn main() -> Result<()> {
     let (after, _) = kept_means(&groups, &tilt);
     println!("kept, no tilt: {}", describe(&before));
     println!(
-        "kept, the shipped tilt {:?}: {}",
-        Tilt::default(),
+        "kept, the model's tilt now {:?}: {}",
+        defaults.tilt,
         describe(&shipped)
     );
     println!("fitted tilt: {tilt:?}; kept: {}", describe(&after));

@@ -146,7 +146,10 @@ tunes in a shuffled order (its recipe is `configs/abc_folk.json`, `configs/abc_f
 sheet music with a player, then 64 of its tunes beside held-out tunes of the test split, which it
 never saw.
 
-Four defaults of `SampleConfig` shape what it writes (each can be turned off to hear the difference):
+The model comes with the sampling settings chosen for it on the validation tunes, in
+`models/abc_folk/sampling.json`: `generator.sampling` holds them (temperature 0.95 and its own tilt,
+the rest `SampleConfig`'s defaults), and `SampleConfig { seed: 1, ..generator.sampling.clone() }`
+starts from them. Four settings shape what it writes (each can be turned off to hear the difference):
 - `copy_memory`: tunes repeat their phrases, and an LSTM does not copy well; the memory mixes in
   "what came next the last time these characters were seen", trusted more the longer the match;
   its weights are fitted on held-out tunes and sharpened a little for sampling, so that the tunes
@@ -159,13 +162,13 @@ Four defaults of `SampleConfig` shape what it writes (each can be turned off to 
   keeps the first draw).
 - `tilt`: the choice among the candidates favours those that end on the tonic and those that use
   their scale more evenly, by the factors under which three tunes in four end there and the
-  pitch classes' entropy is the training tunes' (the model alone ends half of its tunes there;
-  `Tilt::off()` chooses by the mask alone)."""),
+  pitch classes' entropy is the training tunes' (fitted to this model at its temperature; the
+  model alone ends about half of its tunes there; `Tilt::off()` chooses by the mask alone)."""),
 code("""let shipped = std::env::var("TUNESMITH_PRETRAINED").map(std::path::PathBuf::from)
     .unwrap_or_else(|_| std::path::PathBuf::from("../models/abc_folk"));
 let generator = open_for_generation(&shipped, device)?;
 println!("{}", generator.model.summary());
-let shipped_sampling = SampleConfig { seed: 1, ..SampleConfig::default() };
+let shipped_sampling = SampleConfig { seed: 1, ..generator.sampling.clone() };
 let pieces = generator.generate_many(8, &Primer::none(), &shipped_sampling)?;
 write_pieces(&out_dir, "shipped", &pieces)?;
 TuneList(pieces.iter().filter_map(|p| p.abc.clone()).collect())"""),

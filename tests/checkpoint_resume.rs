@@ -593,6 +593,7 @@ fn exporting_over_an_earlier_export_keeps_its_readme_and_refuses_to_drop_a_folde
     let shipped = load("epoch-0001")?.export_for_generation(&out, "tiny")?;
     std::fs::write(shipped.join("README.md"), "# tiny: the recipe")?;
     std::fs::write(shipped.join("config.json"), "{}")?;
+    std::fs::write(shipped.join("sampling.json"), r#"{"temperature": 0.9}"#)?;
     let first_weights = std::fs::read(shipped.join("weights.safetensors"))?;
 
     // A second export replaces the weights and keeps the files that are not the checkpoint's.
@@ -604,7 +605,9 @@ fn exporting_over_an_earlier_export_keeps_its_readme_and_refuses_to_drop_a_folde
     assert_eq!(std::fs::read_to_string(shipped.join("config.json"))?, "{}");
     let second_weights = std::fs::read(shipped.join("weights.safetensors"))?;
     assert_ne!(first_weights, second_weights, "the new weights are in");
-    tunesmith::generate::open_for_generation(&shipped, Device::Cpu)?;
+    // The sampling settings kept beside the weights are the generator's.
+    let generator = tunesmith::generate::open_for_generation(&shipped, Device::Cpu)?;
+    assert_eq!(generator.sampling.temperature, 0.9);
 
     // A subfolder would be lost: refused, named, and nothing changes.
     std::fs::create_dir(shipped.join("figures"))?;

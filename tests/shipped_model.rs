@@ -47,12 +47,41 @@ fn the_shipped_model_is_small_complete_and_loads_for_generation_only() {
     );
 }
 
+/// The settings chosen for the shipped model on the validation tunes live in its folder
+/// (`sampling.json`), and loading the model reads them; what the file leaves out is the default.
+#[test]
+fn the_shipped_model_carries_the_sampling_settings_fitted_to_it() {
+    let generator = open_for_generation(&shipped(), tch::Device::Cpu).expect("loads");
+    let defaults = SampleConfig::default();
+    let own = &generator.sampling;
+    assert_eq!(
+        own.temperature, 0.95,
+        "docs/benchmarks.md: chosen on validation"
+    );
+    assert_eq!(own.tilt, Tilt::from_weights([4.63, 0.0, 6.07]));
+    assert_ne!(own.tilt, defaults.tilt);
+    assert_eq!(
+        SampleConfig {
+            temperature: defaults.temperature,
+            tilt: defaults.tilt,
+            ..own.clone()
+        },
+        defaults,
+        "sampling.json sets the temperature and the tilt, nothing else"
+    );
+    let readme = std::fs::read_to_string(shipped().join("README.md")).expect("a README");
+    assert!(
+        readme.contains("sampling.json"),
+        "the README says where the settings are"
+    );
+}
+
 #[test]
 fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
     let generator = open_for_generation(&shipped(), tch::Device::Cpu).expect("loads");
-    let config = SampleConfig::default();
-    // Every candidate of 16 pieces at the default settings (the kept tune is one of them).
-    let configs: Vec<SampleConfig> = (0..16)
+    let config = generator.sampling.clone();
+    // Every candidate of 48 pieces at the model's own settings (the kept tune is one of them).
+    let configs: Vec<SampleConfig> = (0..48)
         .map(|seed| SampleConfig {
             seed,
             ..config.clone()
@@ -67,8 +96,8 @@ fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
     .expect("generates");
     assert!(groups.iter().all(|g| g.len() == config.candidates));
     // The tilt chooses among them so that more of the kept tunes end on the tonic: the expected
-    // share of the kept tunes, with the shipped tilt and without it (docs/benchmarks.md: 75%
-    // against 51% over 400 pieces; the training tunes' share is 74.9%).
+    // share of the kept tunes, with the model's tilt and without it (`fit_tilt`: 74.9% against
+    // 55.4% over 400 pieces; the training tunes' share is 74.9%).
     let features: Vec<Vec<CandidateFeatures>> = groups
         .iter()
         .map(|g| g.iter().map(CandidateFeatures::of).collect())
@@ -81,7 +110,7 @@ fn the_shipped_model_writes_tunes_that_end_in_a_form_with_bars_that_add_up() {
         tilted[0],
         untilted[0]
     );
-    // And towards tunes whose pitch classes are more even (400 pieces: 2.499 bits against 2.462).
+    // And towards tunes whose pitch classes are more even (400 pieces: 2.499 bits against 2.406).
     assert!(
         tilted[2] > untilted[2],
         "kept tunes' pitch-class entropy: {:.3} with the tilt, {:.3} without",
@@ -142,12 +171,13 @@ fn the_binary_samples_the_shipped_model_with_or_without_its_sampling_defaults() 
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(defaults.len(), 2);
-    // The binary's defaults are the library's (`SampleConfig::default()`, at which the figures in
-    // docs/benchmarks.md were measured): the same two tunes.
+    // The binary's defaults are the model's own settings as the library reads them (its folder's
+    // `sampling.json`, at which the figures in docs/benchmarks.md were measured): the same two
+    // tunes.
     let generator =
         open_for_generation(&shipped(), tch::Device::Cpu).expect("the shipped model loads");
     let pieces = generator
-        .generate_many(2, &Primer::none(), &SampleConfig::default())
+        .generate_many(2, &Primer::none(), &generator.sampling)
         .expect("the library samples");
     let library: Vec<String> = pieces.iter().filter_map(|p| p.abc.clone()).collect();
     assert_eq!(library.len(), 2);
@@ -157,6 +187,12 @@ fn the_binary_samples_the_shipped_model_with_or_without_its_sampling_defaults() 
             "the binary wrote\n{written}\nwhere the library samples\n{sampled}"
         );
     }
+    // The model's temperature is the binary's default; another one changes the tunes.
+    let (_, same) = generate(&["--temperature", &generator.sampling.temperature.to_string()]);
+    assert_eq!(defaults, same, "the default temperature is the model's");
+    let (_, hotter) = generate(&["--temperature", "1"]);
+    assert_eq!(hotter.len(), 2);
+    assert_ne!(defaults, hotter, "the temperature changes the tunes");
     let (output, plain) = generate(&["--candidates", "1", "--no-copy-memory", "--model-header"]);
     assert!(
         output.status.success(),

@@ -56,10 +56,11 @@ enum Command {
         /// How many pieces (seeds SEED, SEED+1, …).
         #[arg(long, default_value_t = 4)]
         count: usize,
-        /// Softmax temperature; 0 is greedy. The default is `SampleConfig`'s (1), at which the
-        /// shipped model's figures in docs/benchmarks.md were measured.
-        #[arg(long, default_value_t = SampleConfig::default().temperature)]
-        temperature: f64,
+        /// Softmax temperature; 0 is greedy. By default the model's own (its folder's
+        /// `sampling.json`; 0.95 for the shipped `models/abc_folk`, at which its figures in
+        /// docs/benchmarks.md were measured), else `SampleConfig`'s (1).
+        #[arg(long)]
+        temperature: Option<f64>,
         /// Keep only the k most likely tokens (0 keeps all).
         #[arg(long, default_value_t = 0)]
         top_k: usize,
@@ -77,9 +78,10 @@ enum Command {
         max_steps: usize,
         /// Character models: the form of each tune: `learned` (one of the corpus's common forms
         /// for its meter, the model choosing which), `drawn` (one drawn from the corpus's mix for
-        /// its meter), `free` (no form), or bars per part such as `8,8`.
-        #[arg(long, default_value = "learned")]
-        form: Form,
+        /// its meter), `free` (no form), or bars per part such as `8,8`. By default the model's
+        /// own, else `learned`.
+        #[arg(long)]
+        form: Option<Form>,
         /// Start from this `.abc` or `.mid` file.
         #[arg(long, value_name = "FILE")]
         primer: Option<PathBuf>,
@@ -90,27 +92,31 @@ enum Command {
         #[arg(long)]
         max_notes_per_frame: Option<usize>,
         /// Piano-roll models: a key less likely than this never sounds (0: every key is drawn
-        /// with its probability).
-        #[arg(long, default_value_t = 0.0)]
-        min_note_probability: f64,
+        /// with its probability). By default the model's own, else 0.
+        #[arg(long)]
+        min_note_probability: Option<f64>,
         /// Character models under the ABC constraint: draw this many candidates per tune and
         /// keep one by the share of the model's probability the mask left it (1: the first draw).
-        #[arg(long, default_value_t = tunesmith::generate::resample::DEFAULT_CANDIDATES)]
-        candidates: usize,
+        /// By default the model's own, else `SampleConfig`'s (8).
+        #[arg(long)]
+        candidates: Option<usize>,
         /// Token models: sample the model alone, without the copy memory.
         #[arg(long)]
         no_copy_memory: bool,
         /// Token models: sharpen the copy memory's fitted weights by this exponent (1: the
         /// weights that read held-out tunes best; more copies more, so tunes repeat more bars).
-        #[arg(long, default_value_t = tunesmith::model::copy_memory::SAMPLING_SHARPNESS)]
-        copy_sharpness: f64,
+        /// By default the model's own copy memory, else `SampleConfig`'s (the fitted weights
+        /// sharpened by 1.3).
+        #[arg(long)]
+        copy_sharpness: Option<f64>,
         /// Character models without a primer: let the model write its `M:` and `L:` lines instead
         /// of drawing them from the corpus's mix.
         #[arg(long)]
         model_header: bool,
         /// Character models drawn from candidates: choose among them by the mask alone, without
         /// the tilt towards the corpus's share of tunes ending on the tonic and its evenness of
-        /// pitch classes.
+        /// pitch classes (the model's own tilt when its folder's `sampling.json` has one, else
+        /// `SampleConfig`'s).
         #[arg(long)]
         no_tilt: bool,
     },
@@ -358,10 +364,12 @@ fn run(cli: Cli) -> Result<()> {
             model_header,
             no_tilt,
         } => {
-            anyhow::ensure!(
-                copy_sharpness.is_finite() && copy_sharpness > 0.0,
-                "--copy-sharpness must be a positive number, not {copy_sharpness}"
-            );
+            if let Some(k) = copy_sharpness {
+                anyhow::ensure!(
+                    k.is_finite() && k > 0.0,
+                    "--copy-sharpness must be a positive number, not {k}"
+                );
+            }
             let generator = open_for_generation(&checkpoint, tunesmith::device::best_device())?;
             if let Some(meta) = &generator.meta {
                 eprintln!(
@@ -374,20 +382,21 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             let config = SampleConfig {
-                temperature,
+                temperature: temperature.unwrap_or(generator.sampling.temperature),
                 top_k,
                 top_p,
                 seed,
                 length,
                 max_steps,
                 max_notes_per_frame,
-                min_note_probability,
-                form,
-                candidates,
-                copy_memory: if no_copy_memory {
-                    tunesmith::model::CopyMemory::off()
-                } else {
-                    tunesmith::model::CopyMemory::fitted().sharpened(copy_sharpness)
+                min_note_probability: min_note_probability
+                    .unwrap_or(generator.sampling.min_note_probability),
+                form: form.unwrap_or_else(|| generator.sampling.form.clone()),
+                candidates: candidates.unwrap_or(generator.sampling.candidates),
+                copy_memory: match (no_copy_memory, copy_sharpness) {
+                    (true, _) => tunesmith::model::CopyMemory::off(),
+                    (false, Some(k)) => tunesmith::model::CopyMemory::fitted().sharpened(k),
+                    (false, None) => generator.sampling.copy_memory.clone(),
                 },
                 header: if model_header {
                     tunesmith::generate::Header::Model
@@ -397,9 +406,9 @@ fn run(cli: Cli) -> Result<()> {
                 tilt: if no_tilt {
                     tunesmith::generate::Tilt::off()
                 } else {
-                    tunesmith::generate::Tilt::default()
+                    generator.sampling.tilt
                 },
-                ..SampleConfig::default()
+                ..generator.sampling.clone()
             };
             let primer = primer_from_file(primer, primer_steps)?;
             let pieces = generator.generate_many(count, &primer, &config)?;

@@ -20,6 +20,7 @@ pub mod audio;
 pub mod batch;
 pub mod form;
 pub mod frames;
+pub mod model_sampling;
 pub mod resample;
 pub mod sampler;
 pub mod samples;
@@ -28,6 +29,7 @@ pub mod tokens;
 
 pub use audio::{render_audio, render_primer, RenderedAudio};
 pub use form::{default_form_table, Form, Header};
+pub use model_sampling::{model_sampling, SAMPLING_FILE};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
 pub use tilt::Tilt;
@@ -509,6 +511,10 @@ pub struct Generator {
     pub encoding: Encoding,
     /// The checkpoint's metadata, when it came from one.
     pub meta: Option<Meta>,
+    /// The settings to sample the model at: those fitted to it and kept in its folder
+    /// ([`model_sampling`]), else [`SampleConfig::default`]. Start from these and change what
+    /// you like: `SampleConfig { seed: 7, ..generator.sampling.clone() }`.
+    pub sampling: SampleConfig,
 }
 
 impl Generator {
@@ -520,6 +526,7 @@ impl Generator {
             model: Box::new(model),
             encoding,
             meta: None,
+            sampling: SampleConfig::default(),
         })
     }
 
@@ -545,13 +552,15 @@ impl Generator {
 }
 
 /// Opens a checkpoint for generation: whichever model was saved, with its encoding, ready to
-/// sample. `path` is a checkpoint folder, or a run folder (its newest valid checkpoint).
+/// sample, and the sampling settings kept in its folder ([`model_sampling`]). `path` is a
+/// checkpoint folder, or a run folder (its newest valid checkpoint).
 pub fn open_for_generation(path: &Path, device: Device) -> Result<Generator> {
     let loaded = load_model(path, device)?;
     Ok(Generator {
         model: loaded.model,
         encoding: loaded.encoding,
         meta: Some(loaded.meta),
+        sampling: model_sampling(path)?,
     })
 }
 

@@ -67,8 +67,10 @@ pub struct Tilt {
 }
 
 impl Default for Tilt {
-    /// The tilt fitted for the shipped character model (`models/abc_folk`) at the default
-    /// settings, so that its kept tunes end on the tonic as often as the default corpus's
+    /// The tilt fitted for the shipped character model (`models/abc_folk`) at temperature 1
+    /// (the shipped model itself samples at the settings in its folder's `sampling.json`: 0.95,
+    /// with this tilt refitted there; see [`crate::generate::model_sampling`]), so that its kept
+    /// tunes end on the tonic as often as the default corpus's
     /// training tunes (74.9%) and their pitch classes have the training tunes' mean entropy
     /// (2.499 bits): `TILT_FEATURES=tonic,entropy cargo run --release --example fit_tilt --
     /// models/abc_folk 400` gives 4.268 and 2.930 (without the tilt the kept tunes end on the
