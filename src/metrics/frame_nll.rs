@@ -109,8 +109,8 @@ pub fn silence_calibration(model: &dyn Model, data: &RollBatches) -> Option<Sile
                 carry: batch.carry,
             };
             let logits = model.frame_logits(&silent_targets)?.to_kind(Kind::Double);
-            // ln P(key up) = −softplus(logit); a frame is silent when every key is up.
-            let silence = (-logits.softplus().sum_dim_intlist(-1, false, Kind::Double)).exp();
+            // A frame's chance of silence is e^−(its NLL as a silent frame).
+            let silence = (-frame_bce(&logits, &logits.zeros_like(), None)).exp();
             calibration.expected += (silence * &mask).sum(Kind::Double).double_value(&[]);
             let sounding = batch
                 .targets
