@@ -61,12 +61,13 @@ enum Command {
         /// docs/benchmarks.md were measured), else `SampleConfig`'s (1).
         #[arg(long)]
         temperature: Option<f64>,
-        /// Keep only the k most likely tokens (0 keeps all).
-        #[arg(long, default_value_t = 0)]
-        top_k: usize,
-        /// Nucleus sampling: the most likely tokens whose probabilities reach P.
-        #[arg(long, default_value_t = 1.0)]
-        top_p: f64,
+        /// Keep only the k most likely tokens (0 keeps all). By default the model's own, else 0.
+        #[arg(long)]
+        top_k: Option<usize>,
+        /// Nucleus sampling: the most likely tokens whose probabilities reach P. By default the
+        /// model's own, else 1 (all).
+        #[arg(long)]
+        top_p: Option<f64>,
         /// Seed of the first piece.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -110,7 +111,8 @@ enum Command {
         #[arg(long)]
         copy_sharpness: Option<f64>,
         /// Character models without a primer: let the model write its `M:` and `L:` lines instead
-        /// of drawing them from the corpus's mix.
+        /// of drawing them from the corpus's mix (by default the model's own choice, else the
+        /// mix).
         #[arg(long)]
         model_header: bool,
         /// Character models drawn from candidates: choose among them by the mask alone, without
@@ -383,8 +385,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             let config = SampleConfig {
                 temperature: temperature.unwrap_or(generator.sampling.temperature),
-                top_k,
-                top_p,
+                top_k: top_k.unwrap_or(generator.sampling.top_k),
+                top_p: top_p.unwrap_or(generator.sampling.top_p),
                 seed,
                 length,
                 max_steps,
@@ -401,7 +403,7 @@ fn run(cli: Cli) -> Result<()> {
                 header: if model_header {
                     tunesmith::generate::Header::Model
                 } else {
-                    tunesmith::generate::Header::Learned
+                    generator.sampling.header.clone()
                 },
                 tilt: if no_tilt {
                     tunesmith::generate::Tilt::off()
