@@ -625,6 +625,38 @@ pub(super) mod tests {
         }
     }
 
+    /// `cargo test --release --lib time_wide_against_narrow -- --ignored --nocapture`: the
+    /// AVX-512 register block against the AVX2 one on the same packed weights, on a CPU with
+    /// both (an AMD Zen 4 runs AVX-512 on 256-bit halves, so the wider block need not win there).
+    #[test]
+    #[ignore = "a timing, not a check"]
+    fn time_wide_against_narrow() {
+        if !(Panels::avx512() && Panels::avx2()) {
+            eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
+            return;
+        }
+        for (lanes, k, n) in [
+            (1, 256, 1024),
+            (4, 256, 1024),
+            (12, 256, 1024),
+            (25, 256, 1024),
+            (50, 256, 1024),
+            (100, 256, 1024),
+            (50, 512, 1024),
+            (50, 256, 256),
+        ] {
+            let (w, x) = (values(n * k, 1), values(lanes * k, 2));
+            let panels = Panels::new(&w, n, k);
+            let (mut wide, mut narrow) = (vec![0f32; lanes * n], vec![0f32; lanes * n]);
+            print_rates(
+                (lanes, k, n),
+                2000,
+                || panels.product_on(true, &x, lanes, None, &mut wide),
+                || panels.product_on(false, &x, lanes, None, &mut narrow),
+            );
+        }
+    }
+
     /// Times `a` and `b`, `rounds` calls each, best of three alternating tries, and prints a
     /// table row of billions of multiply-adds a second for a product `lanes × k → n`.
     pub(in crate::model::fused) fn print_rates(
