@@ -254,6 +254,62 @@ fn the_binary_generates_abc_or_midi_from_every_fixture() -> Result<()> {
     Ok(())
 }
 
+/// `tunesmith generate`'s `--max-steps` defaults to the model folder's own `sampling.json`, as
+/// its other sampling flags do, and the flag still wins.
+#[test]
+fn the_binary_takes_the_step_cap_from_the_model_unless_told() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model)?;
+    for entry in std::fs::read_dir(checkpoint())? {
+        let path = entry?.path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, model.join(name))?;
+        }
+    }
+    std::fs::write(model.join("sampling.json"), r#"{"max_steps": 30}"#)?;
+    // The new steps of each piece, from the lines the binary prints.
+    let steps = |flags: &[&str]| -> Result<Vec<usize>> {
+        let out = dir.path().join(format!("out{}", flags.len()));
+        let output = Command::new(env!("CARGO_BIN_EXE_tunesmith"))
+            .args(["generate", "--count", "4", "--seed", "1", "--checkpoint"])
+            .arg(&model)
+            .arg("--out")
+            .arg(&out)
+            .args(flags)
+            .env_remove("LD_LIBRARY_PATH")
+            .output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+            .lines()
+            .map(|line| {
+                let count = line
+                    .split_once("  (")
+                    .and_then(|(_, rest)| rest.split_once(" new steps"))
+                    .with_context(|| format!("no step count in {line:?}"))?
+                    .0;
+                Ok(count.parse()?)
+            })
+            .collect()
+    };
+    let own = steps(&[])?;
+    assert_eq!(own.len(), 4);
+    assert!(own.iter().all(|&n| n <= 30), "the model's cap: {own:?}");
+    assert!(
+        own.contains(&30),
+        "some piece runs to the model's cap: {own:?}"
+    );
+    let told = steps(&["--max-steps", "45"])?;
+    assert!(told.iter().all(|&n| n <= 45), "{told:?}");
+    assert!(told.iter().any(|&n| n > 30), "the flag wins: {told:?}");
+    Ok(())
+}
+
 #[test]
 fn the_binary_renders_a_tune_to_wav_with_the_neural_synthesizer_fixture() -> Result<()> {
     let run = v2_root().join("ddsp-audio");

@@ -71,12 +71,14 @@ enum Command {
         /// Seed of the first piece.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// How long: end, steps:N, notes:N, bars:N or seconds:S.
-        #[arg(long, default_value = "end")]
-        length: Length,
-        /// The most tokens or frames to write per piece.
-        #[arg(long, default_value_t = 1500)]
-        max_steps: usize,
+        /// How long: end, steps:N, notes:N, bars:N or seconds:S. By default the model's own,
+        /// else `end`.
+        #[arg(long)]
+        length: Option<Length>,
+        /// The most tokens or frames to write per piece. By default the model's own, else
+        /// `SampleConfig`'s (2,000).
+        #[arg(long)]
+        max_steps: Option<usize>,
         /// Character models: the form of each tune: `learned` (one of the corpus's common forms
         /// for its meter, the model choosing which), `drawn` (one drawn from the corpus's mix for
         /// its meter), `free` (no form), or bars per part such as `8,8`. By default the model's
@@ -89,7 +91,8 @@ enum Command {
         /// Use at most this many steps of the primer.
         #[arg(long)]
         primer_steps: Option<usize>,
-        /// Piano-roll models: at most this many notes at once.
+        /// Piano-roll models: at most this many notes at once. By default the model's own, else
+        /// no limit.
         #[arg(long)]
         max_notes_per_frame: Option<usize>,
         /// Piano-roll models: a key less likely than this never sounds (0: every key is drawn
@@ -388,9 +391,9 @@ fn run(cli: Cli) -> Result<()> {
                 top_k: top_k.unwrap_or(generator.sampling.top_k),
                 top_p: top_p.unwrap_or(generator.sampling.top_p),
                 seed,
-                length,
-                max_steps,
-                max_notes_per_frame,
+                length: length.unwrap_or(generator.sampling.length),
+                max_steps: max_steps.unwrap_or(generator.sampling.max_steps),
+                max_notes_per_frame: max_notes_per_frame.or(generator.sampling.max_notes_per_frame),
                 min_note_probability: min_note_probability
                     .unwrap_or(generator.sampling.min_note_probability),
                 form: form.unwrap_or_else(|| generator.sampling.form.clone()),
