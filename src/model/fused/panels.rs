@@ -589,6 +589,18 @@ pub(super) mod tests {
         }
     }
 
+    /// The products the timings run, `(lanes, k, n)`: the seed's `WindowLstm` and a few lanes.
+    const TIMED_SHAPES: [(usize, usize, usize); 8] = [
+        (1, 256, 1024),
+        (4, 256, 1024),
+        (12, 256, 1024),
+        (25, 256, 1024),
+        (50, 256, 1024),
+        (100, 256, 1024),
+        (50, 512, 1024),
+        (50, 256, 256),
+    ];
+
     /// `cargo test --release --lib panels -- --ignored --nocapture`: the packed product against
     /// the plain layout's kernels (the register-blocked dot products below `WIDE_LANES` lanes,
     /// `gemm` from there) on the shapes of the seed's `WindowLstm` and a few lanes.
@@ -596,17 +608,7 @@ pub(super) mod tests {
     #[ignore = "a timing, not a check"]
     fn time_packed_against_gemm() {
         use super::super::kernels::{matmul_add, transposed, wide_matmul_add, WIDE_LANES};
-        let shapes = [
-            (1, 256, 1024),
-            (4, 256, 1024),
-            (12, 256, 1024),
-            (25, 256, 1024),
-            (50, 256, 1024),
-            (100, 256, 1024),
-            (50, 512, 1024),
-            (50, 256, 256),
-        ];
-        for (lanes, k, n) in shapes {
+        for (lanes, k, n) in TIMED_SHAPES {
             let (w, x) = (values(n * k, 1), values(lanes * k, 2));
             let (panels, wt) = (Panels::new(&w, n, k), transposed(&w, n, k));
             let (mut packed, mut plain) = (vec![0f32; lanes * n], vec![0f32; lanes * n]);
@@ -635,16 +637,7 @@ pub(super) mod tests {
             eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
             return;
         }
-        for (lanes, k, n) in [
-            (1, 256, 1024),
-            (4, 256, 1024),
-            (12, 256, 1024),
-            (25, 256, 1024),
-            (50, 256, 1024),
-            (100, 256, 1024),
-            (50, 512, 1024),
-            (50, 256, 256),
-        ] {
+        for (lanes, k, n) in TIMED_SHAPES {
             let (w, x) = (values(n * k, 1), values(lanes * k, 2));
             let panels = Panels::new(&w, n, k);
             let (mut wide, mut narrow) = (vec![0f32; lanes * n], vec![0f32; lanes * n]);
