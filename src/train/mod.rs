@@ -254,8 +254,11 @@ impl Trainer {
         Self::from_boxed(Box::new(model), config)
     }
 
-    /// Starts training a model of any kind (one made by [`crate::model::build`]).
+    /// Starts training a model of any kind (one made by [`crate::model::build`]). Asks the C
+    /// allocator to keep freed memory for the next step ([`crate::device::keep_freed_memory`]).
     pub fn from_boxed(model: Box<dyn Model>, config: TrainConfig) -> Self {
+        // A step's large tensors reuse the memory the last step freed (see the function).
+        crate::device::keep_freed_memory();
         let optimizer = Adam::new(model.named_parameters(), config.adam);
         Trainer {
             model,
