@@ -40,7 +40,7 @@ const MALLOC_VARS: [&str; 4] = [
 /// arithmetic and the numbers are unchanged; the process keeps its peak memory instead of
 /// returning it.
 ///
-/// [`Trainer`](crate::train::Trainer) calls this once when it is made. It is process-wide and
+/// The trainer (`train::Trainer`) calls this once when it is made. It is process-wide and
 /// done at most once. Nothing is changed where the allocator is not glibc's, when
 /// `TUNESMITH_KEEP_FREED_MEMORY=0`, or when glibc's own settings are in the environment
 /// (`GLIBC_TUNABLES`, `MALLOC_MMAP_MAX_`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`).
