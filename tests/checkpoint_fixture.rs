@@ -24,7 +24,7 @@ fn checkpoint() -> PathBuf {
     fixture().join("epoch-0008")
 }
 
-/// A copy of the fixture checkpoint to damage.
+/// A copy of the fixture checkpoint to damage or to add files to.
 fn copy() -> Result<(tempfile::TempDir, PathBuf)> {
     let dir = tempfile::tempdir()?;
     let target = dir.path().join("epoch-0008");
@@ -258,15 +258,7 @@ fn the_binary_generates_abc_or_midi_from_every_fixture() -> Result<()> {
 /// its other sampling flags do, and the flag still wins.
 #[test]
 fn the_binary_takes_the_step_cap_from_the_model_unless_told() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let model = dir.path().join("model");
-    std::fs::create_dir(&model)?;
-    for entry in std::fs::read_dir(checkpoint())? {
-        let path = entry?.path();
-        if let Some(name) = path.file_name() {
-            std::fs::copy(&path, model.join(name))?;
-        }
-    }
+    let (dir, model) = copy()?;
     std::fs::write(model.join("sampling.json"), r#"{"max_steps": 30}"#)?;
     // The new steps of each piece, from the lines the binary prints.
     let steps = |flags: &[&str]| -> Result<Vec<usize>> {
