@@ -48,11 +48,15 @@ pub fn keep_freed_memory() -> bool {
     static KEPT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *KEPT.get_or_init(|| {
         let off = std::env::var(KEEP_FREED_MEMORY_VAR).is_ok_and(|v| v.trim() == "0");
-        let chosen = MALLOC_VARS
-            .iter()
-            .any(|var| std::env::var_os(var).is_some());
-        !off && !chosen && glibc_keeps_freed_memory()
+        !off && !malloc_chosen_in_environment() && glibc_keeps_freed_memory()
     })
+}
+
+/// Whether any of glibc's own malloc settings ([`MALLOC_VARS`]) is in the environment.
+fn malloc_chosen_in_environment() -> bool {
+    MALLOC_VARS
+        .iter()
+        .any(|var| std::env::var_os(var).is_some())
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -88,6 +92,7 @@ mod tests {
     }
 
     /// Allocates, fills and frees `bytes` in this thread.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn fill_and_free(bytes: usize) {
         let buffer = vec![1u8; bytes];
         std::hint::black_box(&buffer);
@@ -100,11 +105,7 @@ mod tests {
     #[test]
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn freed_memory_is_reused_without_page_faults() {
-        if std::env::var_os(KEEP_FREED_MEMORY_VAR).is_some()
-            || MALLOC_VARS
-                .iter()
-                .any(|var| std::env::var_os(var).is_some())
-        {
+        if std::env::var_os(KEEP_FREED_MEMORY_VAR).is_some() || malloc_chosen_in_environment() {
             eprintln!("the allocator's settings are chosen in the environment: nothing to check");
             return;
         }
