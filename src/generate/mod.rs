@@ -29,7 +29,7 @@ pub mod tokens;
 
 pub use audio::{render_audio, render_primer, RenderedAudio};
 pub use form::{default_form_table, Form, Header};
-pub use model_sampling::{model_sampling, SAMPLING_FILE};
+pub use model_sampling::{model_sampling, model_sampling_of, SAMPLING_FILE};
 pub use sampler::{keep_top_k, keep_top_p, next_token_distribution, sample_index};
 pub use samples::SampleEvery;
 pub use tilt::Tilt;
@@ -552,15 +552,16 @@ impl Generator {
 }
 
 /// Opens a checkpoint for generation: whichever model was saved, with its encoding, ready to
-/// sample, and the sampling settings kept in its folder ([`model_sampling`]). `path` is a
-/// checkpoint folder, or a run folder (its newest valid checkpoint).
+/// sample, and the sampling settings kept in its folder ([`model_sampling_of`]: the checkpoint
+/// folder's, else those of the folder named). `path` is a checkpoint folder, or a run folder (its
+/// newest valid checkpoint).
 pub fn open_for_generation(path: &Path, device: Device) -> Result<Generator> {
     let loaded = load_model(path, device)?;
     Ok(Generator {
         model: loaded.model,
         encoding: loaded.encoding,
         meta: Some(loaded.meta),
-        sampling: model_sampling(path)?,
+        sampling: model_sampling_of(&loaded.path, path)?,
     })
 }
 

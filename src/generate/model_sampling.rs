@@ -37,6 +37,18 @@ pub fn model_sampling(dir: &Path) -> Result<SampleConfig> {
     Ok(config)
 }
 
+/// The sampling settings of a model opened from `named` (a checkpoint folder, or a run folder)
+/// whose checkpoint folder is `checkpoint`: the checkpoint folder's `sampling.json` when it has
+/// one, else the named folder's (a run folder's settings serve each of its checkpoints), else the
+/// defaults.
+pub fn model_sampling_of(checkpoint: &Path, named: &Path) -> Result<SampleConfig> {
+    if checkpoint.join(SAMPLING_FILE).is_file() {
+        model_sampling(checkpoint)
+    } else {
+        model_sampling(named)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +85,30 @@ mod tests {
         assert_eq!(config.candidates, defaults.candidates);
         assert_eq!(config.copy_memory, defaults.copy_memory);
         assert_eq!(config.form, defaults.form);
+        Ok(())
+    }
+
+    #[test]
+    fn a_run_folder_serves_its_checkpoints_unless_the_checkpoint_has_its_own() -> Result<()> {
+        let run = folder_with(Some(r#"{"temperature": 0.8}"#));
+        let checkpoint = run.path().join("epoch-0003");
+        std::fs::create_dir_all(&checkpoint)?;
+        assert_eq!(
+            model_sampling_of(&checkpoint, run.path())?.temperature,
+            0.8,
+            "the run folder's settings"
+        );
+        std::fs::write(checkpoint.join(SAMPLING_FILE), r#"{"temperature": 0.9}"#)?;
+        assert_eq!(
+            model_sampling_of(&checkpoint, run.path())?.temperature,
+            0.9,
+            "the checkpoint's own settings"
+        );
+        let plain = folder_with(None);
+        assert_eq!(
+            model_sampling_of(plain.path(), plain.path())?,
+            SampleConfig::default()
+        );
         Ok(())
     }
 
