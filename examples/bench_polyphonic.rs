@@ -11,6 +11,8 @@
 //!         and scored too; off by default) [--lr-decay START,FLOOR] (the learning rate falls
 //!         along a half cosine from START of the budget to FLOOR times itself at its end)
 //!         [--peak-lr X] (the starting rate; both apply after a preset)
+//!         [--transpose N] (each training window moved by up to N semitones each way, drawn anew
+//!         every epoch; applies after a preset)
 //!       frame model: [--hidden 256] [--layers 2] [--input-dropout 0.1] [--projection W] [--skip]
 //!         [--chords]
 //!       pitch model: [--time-hidden 128] [--time-layers 2] [--pitch-hidden 64]
@@ -100,6 +102,8 @@ struct Args {
     preset: Option<String>,
     /// `--lead-in on|off`, applied after the preset.
     lead_in: Option<bool>,
+    /// `--transpose N`, applied after the preset.
+    transpose: Option<u8>,
     /// `--lr-decay START,FLOOR`, applied after the preset.
     lr_decay: Option<LrDecay>,
     /// `--peak-lr X`, the starting learning rate, applied after the preset.
@@ -164,6 +168,7 @@ fn parse_args() -> Result<Args> {
     // and on a loaded 2-core machine two spinning threads made an epoch 28 times slower.
     let (mut threads, mut json, mut preset, mut seeds) = (Some(1), None, None, 1);
     let mut lead_in = None;
+    let mut transpose = None;
     let (mut lr_decay, mut peak_lr) = (None, None);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
@@ -242,6 +247,12 @@ fn parse_args() -> Result<Args> {
                     other => bail!("--lead-in takes on or off, not {other}"),
                 })
             }
+            "--transpose" => {
+                let text = value(&arg)?;
+                transpose = Some(text.parse().with_context(|| {
+                    format!("--transpose takes semitones from 0 to 255, not {text}")
+                })?)
+            }
             flag if flag.starts_with("--") => bail!("unknown option {flag}"),
             path => paths.push(PathBuf::from(path)),
         }
@@ -271,6 +282,7 @@ fn parse_args() -> Result<Args> {
         json,
         preset,
         lead_in,
+        transpose,
         lr_decay,
         peak_lr,
     })
@@ -368,6 +380,9 @@ fn main() -> Result<()> {
         };
         if let Some(lead_in) = args.lead_in {
             config.lead_in = lead_in;
+        }
+        if let Some(transpose) = args.transpose {
+            config.transpose = transpose;
         }
         if args.lr_decay.is_some() {
             config.lr_decay = args.lr_decay;

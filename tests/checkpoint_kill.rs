@@ -1,7 +1,7 @@
 //! The `tunesmith` binary killed with SIGKILL at many points (some in the middle of a save), and
 //! stopped with SIGINT and SIGTERM, resumed each time: for every model kind (the character LSTM on
 //! ABC, the notes-and-chords window model on MIDI with and without attention, the piano-roll model
-//! on MIDI) it must end with the same weights, bit for bit, and the same loss history as a run
+//! on MIDI, its windows transposed at random) it must end with the same weights, bit for bit, and the same loss history as a run
 //! that was never interrupted.
 
 mod ckpt_common;
@@ -37,7 +37,7 @@ fn kind_settings(kind: &str) -> Value {
                          "num_pitches": 48},
             "model": {"architecture": "frame_lstm", "hidden_size": 16, "num_layers": 1,
                       "dropout": 0.2, "input_dropout": 0.1, "positive_weight": "auto"},
-            "batches": {"batch_size": 4, "window_frames": 8, "lead_in": true},
+            "batches": {"batch_size": 4, "window_frames": 8, "lead_in": true, "transpose": 2},
             "samples": {"every_epochs": 3, "count": 1,
                         "sampling": {"length": {"bars": 2}}}}),
         other => panic!("no such kind {other}"),

@@ -75,6 +75,10 @@ pub struct PolyBenchConfig {
     /// on plateaus by `lr_patience`). Needs a budget (`max_seconds`).
     #[serde(default)]
     pub lr_decay: Option<LrDecay>,
+    /// Move each training window by up to this many semitones each way, drawn anew every epoch
+    /// ([`RollBatches::with_transposition`]); 0 trains on the pieces as written.
+    #[serde(default)]
+    pub transpose: u8,
 }
 
 impl Default for PolyBenchConfig {
@@ -99,6 +103,7 @@ impl Default for PolyBenchConfig {
             verbose: true,
             lead_in: false,
             lr_decay: None,
+            transpose: 0,
         }
     }
 }
@@ -288,6 +293,7 @@ pub fn run_benchmark_checkpointed(
 ) -> Result<PolyBenchResult> {
     ensure!(config.batch_size > 0, "batch_size must be positive");
     let train = run_batches(config, &data.train, config.window_frames, config.batch_size)
+        .map(|batches| batches.with_transposition(config.transpose))
         .with_context(|| format!("{} train split", data.name))?;
     let mut config = config.clone();
     if let (Some(pitch), Some(margin)) = (&mut config.pitch_model, config.key_margin) {

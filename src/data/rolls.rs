@@ -1,11 +1,14 @@
 //! Piano-roll batches: pieces of frames (the pitches sounding at each step) padded to the longest
 //! piece of a batch, for next-frame prediction. Training may cut pieces into windows; evaluation
 //! always reads whole pieces. Padded target frames hold [`PAD_TARGET`] and count for nothing.
+//! Training windows may be transposed at random, epoch by epoch
+//! ([`RollBatches::with_transposition`]): augmentation across keys.
 
 use super::{epoch_rng, Batch, Batches, Fnv};
 use crate::encode::PianoRoll;
 use anyhow::{ensure, Result};
 use rand::seq::SliceRandom;
+use rand::Rng;
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
@@ -74,7 +77,14 @@ pub struct RollBatches {
     /// Each piece is read after one silent frame, so its first frame is predicted too
     /// ([`RollBatches::with_lead_in`]).
     pub lead_in: bool,
+    /// Training windows are moved by up to this many semitones each way, drawn anew every epoch
+    /// ([`RollBatches::with_transposition`]); 0 reads them as written.
+    pub transpose: u8,
 }
+
+/// Seeds the transpositions of an epoch apart from its order, so a plan with transposition
+/// holds the same batches in the same order as one without.
+const TRANSPOSE_STREAM: u64 = 0x7452_414e_5350_4f53;
 
 impl RollBatches {
     /// Batches of piano rolls, which must share one keyboard. `window_frames` cuts the pieces
@@ -147,6 +157,7 @@ impl RollBatches {
             window_frames,
             batch_size,
             lead_in: false,
+            transpose: 0,
         })
     }
 
@@ -170,8 +181,45 @@ impl RollBatches {
         )?;
         Ok(RollBatches {
             lead_in: true,
+            transpose: self.transpose,
             ..batches
         })
+    }
+
+    /// The same batches with every training window moved by a whole number of semitones drawn
+    /// at random for each window and epoch, from `-semitones` to `semitones`, among the moves
+    /// that keep the window within the lowest and highest pitch of all the pieces (so a model
+    /// whose keys are the data's range, such as a `PitchLstm` with a key range, sees no note
+    /// outside it; a window spanning that whole range stays where it is). The draws are a pure
+    /// function of `(seed, epoch)`, so resumed runs draw the same, and the batches and their
+    /// order are those without transposition. Evaluation reads the pieces as written. This is
+    /// augmentation across keys: a model that reads absolute pitches learns each pattern in
+    /// every key it is moved to, not only in the keys the pieces were written in.
+    pub fn with_transposition(self, semitones: u8) -> Self {
+        RollBatches {
+            transpose: semitones,
+            ..self
+        }
+    }
+
+    /// The lowest and highest pitch sounding in frames `start..start + len` of piece `piece`
+    /// (`None` when all are silent).
+    fn pitch_span(&self, piece: usize, start: usize, len: usize) -> Option<(u8, u8)> {
+        let pitches = self.pieces[piece][start..start + len].iter().flatten();
+        Some((*pitches.clone().min()?, *pitches.max()?))
+    }
+
+    /// The moves (in semitones) example `example` may be transposed by this epoch.
+    fn allowed_moves(&self, example: usize, set_span: Option<(u8, u8)>) -> (i32, i32) {
+        let limit = i32::from(self.transpose);
+        let (piece, start, len) = self.examples[example];
+        match (self.pitch_span(piece, start, len), set_span) {
+            (Some((low, high)), Some((set_low, set_high))) => (
+                (i32::from(set_low) - i32::from(low)).max(-limit),
+                (i32::from(set_high) - i32::from(high)).min(limit),
+            ),
+            _ => (0, 0),
+        }
     }
 
     /// [`RollBatches::with_lead_in`] when `on`, else the batches unchanged (for a setting such
@@ -202,21 +250,33 @@ impl RollBatches {
         ])
     }
 
-    /// Frames `start..start + len` of piece `piece` as a `[len, pitches]` tensor of 0s and 1s.
-    fn tensor(&self, piece: usize, start: usize, len: usize) -> Tensor {
+    /// Frames `start..start + len` of piece `piece`, moved by `semitones`, as a `[len, pitches]`
+    /// tensor of 0s and 1s (a pitch moved off the keyboard is left out; the moves planned keep
+    /// every pitch on it).
+    fn tensor(&self, piece: usize, start: usize, len: usize, semitones: i32) -> Tensor {
         let mut cells = vec![0f32; len * self.num_pitches];
         for (t, frame) in self.pieces[piece][start..start + len].iter().enumerate() {
             for &p in frame {
-                cells[t * self.num_pitches + usize::from(p - self.low_pitch)] = 1.0;
+                let key = i32::from(p) - i32::from(self.low_pitch) + semitones;
+                if let Ok(key) = usize::try_from(key) {
+                    if key < self.num_pitches {
+                        cells[t * self.num_pitches + key] = 1.0;
+                    }
+                }
             }
         }
         Tensor::from_slice(&cells).view([len as i64, self.num_pitches as i64])
     }
 
-    fn padded(&self, parts: &[(usize, usize, usize)], device: Device) -> Batch {
+    /// Keys of a plan encode the example and its move: `example × moves + (move + transpose)`.
+    fn moves_per_example(&self) -> usize {
+        2 * usize::from(self.transpose) + 1
+    }
+
+    fn padded(&self, parts: &[(usize, usize, usize, i32)], device: Device) -> Batch {
         let tensors: Vec<Tensor> = parts
             .iter()
-            .map(|&(p, s, l)| self.tensor(p, s, l).to(device))
+            .map(|&(p, s, l, m)| self.tensor(p, s, l, m).to(device))
             .collect();
         let refs: Vec<&Tensor> = tensors.iter().collect();
         next_frame_batch(&refs).unwrap_or_else(|| Batch {
@@ -236,6 +296,9 @@ impl Batches for RollBatches {
         // Only when on, so that runs checkpointed before it existed resume unchanged.
         if self.lead_in {
             settings["lead_in"] = json!(true);
+        }
+        if self.transpose > 0 {
+            settings["transpose"] = json!(self.transpose);
         }
         settings
     }
@@ -279,11 +342,36 @@ impl Batches for RollBatches {
             batches.extend(pool.chunks(self.batch_size).map(<[usize]>::to_vec));
         }
         batches.shuffle(&mut rng);
+        if self.transpose == 0 {
+            return batches;
+        }
+        let set_span = self
+            .pieces
+            .iter()
+            .enumerate()
+            .filter_map(|(i, piece)| self.pitch_span(i, 0, piece.len()))
+            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+        let mut moves = epoch_rng(seed ^ TRANSPOSE_STREAM, epoch);
+        let (per, limit) = (self.moves_per_example(), i32::from(self.transpose));
+        for batch in &mut batches {
+            for key in batch.iter_mut() {
+                let (low, high) = self.allowed_moves(*key, set_span);
+                let semitones = moves.random_range(low..=high);
+                *key = *key * per + (semitones + limit) as usize;
+            }
+        }
         batches
     }
 
     fn batch(&self, keys: &[usize], device: Device) -> Batch {
-        let parts: Vec<(usize, usize, usize)> = keys.iter().map(|&k| self.examples[k]).collect();
+        let (per, limit) = (self.moves_per_example(), i32::from(self.transpose));
+        let parts: Vec<(usize, usize, usize, i32)> = keys
+            .iter()
+            .map(|&k| {
+                let (p, s, l) = self.examples[k / per];
+                (p, s, l, (k % per) as i32 - limit)
+            })
+            .collect();
         self.padded(&parts, device)
     }
 
@@ -296,9 +384,9 @@ impl Batches for RollBatches {
         order
             .chunks(self.batch_size)
             .map(|chunk| {
-                let parts: Vec<(usize, usize, usize)> = chunk
+                let parts: Vec<(usize, usize, usize, i32)> = chunk
                     .iter()
-                    .map(|&i| (i, 0, self.pieces[i].len()))
+                    .map(|&i| (i, 0, self.pieces[i].len(), 0))
                     .collect();
                 self.padded(&parts, device)
             })
@@ -324,6 +412,102 @@ mod tests {
         let mask = padding_mask(&batch.targets);
         let rows: Vec<f32> = Vec::try_from(mask.view([-1])).unwrap_or_default();
         assert_eq!(rows, vec![1., 1., 1., 1., 0., 0.]);
+    }
+
+    /// The pitches of each row of a batch's inputs, frame by frame (MIDI numbers).
+    fn rows(batch: &Batch, low_pitch: u8) -> Vec<Vec<Vec<u8>>> {
+        let size = batch.inputs.size();
+        let cells: Vec<f32> = Vec::try_from(batch.inputs.view([-1])).unwrap_or_default();
+        let (t, p) = (size[1] as usize, size[2] as usize);
+        cells
+            .chunks(t * p)
+            .map(|row| {
+                row.chunks(p)
+                    .map(|frame| {
+                        (0..p)
+                            .filter(|&k| frame[k] > 0.5)
+                            .map(|k| low_pitch + k as u8)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transposed_windows_move_within_the_pieces_range_and_keep_the_plan() -> Result<()> {
+        // Piece 0 spans 60..=64; piece 1 is one note, 70, so the set spans 60..=70. Windows of 2.
+        let pieces = vec![
+            (0..9).map(|t| vec![60 + (t % 5) as u8]).collect(),
+            vec![vec![70]; 5],
+        ];
+        let plain = RollBatches::from_frames(pieces, 55, 24, 2, 2)?;
+        let moved = plain.clone().with_transposition(3);
+        assert_eq!(moved.settings()["transpose"], 3);
+        assert!(plain.settings().get("transpose").is_none());
+        let per = 7;
+        let mut seen = std::collections::BTreeSet::new();
+        for epoch in 0..20 {
+            let (a, b) = (plain.epoch_plan(5, epoch), moved.epoch_plan(5, epoch));
+            assert_eq!(
+                b,
+                moved.epoch_plan(5, epoch),
+                "a pure function of (seed, epoch)"
+            );
+            let decoded: Vec<Vec<usize>> = b
+                .iter()
+                .map(|batch| batch.iter().map(|k| k / per).collect())
+                .collect();
+            assert_eq!(decoded, a, "the same batches in the same order");
+            for (keys, plain_keys) in b.iter().zip(&a) {
+                let batch = moved.batch(keys, Device::Cpu);
+                let written = plain.batch(plain_keys, Device::Cpu);
+                for ((row, original), key) in rows(&batch, 55)
+                    .into_iter()
+                    .zip(rows(&written, 55))
+                    .zip(keys)
+                {
+                    let semitones = (key % per) as i32 - 3;
+                    seen.insert(semitones);
+                    let expected: Vec<Vec<u8>> = original
+                        .iter()
+                        .map(|f| {
+                            f.iter()
+                                .map(|&p| (i32::from(p) + semitones) as u8)
+                                .collect()
+                        })
+                        .collect();
+                    assert_eq!(row, expected, "moved by {semitones}");
+                    for &p in row.iter().flatten() {
+                        assert!((60..=70).contains(&p), "{p} left the pieces' range");
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            seen,
+            (-3..=3).collect(),
+            "every move within reach is drawn in 20 epochs"
+        );
+        let led = moved.clone().with_lead_in()?;
+        assert_eq!(led.transpose, 3, "the lead-in keeps the transposition");
+        let whole = moved.evaluation_batches(usize::MAX, Device::Cpu);
+        assert_eq!(
+            rows(&whole[0], 55)[0][0],
+            vec![70],
+            "evaluation reads pieces as written"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_window_spanning_the_whole_range_is_not_moved() -> Result<()> {
+        let piece: Frames = vec![vec![60], vec![72], vec![60], vec![72]];
+        let batches = RollBatches::from_frames(vec![piece], 60, 13, 0, 1)?.with_transposition(5);
+        for epoch in 0..10 {
+            assert_eq!(batches.epoch_plan(1, epoch), vec![vec![5]], "move 0 of ±5");
+        }
+        Ok(())
     }
 
     #[test]

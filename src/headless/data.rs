@@ -361,6 +361,7 @@ pub fn prepare_data(config: &RunConfig) -> Result<RunData> {
                 train: Box::new(
                     RollBatches::new(&train_rolls, b.window_frames, b.batch_size)
                         .and_then(led)
+                        .map(|batches| batches.with_transposition(b.transpose))
                         .context("the training slice")?,
                 ),
                 valid: Box::new(

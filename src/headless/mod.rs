@@ -71,6 +71,11 @@ pub struct BatchSpec {
     /// ([`crate::data::RollBatches::with_lead_in`]). Off by default so that runs begun before it
     /// resume unchanged: set `"lead_in": true` in the `batches` of a new piano-roll run.
     pub lead_in: bool,
+    /// Piano-roll models: move each training window by up to this many semitones each way, drawn
+    /// anew every epoch within the training pieces' range
+    /// ([`crate::data::RollBatches::with_transposition`]): augmentation across keys. 0 (the
+    /// default) trains on the pieces as written.
+    pub transpose: u8,
 }
 
 impl Default for BatchSpec {
@@ -82,6 +87,7 @@ impl Default for BatchSpec {
             carry_state: false,
             shuffle_pieces: false,
             lead_in: false,
+            transpose: 0,
         }
     }
 }
