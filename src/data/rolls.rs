@@ -330,7 +330,9 @@ impl Batches for RollBatches {
     }
 
     /// Examples shuffled by `(seed, epoch)`, grouped with examples of similar length (so little is
-    /// padded), the groups in shuffled order; keys index the training examples.
+    /// padded), the groups in shuffled order; keys index the training examples. With
+    /// transposition each key also carries the example's move this epoch (see
+    /// [`RollBatches::with_transposition`]): `example × (2 × transpose + 1) + move + transpose`.
     fn epoch_plan(&self, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
         let mut rng = epoch_rng(seed, epoch);
         let mut order: Vec<usize> = (0..self.examples.len()).collect();
