@@ -202,6 +202,12 @@ impl RollBatches {
         }
     }
 
+    /// The lowest and highest pitch sounding in any piece (`None` when none sounds).
+    fn pitch_bounds(&self) -> Option<(u8, u8)> {
+        let pitches = self.pieces.iter().flatten().flatten();
+        Some((*pitches.clone().min()?, *pitches.max()?))
+    }
+
     /// The lowest and highest pitch sounding in frames `start..start + len` of piece `piece`
     /// (`None` when all are silent).
     fn pitch_span(&self, piece: usize, start: usize, len: usize) -> Option<(u8, u8)> {
@@ -241,9 +247,11 @@ impl RollBatches {
     /// pieces, widened by `margin` keys each side within the keyboard: `[first, last]`, `None`
     /// when no note sounds.
     pub fn key_range(&self, margin: usize) -> Option<[i64; 2]> {
-        let pitches = self.pieces.iter().flatten().flatten();
-        let low = usize::from(*pitches.clone().min()? - self.low_pitch);
-        let high = usize::from(*pitches.max()? - self.low_pitch);
+        let (low, high) = self.pitch_bounds()?;
+        let (low, high) = (
+            usize::from(low - self.low_pitch),
+            usize::from(high - self.low_pitch),
+        );
         Some([
             low.saturating_sub(margin) as i64,
             (high + margin).min(self.num_pitches - 1) as i64,
@@ -347,12 +355,7 @@ impl Batches for RollBatches {
         if self.transpose == 0 {
             return batches;
         }
-        let set_span = self
-            .pieces
-            .iter()
-            .enumerate()
-            .filter_map(|(i, piece)| self.pitch_span(i, 0, piece.len()))
-            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+        let set_span = self.pitch_bounds();
         let mut moves = epoch_rng(seed ^ TRANSPOSE_STREAM, epoch);
         let (per, limit) = (self.moves_per_example(), i32::from(self.transpose));
         for batch in &mut batches {
