@@ -511,8 +511,9 @@ pub struct Generator {
     pub encoding: Encoding,
     /// The checkpoint's metadata, when it came from one.
     pub meta: Option<Meta>,
-    /// The settings to sample the model at: those fitted to it and kept in its folder
-    /// ([`model_sampling`]), else [`SampleConfig::default`]. Start from these and change what
+    /// The settings to sample the model at: those fitted to it and kept in its checkpoint's
+    /// folder or the folder it was opened from ([`model_sampling_of`]), else
+    /// [`SampleConfig::default`]. Start from these and change what
     /// you like: `SampleConfig { seed: 7, ..generator.sampling.clone() }`.
     pub sampling: SampleConfig,
 }
