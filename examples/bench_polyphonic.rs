@@ -5,8 +5,9 @@
 //!     cargo run --release --example bench_polyphonic -- PATH... [--dataset jsb|nottingham|both]
 //!         [--preset balstm|best|independent|reproduce] [--seeds 1] [--budget-minutes N]
 //!         [--model frame|pitch] [--dropout 0.3] [--lr 1e-3] [--weight-decay 0] [--batch 8]
-//!         [--window 0] [--clip 5] [--epochs 200] [--lr-patience 0] [--stop-patience 30]
-//!         [--seed 1] [--threads N] [--json results.json] [--valid-only] [--wall-clock] [--quiet]
+//!         [--window 0] [--clip 5] [--epochs 200, 1000 under `--preset best`] [--lr-patience 0]
+//!         [--stop-patience 30] [--seed 1] [--threads N] [--json results.json] [--valid-only]
+//!         [--wall-clock] [--quiet]
 //!         [--lead-in on|off] (each piece read after a silent frame, so its first frame is learnt
 //!         and scored too; off by default) [--lr-decay START,FLOOR] (the learning rate falls
 //!         along a half cosine from START of the budget to FLOOR times itself at its end)
@@ -24,9 +25,9 @@
 //! holding `JSB_Chorales.json` and `Nottingham.json` (which of them: `--dataset`, default both).
 //!
 //! Presets replace the model and optimizer options; `--budget-minutes`, `--epochs`, `--seed(s)`,
-//! `--transpose` still apply. `--preset balstm` is the pitch-invariant biaxial LSTM ([`PitchLstm`]) with settings
-//! chosen on the validation splits only (one for JSB, one for Nottingham and any other file; see
-//! `PolyBenchConfig::balstm` and docs/benchmarks.md).
+//! `--transpose` still apply. `--preset balstm` is the pitch-invariant biaxial LSTM
+//! ([`PitchLstm`]) with settings chosen on the validation splits only (one for JSB, one for
+//! Nottingham and any other file; see `PolyBenchConfig::balstm` and docs/benchmarks.md).
 //! `--preset best` is the frame model with pitch autoregression, with per-data-set settings
 //! (JSB 1×512, skip path, input dropout 0.2, dropout 0.5, 8 pieces per step at lr 3e-3, each
 //! piece moved by up to 6 semitones each way; otherwise 1×256, skip path, dropout 0.2, windows
