@@ -13,8 +13,8 @@
 //! `skip.weight`).
 
 use super::{
-    linear_layer, losses::padded_frame_loss, primer_frames, state_as, to_f64s, FrameStepper,
-    LstmStack, LstmState, Model, Sizes, StepState, Stepper,
+    linear_layer, primer_frames, state_as, state_ref, to_f64s, FrameStepper, LstmStack, LstmState,
+    Model, StepState,
 };
 use crate::data::Batch;
 use crate::model::StackState;
@@ -272,29 +272,7 @@ impl FrameLstm {
 }
 
 impl Model for FrameLstm {
-    model_basics!();
-
-    fn sizes(&self) -> Sizes {
-        Sizes::Frames {
-            pitches: self.config.num_pitches as usize,
-        }
-    }
-
-    /// Binary cross-entropy summed over the pitches of each predicted frame, averaged over the
-    /// real (not padded) frames of the batch. With `train` the on cells are weighted by
-    /// [`FrameLstmConfig::positive_weight`]; without, this is the NLL per frame.
-    fn loss(&self, batch: &Batch, train: bool) -> Tensor {
-        let weight = self.config.positive_weight.filter(|_| train);
-        padded_frame_loss(&self.batch_logits(batch, train), &batch.targets, weight)
-    }
-
-    fn frame_logits(&self, batch: &Batch) -> Option<Tensor> {
-        Some(self.batch_logits(batch, false))
-    }
-
-    fn stepper(&self) -> Stepper<'_> {
-        Stepper::Frames(self)
-    }
+    frame_model_basics!();
 }
 
 impl FrameStepper for FrameLstm {
@@ -322,9 +300,7 @@ impl FrameStepper for FrameLstm {
         state: &StepState,
         draw: &mut dyn FnMut(usize, f64) -> bool,
     ) -> Result<Vec<f32>> {
-        let step = state
-            .downcast_ref::<FrameStep>()
-            .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))?;
+        let step: &FrameStep = state_ref(state)?;
         let p = self.num_pitches();
         let read;
         let within = match &step.state {

@@ -36,6 +36,41 @@ macro_rules! model_basics {
     };
 }
 
+/// The [`Model`] methods the piano-roll models ([`FrameLstm`], [`PitchLstm`]) write alike, for use
+/// inside their `impl Model` in place of [`model_basics!`]: their sizes (`self.config.num_pitches`),
+/// the padded-frame loss of their `batch_logits(batch, train)` (on cells weighted by
+/// `self.config.positive_weight` while training), those logits for the metrics, and stepping frame
+/// by frame.
+macro_rules! frame_model_basics {
+    () => {
+        model_basics!();
+
+        fn sizes(&self) -> $crate::model::Sizes {
+            $crate::model::Sizes::Frames {
+                pitches: self.config.num_pitches as usize,
+            }
+        }
+
+        /// Binary cross-entropy of the conditional logits summed over the pitches of each
+        /// predicted frame, averaged over the real (not padded) frames of the batch. With `train`
+        /// the on cells are weighted by the config's `positive_weight`; without, this is the NLL
+        /// per frame.
+        fn loss(&self, batch: &$crate::data::Batch, train: bool) -> tch::Tensor {
+            let weight = self.config.positive_weight.filter(|_| train);
+            let logits = self.batch_logits(batch, train);
+            $crate::model::losses::padded_frame_loss(&logits, &batch.targets, weight)
+        }
+
+        fn frame_logits(&self, batch: &$crate::data::Batch) -> Option<tch::Tensor> {
+            Some(self.batch_logits(batch, false))
+        }
+
+        fn stepper(&self) -> $crate::model::Stepper<'_> {
+            $crate::model::Stepper::Frames(self)
+        }
+    };
+}
+
 pub mod copy_memory;
 pub mod ddsp;
 pub mod frame_lstm;
@@ -366,6 +401,13 @@ pub fn argmax_accuracy(logits: &Tensor, targets: &Tensor) -> f64 {
 pub(crate) fn to_f64s(t: &Tensor) -> Result<Vec<f64>> {
     let flat = t.to_kind(Kind::Double).to_device(Device::Cpu).view([-1]);
     Vec::<f64>::try_from(&flat).context("reading the model's outputs")
+}
+
+/// The state a stepper made, borrowed as its own type (a state of another model is an error).
+pub(crate) fn state_ref<T: 'static>(state: &StepState) -> Result<&T> {
+    state
+        .downcast_ref::<T>()
+        .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))
 }
 
 /// The state a stepper made, as its own type (a state of another model is an error).

@@ -26,8 +26,8 @@
 //! pitch-axis LSTM), `head.weight`, `head.bias`.
 
 use super::{
-    losses::padded_frame_loss, primer_frames, state_as, to_f64s, FrameStepper, LstmStack,
-    LstmState, Model, Sizes, StepState, Stepper,
+    primer_frames, state_as, state_ref, to_f64s, FrameStepper, LstmStack, LstmState, Model,
+    StepState,
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};
@@ -454,29 +454,7 @@ impl PitchLstm {
 }
 
 impl Model for PitchLstm {
-    model_basics!();
-
-    fn sizes(&self) -> Sizes {
-        Sizes::Frames {
-            pitches: self.config.num_pitches as usize,
-        }
-    }
-
-    /// Binary cross-entropy of the conditional logits summed over the keys of each predicted
-    /// frame, averaged over the real (not padded) frames of the batch. With `train` the on cells
-    /// are weighted by [`PitchLstmConfig::positive_weight`]; without, this is the NLL per frame.
-    fn loss(&self, batch: &Batch, train: bool) -> Tensor {
-        let weight = self.config.positive_weight.filter(|_| train);
-        padded_frame_loss(&self.batch_logits(batch, train), &batch.targets, weight)
-    }
-
-    fn frame_logits(&self, batch: &Batch) -> Option<Tensor> {
-        Some(self.batch_logits(batch, false))
-    }
-
-    fn stepper(&self) -> Stepper<'_> {
-        Stepper::Frames(self)
-    }
+    frame_model_basics!();
 }
 
 impl FrameStepper for PitchLstm {
@@ -501,9 +479,7 @@ impl FrameStepper for PitchLstm {
         state: &StepState,
         draw: &mut dyn FnMut(usize, f64) -> bool,
     ) -> Result<Vec<f32>> {
-        let step = state
-            .downcast_ref::<PitchStep>()
-            .ok_or_else(|| anyhow::anyhow!("a generation state of another model was passed"))?;
+        let step: &PitchStep = state_ref(state)?;
         let p = self.num_pitches();
         let k = self.config.chord_window as usize;
         let (first, keys) = self.config.modelled_keys();
