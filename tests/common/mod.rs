@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -66,6 +67,116 @@ impl ExecutedNotebook {
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
+
+    /// The `summary.json` the notebook wrote.
+    pub fn summary(&self) -> Summary {
+        Summary(self.read_json("summary.json"))
+    }
+
+    /// The files the notebook wrote (at the top of its folder) with this extension, e.g. `"abc"`.
+    pub fn written_files(&self, extension: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.files)
+            .unwrap_or_else(|e| panic!("output folder {}: {e}", self.files.display()))
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == extension))
+            .collect()
+    }
+
+    /// Asserts that the notebook wrote the file `name` (relative to its folder) with more than
+    /// `bytes` bytes in it.
+    pub fn assert_file_larger_than(&self, name: &str, bytes: u64) {
+        let path = self.files.join(name);
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        assert!(
+            size > bytes,
+            "{} missing or empty ({size} bytes)",
+            path.display()
+        );
+    }
+
+    /// Reads a MIDI file the notebook wrote (relative to its folder); panics naming it.
+    pub fn read_midi(&self, name: &str) -> tunesmith::score::Score {
+        let path = self.files.join(name);
+        tunesmith::midi::read_midi_file(&path)
+            .unwrap_or_else(|e| panic!("{} unreadable: {e:#}", path.display()))
+    }
+}
+
+/// A notebook's `summary.json`: indexes and prints as the JSON, and reads numbers by name.
+pub struct Summary(pub Value);
+
+impl Summary {
+    /// The number at `key`; a nested one as `"outer/inner"`. Panics naming the key when it is
+    /// missing or not a number.
+    pub fn number(&self, key: &str) -> f64 {
+        self.0
+            .pointer(&format!("/{key}"))
+            .and_then(Value::as_f64)
+            .unwrap_or_else(|| panic!("summary.json lacks the number {key}: {}", self.0))
+    }
+
+    /// Asserts that the number at `lower` is below the number at `upper` (a loss that fell, a
+    /// model that beats a baseline); the panic says `what` and shows both and the summary.
+    pub fn assert_below(&self, lower: &str, upper: &str, what: &str) {
+        let (low, high) = (self.number(lower), self.number(upper));
+        assert!(
+            low < high,
+            "{what}: {lower} {low} is not below {upper} {high} in {self}"
+        );
+    }
+
+    /// Asserts that the training session resumed from a checkpoint taken inside an epoch.
+    pub fn assert_resumed_mid_epoch(&self) {
+        let resumed_from = self.0["resumed_from"].as_str().unwrap_or_default();
+        assert!(resumed_from.contains("step-"), "resumed mid-epoch: {self}");
+    }
+}
+
+impl std::ops::Deref for Summary {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The first of `texts` (a notebook's displays of one MIME type) that holds `marker`; panics
+/// saying `what` is missing.
+pub fn find_shown<'a>(texts: &'a [String], marker: &str, what: &str) -> &'a str {
+    texts
+        .iter()
+        .find(|t| t.contains(marker))
+        .unwrap_or_else(|| panic!("{what} missing: no display holds {marker:?}"))
+}
+
+/// Asserts that `text` (one display) holds every one of `needles`, naming the first it lacks.
+pub fn assert_holds(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
+}
+
+/// How many of `texts` (a notebook's displays of one MIME type) hold every one of `needles`.
+pub fn count_shown(texts: &[String], needles: &[&str]) -> usize {
+    texts
+        .iter()
+        .filter(|t| needles.iter().all(|n| t.contains(n)))
+        .count()
+}
+
+/// Asserts that one of `texts` (a notebook's displays of one MIME type) holds every one of
+/// `needles`; the panic says `what` failed and lists the needles.
+pub fn assert_shown(texts: &[String], needles: &[&str], what: &str) {
+    assert!(
+        count_shown(texts, needles) > 0,
+        "{what}: no display holds all of {needles:?}"
+    );
 }
 
 fn text_of(v: &Value) -> String {
@@ -79,8 +190,8 @@ fn text_of(v: &Value) -> String {
 /// The most an executed tutorial may weigh, with all its outputs.
 pub const MAX_EXECUTED_BYTES: u64 = 10_000_000;
 
-/// Executes `notebooks/<name>.ipynb` through `scripts/run_notebook.sh` into a temporary folder.
-/// Fails (never skips) when the setup is missing.
+/// Executes `notebooks/<name>.ipynb` through `scripts/run_notebook.sh` into a temporary folder,
+/// and asserts that no cell failed. Fails (never skips) when the setup is missing.
 pub fn execute_notebook(name: &str) -> ExecutedNotebook {
     execute_notebook_with(name, &[])
 }
@@ -130,6 +241,7 @@ pub fn execute_notebook_with(name: &str, env: &[(&str, &str)]) -> ExecutedNotebo
         "notebook {name} failed: {:?}",
         run.errors()
     );
+    assert!(run.errors().is_empty(), "cells failed: {:?}", run.errors());
     run
 }
 
