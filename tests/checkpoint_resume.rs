@@ -41,13 +41,8 @@ fn stopping_mid_epoch_and_resuming_in_a_new_trainer_is_exact_for_every_model() -
         assert!(names(&run)?.contains(&format!("step-{stop_at:09}")));
         drop(first);
 
-        let mut second =
-            tiny_trainer(&data, 3)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-        fit(&mut second, &data)?;
-        let resumed = second
-            .callback::<Checkpointer>()
-            .and_then(|c| c.resumed.clone());
-        let resumed = resumed.expect("the second trainer resumed");
+        let second = trained_with_checkpoints(&data, dir.path(), 3)?;
+        let resumed = resume_report(&second).expect("the second trainer resumed");
         assert_eq!((resumed.step, resumed.epoch), (stop_at, 1), "{kind:?}");
         assert_eq!(resumed.batch_in_epoch as u64, bpe / 2);
         assert_eq!(second.step, reference.step);
@@ -72,9 +67,7 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_one_before_for_every_model() ->
         let dir = tempfile::tempdir()?;
         let mut reference = tiny_trainer(&data, 3)?;
         fit(&mut reference, &data)?;
-        let mut first =
-            tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-        fit(&mut first, &data)?;
+        trained_with_checkpoints(&data, dir.path(), 2)?;
         let run = dir.path().join("run");
         assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002"]);
         // Flip bytes in the middle of the newest checkpoint's weights.
@@ -84,13 +77,8 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_one_before_for_every_model() ->
         bytes[middle] ^= 0xff;
         std::fs::write(&weights, bytes)?;
 
-        let mut second =
-            tiny_trainer(&data, 3)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-        fit(&mut second, &data)?;
-        let resumed = second
-            .callback::<Checkpointer>()
-            .and_then(|c| c.resumed.clone());
-        let resumed = resumed.expect("resumed from the earlier checkpoint");
+        let second = trained_with_checkpoints(&data, dir.path(), 3)?;
+        let resumed = resume_report(&second).expect("resumed from the earlier checkpoint");
         assert_eq!(resumed.from, run.join("epoch-0001"), "{kind:?}");
         assert_eq!(resumed.skipped.len(), 1);
         assert!(resumed.skipped[0].reason.contains("weights.safetensors"));
@@ -113,9 +101,7 @@ fn a_saved_model_of_every_kind_loads_with_identical_outputs() -> Result<()> {
     for kind in KINDS {
         let data = tiny(kind)?;
         let dir = tempfile::tempdir()?;
-        let mut trainer =
-            tiny_trainer(&data, 1)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-        fit(&mut trainer, &data)?;
+        let trainer = trained_with_checkpoints(&data, dir.path(), 1)?;
         let loaded = load_model(&dir.path().join("run"), Device::Cpu)?;
         assert_eq!(loaded.encoding, data.encoding, "{kind:?}");
         assert_eq!(loaded.model.architecture(), trainer.model().architecture());
@@ -175,12 +161,7 @@ fn a_checkpoint_of_another_model_or_encoding_is_refused_naming_both() -> Result<
     for (saved, resumed, theirs, ours) in pairs {
         let first_data = tiny(saved)?;
         let dir = tempfile::tempdir()?;
-        let mut first = tiny_trainer(&first_data, 1)?.with_callback(checkpointer(
-            dir.path(),
-            &first_data.encoding,
-            None,
-        ));
-        fit(&mut first, &first_data)?;
+        trained_with_checkpoints(&first_data, dir.path(), 1)?;
         let data = tiny(resumed)?;
         let mut other = tiny_trainer(&data, 2)?.with_callback({
             let mut c = checkpointer(dir.path(), &data.encoding, None);
@@ -197,9 +178,7 @@ fn a_checkpoint_of_another_model_or_encoding_is_refused_naming_both() -> Result<
     // The same architecture with another encoding (characters, then events) is refused too.
     let chars = tiny(Kind::Chars)?;
     let dir = tempfile::tempdir()?;
-    let mut first =
-        tiny_trainer(&chars, 1)?.with_callback(checkpointer(dir.path(), &chars.encoding, None));
-    fit(&mut first, &chars)?;
+    let first = trained_with_checkpoints(&chars, dir.path(), 1)?;
     let events = tunesmith::encode::EventVocab::new(tunesmith::encode::EventConfig::default());
     let err = tunesmith::checkpoint::Checkpoint::load(&dir.path().join("run/epoch-0001"))?
         .check_same_kind(first.model(), &events.into())
@@ -236,9 +215,7 @@ impl Callback for FlakyDrive {
 
 #[test]
 fn a_vanished_checkpoint_folder_is_reported_and_the_next_checkpoint_lands() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let run = dir.path().join("run");
     let mut reference = tiny_trainer(&data, 5)?;
     fit(&mut reference, &data)?;
@@ -273,9 +250,7 @@ fn a_vanished_checkpoint_folder_is_reported_and_the_next_checkpoint_lands() -> R
 
 #[test]
 fn a_disk_that_fills_up_mid_write_leaves_the_previous_checkpoint_intact() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let run = dir.path().join("run");
     let full = Arc::new(AtomicBool::new(false));
     let mut ckpt = checkpointer(dir.path(), &data.encoding, None);
@@ -319,9 +294,7 @@ fn a_disk_that_fills_up_mid_write_leaves_the_previous_checkpoint_intact() -> Res
 
 #[test]
 fn retention_keeps_the_last_k_and_the_best_and_samples_are_written() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let run = dir.path().join("run");
     let mut ckpt = checkpointer(dir.path(), &data.encoding, Some(5));
     ckpt.config.keep_last = 2;
@@ -374,13 +347,9 @@ fn retention_keeps_the_last_k_and_the_best_and_samples_are_written() -> Result<(
 
 #[test]
 fn retention_spares_the_best_epoch_even_when_it_is_old() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let run = dir.path().join("run");
-    let mut trainer =
-        tiny_trainer(&data, 3)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-    fit(&mut trainer, &data)?;
+    trained_with_checkpoints(&data, dir.path(), 3)?;
     // Pretend epoch 1 validated best.
     let meta_path = run.join("epoch-0001/meta.json");
     let mut meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&meta_path)?)?;
@@ -396,12 +365,8 @@ fn retention_spares_the_best_epoch_even_when_it_is_old() -> Result<()> {
 
 #[test]
 fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
-    let mut first =
-        tiny_trainer(&data, 1)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-    fit(&mut first, &data)?;
+    let (_lock, data, dir) = tiny_chars_run()?;
+    trained_with_checkpoints(&data, dir.path(), 1)?;
 
     let mut changed = tiny_trainer(&data, 2)?;
     changed.config.adam.lr = 5e-3;
@@ -445,9 +410,7 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
         .config
         .allow_config_change = true;
     fit(&mut changed, &other)?;
-    let report = changed
-        .callback::<Checkpointer>()
-        .and_then(|c| c.resumed.clone());
+    let report = resume_report(&changed);
     let differences = report.map(|r| r.differences).unwrap_or_default();
     assert!(
         differences.len() >= 3,
@@ -462,12 +425,8 @@ fn a_different_setup_is_refused_unless_allowed() -> Result<()> {
 
 #[test]
 fn a_checkpoint_opens_for_generation_without_its_training_state() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
-    let mut trainer =
-        tiny_trainer(&data, 1)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-    fit(&mut trainer, &data)?;
+    let (_lock, data, dir) = tiny_chars_run()?;
+    let trainer = trained_with_checkpoints(&data, dir.path(), 1)?;
     let checkpoint = dir.path().join("run/epoch-0001");
     std::fs::remove_file(checkpoint.join("optimizer.safetensors"))?;
 
@@ -494,13 +453,9 @@ fn a_checkpoint_opens_for_generation_without_its_training_state() -> Result<()> 
 
 #[test]
 fn a_leftover_temporary_is_never_taken_for_a_checkpoint() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let run = dir.path().join("run");
-    let mut trainer =
-        tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-    fit(&mut trainer, &data)?;
+    trained_with_checkpoints(&data, dir.path(), 2)?;
     // A complete-looking copy of a later state under a temporary name, as a kill between the last
     // file and the rename leaves it.
     let fake = run.join(".tmp-epoch-0009-123-456");
@@ -509,22 +464,16 @@ fn a_leftover_temporary_is_never_taken_for_a_checkpoint() -> Result<()> {
         std::fs::copy(run.join("epoch-0002").join(file), fake.join(file))?;
     }
     assert_eq!(names(&run)?, vec!["epoch-0001", "epoch-0002"]);
-    let mut again =
-        tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-    fit(&mut again, &data)?;
-    let from = again
-        .callback::<Checkpointer>()
-        .and_then(|c| c.resumed.clone());
-    assert_eq!(from.map(|r| r.from), Some(run.join("epoch-0002")));
+    let again = trained_with_checkpoints(&data, dir.path(), 2)?;
+    let from = resume_report(&again).map(|r| r.from);
+    assert_eq!(from, Some(run.join("epoch-0002")));
     assert!(!fake.exists(), "leftover temporaries are cleaned up");
     Ok(())
 }
 
 #[test]
 fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
 
     /// Sends SIGINT to this process at a given step, as Ctrl-C would.
     #[derive(Debug)]
@@ -560,9 +509,7 @@ fn an_interrupt_signal_finishes_the_step_saves_and_returns() -> Result<()> {
 
 #[test]
 fn a_time_based_checkpoint_is_taken_when_its_minutes_have_passed() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let mut ckpt = checkpointer(dir.path(), &data.encoding, None);
     ckpt.config.every_minutes = Some(0.0); // always due: one after every step
     let mut trainer = tiny_trainer(&data, 1)?.with_callback(ckpt);
@@ -581,12 +528,8 @@ fn a_time_based_checkpoint_is_taken_when_its_minutes_have_passed() -> Result<()>
 
 #[test]
 fn exporting_over_an_earlier_export_keeps_its_readme_and_refuses_to_drop_a_folder() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
-    let mut trainer =
-        tiny_trainer(&data, 2)?.with_callback(checkpointer(dir.path(), &data.encoding, None));
-    fit(&mut trainer, &data)?;
+    let (_lock, data, dir) = tiny_chars_run()?;
+    trained_with_checkpoints(&data, dir.path(), 2)?;
     let load =
         |epoch: &str| tunesmith::checkpoint::Checkpoint::load(&dir.path().join("run").join(epoch));
     let out = dir.path().join("models");

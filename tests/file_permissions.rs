@@ -90,9 +90,7 @@ fn files_a_notebook_writes_are_readable_by_others() -> Result<()> {
 
 #[test]
 fn checkpoints_and_their_samples_are_readable_by_others() -> Result<()> {
-    let _lock = serial();
-    let data = tiny(Kind::Chars)?;
-    let dir = tempfile::tempdir()?;
+    let (_lock, data, dir) = tiny_chars_run()?;
     let drive = dir.path().join("drive");
     let ckpt = checkpointer(&drive, &data.encoding, None);
     let samples = SampleEvery::into_run(1, &ckpt.run_dir(), data.encoding.clone())

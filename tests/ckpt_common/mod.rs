@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use tch::Device;
-use tunesmith::checkpoint::{CheckpointConfig, Checkpointer};
+use tunesmith::checkpoint::{CheckpointConfig, Checkpointer, ResumeReport};
 use tunesmith::data::{
     AudioClips, AudioPair, Batches, RollBatches, SequenceBatches, WindowBatches,
 };
@@ -30,6 +30,13 @@ pub fn serial() -> MutexGuard<'static, ()> {
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     guard
+}
+
+/// What most character-model checkpoint tests start from: the [`serial`] lock held, the tiny
+/// character data and an empty temporary folder.
+pub fn tiny_chars_run() -> Result<(MutexGuard<'static, ()>, Tiny, tempfile::TempDir)> {
+    let lock = serial();
+    Ok((lock, tiny(Kind::Chars)?, tempfile::tempdir()?))
 }
 
 /// `n` small tunes in ABC, the same every time.
@@ -288,6 +295,22 @@ pub fn checkpointer(dir: &Path, encoding: &Encoding, every_steps: Option<u64>) -
         },
         encoding.clone(),
     )
+}
+
+/// A fresh tiny trainer that checkpoints into `dir/run` after every epoch, trained for `epochs`
+/// epochs (resuming from what `dir/run` holds already).
+pub fn trained_with_checkpoints(data: &Tiny, dir: &Path, epochs: usize) -> Result<Trainer> {
+    let mut trainer =
+        tiny_trainer(data, epochs)?.with_callback(checkpointer(dir, &data.encoding, None));
+    fit(&mut trainer, data)?;
+    Ok(trainer)
+}
+
+/// Where the trainer's checkpointer resumed from, if it resumed.
+pub fn resume_report(trainer: &Trainer) -> Option<ResumeReport> {
+    trainer
+        .callback::<Checkpointer>()
+        .and_then(|c| c.resumed.clone())
 }
 
 /// Trains `trainer` on the tiny data.
