@@ -9,32 +9,19 @@
 //! corpus is measured by the script (docs/benchmarks.md); here a fixed sample of it.
 //! Skipped, with a message, where no Python with music21 is found.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod music21_common;
 
+use music21_common::python_or_skip;
 use serde_json::Value;
+use std::path::Path;
 use tunesmith::abc::to_score::{abc_to_score_with, AbcToScoreOptions};
-use tunesmith::metrics::oracle::find_python_with_music21;
 
 /// One onset: its sorted pitches and its length in quarter notes as (numerator, denominator).
 type Event = (Vec<u8>, (i64, i64));
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/abc_vs_music21.py")
-}
-
+/// Runs `scripts/abc_vs_music21.py` with these arguments and returns what it printed.
 fn run_script(python: &Path, args: &[&str]) -> String {
-    let output = Command::new(python)
-        .arg(script())
-        .args(args)
-        .output()
-        .expect("run scripts/abc_vs_music21.py");
-    assert!(
-        output.status.success(),
-        "abc_vs_music21.py {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("the script prints UTF-8")
+    music21_common::run_script(python, "abc_vs_music21.py", args)
 }
 
 /// "3/4" or "2" as (numerator, denominator).
@@ -103,8 +90,7 @@ fn same_notes(ours: &[Event], theirs: &[Event], ticks_per_quarter: u32) -> bool 
 
 #[test]
 fn music21_misreads_each_mark_the_comparison_takes_out_and_the_crate_reads_it_as_written() {
-    let Some(python) = find_python_with_music21() else {
-        eprintln!("skipped: no Python with music21 (set TUNESMITH_PYTHON)");
+    let Some(python) = python_or_skip() else {
         return;
     };
     let demos: Value = serde_json::from_str(&run_script(&python, &["--demos"])).expect("JSON");
@@ -133,8 +119,7 @@ fn music21_misreads_each_mark_the_comparison_takes_out_and_the_crate_reads_it_as
 
 #[test]
 fn the_crate_reads_at_least_98_percent_of_a_corpus_sample_as_music21_does() {
-    let Some(python) = find_python_with_music21() else {
-        eprintln!("skipped: no Python with music21 (set TUNESMITH_PYTHON)");
+    let Some(python) = python_or_skip() else {
         return;
     };
     let sample: usize = std::env::var("TUNESMITH_AGREEMENT_SAMPLE")

@@ -5,12 +5,12 @@
 //! `scripts/midi_notes_pretty_midi.py`; skipped, with a message, where no Python with music21 and
 //! pretty_midi is found).
 
+mod music21_common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::Result;
-use tunesmith::metrics::oracle::find_python_with_music21;
 use tunesmith::midi::{
     load_midi_corpus_with_options, raw_smf, read_midi_file, read_midi_file_with_options,
     synthetic_score, write_midi_file, MidiReadOptions, SustainPedal,
@@ -283,22 +283,8 @@ fn a_folder_report_lists_skips_drums_and_what_the_rules_did() -> Result<()> {
 type PrettyNote = (bool, u8, u8, f64, f64, u8);
 
 fn pretty_midi_notes(paths: &[PathBuf]) -> Option<Vec<Vec<PrettyNote>>> {
-    let Some(python) = find_python_with_music21() else {
-        eprintln!("skipped: no Python with music21 and pretty_midi (run `make setup`)");
-        return None;
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/midi_notes_pretty_midi.py");
-    let output = Command::new(python)
-        .arg(script)
-        .args(paths)
-        .output()
-        .expect("run scripts/midi_notes_pretty_midi.py");
-    assert!(
-        output.status.success(),
-        "midi_notes_pretty_midi.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    let python = music21_common::python_or_skip()?;
+    let text = music21_common::run_script(&python, "midi_notes_pretty_midi.py", paths);
     Some(
         text.lines()
             .map(|line| {

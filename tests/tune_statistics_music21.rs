@@ -10,14 +10,14 @@
 //! `tests/abc_reader_music21.rs`'s comparison does (without the marks music21 misreads).
 //! Skipped, with a message, where no Python with music21 is found.
 
+mod music21_common;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use tunesmith::abc::to_score::{bar_check, BarFit};
 use tunesmith::abc::CleanOptions;
 use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::metrics::fixed_split;
-use tunesmith::metrics::oracle::find_python_with_music21;
 use tunesmith::metrics::tune_statistics::{tune_figures, Distribution, TuneFigures, DURATION_BINS};
 
 /// Tunes compared (spread evenly over the test part).
@@ -33,19 +33,7 @@ fn music21_figures(python: &Path, tunes: &[String]) -> Vec<Value> {
         .map(|(i, t)| format!("{}\n", serde_json::json!({"name": i, "tune": t})))
         .collect();
     std::fs::write(&input, lines).expect("write the tunes");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tune_statistics_music21.py");
-    let output = Command::new(python)
-        .arg(script)
-        .arg(&input)
-        .output()
-        .expect("run scripts/tune_statistics_music21.py");
-    assert!(
-        output.status.success(),
-        "tune_statistics_music21.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("UTF-8")
+    music21_common::run_script(python, "tune_statistics_music21.py", &[&input])
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
@@ -107,8 +95,7 @@ fn tv(a: &[usize], b: &[usize]) -> f64 {
 
 #[test]
 fn the_crates_tune_figures_agree_with_music21s() {
-    let Some(python) = find_python_with_music21() else {
-        eprintln!("skipped: no Python with music21 (set TUNESMITH_PYTHON)");
+    let Some(python) = music21_common::python_or_skip() else {
         return;
     };
     let corpus = load_default_abc_corpus(&CleanOptions::default()).expect("the default corpus");
