@@ -5,6 +5,8 @@
 //!
 //! Usage: `cargo run --release --example bench_abc_load -- [REPEATS]` (default 2).
 
+mod common;
+
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::time::Instant;
@@ -28,15 +30,9 @@ fn main() -> Result<()> {
         corpus.report.skipped.len(),
         chars as f64 / 1e6
     );
-    let max_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut thread_counts = vec![1, max_threads];
-    thread_counts.dedup();
     println!("| stage | threads | repeat | seconds | tunes/s |");
     println!("|---|---|---|---|---|");
-    for threads in thread_counts {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()?;
+    for (threads, pool) in common::one_and_all_threads()? {
         for repeat in 1..=repeats {
             let t = Instant::now();
             let loaded = pool.install(|| load_default_abc_corpus(&CleanOptions::default()))?;

@@ -50,28 +50,49 @@ fn cases() -> Result<Vec<Case>> {
             ..EventConfig::default()
         })
     };
-    let small_notes = events(14); // 256 + 48 + 14 = 318 ids
-    let seed_notes = events(0); // 304 ids
-    let roll = PianoRollConfig::default();
+    // The window models, with attention, over such a vocabulary.
+    let window_case = |name, notes: EventVocab, window, hidden, layers| -> Result<Case> {
+        let vocab = notes.vocab_size();
+        let config = WindowConfig {
+            vocab_size: vocab as i64,
+            window,
+            embed_dim: 64,
+            hidden_size: hidden,
+            num_layers: layers,
+            dropout: 0.2,
+            attention: true,
+        };
+        Ok(Case {
+            name,
+            model: Box::new(WindowLstm::new(config, Device::Cpu)?),
+            batches: Box::new(WindowBatches::new(ids(5_000, vocab), window, 64)?),
+            encoding: notes.into(),
+        })
+    };
+    // The piano-roll models: one layer of `hidden`, skip path, pitch autoregression.
     let roll_frames: Vec<Vec<Vec<u8>>> = (0..48)
         .map(|p| (0..256).map(|t| vec![48 + ((t + p) % 24) as u8]).collect())
         .collect();
-    let frame = |hidden| FrameLstmConfig {
-        input_dropout: 0.1,
-        skip_connection: true,
-        pitch_autoregression: true,
-        ..FrameLstmConfig::piano(hidden, 1, 0.2)
+    let frame_case = |name, hidden, batch_size| -> Result<Case> {
+        let config = FrameLstmConfig {
+            input_dropout: 0.1,
+            skip_connection: true,
+            pitch_autoregression: true,
+            ..FrameLstmConfig::piano(hidden, 1, 0.2)
+        };
+        Ok(Case {
+            name,
+            model: Box::new(FrameLstm::new(config, Device::Cpu)?),
+            batches: Box::new(RollBatches::from_frames(
+                roll_frames.clone(),
+                21,
+                88,
+                64,
+                batch_size,
+            )?),
+            encoding: PianoRollConfig::default().into(),
+        })
     };
-    let window = |vocab: usize, window, hidden, layers| WindowConfig {
-        vocab_size: vocab as i64,
-        window,
-        embed_dim: 64,
-        hidden_size: hidden,
-        num_layers: layers,
-        dropout: 0.2,
-        attention: true,
-    };
-    let cpu = Device::Cpu;
     Ok(vec![
         Case {
             name: "lstm_lm, characters (notebook 01)",
@@ -83,55 +104,23 @@ fn cases() -> Result<Vec<Case>> {
                     num_layers: 2,
                     dropout: 0.1,
                 },
-                cpu,
+                Device::Cpu,
             )?),
             batches: Box::new(SequenceBatches::new(ids(40_000, chars.len()), 100, 32)?),
             encoding: chars.into(),
         },
-        Case {
-            name: "window_lstm, notes (notebook 03)",
-            model: Box::new(WindowLstm::new(
-                window(small_notes.vocab_size(), 32, 128, 1),
-                cpu,
-            )?),
-            batches: Box::new(WindowBatches::new(
-                ids(5_000, small_notes.vocab_size()),
-                32,
-                64,
-            )?),
-            encoding: small_notes.into(),
-        },
-        Case {
-            name: "window_lstm, notes (the seed's 2×256)",
-            model: Box::new(WindowLstm::new(
-                window(seed_notes.vocab_size(), 100, 256, 2),
-                cpu,
-            )?),
-            batches: Box::new(WindowBatches::new(
-                ids(5_000, seed_notes.vocab_size()),
-                100,
-                64,
-            )?),
-            encoding: seed_notes.into(),
-        },
-        Case {
-            name: "frame_lstm, piano roll (notebook 02)",
-            model: Box::new(FrameLstm::new(frame(128), cpu)?),
-            batches: Box::new(RollBatches::from_frames(
-                roll_frames.clone(),
-                21,
-                88,
-                64,
-                32,
-            )?),
-            encoding: roll.into(),
-        },
-        Case {
-            name: "frame_lstm, piano roll (JSB benchmark)",
-            model: Box::new(FrameLstm::new(frame(512), cpu)?),
-            batches: Box::new(RollBatches::from_frames(roll_frames, 21, 88, 64, 8)?),
-            encoding: roll.into(),
-        },
+        // 256 + 48 + 14 = 318 ids
+        window_case("window_lstm, notes (notebook 03)", events(14), 32, 128, 1)?,
+        // 304 ids
+        window_case(
+            "window_lstm, notes (the seed's 2×256)",
+            events(0),
+            100,
+            256,
+            2,
+        )?,
+        frame_case("frame_lstm, piano roll (notebook 02)", 128, 32)?,
+        frame_case("frame_lstm, piano roll (JSB benchmark)", 512, 8)?,
     ])
 }
 

@@ -3,6 +3,8 @@
 //! Usage: `cargo run --release --example bench_midi -- [FILES] [NOTES_PER_TRACK]`
 //! (defaults 2000 files, 250 notes per track, 4 tracks per file).
 
+mod common;
+
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -29,15 +31,9 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let max_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut thread_counts = vec![1, max_threads];
-    thread_counts.dedup();
     println!("| threads | files | seconds | files/s | notes/s (M) | MB/s |");
     println!("|--------:|------:|--------:|--------:|------------:|-----:|");
-    for threads in thread_counts {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()?;
+    for (threads, pool) in common::one_and_all_threads()? {
         pool.install(|| load_midi_corpus(dir.path()))?; // warm the page cache
         let mut best = f64::INFINITY;
         let mut read_notes = 0;

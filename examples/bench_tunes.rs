@@ -13,16 +13,14 @@
 //! instead, for choosing settings without looking at the test tunes; `TUNESMITH_FIRST_SEED=S`
 //! draws the tunes from seeds S, S + 1, … (default 0).
 
+mod common;
+
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
-use tunesmith::abc::CleanOptions;
-use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::{open_for_generation, write_pieces, Form, Primer, SampleConfig, Tilt};
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
-use tunesmith::metrics::{
-    distinguishability, draws_report, fixed_split, TuneStatistics, SPLIT_VERSION,
-};
+use tunesmith::metrics::{distinguishability, draws_report, SPLIT_VERSION};
 use tunesmith::model::CopyMemory;
 
 /// Random balanced subsamples the classifier's accuracy is averaged over.
@@ -47,11 +45,7 @@ fn main() -> Result<()> {
         None => defaults.copy_memory.clone(),
     };
 
-    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
-    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
-    let part = std::env::var("TUNESMITH_HELD_OUT").unwrap_or_else(|_| "test".into());
-    let held = split.part(part.parse().context("TUNESMITH_HELD_OUT")?);
-    let test: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
+    let (part, test) = common::held_out_texts()?;
 
     // TUNESMITH_TILT: `off`, or the weights `TONIC,PARTS,ENTROPY` (default: the shipped tilt).
     let tilt = match std::env::var("TUNESMITH_TILT").ok().as_deref() {
@@ -115,12 +109,7 @@ fn main() -> Result<()> {
         println!("music21: no Python with music21 found");
     }
 
-    let generated = TuneStatistics::of_tunes(&tunes);
-    let held_out = TuneStatistics::of_tunes(&test);
-    println!(
-        "\n{}",
-        TuneStatistics::compare(&generated, &held_out).markdown()
-    );
+    println!("\n{}", common::statistics_table(&tunes, &test));
     // Whole sets: the classifier draws its balanced subsample at random. (The held-out tunes are in
     // corpus order, collection by collection; their first 400 are all in one part.)
     let verdict = distinguishability(&tunes, &test, 5, 0)?;

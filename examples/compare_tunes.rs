@@ -6,12 +6,12 @@
 //! Usage: `cargo run --release --example compare_tunes -- DIR[:N] [DIR[:N] ...]`
 //! (`TUNESMITH_HELD_OUT=valid` compares with the validation tunes.)
 
+mod common;
+
 use anyhow::{Context, Result};
-use tunesmith::abc::CleanOptions;
-use tunesmith::corpus::{abc_files_in, load_default_abc_corpus};
+use tunesmith::corpus::abc_files_in;
 use tunesmith::metrics::{
-    classifier_features, distinguishability, draws_report, fixed_split, TuneStatistics,
-    CLASSIFIER_FEATURES,
+    classifier_features, distinguishability, draws_report, CLASSIFIER_FEATURES,
 };
 
 /// The text of each `.abc` file under `dir`, by path, at most `limit`.
@@ -43,17 +43,8 @@ fn main() -> Result<()> {
         !tunes.is_empty(),
         "usage: compare_tunes DIR[:N] [DIR[:N] ...]"
     );
-    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
-    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
-    let part = std::env::var("TUNESMITH_HELD_OUT").unwrap_or_else(|_| "test".into());
-    let held = split.part(part.parse().context("TUNESMITH_HELD_OUT")?);
-    let held: Vec<String> = held.iter().map(|t| t.text.clone()).collect();
-    let generated = TuneStatistics::of_tunes(&tunes);
-    let held_out = TuneStatistics::of_tunes(&held);
-    println!(
-        "{}",
-        TuneStatistics::compare(&generated, &held_out).markdown()
-    );
+    let (_, held) = common::held_out_texts()?;
+    println!("{}", common::statistics_table(&tunes, &held));
     // Whole sets: the classifier draws its balanced subsample at random (the held-out tunes are
     // in corpus order, collection by collection).
     let verdict = distinguishability(&tunes, &held, 5, 0)?;

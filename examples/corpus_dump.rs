@@ -4,11 +4,11 @@
 //!
 //! Usage: `cargo run --release --example corpus_dump -- [DIR]` (default `out/corpus`).
 
+mod common;
+
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-use tunesmith::abc::{CleanOptions, CleanTune};
-use tunesmith::corpus::load_default_abc_corpus;
-use tunesmith::metrics::{fixed_split, SPLIT_VERSION};
+use tunesmith::metrics::SPLIT_VERSION;
 
 fn main() -> Result<()> {
     let dir = PathBuf::from(
@@ -17,17 +17,12 @@ fn main() -> Result<()> {
             .unwrap_or_else(|| "out/corpus".into()),
     );
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
-    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
-    for (name, tunes) in [
-        ("train", &split.train),
-        ("valid", &split.valid),
-        ("test", &split.test),
-    ] {
+    let split = common::default_split()?;
+    for (name, tunes) in common::named_parts(&split) {
         let text: String = tunes
             .iter()
             .enumerate()
-            .map(|(i, t): (usize, &CleanTune)| format!("{}\n", t.to_abc_file_text(i + 1)))
+            .map(|(i, t)| format!("{}\n", t.to_abc_file_text(i + 1)))
             .collect();
         let path = dir.join(format!("{name}.abc"));
         tunesmith::fsutil::write_atomic(&path, text.as_bytes())?;

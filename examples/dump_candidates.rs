@@ -9,15 +9,16 @@
 //! [CANDIDATES]` (defaults 400, 0, /tmp/scratch, 8; `TUNESMITH_TEMPERATURE=T` samples at T instead of the model's temperature). Writes `train.csv`, `valid.csv`, `test.csv`,
 //! `candidates_SEED_CANDIDATES.csv` (piece, candidate, log weight, features) and the candidates'
 //! ABC text beside it.
+
+mod common;
+
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use tunesmith::abc::to_score::tune_form;
-use tunesmith::abc::CleanOptions;
-use tunesmith::corpus::load_default_abc_corpus;
 use tunesmith::generate::resample::generate_candidates;
 use tunesmith::generate::{open_for_generation, Primer, SampleConfig};
-use tunesmith::metrics::{classifier_features, fixed_split, CLASSIFIER_FEATURES};
+use tunesmith::metrics::{classifier_features, CLASSIFIER_FEATURES};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -27,17 +28,11 @@ fn main() -> Result<()> {
     let out = PathBuf::from(args.get(4).map_or("/tmp/scratch", String::as_str));
     let candidates: usize = args.get(5).map_or(Ok(8), |a| a.parse())?;
     std::fs::create_dir_all(&out)?;
-    let corpus = load_default_abc_corpus(&CleanOptions::default())?;
-    let split = fixed_split(&corpus.tunes, |t| t.text.as_str());
-    for (name, part) in [
-        ("train", &split.train),
-        ("valid", &split.valid),
-        ("test", &split.test),
-    ] {
-        let texts: Vec<String> = part.iter().map(|t| t.text.clone()).collect();
+    let split = common::default_split()?;
+    for (name, part) in common::named_parts(&split) {
         let mut csv = format!("{},longest part\n", CLASSIFIER_FEATURES.join(","));
-        for text in &texts {
-            if let Some(line) = feature_line(text) {
+        for tune in part {
+            if let Some(line) = feature_line(&tune.text) {
                 writeln!(csv, "{line}")?;
             }
         }
