@@ -7,24 +7,16 @@ notebook-01 LSTM both ways from Python on the same device, so the difference is 
 Usage: python scripts/bench_lstm_weights.py --device cuda --steps 50
 Prints one JSON line.
 """
-import argparse
 import json
-import time
 
 import torch
 from torch import nn
 
+from lstm_bench_common import notebook01_arguments, seconds_per_step
+
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--embed", type=int, default=48)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--seq", type=int, default=100)
-    p.add_argument("--steps", type=int, default=50)
-    a = p.parse_args()
+    a = notebook01_arguments(steps=50).parse_args()
     torch.manual_seed(0)
     device = torch.device(a.device)
     lstm = nn.LSTM(a.embed, a.hidden, a.layers, dropout=0.1, batch_first=True).to(device)
@@ -42,16 +34,7 @@ def main():
         out.sum().backward()
 
     def timed(step):
-        for _ in range(3):
-            step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(a.steps):
-            step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return (time.perf_counter() - start) / a.steps
+        return seconds_per_step(step, a.steps, 3, device)
 
     result = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "hidden": a.hidden, "batch": a.batch, "seq": a.seq}

@@ -6,12 +6,12 @@ Prints one JSON line: {"tokens_per_second": ..., "step_seconds": ..., "device": 
 
 Usage: python scripts/bench_train_torch.py --device cpu --steps 30 --warmup 3
 """
-import argparse
 import json
-import time
 
 import torch
 from torch import nn
+
+from lstm_bench_common import notebook01_arguments, seconds_per_step
 
 
 class LstmLm(nn.Module):
@@ -28,16 +28,9 @@ class LstmLm(nn.Module):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--device", default="cpu")
+    p = notebook01_arguments(steps=30)
     p.add_argument("--vocab", type=int, default=83)
-    p.add_argument("--embed", type=int, default=48)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=2)
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--seq", type=int, default=100)
-    p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     a = p.parse_args()
@@ -59,16 +52,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(a.warmup):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - start) / a.steps
+    seconds = seconds_per_step(step, a.steps, a.warmup, device)
     print(json.dumps({"tokens_per_second": a.batch * a.seq / seconds, "step_seconds": seconds,
                       "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
