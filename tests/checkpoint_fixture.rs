@@ -35,11 +35,17 @@ fn copy() -> Result<(tempfile::TempDir, PathBuf)> {
     Ok((dir, target))
 }
 
-fn error_of(dir: &Path) -> String {
-    match Checkpoint::load(dir).and_then(|c| c.model(Device::Cpu).map(|_| ())) {
+/// Asserts that loading the checkpoint in `dir` (its training state and its model) is refused
+/// with an error that names `file` and says `reason`.
+fn assert_refused(dir: &Path, file: &str, reason: &str) {
+    let err = match Checkpoint::load(dir).and_then(|c| c.model(Device::Cpu).map(|_| ())) {
         Ok(()) => "loaded".into(),
         Err(e) => format!("{e:#}"),
-    }
+    };
+    assert!(
+        err.contains(file) && err.contains(reason),
+        "{file} ({reason}): {err}"
+    );
 }
 
 #[test]
@@ -366,11 +372,7 @@ fn a_truncated_file_is_refused_naming_it() -> Result<()> {
     let path = ckpt.join("optimizer.safetensors");
     let bytes = std::fs::read(&path)?;
     std::fs::write(&path, &bytes[..bytes.len() - 100])?;
-    let err = error_of(&ckpt);
-    assert!(
-        err.contains("optimizer.safetensors") && err.contains("truncated"),
-        "{err}"
-    );
+    assert_refused(&ckpt, "optimizer.safetensors", "truncated");
     Ok(())
 }
 
@@ -391,11 +393,7 @@ fn a_wrong_shape_tensor_is_refused_naming_it() -> Result<()> {
     let mut meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&meta_path)?)?;
     meta["files"]["weights.safetensors"] = serde_json::to_value(digest(&bytes))?;
     std::fs::write(&meta_path, serde_json::to_string(&meta)?)?;
-    let err = error_of(&ckpt);
-    assert!(
-        err.contains("weights.safetensors") && err.contains("head.bias has shape [3]"),
-        "{err}"
-    );
+    assert_refused(&ckpt, "weights.safetensors", "head.bias has shape [3]");
     Ok(())
 }
 
@@ -408,11 +406,7 @@ fn a_newer_format_version_is_refused_naming_the_file() -> Result<()> {
         &meta_path,
         text.replace("\"format_version\": 1", "\"format_version\": 3"),
     )?;
-    let err = error_of(&ckpt);
-    assert!(
-        err.contains("meta.json") && err.contains("format version 3 is newer"),
-        "{err}"
-    );
+    assert_refused(&ckpt, "meta.json", "format version 3 is newer");
     Ok(())
 }
 
@@ -443,11 +437,7 @@ fn a_pickle_or_garbage_in_place_of_a_checkpoint_file_is_refused() -> Result<()> 
     for (file, bytes, expected) in cases {
         let (_dir, ckpt) = copy()?;
         std::fs::write(ckpt.join(file), bytes)?;
-        let err = error_of(&ckpt);
-        assert!(
-            err.contains(file) && err.contains(expected),
-            "{file}: {err}"
-        );
+        assert_refused(&ckpt, file, expected);
         let generation = open_for_generation(&ckpt, Device::Cpu);
         if file != "optimizer.safetensors" {
             assert!(generation.is_err(), "{file}");

@@ -51,6 +51,19 @@ fn train(config: &Path) -> Result<std::process::Output> {
     Ok(output)
 }
 
+/// Trains with `config`, asserts that it succeeded (the panic shows its stderr) and returns what
+/// it printed.
+fn train_ok(config: &Path) -> Result<String> {
+    let output = train(config)?;
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        config.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// The validation loss of a run's last epoch.
 fn last_valid_loss(dir: &Path, run: &str, epochs: usize) -> Result<f64> {
     let meta = read_meta(&dir.join(format!("checkpoints/{run}/epoch-{epochs:04}")))?;
@@ -68,12 +81,7 @@ fn a_run_starts_from_another_runs_weights_and_reads_its_tunes_shuffled() -> Resu
     ckpt_common::write_tiny_corpus(dir.path(), 48)?;
     // A first run learns the tiny corpus.
     let first = config(dir.path(), "first", 6, 0.02, json!({}))?;
-    let output = train(&first)?;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    train_ok(&first)?;
     let learned = last_valid_loss(dir.path(), "first", 6)?;
 
     // With a learning rate too small to move the weights, one epoch from the first run's
@@ -82,16 +90,10 @@ fn a_run_starts_from_another_runs_weights_and_reads_its_tunes_shuffled() -> Resu
     let mut from_first = still.clone();
     from_first["init_from"] = json!("checkpoints/first");
     let continued = config(dir.path(), "continued", 1, 1e-9, from_first)?;
-    let output = train(&continued)?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = train_ok(&continued)?;
     assert!(stdout.contains("starting from the weights of"), "{stdout}");
     let fresh = config(dir.path(), "fresh", 1, 1e-9, still)?;
-    assert!(train(&fresh)?.status.success());
+    train_ok(&fresh)?;
     let (continued, fresh) = (
         last_valid_loss(dir.path(), "continued", 1)?,
         last_valid_loss(dir.path(), "fresh", 1)?,

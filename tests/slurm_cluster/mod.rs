@@ -121,28 +121,22 @@ impl Cluster {
             std::fs::Permissions::from_mode(0o600),
         )?;
         let socket = d.join("munge/munge.socket");
-        run(Command::new(DAEMONS[0])
+        let mut munged = Command::new(DAEMONS[0]);
+        munged
             .arg("--force")
-            .arg(format!("--socket={}", socket.display()))
-            .arg(format!(
-                "--key-file={}",
-                d.join("munge/munge.key").display()
-            ))
-            .arg(format!(
-                "--log-file={}",
-                d.join("munge/munged.log").display()
-            ))
-            .arg(format!(
-                "--pid-file={}",
-                d.join("munge/munged.pid").display()
-            ))
-            .arg(format!(
-                "--seed-file={}",
-                d.join("munge/munged.seed").display()
-            ))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()))
-        .context("cannot start munged")?;
+            .arg(format!("--socket={}", socket.display()));
+        for (option, file) in [
+            ("key-file", "munge.key"),
+            ("log-file", "munged.log"),
+            ("pid-file", "munged.pid"),
+            ("seed-file", "munged.seed"),
+        ] {
+            munged.arg(format!(
+                "--{option}={}",
+                d.join("munge").join(file).display()
+            ));
+        }
+        run(munged.stdout(Stdio::null()).stderr(Stdio::null())).context("cannot start munged")?;
         let host = host_name();
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let conf = d.join("slurm.conf");
