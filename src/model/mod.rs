@@ -387,6 +387,24 @@ pub(crate) fn linear_layer(path: &nn::Path, out: i64, inp: i64) -> (Tensor, Tens
     )
 }
 
+/// PyTorch's default initialisation of an embedding `[vocab, dim]` (its `weight`): standard normal.
+pub(crate) fn embedding_layer(path: &nn::Path, vocab: i64, dim: i64) -> Tensor {
+    let init = nn::Init::Randn {
+        mean: 0.0,
+        stdev: 1.0,
+    };
+    path.var("weight", &[vocab, dim], init)
+}
+
+/// One clear error unless a dropout rate is in `[0, 1)`.
+pub(crate) fn ensure_dropout(dropout: f64) -> Result<()> {
+    ensure!(
+        (0.0..1.0).contains(&dropout),
+        "dropout must be in [0, 1), not {dropout}"
+    );
+    Ok(())
+}
+
 /// Share of rows whose highest logit is the target: `logits` `[n, vocab]`, `targets` `[n]`.
 pub fn argmax_accuracy(logits: &Tensor, targets: &Tensor) -> f64 {
     logits

@@ -26,8 +26,8 @@
 //! pitch-axis LSTM), `head.weight`, `head.bias`.
 
 use super::{
-    primer_frames, state_as, state_ref, to_f64s, FrameStepper, LstmStack, LstmState, Model,
-    StepState,
+    ensure_dropout, primer_frames, state_as, state_ref, to_f64s, FrameStepper, LstmStack,
+    LstmState, Model, StepState,
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};
@@ -188,11 +188,7 @@ impl PitchLstmConfig {
         ] {
             ensure!(v > 0, "{name} must be positive");
         }
-        ensure!(
-            (0.0..1.0).contains(&self.dropout),
-            "dropout must be in [0, 1), not {}",
-            self.dropout
-        );
+        ensure_dropout(self.dropout)?;
         ensure!(
             self.positive_weight
                 .is_none_or(|w| w > 0.0 && w.is_finite()),

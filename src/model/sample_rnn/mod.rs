@@ -12,7 +12,9 @@
 //! sample with the one sampler (temperature, top-k, top-p, seed): 16,000 draws per second of audio,
 //! which is why quality at this scale needs a GPU.
 
-use super::{linear_layer, AudioStepper, LstmStack, LstmState, Model, Sizes, Stepper};
+use super::{
+    embedding_layer, linear_layer, AudioStepper, LstmStack, LstmState, Model, Sizes, Stepper,
+};
 use crate::data::Batch;
 use crate::encode::audio::{AudioFeatureConfig, FEATURES_PER_VOICE};
 use anyhow::{ensure, Result};
@@ -152,14 +154,7 @@ impl SampleRnn {
             0.0,
         );
         let upsample = linear_layer(&root.sub("upsample"), c.hop * c.mlp_size, c.hidden_size);
-        let embed = root.sub("embed").var(
-            "weight",
-            &[CLASSES, c.embed_dim],
-            Init::Randn {
-                mean: 0.0,
-                stdev: 1.0,
-            },
-        );
+        let embed = embedding_layer(&root.sub("embed"), CLASSES, c.embed_dim);
         let bound = 1.0 / ((c.embed_dim * c.receptive) as f64).sqrt();
         let uniform = Init::Uniform {
             lo: -bound,

@@ -14,8 +14,8 @@
 mod kernel;
 
 use super::{
-    argmax_accuracy, linear_layer, state_as, to_f64s, LstmStack, Model, Sizes, StepState, Stepper,
-    TokenStepper,
+    argmax_accuracy, embedding_layer, ensure_dropout, linear_layer, state_as, to_f64s, LstmStack,
+    Model, Sizes, StepState, Stepper, TokenStepper,
 };
 use crate::data::Batch;
 use anyhow::{ensure, Result};
@@ -82,11 +82,7 @@ impl WindowConfig {
         ensure!(self.embed_dim > 0, "embed_dim must be positive");
         ensure!(self.hidden_size > 0, "hidden_size must be positive");
         ensure!(self.num_layers > 0, "num_layers must be at least 1");
-        ensure!(
-            (0.0..1.0).contains(&self.dropout),
-            "dropout must be in [0, 1), not {}",
-            self.dropout
-        );
+        ensure_dropout(self.dropout)?;
         Ok(())
     }
 }
@@ -126,14 +122,7 @@ impl WindowLstm {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let h = config.hidden_size;
-        let embed = root.sub("embed").var(
-            "weight",
-            &[config.vocab_size, config.embed_dim],
-            Init::Randn {
-                mean: 0.0,
-                stdev: 1.0,
-            },
-        );
+        let embed = embedding_layer(&root.sub("embed"), config.vocab_size, config.embed_dim);
         let lstm = LstmStack::new(
             &root.sub("lstm"),
             config.embed_dim,
