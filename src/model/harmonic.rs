@@ -82,32 +82,37 @@ pub fn harmonic_chunk(
     hop: i64,
     sample_rate: f64,
 ) -> (Tensor, Tensor) {
-    let size = amplitudes.size();
-    let (n, t, k) = (size[0], size[1], size[2]);
-    let (sines, end) = tch::no_grad(|| {
+    let k = amplitudes.size()[2];
+    weigh_sines(amplitudes, next, hop, || {
         let (phases, end) = frame_phases(f0_hz, start, hop, sample_rate);
         let numbers = Tensor::arange_start(1, k + 1, (Kind::Float, phases.device()));
         let cycles = phases.unsqueeze(-1) * numbers;
         let cycles = &cycles - cycles.floor();
         ((cycles * std::f64::consts::TAU).sin(), end)
-    });
-    (
-        weigh_sines(&sines, amplitudes, next, hop).reshape([n, t * hop]),
-        end,
-    )
+    })
 }
 
-/// The audio `[n, T, hop]` of sines `[n, T, hop, K]` weighed by amplitudes `[n, T, K]` at each
-/// frame's first sample, linearly interpolated across the frame towards the next frame's
-/// (`next` `[n, K]` after the last): what both [`harmonic_chunk`] and the stretched partials of
-/// [`super::inharmonic::stretched_chunk`] do with their sines.
-pub(crate) fn weigh_sines(sines: &Tensor, amplitudes: &Tensor, next: &Tensor, hop: i64) -> Tensor {
-    let t = amplitudes.size()[1];
+/// The audio `[n, T × hop]` of a chunk and the phases after it, from `sines`, which makes
+/// (without gradients) the sines `[n, T, hop, K]` and those phases: the sines weighed by
+/// amplitudes `[n, T, K]` at each frame's first sample, linearly interpolated across the frame
+/// towards the next frame's (`next` `[n, K]` after the last). What both [`harmonic_chunk`] and the
+/// stretched partials of [`super::inharmonic::stretched_chunk`] do with their sines; gradients
+/// flow into the amplitudes.
+pub(crate) fn weigh_sines(
+    amplitudes: &Tensor,
+    next: &Tensor,
+    hop: i64,
+    sines: impl FnOnce() -> (Tensor, Tensor),
+) -> (Tensor, Tensor) {
+    let size = amplitudes.size();
+    let (n, t) = (size[0], size[1]);
+    let (sines, end) = tch::no_grad(sines);
     let following = Tensor::cat(&[amplitudes.narrow(1, 1, t - 1), next.unsqueeze(1)], 1);
     let at_start = sines.matmul(&amplitudes.unsqueeze(-1)).squeeze_dim(-1);
     let at_end = sines.matmul(&following.unsqueeze(-1)).squeeze_dim(-1);
     let ramp = Tensor::arange(hop, (Kind::Float, amplitudes.device())) / hop as f64;
-    at_start * (ramp.ones_like() - &ramp) + at_end * &ramp
+    let audio = at_start * (ramp.ones_like() - &ramp) + at_end * &ramp;
+    (audio.reshape([n, t * hop]), end)
 }
 
 /// The frames of a chunk for [`harmonic_sum_cpu`], as flat row-major slices: `f0_hz` `[n, T]`,

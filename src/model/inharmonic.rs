@@ -91,9 +91,8 @@ pub fn stretched_chunk(
     hop: i64,
     sample_rate: f64,
 ) -> (Tensor, Tensor) {
-    let size = amplitudes.size();
-    let (n, t, k) = (size[0], size[1], size[2]);
-    let (sines, end) = tch::no_grad(|| {
+    let (t, k) = (amplitudes.size()[1], amplitudes.size()[2]);
+    weigh_sines(amplitudes, next, hop, || {
         let frequency = f0_hz.to_kind(Kind::Double).unsqueeze(-1) * stretch.factors(f0_hz, k);
         let per_frame = &frequency * (hop as f64 / sample_rate);
         let cumulative = per_frame.cumsum(1, Kind::Double);
@@ -109,11 +108,7 @@ pub fn stretched_chunk(
             + frequency.to_kind(Kind::Float).unsqueeze(2) * within;
         let phases = &phases - phases.floor();
         ((phases * std::f64::consts::TAU).sin(), end)
-    });
-    (
-        weigh_sines(&sines, amplitudes, next, hop).reshape([n, t * hop]),
-        end,
-    )
+    })
 }
 
 /// What [`stretched_chunk`] computes, summed over the voices, for the CPU when no gradient is
