@@ -104,18 +104,7 @@ impl CharVocab {
 
     /// Entropy of the character distribution in nats: the loss of a model that ignores context.
     pub fn unigram_entropy(&self) -> f64 {
-        let total: u64 = self.counts.iter().sum();
-        if total == 0 {
-            return 0.0;
-        }
-        self.counts
-            .iter()
-            .filter(|&&n| n > 0)
-            .map(|&n| {
-                let p = n as f64 / total as f64;
-                -p * p.ln()
-            })
-            .sum()
+        super::unigram_entropy(self.counts.iter().copied())
     }
 
     /// The vocabulary as JSON text.

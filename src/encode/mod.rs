@@ -53,3 +53,19 @@ pub trait TokenEncoding {
         ids.iter().map(|&id| self.token_name(id)).collect()
     }
 }
+
+/// Entropy in nats of the distribution of tokens that `counts` (one count a token) make: the loss
+/// of a model that ignores context; 0 without tokens.
+pub(crate) fn unigram_entropy(counts: impl Iterator<Item = u64> + Clone) -> f64 {
+    let total: u64 = counts.clone().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    counts
+        .filter(|&n| n > 0)
+        .map(|n| {
+            let p = n as f64 / total as f64;
+            -p * p.ln()
+        })
+        .sum()
+}

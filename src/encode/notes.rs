@@ -396,18 +396,7 @@ impl NoteVocab {
     /// Entropy in nats of the token distribution the vocabulary was built from: the loss of a
     /// model that ignores context.
     pub fn unigram_entropy(&self) -> f64 {
-        let total: usize = self.counts.iter().sum();
-        if total == 0 {
-            return 0.0;
-        }
-        self.counts
-            .iter()
-            .filter(|&&n| n > 0)
-            .map(|&n| {
-                let p = n as f64 / total as f64;
-                -p * p.ln()
-            })
-            .sum()
+        super::unigram_entropy(self.counts.iter().map(|&n| n as u64))
     }
 
     /// The vocabulary as JSON text (with format and crate versions).
