@@ -242,24 +242,12 @@ impl Batches for AudioClips {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::audio::tests::score_of;
     use crate::encode::AudioFeatureConfig;
-    use crate::score::{Note, Score, Track};
 
     fn pair(notes: &[(u8, u32, u32)]) -> Result<AudioPair> {
         let config = AudioFeatureConfig::default();
-        let mut score = Score::new(480);
-        score.tracks.push(Track {
-            notes: notes
-                .iter()
-                .map(|&(pitch, start, duration)| Note {
-                    pitch,
-                    start,
-                    duration,
-                    velocity: 90,
-                })
-                .collect(),
-            ..Track::default()
-        });
+        let score = score_of(notes, 90);
         let frames = config.frames_for(&score);
         let features = config.features(&score, frames)?;
         let samples = (0..frames * config.hop)

@@ -318,12 +318,13 @@ fn write_voice(v: &mut [f32], note: &PlacedNote, end: usize, at: usize, sample_r
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::score::{Note, Track};
 
-    /// 120 BPM, 480 ticks per quarter: 960 ticks a second.
-    fn score_of(notes: &[(u8, u32, u32)]) -> Score {
+    /// A score of one track of notes `(pitch, start, duration)` at `velocity`, 120 BPM and 480
+    /// ticks per quarter: 960 ticks a second.
+    pub(crate) fn score_of(notes: &[(u8, u32, u32)], velocity: u8) -> Score {
         let mut score = Score::new(480);
         score.tracks.push(Track {
             notes: notes
@@ -332,7 +333,7 @@ mod tests {
                     pitch,
                     start,
                     duration,
-                    velocity: 100,
+                    velocity,
                 })
                 .collect(),
             ..Track::default()
@@ -347,7 +348,7 @@ mod tests {
             ..AudioFeatureConfig::default()
         };
         // Two half-second notes, legato: A4 then C5.
-        let score = score_of(&[(69, 0, 480), (72, 480, 480)]);
+        let score = score_of(&[(69, 0, 480), (72, 480, 480)], 100);
         let frames = config.frames_for(&score);
         assert_eq!(frames, (1.5f64 * 250.0).ceil() as usize);
         let f = config.features(&score, frames)?;
@@ -376,7 +377,7 @@ mod tests {
             voices: 2,
             ..AudioFeatureConfig::default()
         };
-        let score = score_of(&[(60, 0, 960), (64, 240, 960), (67, 480, 960)]);
+        let score = score_of(&[(60, 0, 960), (64, 240, 960), (67, 480, 960)], 100);
         let f = config.features(&score, config.frames_for(&score))?;
         assert_eq!((f.notes, f.stolen), (3, 1));
         // At 0.5 s (frame 125) G4 took voice 0 from C4; E4 still sounds in voice 1.
