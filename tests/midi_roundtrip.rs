@@ -8,12 +8,7 @@ use tunesmith::score::{Note, Score, TempoChange, TimeSignature, Track};
 const END: [u8; 4] = [0x00, 0xFF, 0x2F, 0x00];
 
 fn n(pitch: u8, start: u32, duration: u32, velocity: u8) -> Note {
-    Note {
-        pitch,
-        start,
-        duration,
-        velocity,
-    }
+    Note::new(pitch, start, duration).with_velocity(velocity)
 }
 
 fn track(name: &str, program: u8, channel: u8, notes: Vec<Note>) -> Track {
@@ -53,35 +48,14 @@ fn all_notes(score: &Score) -> Vec<(String, u8, bool, u8, u32, u32, u8)> {
 fn rich_score() -> Score {
     let mut score = Score::new(480);
     score.tempos = vec![
-        TempoChange {
-            tick: 0,
-            micros_per_quarter: 500_000,
-        },
-        TempoChange {
-            tick: 1920,
-            micros_per_quarter: 600_000,
-        },
-        TempoChange {
-            tick: 4800,
-            micros_per_quarter: 428_571,
-        },
+        TempoChange::new(0, 500_000),
+        TempoChange::new(1920, 600_000),
+        TempoChange::new(4800, 428_571),
     ];
     score.time_signatures = vec![
-        TimeSignature {
-            tick: 0,
-            numerator: 4,
-            denominator: 4,
-        },
-        TimeSignature {
-            tick: 1920,
-            numerator: 6,
-            denominator: 8,
-        },
-        TimeSignature {
-            tick: 3360,
-            numerator: 7,
-            denominator: 16,
-        },
+        TimeSignature::new(0, 4, 4),
+        TimeSignature::new(1920, 6, 8),
+        TimeSignature::new(3360, 7, 16),
     ];
     let piano = vec![
         // C major chord

@@ -329,11 +329,8 @@ pub(crate) mod tests {
         score.tracks.push(Track {
             notes: notes
                 .iter()
-                .map(|&(pitch, start, duration)| Note {
-                    pitch,
-                    start,
-                    duration,
-                    velocity,
+                .map(|&(pitch, start, duration)| {
+                    Note::new(pitch, start, duration).with_velocity(velocity)
                 })
                 .collect(),
             ..Track::default()

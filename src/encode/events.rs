@@ -389,12 +389,7 @@ mod tests {
     use super::*;
 
     fn note(pitch: u8, start: u32, duration: u32, velocity: u8) -> Note {
-        Note {
-            pitch,
-            start,
-            duration,
-            velocity,
-        }
+        Note::new(pitch, start, duration).with_velocity(velocity)
     }
 
     /// Grid-aligned (40 ticks = one step of 12 per quarter at 480): a chord, overlapping notes of

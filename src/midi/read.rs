@@ -251,10 +251,7 @@ fn read_track(
             TrackEventKind::Meta(meta) => match meta {
                 MetaMessage::TrackName(bytes) if name.is_none() => name = Some(decode_text(bytes)),
                 MetaMessage::Tempo(micros) if micros.as_int() > 0 => {
-                    score.tempos.push(TempoChange {
-                        tick: now,
-                        micros_per_quarter: micros.as_int(),
-                    })
+                    score.tempos.push(TempoChange::new(now, micros.as_int()))
                 }
                 MetaMessage::TimeSignature(numerator, power, _, _)
                     if numerator > 0 && power < 8 =>
@@ -413,21 +410,8 @@ mod tests {
             0x00, 0xFF, 0x2F, 0x00,
         ];
         let score = read_midi_bytes(&raw_smf(1, 96, &[&track])).expect("valid");
-        assert_eq!(
-            score.tempos,
-            vec![TempoChange {
-                tick: 0,
-                micros_per_quarter: 1_000_000
-            }]
-        );
-        assert_eq!(
-            score.time_signatures,
-            vec![TimeSignature {
-                tick: 16,
-                numerator: 6,
-                denominator: 8
-            }]
-        );
+        assert_eq!(score.tempos, vec![TempoChange::new(0, 1_000_000)]);
+        assert_eq!(score.time_signatures, vec![TimeSignature::new(16, 6, 8)]);
     }
 
     #[test]

@@ -188,12 +188,7 @@ mod tests {
     }
 
     fn n(pitch: u8, start: u32, duration: u32, velocity: u8) -> Note {
-        Note {
-            pitch,
-            start,
-            duration,
-            velocity,
-        }
+        Note::new(pitch, start, duration).with_velocity(velocity)
     }
 
     #[test]
@@ -234,11 +229,7 @@ mod tests {
         assert!(text(&one_track(vec![n(60, u32::MAX, 5, 1)])).contains("ends past"));
         assert!(text(&one_track(vec![n(60, 1 << 29, 5, 1)])).contains("gap of"));
         let mut score = one_track(vec![]);
-        score.time_signatures.push(TimeSignature {
-            tick: 0,
-            numerator: 3,
-            denominator: 6,
-        });
+        score.time_signatures.push(TimeSignature::new(0, 3, 6));
         assert!(text(&score).contains("time signature 3/6"));
         assert!(text(&Score::new(0)).contains("ticks per quarter"));
     }

@@ -194,10 +194,9 @@ mod tests {
             notes: vec![n(36, 0, 10)],
             ..Track::default()
         });
-        score.tempos.push(crate::score::TempoChange {
-            tick: 0,
-            micros_per_quarter: 400_000,
-        });
+        score
+            .tempos
+            .push(crate::score::TempoChange::new(0, 400_000));
         let hands = split_hands(&score, HandSplit::PerChord);
         assert_eq!(hands.note_count(), 1);
         assert_eq!(hands.tempos, score.tempos);

@@ -13,28 +13,15 @@ const SR: u32 = 44_100;
 /// A4 for 0.5 s, a 0.5 s rest, E5 for 0.5 s, at 120 BPM, on General MIDI `program`.
 fn known_score(program: u8) -> Score {
     let mut score = Score::new(480);
-    score.tempos.push(TempoChange {
-        tick: 0,
-        micros_per_quarter: 500_000,
-    });
+    score.tempos.push(TempoChange::new(0, 500_000));
     score.tracks.push(Track {
         name: "melody".into(),
         program,
         channel: 0,
         is_drum: false,
         notes: vec![
-            Note {
-                pitch: 69,
-                start: 0,
-                duration: 480,
-                velocity: 100,
-            },
-            Note {
-                pitch: 76,
-                start: 960,
-                duration: 480,
-                velocity: 100,
-            },
+            Note::new(69, 0, 480).with_velocity(100),
+            Note::new(76, 960, 480).with_velocity(100),
         ],
     });
     score
@@ -181,18 +168,8 @@ fn soundfont_synth_plays_drums_and_other_rates() {
         channel: 9,
         is_drum: true,
         notes: vec![
-            Note {
-                pitch: 36,
-                start: 0,
-                duration: 120,
-                velocity: 110,
-            },
-            Note {
-                pitch: 38,
-                start: 480,
-                duration: 120,
-                velocity: 110,
-            },
+            Note::new(36, 0, 120).with_velocity(110),
+            Note::new(38, 480, 120).with_velocity(110),
         ],
     });
     let opts = RenderOptions {
@@ -215,34 +192,18 @@ fn builtin_synth_follows_tempo_map_and_plays_drums() {
     let mut score = Score::new(480);
     // 120 BPM for one beat, then 60 BPM: tick 960 is at 0.5 + 1.0 = 1.5 s.
     score.tempos = vec![
-        TempoChange {
-            tick: 0,
-            micros_per_quarter: 500_000,
-        },
-        TempoChange {
-            tick: 480,
-            micros_per_quarter: 1_000_000,
-        },
+        TempoChange::new(0, 500_000),
+        TempoChange::new(480, 1_000_000),
     ];
     score.tracks.push(Track {
         program: 48,
-        notes: vec![Note {
-            pitch: 60,
-            start: 960,
-            duration: 480,
-            velocity: 90,
-        }],
+        notes: vec![Note::new(60, 960, 480).with_velocity(90)],
         ..Track::default()
     });
     score.tracks.push(Track {
         is_drum: true,
         channel: 9,
-        notes: vec![Note {
-            pitch: 42,
-            start: 0,
-            duration: 60,
-            velocity: 100,
-        }],
+        notes: vec![Note::new(42, 0, 60).with_velocity(100)],
         ..Track::default()
     });
     let audio = render_score_builtin(&score, &RenderOptions::default()).unwrap();
@@ -347,11 +308,7 @@ fn texts(doc: &roxmltree::Document) -> Vec<String> {
 #[test]
 fn piano_roll_is_svg_with_pitch_labels_notes_and_bars() {
     let mut score = known_score(0);
-    score.time_signatures.push(TimeSignature {
-        tick: 0,
-        numerator: 3,
-        denominator: 4,
-    });
+    score.time_signatures.push(TimeSignature::new(0, 3, 4));
     let svg = piano_roll_svg(&score, "Known <score> & co").unwrap();
     let doc = roxmltree::Document::parse(svg.as_str()).expect("SVG is well-formed XML");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
@@ -378,17 +335,10 @@ fn piano_roll_is_svg_with_pitch_labels_notes_and_bars() {
 
     // Empty scores still plot, and a meter change moves the bar lines.
     assert!(piano_roll_svg(&Score::default(), "").is_ok());
-    score.time_signatures.push(TimeSignature {
-        tick: 1440,
-        numerator: 6,
-        denominator: 8,
-    });
-    score.tracks[0].notes.push(Note {
-        pitch: 40,
-        start: 2880,
-        duration: 1000,
-        velocity: 60,
-    });
+    score.time_signatures.push(TimeSignature::new(1440, 6, 8));
+    score.tracks[0]
+        .notes
+        .push(Note::new(40, 2880, 1000).with_velocity(60));
     assert_eq!(
         bar_ticks(&score, score.end_tick()),
         vec![0, 1440, 2880, 4320]

@@ -38,6 +38,11 @@ impl Note {
         }
     }
 
+    /// This note at `velocity` (1..=127).
+    pub fn with_velocity(self, velocity: u8) -> Note {
+        Note { velocity, ..self }
+    }
+
     /// The tick at which the note stops sounding.
     pub fn end(&self) -> u32 {
         self.start + self.duration
@@ -68,6 +73,16 @@ pub struct TempoChange {
     pub micros_per_quarter: u32,
 }
 
+impl TempoChange {
+    /// A quarter note of `micros_per_quarter` microseconds from `tick` on.
+    pub fn new(tick: u32, micros_per_quarter: u32) -> Self {
+        TempoChange {
+            tick,
+            micros_per_quarter,
+        }
+    }
+}
+
 /// A time-signature change, e.g. 6/8 from `tick` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeSignature {
@@ -77,6 +92,17 @@ pub struct TimeSignature {
     pub numerator: u8,
     /// Note value of a beat (the 8 of 6/8).
     pub denominator: u8,
+}
+
+impl TimeSignature {
+    /// The meter `numerator`/`denominator` from `tick` on.
+    pub fn new(tick: u32, numerator: u8, denominator: u8) -> Self {
+        TimeSignature {
+            tick,
+            numerator,
+            denominator,
+        }
+    }
 }
 
 /// A piece of music: tracks of notes plus tempo and meter maps.
@@ -235,26 +261,12 @@ pub fn synthetic_score(seed: u64, notes_per_track: usize) -> Score {
     };
     let mut score = Score::new(480);
     score.tempos = vec![
-        TempoChange {
-            tick: 0,
-            micros_per_quarter: 500_000 + next(200_000),
-        },
-        TempoChange {
-            tick: 1920 * (1 + next(8)),
-            micros_per_quarter: 400_000 + next(300_000),
-        },
+        TempoChange::new(0, 500_000 + next(200_000)),
+        TempoChange::new(1920 * (1 + next(8)), 400_000 + next(300_000)),
     ];
     score.time_signatures = vec![
-        TimeSignature {
-            tick: 0,
-            numerator: 4,
-            denominator: 4,
-        },
-        TimeSignature {
-            tick: 1920 * (1 + next(8)),
-            numerator: 3 + next(5) as u8,
-            denominator: 8,
-        },
+        TimeSignature::new(0, 4, 4),
+        TimeSignature::new(1920 * (1 + next(8)), 3 + next(5) as u8, 8),
     ];
     let parts: [(&str, u8, u8, u8, u32); 4] = [
         ("Piano", 0, 0, 48, 36),
@@ -308,12 +320,7 @@ mod tests {
 
     #[test]
     fn one_sound_per_key_keeps_the_longest_and_cuts_at_the_next_onset() {
-        let n = |pitch, start, duration| Note {
-            pitch,
-            start,
-            duration,
-            velocity: 64,
-        };
+        let n = |pitch, start, duration| Note::new(pitch, start, duration).with_velocity(64);
         let notes = [
             n(60, 0, 96),
             n(60, 0, 48),
@@ -333,14 +340,8 @@ mod tests {
     fn seconds_follow_the_tempo_map() {
         let mut score = Score::new(480);
         score.tempos = vec![
-            TempoChange {
-                tick: 0,
-                micros_per_quarter: 500_000,
-            },
-            TempoChange {
-                tick: 960,
-                micros_per_quarter: 1_000_000,
-            },
+            TempoChange::new(0, 500_000),
+            TempoChange::new(960, 1_000_000),
         ];
         assert!((score.tick_to_seconds(960) - 1.0).abs() < 1e-9);
         assert!((score.tick_to_seconds(1440) - 2.0).abs() < 1e-9);
