@@ -4,12 +4,9 @@
 //! parse and have every bar adding up by music21's reading, and by the crate's own reader too.
 //! Skipped, with a message, where no Python with music21 is found.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use tunesmith::abc::to_score::{abc_to_score, bar_check, tune_form};
 use tunesmith::encode::CharVocab;
-use tunesmith::generate::abc_constraint::AbcConstraint;
-use tunesmith::generate::tokens::TokenConstraint;
+use tunesmith::generate::abc_constraint::random_walk;
 use tunesmith::generate::Form;
 use tunesmith::metrics::oracle::{find_python_with_music21, music21_quality};
 
@@ -20,9 +17,7 @@ fn random_tune(vocab: &CharVocab, seed: u64, budget: usize) -> String {
     random_tune_in(vocab, "", &Form::Free, 0.0, seed, budget).0
 }
 
-/// A tune drawn from what the constraint allows after `head` under `form`, with a note of one unit (`c`)
-/// preferred with probability `favour_c` (so that forms of many bars are written in a few
-/// hundred characters), and the form it took.
+/// A tune drawn by [`random_walk`] after `head` under `form`, and the form it took.
 fn random_tune_in(
     vocab: &CharVocab,
     head: &str,
@@ -31,25 +26,8 @@ fn random_tune_in(
     seed: u64,
     budget: usize,
 ) -> (String, Option<Vec<u16>>) {
-    let mut constraint = AbcConstraint::new(vocab).with_form(form);
-    constraint.follow(head);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut allowed = vec![false; vocab.len()];
-    let mut text = head.to_string();
-    for step in 0..budget {
-        constraint.allowed(&mut allowed, budget - step);
-        let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
-        let id = ids
-            .iter()
-            .copied()
-            .find(|&i| vocab.chars[i] == 'c' && favour_c > 0.0 && rng.random_bool(favour_c))
-            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
-        constraint.push(id as i64);
-        text.push(vocab.chars[id]);
-        if text.ends_with("\n\n") {
-            break;
-        }
-    }
+    let (text, constraint) =
+        random_walk(vocab, head, form, favour_c, seed, budget).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
     (text, constraint.form().map(<[u16]>::to_vec))
 }

@@ -48,6 +48,8 @@ use super::tokens::TokenConstraint;
 use crate::encode::CharVocab;
 use machine::Machine;
 pub(crate) use machine::{MAX_FORMS, MAX_PARTS};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// The constraint's own bar accounting of a cleaned `tune` (`M:`, `L:`, `K:` and its music, as
 /// the sampler writes them) under `form` ([`Form::Free`](crate::generate::Form::Free) for no
@@ -69,6 +71,50 @@ pub fn bar_lengths(tune: &str, form: &crate::generate::Form) -> (Vec<f64>, Optio
         }
     }
     (lengths, None)
+}
+
+/// A tune written after `head` under `form` by the worst possible model, in at most `budget`
+/// characters (the head not counted), and the constraint that followed it: each character drawn
+/// (seeded by `seed`) uniformly from what the constraint allows, which reaches every corner of the
+/// grammar, except that a note of one unit (`c`) is taken with probability `favour_c` where it is
+/// allowed (so that forms of many bars are written in a few hundred characters; 0 never favours
+/// it). What the tests judge the constraint by, with the crate's reader and with music21. An
+/// error where the constraint ever allows nothing.
+pub fn random_walk(
+    vocab: &CharVocab,
+    head: &str,
+    form: &crate::generate::Form,
+    favour_c: f64,
+    seed: u64,
+    budget: usize,
+) -> anyhow::Result<(String, AbcConstraint)> {
+    let mut constraint = AbcConstraint::new(vocab).with_form(form);
+    constraint.follow(head);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut allowed = vec![false; vocab.len()];
+    let mut text = head.to_string();
+    for step in 0..budget {
+        constraint.allowed(&mut allowed, budget - step);
+        let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
+        if ids.is_empty() || constraint.off_reason().is_some() {
+            anyhow::bail!(
+                "seed {seed}: dead end after {text:?} ({}) in {:?}",
+                constraint.off_reason().unwrap_or("nothing allowed"),
+                constraint.machine
+            );
+        }
+        let id = ids
+            .iter()
+            .copied()
+            .find(|&i| vocab.chars[i] == 'c' && favour_c > 0.0 && rng.random_bool(favour_c))
+            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
+        constraint.push(id as i64);
+        text.push(vocab.chars[id]);
+        if text.ends_with("\n\n") {
+            break;
+        }
+    }
+    Ok((text, constraint))
 }
 
 /// Steps before the budget runs out at which the constraint starts steering towards an ending.

@@ -1,8 +1,6 @@
 use super::*;
 use crate::abc::to_score::{abc_to_score, abc_to_score_with, bar_check, AbcToScoreOptions};
 use crate::generate::tokens::TokenConstraint;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// Every character the corpus's cleaned tunes use in the style the machine follows.
 const ALPHABET: &str = "\n !\"#'(),-./0123456789:<=>ABCDEFGHKLMTZ[]^_abcdefghijlmnoprsuvxyz{|}~";
@@ -162,10 +160,30 @@ fn random_tune_after(start: &str, seed: u64, budget: usize) -> (String, AbcConst
     walk(start, &crate::generate::Form::Free, 0.0, seed, budget)
 }
 
-/// A walk after `start` under `form`: each character drawn uniformly from what the constraint
-/// allows, except that a note of one unit (`c`) is taken with probability `favour_c` when
-/// allowed (so that forms of many bars are written in a few hundred characters; 0 draws nothing
-/// for it). Panics, showing the machine, if the constraint ever allows nothing.
+/// Walks a test makes: `TUNESMITH_WALKS`, else `default`.
+pub(super) fn walks_or(default: u64) -> u64 {
+    std::env::var("TUNESMITH_WALKS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The tune of a finished walk, trimmed, after checking that the constraint stayed on, that the
+/// walk ended with a blank line and that the reader finds every bar adding up.
+pub(super) fn finished_tune<'t>(seed: u64, text: &'t str, constraint: &AbcConstraint) -> &'t str {
+    assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
+    assert!(
+        text.ends_with("\n\n"),
+        "seed {seed} did not finish: {text:?}"
+    );
+    let tune = text.trim_end();
+    let check = bar_check(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
+    assert!(check.adds_up(), "seed {seed}: {check:?}\n{tune}");
+    tune
+}
+
+/// [`random_walk`] with the test alphabet after `start` under `form`; panics, showing the
+/// machine, if the constraint ever allows nothing.
 pub(super) fn walk(
     start: &str,
     form: &crate::generate::Form,
@@ -173,32 +191,7 @@ pub(super) fn walk(
     seed: u64,
     budget: usize,
 ) -> (String, AbcConstraint) {
-    let vocab = vocab();
-    let mut constraint = AbcConstraint::new(&vocab).with_form(form);
-    constraint.follow(start);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut allowed = vec![false; vocab.len()];
-    let mut text = start.to_string();
-    for step in 0..budget {
-        constraint.allowed(&mut allowed, budget - step);
-        let ids: Vec<usize> = (0..allowed.len()).filter(|&i| allowed[i]).collect();
-        assert!(
-            constraint.off_reason().is_none(),
-            "seed {seed}: dead end after {text:?} in {:?}",
-            constraint.machine
-        );
-        let id = ids
-            .iter()
-            .copied()
-            .find(|&i| vocab.chars[i] == 'c' && favour_c > 0.0 && rng.random_bool(favour_c))
-            .unwrap_or_else(|| ids[rng.random_range(0..ids.len())]);
-        constraint.push(id as i64);
-        text.push(vocab.chars[id]);
-        if text.ends_with("\n\n") {
-            break;
-        }
-    }
-    (text, constraint)
+    random_walk(&vocab(), start, form, favour_c, seed, budget).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 #[test]
@@ -208,20 +201,9 @@ fn random_walks_under_the_constraint_always_make_tunes_whose_bars_add_up() {
         ..AbcToScoreOptions::default()
     };
     let mut lengths = Vec::new();
-    let walks: u64 = std::env::var("TUNESMITH_WALKS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(300);
-    for seed in 0..walks {
+    for seed in 0..walks_or(300) {
         let (text, constraint) = random_tune(seed, 400);
-        assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
-        assert!(
-            text.ends_with("\n\n"),
-            "seed {seed} did not finish: {text:?}"
-        );
-        let tune = text.trim_end();
-        let check = bar_check(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
-        assert!(check.adds_up(), "seed {seed}: {check:?}\n{tune}");
+        let tune = finished_tune(seed, &text, &constraint);
         abc_to_score(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
         abc_to_score_with(tune, &no_repeats).unwrap_or_else(|e| panic!("seed {seed}: {e:#}"));
         lengths.push(text.len());

@@ -3,7 +3,7 @@
 //! the reader's ([`bar_check`]). The same for the corpus's tunes: `tests/abc_constraint_music21.rs`.
 
 use super::bar_lengths;
-use super::tests::walk;
+use super::tests::{walk, walks_or};
 use crate::abc::to_score::bar_check;
 use crate::generate::Form;
 
@@ -40,10 +40,7 @@ pub(super) fn assert_same_bars(text: &str, form: &Form, what: &str) -> usize {
 
 #[test]
 fn random_walks_are_counted_alike_by_the_machine_and_the_reader() {
-    let walks: u64 = std::env::var("TUNESMITH_WALKS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(300);
+    let walks = walks_or(300);
     let (mut bars, mut tunes) = (0, 0);
     for (form, favour_c, budget, count) in [
         (Form::Free, 0.0, 400, walks),

@@ -2,7 +2,7 @@
 //! elsewhere, a tune that ends when (and only when) its form is complete; and random walks whose
 //! form the reader reads back as the one asked for.
 
-use super::tests::vocab;
+use super::tests::{finished_tune, vocab, walks_or};
 use super::*;
 use crate::abc::to_score::{bar_check, tune_form};
 use crate::generate::Form;
@@ -117,10 +117,6 @@ fn walk(head: &str, form: &Form, seed: u64, budget: usize) -> (String, AbcConstr
 
 #[test]
 fn random_walks_write_the_form_asked_for_and_the_reader_reads_it_back() {
-    let walks: u64 = std::env::var("TUNESMITH_WALKS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(120);
     let heads = [
         "M:6/8\nL:1/8\nK:D\n",
         "M:2/4\nL:1/16\nK:Am\n",
@@ -128,18 +124,11 @@ fn random_walks_write_the_form_asked_for_and_the_reader_reads_it_back() {
         "M:4/4\nL:1/8\nK:G\n",
     ];
     let forms = [vec![4, 4], vec![8], vec![2, 3, 2]];
-    for seed in 0..walks {
+    for seed in 0..walks_or(120) {
         let head = heads[seed as usize % heads.len()];
         let parts = &forms[(seed as usize / heads.len()) % forms.len()];
         let (text, constraint) = walk(head, &Form::Parts(parts.clone()), seed, 4000);
-        assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
-        assert!(
-            text.ends_with("\n\n"),
-            "seed {seed} did not finish: {text:?}"
-        );
-        let tune = text.trim_end();
-        let check = bar_check(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
-        assert!(check.adds_up(), "seed {seed}: {check:?}\n{tune}");
+        let tune = finished_tune(seed, &text, &constraint);
         let form = tune_form(tune).unwrap_or_else(|e| panic!("seed {seed}: {e:#}\n{tune}"));
         assert_eq!(
             form.part_lengths().as_ref(),
@@ -152,11 +141,7 @@ fn random_walks_write_the_form_asked_for_and_the_reader_reads_it_back() {
 #[test]
 fn a_learned_form_is_one_of_the_corpus_forms_for_its_meter() {
     let mut seen = std::collections::BTreeSet::new();
-    let walks: u64 = std::env::var("TUNESMITH_WALKS")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .map_or(40, |w: u64| w.max(40));
-    for seed in 0..walks {
+    for seed in 0..walks_or(40).max(40) {
         let (text, constraint) = walk("M:6/8\nL:1/8\nK:D\n", &Form::Learned, seed, 6000);
         assert_eq!(constraint.off_reason(), None, "seed {seed}: {text:?}");
         let parts: Vec<u32> = constraint
