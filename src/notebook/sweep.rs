@@ -77,16 +77,7 @@ mod tests {
         let records = losses
             .iter()
             .enumerate()
-            .map(|(i, &valid_loss)| EpochRecord {
-                epoch: i + 1,
-                train_loss: valid_loss + 0.1,
-                valid_loss,
-                seconds: 1.0,
-                tokens_per_second: 1.0,
-                fraction: 1.0,
-                lr: 1e-3,
-                valid_accuracy: None,
-            })
+            .map(|(i, &valid_loss)| EpochRecord::with_losses(i + 1, valid_loss + 0.1, valid_loss))
             .collect();
         RunStatus {
             index: 0,

@@ -161,16 +161,7 @@ mod tests {
 
     #[test]
     fn loss_curve_is_svg_with_both_series() -> Result<()> {
-        let record = |epoch, train_loss, valid_loss| EpochRecord {
-            epoch,
-            train_loss,
-            valid_loss,
-            seconds: 1.0,
-            tokens_per_second: 1.0,
-            fraction: 1.0,
-            lr: 1e-3,
-            valid_accuracy: None,
-        };
+        let record = EpochRecord::with_losses;
         let history = History {
             records: vec![record(1, 3.0, 2.8), record(2, 2.0, 2.1)],
         };
@@ -185,16 +176,7 @@ mod tests {
 
     #[test]
     fn many_runs_share_one_plot() -> Result<()> {
-        let record = |epoch, valid_loss| EpochRecord {
-            epoch,
-            train_loss: 3.0,
-            valid_loss,
-            seconds: 1.0,
-            tokens_per_second: 1.0,
-            fraction: 1.0,
-            lr: 1e-3,
-            valid_accuracy: None,
-        };
+        let record = |epoch, valid_loss| EpochRecord::with_losses(epoch, 3.0, valid_loss);
         let a = History {
             records: vec![record(1, 3.0), record(2, 2.5), record(3, 2.2)],
         };

@@ -26,6 +26,24 @@ pub struct EpochRecord {
     pub valid_accuracy: Option<f64>,
 }
 
+#[cfg(test)]
+impl EpochRecord {
+    /// A record of `epoch` with these losses, for tests: a whole epoch of one second at one target
+    /// a second, a learning rate of 1e-3 and no accuracy.
+    pub(crate) fn with_losses(epoch: usize, train_loss: f64, valid_loss: f64) -> Self {
+        EpochRecord {
+            epoch,
+            train_loss,
+            valid_loss,
+            seconds: 1.0,
+            tokens_per_second: 1.0,
+            fraction: 1.0,
+            lr: 1e-3,
+            valid_accuracy: None,
+        }
+    }
+}
+
 impl fmt::Display for EpochRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
