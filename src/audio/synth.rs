@@ -191,13 +191,20 @@ fn normalize(samples: &mut [f32], target: f32) {
     }
 }
 
-fn interleave(left: &[f32], right: &[f32]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(left.len() * 2);
+/// Stereo audio of the channels `left` and `right`, interleaved and [`normalize`]d to the peak
+/// `target`.
+fn stereo_audio(left: &[f32], right: &[f32], sample_rate: u32, target: f32) -> Audio {
+    let mut samples = Vec::with_capacity(left.len() * 2);
     for (l, r) in left.iter().zip(right) {
-        out.push(*l);
-        out.push(*r);
+        samples.push(*l);
+        samples.push(*r);
     }
-    out
+    normalize(&mut samples, target);
+    Audio {
+        sample_rate,
+        channels: 2,
+        samples,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,13 +337,7 @@ pub fn render_score_soundfont(
         synth.render(&mut left[pos..], &mut right[pos..]);
     }
 
-    let mut samples = interleave(&left, &right);
-    normalize(&mut samples, opts.normalize_peak);
-    Ok(Audio {
-        sample_rate: sr,
-        channels: 2,
-        samples,
-    })
+    Ok(stereo_audio(&left, &right, sr, opts.normalize_peak))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,13 +573,7 @@ pub fn render_score_builtin(score: &Score, opts: &RenderOptions) -> Result<Audio
             *r += gr * s;
         }
     }
-    let mut samples = interleave(&left, &right);
-    normalize(&mut samples, opts.normalize_peak);
-    Ok(Audio {
-        sample_rate: sr,
-        channels: 2,
-        samples,
-    })
+    Ok(stereo_audio(&left, &right, sr, opts.normalize_peak))
 }
 
 #[cfg(test)]
