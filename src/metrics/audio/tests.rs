@@ -1,7 +1,7 @@
 //! Tests of the audio measures on signals whose answers are known.
 
 use super::*;
-use crate::score::{Note, Track};
+use crate::encode::audio::tests::score_of;
 
 const SR: u32 = 16_000;
 
@@ -18,24 +18,7 @@ fn tone(hz: f64, amplitude: f64, seconds: f64) -> Vec<f32> {
 
 /// A4 for one second then C5 for one second (120 BPM), and those notes rendered as tones.
 fn melody() -> (Score, Vec<f32>) {
-    let mut score = Score::new(480);
-    score.tracks.push(Track {
-        notes: vec![
-            Note {
-                pitch: 69,
-                start: 0,
-                duration: 960,
-                velocity: 90,
-            },
-            Note {
-                pitch: 72,
-                start: 960,
-                duration: 960,
-                velocity: 90,
-            },
-        ],
-        ..Track::default()
-    });
+    let score = score_of(&[(69, 0, 960), (72, 960, 960)], 90);
     let mut audio = tone(440.0, 0.3, 1.0);
     audio.extend(tone(523.2511, 0.3, 1.0));
     (score, audio)

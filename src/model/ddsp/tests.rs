@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::data::{AudioClips, AudioPair, Batches};
+use crate::encode::audio::tests::score_of;
 use crate::encode::AudioFeatureConfig;
-use crate::score::{Note, Score, Track};
 use crate::train::{evaluate, TrainConfig, Trainer};
 
 fn features_config() -> AudioFeatureConfig {
@@ -17,24 +17,7 @@ fn features_config() -> AudioFeatureConfig {
 /// second harmonic and an attack.
 pub(crate) fn toy_pair() -> Result<AudioPair> {
     let config = features_config();
-    let mut score = Score::new(480);
-    score.tracks.push(Track {
-        notes: vec![
-            Note {
-                pitch: 69,
-                start: 0,
-                duration: 400,
-                velocity: 100,
-            },
-            Note {
-                pitch: 76,
-                start: 480,
-                duration: 400,
-                velocity: 100,
-            },
-        ],
-        ..Track::default()
-    });
+    let score = score_of(&[(69, 0, 400), (76, 480, 400)], 100);
     let frames = 250;
     let features = config.features(&score, frames)?;
     let sr = f64::from(config.sample_rate);
