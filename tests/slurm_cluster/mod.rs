@@ -264,18 +264,14 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         // Cancel what is left, stop the daemons this cluster started (by their pid files), then
         // make sure they are gone.
-        let _ = self
-            .command("scancel")
-            .arg("--user=root")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = self
-            .command("scontrol")
-            .arg("shutdown")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        for (program, arg) in [("scancel", "--user=root"), ("scontrol", "shutdown")] {
+            let _ = self
+                .command(program)
+                .arg(arg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
         let pids: Vec<i32> = ["slurmd.pid", "slurmctld.pid", "munge/munged.pid"]
             .iter()
             .filter_map(|f| self.pid(f))
