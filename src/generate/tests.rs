@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::encode::{CharVocab, NoteVocab, NoteVocabConfig, PianoRollConfig};
+use crate::model::torch_rng::GeneratorHeld;
 use crate::model::{FrameLstm, FrameLstmConfig, LstmConfig, LstmLm, WindowConfig, WindowLstm};
 use crate::score::{Note, Track};
 
@@ -20,12 +21,33 @@ fn scale() -> Score {
     score
 }
 
+/// The [`scale`] written to the MIDI file `name` in a temporary folder (which holds it while it
+/// lives).
+fn scale_as_midi(name: &str) -> Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(name);
+    crate::midi::write_midi_file(&scale(), &path)?;
+    Ok((dir, path))
+}
+
 fn quarter_notes() -> Result<Encoding> {
     let config = NoteVocabConfig {
         transpose_to_c: false,
         ..NoteVocabConfig::default()
     };
     Ok(Encoding::from(NoteVocab::build(&[scale()], &config)?))
+}
+
+/// An untrained LSTM language model over [`quarter_notes`] with weights drawn from `seed`, and
+/// that encoding; libtorch's generator stays held, seeded, while the returned hold lives.
+fn seeded_note_lm(seed: u64) -> Result<(GeneratorHeld, LstmLm, Encoding)> {
+    let encoding = quarter_notes()?;
+    let generator = crate::model::torch_rng::hold_seeded(seed);
+    let lm = LstmLm::new(
+        LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
+        Device::Cpu,
+    )?;
+    Ok((generator, lm, encoding))
 }
 
 fn no_unk(config: SampleConfig) -> SampleConfig {
@@ -37,10 +59,8 @@ fn no_unk(config: SampleConfig) -> SampleConfig {
 
 #[test]
 fn the_same_seed_gives_the_same_piece_for_both_token_models() -> Result<()> {
-    let encoding = quarter_notes()?;
+    let (_generator, lm, encoding) = seeded_note_lm(0)?;
     let vocab = encoding.vocab_size().unwrap_or(0);
-    let _generator = crate::model::torch_rng::hold_seeded(0);
-    let lm = LstmLm::new(LstmConfig::debug(vocab), Device::Cpu)?;
     let window = WindowLstm::new(WindowConfig::debug(vocab, true), Device::Cpu)?;
     let config = no_unk(SampleConfig {
         temperature: 1.5,
@@ -66,12 +86,7 @@ fn the_same_seed_gives_the_same_piece_for_both_token_models() -> Result<()> {
 
 #[test]
 fn lengths_in_notes_bars_and_seconds_stop_at_the_new_material() -> Result<()> {
-    let encoding = quarter_notes()?;
-    let _generator = crate::model::torch_rng::hold_seeded(0);
-    let lm = LstmLm::new(
-        LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
-        Device::Cpu,
-    )?;
+    let (_generator, lm, encoding) = seeded_note_lm(0)?;
     let with = |length| {
         no_unk(SampleConfig {
             length,
@@ -96,15 +111,8 @@ fn lengths_in_notes_bars_and_seconds_stop_at_the_new_material() -> Result<()> {
 
 #[test]
 fn a_midi_primer_is_read_encoded_cut_and_continued() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("primer.mid");
-    crate::midi::write_midi_file(&scale(), &path)?;
-    let encoding = quarter_notes()?;
-    let _generator = crate::model::torch_rng::hold_seeded(0);
-    let lm = LstmLm::new(
-        LstmConfig::debug(encoding.vocab_size().unwrap_or(0)),
-        Device::Cpu,
-    )?;
+    let (dir, path) = scale_as_midi("primer.mid")?;
+    let (_generator, lm, encoding) = seeded_note_lm(0)?;
     let config = no_unk(SampleConfig {
         length: Length::Steps(10),
         ..SampleConfig::default()
@@ -191,9 +199,7 @@ fn a_character_model_writes_a_tune_that_ends_at_the_blank_line() -> Result<()> {
 
 #[test]
 fn a_character_model_is_primed_with_a_midi_file_written_as_abc() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("scale.mid");
-    crate::midi::write_midi_file(&scale(), &path)?;
+    let (dir, path) = scale_as_midi("scale.mid")?;
     let text = "M:4/4\nL:1/8\nK:C\nCDEF GABc|c2B2 A2G2|^F_B=c z|\n\n";
     let vocab = CharVocab::from_texts([text]);
     let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;
@@ -225,11 +231,17 @@ fn small_roll() -> PianoRollConfig {
     }
 }
 
+/// An untrained frame model over [`small_roll`]'s 8 pitches with weights drawn from `seed`, and
+/// that encoding; libtorch's generator stays held, seeded, while the returned hold lives.
+fn seeded_frame_model(seed: u64) -> Result<(GeneratorHeld, FrameLstm, Encoding)> {
+    let generator = crate::model::torch_rng::hold_seeded(seed);
+    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
+    Ok((generator, model, Encoding::from(small_roll())))
+}
+
 #[test]
 fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result<()> {
-    let _generator = crate::model::torch_rng::hold_seeded(9);
-    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
-    let encoding = Encoding::from(small_roll());
+    let (_generator, model, encoding) = seeded_frame_model(9)?;
     let primer = Primer::roll(PianoRoll::from_frames(
         vec![vec![60, 64], vec![62]],
         small_roll(),
@@ -274,9 +286,7 @@ fn piano_roll_sampling_is_seeded_keeps_the_primer_and_caps_the_notes() -> Result
 
 #[test]
 fn keys_below_the_minimum_probability_stay_silent() -> Result<()> {
-    let _generator = crate::model::torch_rng::hold_seeded(9);
-    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
-    let encoding = Encoding::from(small_roll());
+    let (_generator, model, encoding) = seeded_frame_model(9)?;
     let with_floor = |floor: f64| -> Result<Vec<Vec<u8>>> {
         let config = SampleConfig {
             temperature: 3.0,
@@ -311,9 +321,7 @@ fn keys_below_the_minimum_probability_stay_silent() -> Result<()> {
 
 #[test]
 fn greedy_piano_roll_sampling_ignores_the_seed() -> Result<()> {
-    let _generator = crate::model::torch_rng::hold_seeded(1);
-    let model = FrameLstm::new(FrameLstmConfig::debug(8), Device::Cpu)?;
-    let encoding = Encoding::from(small_roll());
+    let (_generator, model, encoding) = seeded_frame_model(1)?;
     let run = |seed| {
         let config = SampleConfig {
             temperature: 0.0,
@@ -413,10 +421,7 @@ fn lengths_parse_from_text() -> Result<()> {
 
 #[test]
 fn the_copy_memory_makes_a_model_repeat_what_came_after_the_same_context() -> Result<()> {
-    let encoding = quarter_notes()?;
-    let vocab = encoding.vocab_size().unwrap_or(0);
-    let _generator = crate::model::torch_rng::hold_seeded(7);
-    let lm = LstmLm::new(LstmConfig::debug(vocab), Device::Cpu)?;
+    let (_generator, lm, encoding) = seeded_note_lm(7)?;
     let share_copied = |copy_memory: CopyMemory| -> Result<f64> {
         let config = no_unk(SampleConfig {
             temperature: 1.5,
