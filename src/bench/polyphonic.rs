@@ -395,6 +395,24 @@ pub fn run_benchmark_checkpointed(
     })
 }
 
+/// Calls `step(before, now)` with the cells (on or off, one a pitch) of every predicted frame of
+/// `pieces`, every frame but each piece's first, and of the frame before it.
+fn for_each_predicted_frame(pieces: &[Piece], mut step: impl FnMut(&[bool], &[bool])) {
+    let cells = |frame: &Vec<u8>| {
+        let mut v = vec![false; NUM_PITCHES];
+        for &x in frame {
+            v[usize::from(x - super::bl2012::LOW_PITCH)] = true;
+        }
+        v
+    };
+    for piece in pieces {
+        let rows: Vec<Vec<bool>> = piece.iter().map(cells).collect();
+        for pair in rows.windows(2) {
+            step(&pair[0], &pair[1]);
+        }
+    }
+}
+
 /// Reference floors on a split, in the same unit: (independent Bernoulli per pitch, per-pitch
 /// first-order Markov), both estimated on `train` with add-one smoothing and scored on the
 /// predicted frames of `pieces`.
@@ -404,40 +422,25 @@ pub fn baseline_nlls(train: &[Piece], pieces: &[Piece]) -> (f64, f64) {
     let mut total = 2.0f64;
     // transitions[prev][pitch]: (count on, count) after the pitch was prev (0 off, 1 on)
     let mut trans = vec![[[1.0f64, 2.0]; 2]; p];
-    let cells = |frame: &Vec<u8>| {
-        let mut v = vec![false; p];
-        for &x in frame {
-            v[usize::from(x - super::bl2012::LOW_PITCH)] = true;
+    for_each_predicted_frame(train, |before, now| {
+        total += 1.0;
+        for j in 0..p {
+            on[j] += f64::from(u8::from(now[j]));
+            let prev = usize::from(before[j]);
+            trans[j][prev][0] += f64::from(u8::from(now[j]));
+            trans[j][prev][1] += 1.0;
         }
-        v
-    };
-    for piece in train {
-        let rows: Vec<Vec<bool>> = piece.iter().map(cells).collect();
-        for t in 1..rows.len() {
-            total += 1.0;
-            for j in 0..p {
-                let now = rows[t][j];
-                on[j] += f64::from(u8::from(now));
-                let prev = usize::from(rows[t - 1][j]);
-                trans[j][prev][0] += f64::from(u8::from(now));
-                trans[j][prev][1] += 1.0;
-            }
-        }
-    }
+    });
     let bce = |prob: f64, now: bool| -(if now { prob } else { 1.0 - prob }).ln();
     let (mut bern, mut markov, mut frames) = (0.0, 0.0, 0.0);
-    for piece in pieces {
-        let rows: Vec<Vec<bool>> = piece.iter().map(cells).collect();
-        for t in 1..rows.len() {
-            frames += 1.0;
-            for j in 0..p {
-                let now = rows[t][j];
-                bern += bce(on[j] / total, now);
-                let [k, n] = trans[j][usize::from(rows[t - 1][j])];
-                markov += bce(k / n, now);
-            }
+    for_each_predicted_frame(pieces, |before, now| {
+        frames += 1.0;
+        for j in 0..p {
+            bern += bce(on[j] / total, now[j]);
+            let [k, n] = trans[j][usize::from(before[j])];
+            markov += bce(k / n, now[j]);
         }
-    }
+    });
     (bern / frames, markov / frames)
 }
 
@@ -460,24 +463,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_decaying_rate_falls_over_the_budget() -> Result<()> {
-        let config = PolyBenchConfig {
-            model: FrameLstmConfig::piano(8, 1, 0.0),
+    /// The toy runs' settings: Adam at 2e-2, batches of 4, at most `max_epochs` epochs, quiet.
+    fn toy_config(max_epochs: usize) -> PolyBenchConfig {
+        PolyBenchConfig {
             adam: AdamConfig {
                 lr: 2e-2,
                 ..AdamConfig::default()
             },
             batch_size: 4,
-            max_epochs: 100_000,
+            max_epochs,
+            verbose: false,
+            ..PolyBenchConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_decaying_rate_falls_over_the_budget() -> Result<()> {
+        let config = PolyBenchConfig {
+            model: FrameLstmConfig::piano(8, 1, 0.0),
             stop_patience: 0,
             max_seconds: Some(1.5),
             lr_decay: Some(LrDecay {
                 start: 0.0,
                 floor: 0.05,
             }),
-            verbose: false,
-            ..PolyBenchConfig::default()
+            ..toy_config(100_000)
         };
         assert_eq!(config.train_config().lr_decay, config.lr_decay);
         let result = run_benchmark(&toy(), &config, Device::Cpu)?;
@@ -511,14 +521,7 @@ mod tests {
         let data = toy();
         let config = PolyBenchConfig {
             model: FrameLstmConfig::piano(24, 1, 0.0),
-            adam: AdamConfig {
-                lr: 2e-2,
-                ..AdamConfig::default()
-            },
-            batch_size: 4,
-            max_epochs: 40,
-            verbose: false,
-            ..PolyBenchConfig::default()
+            ..toy_config(40)
         };
         let result = run_benchmark(&data, &config, Device::Cpu)?;
         let (bern, markov) = baseline_nlls(&data.train, &data.test);
@@ -546,15 +549,8 @@ mod tests {
                 window: 12,
                 ..PitchLstmConfig::piano(12, 1, 8, 1, 0.0)
             }),
-            adam: AdamConfig {
-                lr: 2e-2,
-                ..AdamConfig::default()
-            },
             key_margin: Some(2),
-            batch_size: 4,
-            max_epochs: 40,
-            verbose: false,
-            ..PolyBenchConfig::default()
+            ..toy_config(40)
         };
         let result = run_benchmark(&data, &config, Device::Cpu)?;
         let (bern, markov) = baseline_nlls(&data.train, &data.test);
@@ -591,16 +587,9 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let config = PolyBenchConfig {
             pitch_model: Some(PitchLstmConfig::piano(12, 1, 8, 1, 0.0)),
-            adam: AdamConfig {
-                lr: 2e-2,
-                ..AdamConfig::default()
-            },
             key_margin: Some(2),
-            batch_size: 4,
-            max_epochs: 3,
-            verbose: false,
             lead_in: true,
-            ..PolyBenchConfig::default()
+            ..toy_config(3)
         };
         let grid = PianoRollConfig {
             steps_per_quarter: 1,
