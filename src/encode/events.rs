@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use super::TokenEncoding;
-use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
+use crate::score::{Note, Score, DEFAULT_TICKS_PER_QUARTER};
 
 /// Format version of saved event vocabularies.
 pub const EVENT_VOCAB_FORMAT: u32 = 1;
@@ -368,14 +368,7 @@ impl TokenEncoding for EventVocab {
                 push(pitch, start, now, vel)?;
             }
         }
-        let mut score = Score::new(tpq);
-        score.tracks.push(Track {
-            name: "events".into(),
-            notes,
-            ..Track::default()
-        });
-        score.sort();
-        Ok(score)
+        Ok(Score::one_track(tpq, "events", notes))
     }
 
     fn token_name(&self, id: i64) -> String {
@@ -387,6 +380,7 @@ impl TokenEncoding for EventVocab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::score::Track;
 
     fn note(pitch: u8, start: u32, duration: u32, velocity: u8) -> Note {
         Note::new(pitch, start, duration).with_velocity(velocity)

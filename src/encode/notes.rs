@@ -29,7 +29,7 @@ use std::path::Path;
 
 use super::TokenEncoding;
 use crate::score::key::{transpose_score, transposition_to_c};
-use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
+use crate::score::{Note, Score, DEFAULT_TICKS_PER_QUARTER};
 use html_escape::encode_text as esc;
 
 /// Format version of saved note vocabularies.
@@ -535,14 +535,11 @@ impl TokenEncoding for NoteVocab {
             }
             time += u64::from(advance);
         }
-        let mut score = Score::new(DEFAULT_TICKS_PER_QUARTER);
-        score.tracks.push(Track {
-            name: "notes and chords".into(),
+        Ok(Score::one_track(
+            DEFAULT_TICKS_PER_QUARTER,
+            "notes and chords",
             notes,
-            ..Track::default()
-        });
-        score.sort();
-        Ok(score)
+        ))
     }
 
     fn token_name(&self, id: i64) -> String {

@@ -19,7 +19,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use crate::score::{Note, Score, Track, DEFAULT_TICKS_PER_QUARTER};
+use crate::score::{Note, Score, DEFAULT_TICKS_PER_QUARTER};
 
 pub use crate::score::key::{estimate_key, transpose_score, transposition_to_c};
 
@@ -253,14 +253,7 @@ impl PianoRoll {
                 close(pitch, *from, self.frames.len(), &mut notes);
             }
         }
-        let mut score = Score::new(tpq);
-        score.tracks.push(Track {
-            name: "piano roll".into(),
-            notes,
-            ..Track::default()
-        });
-        score.sort();
-        score
+        Score::one_track(tpq, "piano roll", notes)
     }
 
     /// The roll as a `[frames, num_pitches]` Float tensor of 0s and 1s on `device` (column `j` is
@@ -404,6 +397,7 @@ pub fn positive_weight(rolls: &[PianoRoll]) -> f64 {
 mod tests {
     use super::*;
     use crate::score::key::tests::{melody, G_MAJOR_SCALE};
+    use crate::score::Track;
 
     fn plain() -> PianoRollConfig {
         PianoRollConfig {

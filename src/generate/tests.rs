@@ -199,7 +199,7 @@ fn a_character_model_writes_a_tune_that_ends_at_the_blank_line() -> Result<()> {
 
 #[test]
 fn a_character_model_is_primed_with_a_midi_file_written_as_abc() -> Result<()> {
-    let (dir, path) = scale_as_midi("scale.mid")?;
+    let (_dir, path) = scale_as_midi("scale.mid")?;
     let text = "M:4/4\nL:1/8\nK:C\nCDEF GABc|c2B2 A2G2|^F_B=c z|\n\n";
     let vocab = CharVocab::from_texts([text]);
     let model = LstmLm::new(LstmConfig::debug(vocab.len()), Device::Cpu)?;

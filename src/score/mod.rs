@@ -138,6 +138,19 @@ impl Score {
         }
     }
 
+    /// A score at `ticks_per_quarter` of one track `name` holding `notes`, sorted (what a decoder
+    /// makes of a model's output).
+    pub fn one_track(ticks_per_quarter: u16, name: &str, notes: Vec<Note>) -> Self {
+        let mut score = Score::new(ticks_per_quarter);
+        score.tracks.push(Track {
+            name: name.to_string(),
+            notes,
+            ..Track::default()
+        });
+        score.sort();
+        score
+    }
+
     /// Number of notes over all tracks.
     pub fn note_count(&self) -> usize {
         self.tracks.iter().map(|t| t.notes.len()).sum()

@@ -1,5 +1,6 @@
 use super::*;
 use crate::score::key::tests::{melody, G_MAJOR_SCALE};
+use crate::score::Track;
 
 fn note(pitch: u8, start: u32, duration: u32) -> Note {
     Note::new(pitch, start, duration)
