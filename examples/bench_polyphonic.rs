@@ -5,7 +5,7 @@
 //!     cargo run --release --example bench_polyphonic -- PATH... [--dataset jsb|nottingham|both]
 //!         [--preset balstm|best|independent|reproduce] [--seeds 1] [--budget-minutes N]
 //!         [--model frame|pitch] [--dropout 0.3] [--lr 1e-3] [--weight-decay 0] [--batch 8]
-//!         [--window 0] [--clip 5] [--epochs 200, 1000 under `--preset best`] [--lr-patience 0]
+//!         [--window 0] [--clip 5] [--epochs 200, 1000 when pieces move] [--lr-patience 0]
 //!         [--stop-patience 30] [--seed 1] [--threads N] [--json results.json] [--valid-only]
 //!         [--wall-clock] [--quiet]
 //!         [--lead-in on|off] (each piece read after a silent frame, so its first frame is learnt
@@ -13,7 +13,8 @@
 //!         along a half cosine from START of the budget to FLOOR times itself at its end)
 //!         [--peak-lr X] (the starting rate; both apply after a preset)
 //!         [--transpose N] (each training window moved by up to N semitones each way, drawn anew
-//!         every epoch; applies after a preset)
+//!         every epoch; applies after a preset; without `--epochs`, a run that moves its pieces
+//!         has an epoch cap of 1000)
 //!       frame model: [--hidden 256] [--layers 2] [--input-dropout 0.1] [--projection W] [--skip]
 //!         [--chords]
 //!       pitch model: [--time-hidden 128] [--time-layers 2] [--pitch-hidden 64]
@@ -107,7 +108,7 @@ struct Args {
     lead_in: Option<bool>,
     /// `--transpose N`, applied after the preset.
     transpose: Option<u8>,
-    /// `--epochs N`, the epoch cap, applied after the preset (some presets raise the default).
+    /// `--epochs N`, the epoch cap, applied after the preset (see [`epoch_cap`]).
     epochs: Option<usize>,
     /// `--lr-decay START,FLOOR`, applied after the preset.
     lr_decay: Option<LrDecay>,
@@ -156,13 +157,20 @@ fn preset(name: &str, dataset: &str, base: &PolyBenchConfig) -> Result<PolyBench
         (other, _) => bail!("--preset is balstm, best, independent or reproduce, not {other}"),
     }
     c.model.pitch_autoregression = chords;
-    if c.transpose > 0 {
-        // Pieces moved across keys train for about three times as many epochs before they
-        // overfit (JSB: stopped at 335-361 epochs against 108-119; docs/benchmarks.md), so the
-        // epoch cap goes up with them and the budget or the patience ends the run.
-        c.max_epochs = 1000;
-    }
     Ok(c)
+}
+
+/// The epoch cap of a run: `--epochs` when given; otherwise 1000 when the run moves its pieces
+/// across keys, whether its preset or `--transpose` asked for it, and `cap` (the preset's or the
+/// default, 200) when it does not. Pieces moved across keys train for about three times as many
+/// epochs before they overfit (JSB: stopped at 335-361 epochs against 108-119;
+/// docs/benchmarks.md), so the cap goes up with them and the budget or the patience ends the run.
+fn epoch_cap(given: Option<usize>, transpose: u8, cap: usize) -> usize {
+    match given {
+        Some(epochs) => epochs,
+        None if transpose > 0 => 1000,
+        None => cap,
+    }
 }
 
 fn parse_args() -> Result<Args> {
@@ -402,9 +410,7 @@ fn main() -> Result<()> {
         if let Some(transpose) = args.transpose {
             config.transpose = transpose;
         }
-        if let Some(epochs) = args.epochs {
-            config.max_epochs = epochs;
-        }
+        config.max_epochs = epoch_cap(args.epochs, config.transpose, config.max_epochs);
         if args.lr_decay.is_some() {
             config.lr_decay = args.lr_decay;
         }
