@@ -1,24 +1,29 @@
-//! Pieces sampled from a [`PitchLstm`] trained on JSB's chorales, held against JSB's test pieces
-//! with [`RollStatistics`] (issue 21): prints the comparison as Markdown, a distance per
-//! statistic, and which statistics are within 15% of the test pieces'.
+//! Pieces sampled from a [`PitchLstm`] trained on JSB's chorales (or another set of the polyphonic
+//! benchmark, such as Nottingham), held against the same set's test pieces with
+//! [`RollStatistics`] (issue 21): prints the comparison as Markdown, a distance per statistic, and
+//! which statistics are within 15% of the test pieces'.
 //!
 //!     cargo run --release --example roll_statistics -- DATA [--run-dir runs/roll_statistics_jsb]
 //!         [--budget-minutes 20] [--pieces 50] [--bars 32] [--temperature 1] [--seed 1]
-//!         [--min-probability 0.03]
+//!         [--min-probability P]
 //!         [--threads 1] [--retrain] [--against test|valid|train]
 //!
 //! DATA is `JSB_Chorales.json` of the polyphonic benchmark (../shared/data/README.md) or the
-//! folder holding it. Unless the run folder already has an exported model beside it (`RUN-DIR-best`), the
-//! example trains one with the benchmark's `--preset balstm` settings for JSB
+//! folder holding it, or another file of the benchmark (`Nottingham.json`, whose frames are eighth
+//! notes where JSB's are quarter notes; the data carry no meter, so bars are read as 4/4 on both
+//! sides of the comparison). Unless the run folder already has an exported model beside it (`RUN-DIR-best`), the
+//! example trains one with the benchmark's `--preset balstm` settings for the set
 //! ([`PolyBenchConfig::balstm`]), each piece read after a silent frame so that the model learns
 //! how pieces begin (`lead_in`), for at most `--budget-minutes` CPU minutes of the process,
 //! keeping the epoch with the best validation NLL, checkpointing into RUN-DIR (`runs/` is not
 //! versioned) and exporting the best weights to `RUN-DIR-best`; `--retrain` trains afresh. Then it
-//! samples `--pieces` pieces of `--bars` bars of 4/4 (four quarter-note frames a bar) from no
+//! samples `--pieces` pieces of `--bars` bars of 4/4 (four frames a bar for JSB, eight for
+//! Nottingham) from no
 //! primer, seeds `--seed`, `--seed + 1`, …, every pitch drawn from the model's probability at
 //! `--temperature`, with no cap on the notes per frame, keys less likely than `--min-probability`
-//! left silent (`SampleConfig::min_note_probability`; 0.03 by default, chosen on the validation
-//! pieces: docs/benchmarks.md, "Stray keys left silent"). `--against valid` compares them with the
+//! left silent (`SampleConfig::min_note_probability`; by default 0.03 for JSB and none for
+//! Nottingham, each chosen on the set's validation pieces: docs/benchmarks.md, "Stray keys left
+//! silent" and "Nottingham's pieces against their corpus"). `--against valid` compares them with the
 //! validation pieces instead of the test pieces, to choose sampling settings without the test set.
 //!
 //! [`PitchLstm`]: tunesmith::model::PitchLstm
@@ -42,7 +47,8 @@ struct Args {
     pieces: usize,
     bars: usize,
     temperature: f64,
-    min_probability: f64,
+    /// Keys less likely than this stay silent; `None`: the set's own floor ([`default_floor`]).
+    min_probability: Option<f64>,
     seed: u64,
     threads: i32,
     retrain: bool,
@@ -58,7 +64,7 @@ fn parse_args() -> Result<Args> {
         pieces: 50,
         bars: 32,
         temperature: 1.0,
-        min_probability: 0.03,
+        min_probability: None,
         seed: 1,
         threads: 1,
         retrain: false,
@@ -74,7 +80,7 @@ fn parse_args() -> Result<Args> {
             "--pieces" => args.pieces = value(&arg)?.parse()?,
             "--bars" => args.bars = value(&arg)?.parse()?,
             "--temperature" => args.temperature = value(&arg)?.parse()?,
-            "--min-probability" => args.min_probability = value(&arg)?.parse()?,
+            "--min-probability" => args.min_probability = Some(value(&arg)?.parse()?),
             "--seed" => args.seed = value(&arg)?.parse()?,
             "--threads" => args.threads = value(&arg)?.parse()?,
             "--retrain" => args.retrain = true,
@@ -101,10 +107,12 @@ fn parse_args() -> Result<Args> {
     Ok(args)
 }
 
-/// JSB's grid: one frame per quarter note, the benchmark's 88 keys, in the data's own keys.
-fn jsb_grid() -> PianoRollConfig {
+/// The set's grid: one frame per quarter note (JSB) or per eighth note (Nottingham,
+/// ../shared/data/README.md), the benchmark's 88 keys, in the data's own keys.
+fn grid(data: &PolyDataset) -> PianoRollConfig {
+    let eighth_notes = data.name.to_lowercase().starts_with("nottingham");
     PianoRollConfig {
-        steps_per_quarter: 1,
+        steps_per_quarter: if eighth_notes { 2 } else { 1 },
         low_pitch: tunesmith::bench::bl2012::LOW_PITCH,
         num_pitches: tunesmith::bench::bl2012::NUM_PITCHES,
         transpose_to_c: false,
@@ -151,7 +159,7 @@ fn train(args: &Args, data: &PolyDataset) -> Result<()> {
         data,
         &config,
         tch::Device::Cpu,
-        Some((checkpoint, jsb_grid())),
+        Some((checkpoint, grid(data))),
     )?;
     println!(
         "Trained {} ({} parameters): best validation NLL {:.3} at epoch {} of {}, test NLL {:.3} \
@@ -178,10 +186,23 @@ fn training_pitch_range(data: &PolyDataset) -> (u8, u8) {
     (lowest, pitches.max().unwrap_or(127))
 }
 
+/// The floor under which keys stay silent when `--min-probability` is not given, chosen on each
+/// set's validation pieces (docs/benchmarks.md): 0.03 for JSB ("Stray keys left silent"), none for
+/// Nottingham, where any floor thins the chords under the tune ("Nottingham's pieces against
+/// their corpus").
+fn default_floor(data: &PolyDataset) -> f64 {
+    if data.name.to_lowercase().starts_with("nottingham") {
+        0.0
+    } else {
+        0.03
+    }
+}
+
 fn main() -> Result<()> {
     let args = parse_args()?;
     tch::set_num_threads(args.threads);
     let data = PolyDataset::load(&args.data)?;
+    let min_probability = args.min_probability.unwrap_or_else(|| default_floor(&data));
     let exported = exported_dir(&args)?;
     if args.retrain || !exported.exists() {
         train(&args, &data)?;
@@ -189,7 +210,7 @@ fn main() -> Result<()> {
     let generator = open_for_generation(&exported, tch::Device::Cpu)?;
     let sampling = SampleConfig {
         temperature: args.temperature,
-        min_note_probability: args.min_probability,
+        min_note_probability: min_probability,
         seed: args.seed,
         length: Length::Bars(args.bars),
         ..SampleConfig::default()
@@ -208,7 +229,7 @@ fn main() -> Result<()> {
     };
     let test: Vec<PianoRoll> = held_out_pieces
         .iter()
-        .map(|piece| PianoRoll::from_frames(piece.clone(), jsb_grid()))
+        .map(|piece| PianoRoll::from_frames(piece.clone(), grid(&data)))
         .collect();
     let config = RollStatisticsConfig::default();
     let held_out = RollStatistics::of_rolls(&test, &config)?;
@@ -221,7 +242,7 @@ fn main() -> Result<()> {
         generated.len(),
         args.bars,
         args.temperature,
-        args.min_probability,
+        min_probability,
         test.len(),
         args.against,
         data.name,
